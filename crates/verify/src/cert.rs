@@ -1,0 +1,309 @@
+//! A parsed certificate with the extensions path validation needs, decoded once.
+
+use std::time::Duration;
+
+use const_oid::ObjectIdentifier;
+use der::{Decode, Encode};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints,
+    SubjectAltName, SubjectKeyIdentifier,
+};
+
+use crate::VerifyError;
+
+/// Object identifiers this crate looks at.
+pub(crate) mod oids {
+    use const_oid::ObjectIdentifier as Oid;
+
+    pub(crate) const BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+    pub(crate) const KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.15");
+    pub(crate) const EXT_KEY_USAGE: Oid = Oid::new_unwrap("2.5.29.37");
+    pub(crate) const SUBJECT_ALT_NAME: Oid = Oid::new_unwrap("2.5.29.17");
+    pub(crate) const ISSUER_ALT_NAME: Oid = Oid::new_unwrap("2.5.29.18");
+    pub(crate) const NAME_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.30");
+    pub(crate) const AUTHORITY_KEY_ID: Oid = Oid::new_unwrap("2.5.29.35");
+    pub(crate) const SUBJECT_KEY_ID: Oid = Oid::new_unwrap("2.5.29.14");
+    pub(crate) const CERTIFICATE_POLICIES: Oid = Oid::new_unwrap("2.5.29.32");
+    pub(crate) const CRL_DISTRIBUTION_POINTS: Oid = Oid::new_unwrap("2.5.29.31");
+    pub(crate) const AUTHORITY_INFO_ACCESS: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.1.1");
+    pub(crate) const SCT_LIST: Oid = Oid::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
+
+    pub(crate) const ANY_EKU: Oid = Oid::new_unwrap("2.5.29.37.0");
+    pub(crate) const SERVER_AUTH: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.1");
+    pub(crate) const CLIENT_AUTH: Oid = Oid::new_unwrap("1.3.6.1.5.5.7.3.2");
+
+    pub(crate) const COMMON_NAME: Oid = Oid::new_unwrap("2.5.4.3");
+    pub(crate) const ORGANIZATION: Oid = Oid::new_unwrap("2.5.4.10");
+    pub(crate) const EMAIL_ADDRESS: Oid = Oid::new_unwrap("1.2.840.113549.1.9.1");
+}
+
+/// A certificate parsed and structurally checked once, ready for path building.
+///
+/// Parsing checks what does not depend on the certificate's place in a path:
+/// canonical DER, version, matching signature algorithms, extensions that decode,
+/// no duplicate extensions and no unknown critical ones.
+#[derive(Clone, Debug)]
+pub struct Cert {
+    der: Vec<u8>,
+    pub(crate) cert: Certificate,
+    pub(crate) tbs_der: Vec<u8>,
+    pub(crate) subject: String,
+    pub(crate) subject_der: Vec<u8>,
+    pub(crate) issuer_der: Vec<u8>,
+    pub(crate) spki_der: Vec<u8>,
+    pub(crate) not_before: Duration,
+    pub(crate) not_after: Duration,
+    pub(crate) basic: Option<BasicConstraints>,
+    pub(crate) key_usage: Option<KeyUsage>,
+    pub(crate) eku: Option<Vec<ObjectIdentifier>>,
+    pub(crate) san: Option<Vec<GeneralName>>,
+    pub(crate) name_constraints: Option<NameConstraints>,
+    pub(crate) aki: Option<Vec<u8>>,
+    pub(crate) ski: Option<Vec<u8>>,
+}
+
+impl Cert {
+    /// Parses one DER-encoded certificate.
+    ///
+    /// # Errors
+    /// [`VerifyError::Malformed`] or [`VerifyError::NotDer`] for bad encodings, and
+    /// the structural errors listed on [`Cert`] ([`VerifyError::DuplicateExtension`],
+    /// [`VerifyError::UnknownCriticalExtension`], [`VerifyError::MalformedExtension`],
+    /// [`VerifyError::BadVersion`], [`VerifyError::SignatureAlgorithmMismatch`]).
+    pub fn from_der(der: &[u8]) -> Result<Self, VerifyError> {
+        let cert =
+            Certificate::from_der(der).map_err(|source| VerifyError::Malformed { source })?;
+        let reencoded = cert
+            .to_der()
+            .map_err(|source| VerifyError::Malformed { source })?;
+        if reencoded != der {
+            return Err(VerifyError::NotDer);
+        }
+        let tbs = cert.tbs_certificate();
+        let enc =
+            |v: Result<Vec<u8>, der::Error>| v.map_err(|source| VerifyError::Malformed { source });
+        let tbs_der = enc(tbs.to_der())?;
+        let subject_der = enc(tbs.subject().to_der())?;
+        let issuer_der = enc(tbs.issuer().to_der())?;
+        let spki_der = enc(tbs.subject_public_key_info().to_der())?;
+        let subject = tbs.subject().to_string();
+        let not_before = tbs.validity().not_before.to_unix_duration();
+        let not_after = tbs.validity().not_after.to_unix_duration();
+
+        let mut out = Cert {
+            der: der.to_vec(),
+            cert: cert.clone(),
+            tbs_der,
+            subject,
+            subject_der,
+            issuer_der,
+            spki_der,
+            not_before,
+            not_after,
+            basic: None,
+            key_usage: None,
+            eku: None,
+            san: None,
+            name_constraints: None,
+            aki: None,
+            ski: None,
+        };
+        out.check_structure()?;
+        Ok(out)
+    }
+
+    /// Parses one PEM `CERTIFICATE` block.
+    ///
+    /// # Errors
+    /// [`VerifyError::Pem`] or [`VerifyError::PemLabel`] when the text is not a
+    /// certificate PEM block, then whatever [`Cert::from_der`] reports.
+    pub fn from_pem(pem: &[u8]) -> Result<Self, VerifyError> {
+        let (label, der) = der::pem::decode_vec(pem).map_err(|e| VerifyError::Pem {
+            source: der::Error::from(e),
+        })?;
+        if label != "CERTIFICATE" {
+            return Err(VerifyError::PemLabel {
+                label: label.to_owned(),
+            });
+        }
+        Self::from_der(&der)
+    }
+
+    /// Parses every PEM block of a bundle, one result per block, in order.
+    /// Text outside the blocks is ignored.
+    #[must_use]
+    pub fn from_pem_bundle(pem: &[u8]) -> Vec<Result<Self, VerifyError>> {
+        let text = String::from_utf8_lossy(pem);
+        let mut out = Vec::new();
+        let mut rest: &str = &text;
+        while let Some(start) = rest.find("-----BEGIN ") {
+            let after = &rest[start..];
+            let Some(end_marker) = after.find("-----END ") else {
+                out.push(Cert::from_pem(after.as_bytes()));
+                break;
+            };
+            let tail = &after[end_marker + 9..];
+            let close = tail.find("-----").map_or(tail.len(), |i| i + 5);
+            let block_len = end_marker + 9 + close;
+            out.push(Cert::from_pem(after[..block_len].as_bytes()));
+            rest = &after[block_len..];
+        }
+        out
+    }
+
+    /// The certificate's DER encoding.
+    #[must_use]
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// The decoded certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &Certificate {
+        &self.cert
+    }
+
+    /// The subject as an RFC 4514 string.
+    #[must_use]
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// Whether subject and issuer are the same name (RFC 5280 "self-issued").
+    pub(crate) fn is_self_issued(&self) -> bool {
+        self.subject_der == self.issuer_der
+    }
+
+    /// Whether basicConstraints says cA=TRUE.
+    pub(crate) fn is_ca(&self) -> bool {
+        self.basic.as_ref().is_some_and(|b| b.ca)
+    }
+
+    fn check_structure(&mut self) -> Result<(), VerifyError> {
+        let tbs = self.cert.tbs_certificate();
+        let version = match tbs.version() {
+            x509_cert::certificate::Version::V1 => 1,
+            x509_cert::certificate::Version::V2 => 2,
+            x509_cert::certificate::Version::V3 => 3,
+        };
+        if version < 2 && (tbs.issuer_unique_id().is_some() || tbs.subject_unique_id().is_some()) {
+            return Err(VerifyError::BadVersion {
+                subject: self.subject.clone(),
+                version,
+                field: "unique identifiers",
+            });
+        }
+        if version < 3 && tbs.extensions().is_some() {
+            return Err(VerifyError::BadVersion {
+                subject: self.subject.clone(),
+                version,
+                field: "extensions",
+            });
+        }
+        if tbs.signature() != self.cert.signature_algorithm() {
+            return Err(VerifyError::SignatureAlgorithmMismatch {
+                subject: self.subject.clone(),
+                inner: tbs.signature().oid,
+                outer: self.cert.signature_algorithm().oid,
+            });
+        }
+        let Some(exts) = tbs.extensions() else {
+            return Ok(());
+        };
+        let exts = exts.clone();
+        let mut seen: Vec<ObjectIdentifier> = Vec::with_capacity(exts.len());
+        for ext in &exts {
+            if seen.contains(&ext.extn_id) {
+                return Err(VerifyError::DuplicateExtension {
+                    subject: self.subject.clone(),
+                    oid: ext.extn_id,
+                });
+            }
+            seen.push(ext.extn_id);
+            let value = ext.extn_value.as_bytes();
+            let subject = &self.subject;
+            let malformed = |source| VerifyError::MalformedExtension {
+                subject: subject.clone(),
+                oid: ext.extn_id,
+                source,
+            };
+            let invalid = |reason| VerifyError::InvalidExtension {
+                subject: subject.clone(),
+                oid: ext.extn_id,
+                reason,
+            };
+            match ext.extn_id {
+                oids::BASIC_CONSTRAINTS => {
+                    let bc = BasicConstraints::from_der(value).map_err(malformed)?;
+                    self.basic = Some(bc);
+                }
+                oids::KEY_USAGE => {
+                    let ku = KeyUsage::from_der(value).map_err(malformed)?;
+                    if ku.0.is_empty() {
+                        return Err(invalid("keyUsage has no bit set"));
+                    }
+                    self.key_usage = Some(ku);
+                }
+                oids::EXT_KEY_USAGE => {
+                    let eku = ExtendedKeyUsage::from_der(value).map_err(malformed)?;
+                    if eku.0.is_empty() {
+                        return Err(invalid("extendedKeyUsage is empty"));
+                    }
+                    self.eku = Some(eku.0);
+                }
+                oids::SUBJECT_ALT_NAME => {
+                    let san = SubjectAltName::from_der(value).map_err(malformed)?;
+                    if san.0.is_empty() {
+                        return Err(invalid("subjectAltName is empty"));
+                    }
+                    self.san = Some(san.0);
+                }
+                oids::NAME_CONSTRAINTS => {
+                    let nc = NameConstraints::from_der(value).map_err(malformed)?;
+                    if nc.permitted_subtrees.is_none() && nc.excluded_subtrees.is_none() {
+                        return Err(invalid(
+                            "nameConstraints has neither permitted nor excluded subtrees",
+                        ));
+                    }
+                    self.name_constraints = Some(nc);
+                }
+                oids::AUTHORITY_KEY_ID => {
+                    let aki = AuthorityKeyIdentifier::from_der(value).map_err(malformed)?;
+                    if ext.critical {
+                        return Err(invalid("authorityKeyIdentifier must not be critical"));
+                    }
+                    self.aki = aki.key_identifier.map(|k| k.as_bytes().to_vec());
+                }
+                oids::SUBJECT_KEY_ID => {
+                    let ski = SubjectKeyIdentifier::from_der(value).map_err(malformed)?;
+                    if ext.critical {
+                        return Err(invalid("subjectKeyIdentifier must not be critical"));
+                    }
+                    self.ski = Some(ski.0.as_bytes().to_vec());
+                }
+                oids::CERTIFICATE_POLICIES
+                | oids::CRL_DISTRIBUTION_POINTS
+                | oids::AUTHORITY_INFO_ACCESS
+                | oids::SCT_LIST
+                | oids::ISSUER_ALT_NAME => {
+                    if ext.critical && ext.extn_id != oids::CERTIFICATE_POLICIES {
+                        return Err(VerifyError::UnknownCriticalExtension {
+                            subject: self.subject.clone(),
+                            oid: ext.extn_id,
+                        });
+                    }
+                }
+                oid if ext.critical => {
+                    return Err(VerifyError::UnknownCriticalExtension {
+                        subject: self.subject.clone(),
+                        oid,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod cert;
+mod error;
+mod kube;
+mod names;
+mod path;
+
+pub use cert::Cert;
+pub use error::VerifyError;
+pub use kube::{KubernetesIdentity, kubernetes_identity, verify_pem};
+pub use names::PeerName;
+pub use path::{KeyPurpose, VerifiedPath, VerifyOptions, verify};
