@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod error;
+mod request;
+mod san;
+mod subject;
+
+pub use error::CsrError;
+pub use request::{Csr, CsrBuilder, RequestedExtension, group_in_ou_warnings};
+pub use san::{San, SanKind};
+pub use subject::{NameAttribute, Subject};

@@ -1,0 +1,298 @@
+//! PKCS#10 requests: build one with a key, parse one and check its proof of possession.
+
+use const_oid::ObjectIdentifier;
+use const_oid::db::rfc5280::{ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE};
+use const_oid::db::rfc5912::ID_CE_SUBJECT_ALT_NAME;
+use const_oid::db::rfc5912::ID_EXTENSION_REQ;
+use der::asn1::{BitString, OctetString, SetOfVec};
+use der::{Decode, Encode};
+use kubepki_keys::pem::{looks_like_pem, pem_blocks, pem_encode};
+use kubepki_keys::{PublicKey, Signer, verify_signature};
+use x509_cert::attr::Attribute;
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
+
+use crate::{CsrError, San, Subject};
+
+/// Builds a PKCS#10 request: a subject, SANs, and the key that signs it.
+#[derive(Clone, Debug, Default)]
+pub struct CsrBuilder {
+    subject: Subject,
+    sans: Vec<San>,
+}
+
+impl CsrBuilder {
+    /// A request for `subject`.
+    pub fn new(subject: Subject) -> Self {
+        CsrBuilder {
+            subject,
+            sans: Vec::new(),
+        }
+    }
+
+    /// Adds a subject alternative name.
+    pub fn san(mut self, san: San) -> Self {
+        if !self.sans.contains(&san) {
+            self.sans.push(san);
+        }
+        self
+    }
+
+    /// Adds subject alternative names.
+    pub fn sans(mut self, sans: impl IntoIterator<Item = San>) -> Self {
+        for san in sans {
+            self = self.san(san);
+        }
+        self
+    }
+
+    /// Signs the request with `key`, proving possession of it.
+    ///
+    /// # Errors
+    /// [`CsrError::InvalidSubject`] for a subject that cannot be encoded,
+    /// [`CsrError::Signing`] when the key cannot sign, [`CsrError::Encode`] otherwise.
+    pub fn build(&self, key: &dyn Signer) -> Result<Csr, CsrError> {
+        let encode = |e: der::Error| CsrError::Encode(e.to_string());
+        let mut attributes = SetOfVec::new();
+        if !self.sans.is_empty() {
+            let names = self
+                .sans
+                .iter()
+                .map(San::to_general_name)
+                .collect::<Result<Vec<_>, _>>()?;
+            let extension = Extension {
+                extn_id: ID_CE_SUBJECT_ALT_NAME,
+                critical: false,
+                extn_value: OctetString::new(SubjectAltName(names).to_der().map_err(encode)?)
+                    .map_err(encode)?,
+            };
+            let attribute =
+                Attribute::try_from(ExtensionReq(vec![extension])).map_err(encode)?;
+            attributes.insert(attribute).map_err(encode)?;
+        }
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: self.subject.to_name()?,
+            public_key: key.public_key().spki().clone(),
+            attributes,
+        };
+        let info_der = info.to_der().map_err(encode)?;
+        let signature = key.sign(&info_der).map_err(CsrError::Signing)?;
+        let request = CertReq {
+            info,
+            algorithm: key.signature_algorithm(),
+            signature: BitString::from_bytes(&signature).map_err(encode)?,
+        };
+        let der = request.to_der().map_err(encode)?;
+        Csr::from_der(&der)
+    }
+}
+
+/// An extension found in a request's extensionRequest attribute.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestedExtension {
+    /// The extension's OID.
+    pub oid: ObjectIdentifier,
+    /// Whether the requester marked it critical.
+    pub critical: bool,
+    /// A readable name of the extension, or the dotted OID.
+    pub name: String,
+}
+
+/// A parsed PKCS#10 request whose signature has been checked: holding a `Csr` means the
+/// requester proved possession of the private key, and the key is of a supported, strong kind.
+#[derive(Clone, Debug)]
+pub struct Csr {
+    der: Vec<u8>,
+    request: CertReq,
+    subject: Subject,
+    sans: Vec<San>,
+    extensions: Vec<Extension>,
+    public_key: PublicKey,
+}
+
+fn extension_name(oid: &ObjectIdentifier) -> String {
+    match *oid {
+        ID_CE_SUBJECT_ALT_NAME => "subjectAltName".to_owned(),
+        ID_CE_BASIC_CONSTRAINTS => "basicConstraints".to_owned(),
+        ID_CE_KEY_USAGE => "keyUsage".to_owned(),
+        ID_CE_EXT_KEY_USAGE => "extendedKeyUsage".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+impl Csr {
+    /// Parses PEM (`CERTIFICATE REQUEST` or the older `NEW CERTIFICATE REQUEST`) or DER, and
+    /// checks the proof of possession.
+    ///
+    /// # Errors
+    /// As [`Csr::from_pem`] and [`Csr::from_der`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, CsrError> {
+        if looks_like_pem(bytes) {
+            let text = core::str::from_utf8(bytes)
+                .map_err(|_| CsrError::Malformed("PEM text is not valid UTF-8".to_owned()))?;
+            Self::from_pem(text)
+        } else {
+            Self::from_der(bytes)
+        }
+    }
+
+    /// Parses the first PEM block, which must be a certificate request.
+    ///
+    /// # Errors
+    /// [`CsrError::Pem`] for text that is not PEM, [`CsrError::WrongPemLabel`] for another
+    /// kind of block, else as [`Csr::from_der`].
+    pub fn from_pem(pem: &str) -> Result<Self, CsrError> {
+        let blocks = pem_blocks(pem).map_err(CsrError::Pem)?;
+        let block = &blocks[0];
+        match block.label.as_str() {
+            "CERTIFICATE REQUEST" | "NEW CERTIFICATE REQUEST" => Self::from_der(&block.der),
+            label => Err(CsrError::WrongPemLabel {
+                label: label.to_owned(),
+            }),
+        }
+    }
+
+    /// Parses DER and checks the proof of possession.
+    ///
+    /// # Errors
+    /// [`CsrError::Malformed`] for bytes that do not decode, trailing data, or a malformed
+    /// extensionRequest; [`CsrError::UnsupportedVersion`]; [`CsrError::PublicKey`] for a weak
+    /// or unsupported key; [`CsrError::ProofOfPossession`] when the signature does not verify.
+    pub fn from_der(der: &[u8]) -> Result<Self, CsrError> {
+        let malformed = |e: der::Error| CsrError::Malformed(e.to_string());
+        let request = CertReq::from_der(der).map_err(malformed)?;
+        if request.info.version != Version::V1 {
+            return Err(CsrError::UnsupportedVersion(request.info.version as u8));
+        }
+        let public_key =
+            PublicKey::from_spki(request.info.public_key.clone()).map_err(CsrError::PublicKey)?;
+        let info_der = request.info.to_der().map_err(malformed)?;
+        let signature = request.signature.as_bytes().ok_or_else(|| {
+            CsrError::Malformed("the signature bit string has unused bits".to_owned())
+        })?;
+        verify_signature(
+            public_key.spki(),
+            &request.algorithm,
+            &info_der,
+            signature,
+        )
+        .map_err(CsrError::ProofOfPossession)?;
+
+        let mut extensions = Vec::new();
+        for attribute in request.info.attributes.iter() {
+            if attribute.oid != ID_EXTENSION_REQ {
+                continue;
+            }
+            for value in attribute.values.iter() {
+                let requested = ExtensionReq::from_der(&value.to_der().map_err(malformed)?)
+                    .map_err(|e| CsrError::Malformed(format!("extensionRequest: {e}")))?;
+                extensions.extend(requested.0);
+            }
+        }
+        let mut sans = Vec::new();
+        for extension in &extensions {
+            if extension.extn_id == ID_CE_SUBJECT_ALT_NAME {
+                let names = SubjectAltName::from_der(extension.extn_value.as_bytes())
+                    .map_err(|e| CsrError::Malformed(format!("subjectAltName: {e}")))?;
+                sans.extend(names.0.iter().filter_map(San::from_general_name));
+            }
+        }
+        let subject = Subject::from_name(&request.info.subject)?;
+        Ok(Csr {
+            der: der.to_vec(),
+            request,
+            subject,
+            sans,
+            extensions,
+            public_key,
+        })
+    }
+
+    /// The DER encoding.
+    pub fn to_der(&self) -> &[u8] {
+        &self.der
+    }
+
+    /// PEM `CERTIFICATE REQUEST`.
+    pub fn to_pem(&self) -> String {
+        pem_encode("CERTIFICATE REQUEST", &self.der)
+    }
+
+    /// The parsed request.
+    pub fn request(&self) -> &CertReq {
+        &self.request
+    }
+
+    /// The subject.
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+
+    /// The subject alternative names of kinds DNS, IP, URI and email.
+    pub fn sans(&self) -> &[San] {
+        &self.sans
+    }
+
+    /// The requester's public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.public_key
+    }
+
+    /// The Kubernetes user name the request asks for: the CN.
+    pub fn username(&self) -> Option<&str> {
+        self.subject.common_name()
+    }
+
+    /// The Kubernetes groups the request asks for: every O value.
+    pub fn groups(&self) -> Vec<&str> {
+        self.subject.organizations()
+    }
+
+    /// The extensions requested in the extensionRequest attribute (a signer decides what to
+    /// honour: kubepki takes only the SANs, as its profile allows).
+    pub fn requested_extensions(&self) -> Vec<RequestedExtension> {
+        self.extensions
+            .iter()
+            .map(|e| RequestedExtension {
+                oid: e.extn_id,
+                critical: e.critical,
+                name: extension_name(&e.extn_id),
+            })
+            .collect()
+    }
+
+    /// Whether the request asks for a CA certificate (basicConstraints cA TRUE).
+    pub fn requests_ca(&self) -> bool {
+        self.extensions
+            .iter()
+            .filter(|e| e.extn_id == ID_CE_BASIC_CONSTRAINTS)
+            .filter_map(|e| {
+                x509_cert::ext::pkix::BasicConstraints::from_der(e.extn_value.as_bytes()).ok()
+            })
+            .any(|bc| bc.ca)
+    }
+
+    /// Warnings about the request that are not errors, e.g. a group name in OU, where
+    /// Kubernetes will not see it.
+    pub fn warnings(&self) -> Vec<String> {
+        group_in_ou_warnings(&self.subject)
+    }
+}
+
+/// Warnings for OU values that look like Kubernetes groups (`system:masters`): Kubernetes reads
+/// groups from O only.
+pub fn group_in_ou_warnings(subject: &Subject) -> Vec<String> {
+    subject
+        .organizational_units()
+        .into_iter()
+        .filter(|ou| ou.contains(':'))
+        .map(|ou| {
+            format!(
+                "OU={ou} looks like a Kubernetes group, but Kubernetes reads groups from O only: use O={ou}"
+            )
+        })
+        .collect()
+}
+

@@ -1,0 +1,114 @@
+//! The one error type of this crate.
+
+use const_oid::ObjectIdentifier;
+
+/// Everything that can go wrong with a key or a signature.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// An algorithm name that is not one of kubeadm's.
+    #[error(
+        "unknown key algorithm {name:?} (expected RSA-2048, RSA-3072, RSA-4096, ECDSA-P256 or ECDSA-P384)"
+    )]
+    UnknownAlgorithm {
+        /// The name given.
+        name: String,
+    },
+    /// An RSA key below the minimum size.
+    #[error("RSA key of {bits} bits is below the {min}-bit minimum")]
+    WeakKey {
+        /// The modulus size found.
+        bits: usize,
+        /// The smallest size accepted.
+        min: usize,
+    },
+    /// An RSA key above the size this library handles.
+    #[error("RSA key of {bits} bits is above the {max}-bit maximum")]
+    OversizedKey {
+        /// The modulus size found.
+        bits: usize,
+        /// The largest size accepted.
+        max: usize,
+    },
+    /// A public key algorithm or curve that is not supported.
+    #[error("unsupported public key algorithm {oid}{}", curve.map(|c| format!(" with curve {c}")).unwrap_or_default())]
+    UnsupportedKeyAlgorithm {
+        /// The algorithm OID.
+        oid: ObjectIdentifier,
+        /// The named curve, for EC keys.
+        curve: Option<ObjectIdentifier>,
+    },
+    /// A signature algorithm that is not supported.
+    #[error("unsupported signature algorithm {oid}")]
+    UnsupportedSignatureAlgorithm {
+        /// The algorithm OID.
+        oid: ObjectIdentifier,
+    },
+    /// A signature algorithm that is known but refused as weak (MD5, SHA-1).
+    #[error("signature algorithm {name} ({oid}) is refused as insecure")]
+    WeakSignatureAlgorithm {
+        /// A readable name of the algorithm.
+        name: &'static str,
+        /// The algorithm OID.
+        oid: ObjectIdentifier,
+    },
+    /// The signature algorithm does not belong to the key (e.g. ECDSA with an RSA key).
+    #[error("signature algorithm {signature} does not fit a {key} key")]
+    AlgorithmMismatch {
+        /// The signature algorithm OID.
+        signature: ObjectIdentifier,
+        /// The key's algorithm, in kubeadm's words.
+        key: String,
+    },
+    /// Malformed signature algorithm parameters (e.g. RSA-PSS parameters).
+    #[error("malformed parameters for signature algorithm {oid}: {reason}")]
+    BadAlgorithmParameters {
+        /// The algorithm OID.
+        oid: ObjectIdentifier,
+        /// What is wrong with them.
+        reason: &'static str,
+    },
+    /// The signature does not verify.
+    #[error("signature verification failed")]
+    BadSignature,
+    /// A PEM block with a label that is not a private key.
+    #[error("PEM label {label:?} is not a private key (expected PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)")]
+    WrongPemLabel {
+        /// The label found.
+        label: String,
+    },
+    /// Input that is not PEM at all, or PEM that does not decode.
+    #[error("malformed PEM: {0}")]
+    Pem(String),
+    /// Key bytes that do not decode as any supported format.
+    #[error("malformed {format} key: {reason}")]
+    Malformed {
+        /// The format tried (PKCS#8, PKCS#1, SEC1, SubjectPublicKeyInfo).
+        format: &'static str,
+        /// What the decoder said.
+        reason: String,
+    },
+    /// An encrypted key without a passphrase.
+    #[error("the key is encrypted (ENCRYPTED PRIVATE KEY): a passphrase is needed")]
+    PassphraseRequired,
+    /// An encrypted key that the passphrase does not open.
+    #[error("cannot decrypt the key: wrong passphrase or unsupported encryption ({0})")]
+    Decrypt(String),
+    /// An empty passphrase for encryption.
+    #[error("refusing to encrypt a key with an empty passphrase")]
+    EmptyPassphrase,
+    /// A key format that does not exist for this algorithm.
+    #[error("cannot encode a {algorithm} key as {format}")]
+    Encode {
+        /// The key algorithm.
+        algorithm: String,
+        /// The format asked for.
+        format: &'static str,
+    },
+    /// The signing primitive failed.
+    #[error("signing failed: {0}")]
+    Signing(String),
+    /// Key generation failed (e.g. the RNG).
+    #[error("key generation failed: {0}")]
+    Generation(String),
+}
