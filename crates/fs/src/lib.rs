@@ -1,0 +1,220 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// What a file holds, which decides its mode.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// A private key or anything else secret: mode 0600.
+    Secret,
+    /// A certificate, request or public key: mode 0644.
+    Public,
+}
+
+impl FileKind {
+    /// The Unix permission bits.
+    pub fn mode(self) -> u32 {
+        match self {
+            FileKind::Secret => 0o600,
+            FileKind::Public => 0o644,
+        }
+    }
+}
+
+/// Whether an existing file may be replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Overwrite {
+    /// Fail with [`FsError::Exists`] if the file exists.
+    Refuse,
+    /// Replace it (atomically).
+    Replace,
+}
+
+/// What can go wrong writing a file.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    /// The target exists and overwriting was not allowed.
+    #[error("{path} already exists: refusing to overwrite it (use --force to replace it)")]
+    Exists {
+        /// The target.
+        path: PathBuf,
+    },
+    /// An I/O error, with the path it concerns.
+    #[error("cannot {action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> FsError {
+    let path = path.to_path_buf();
+    move |source| FsError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder (created with the
+/// final mode), `fsync`, rename over `path`, `fsync` of the folder. Missing parent folders are
+/// created (mode 0700 for secrets' folders, 0755 otherwise).
+///
+/// # Errors
+/// [`FsError::Exists`] when `path` exists and `overwrite` is [`Overwrite::Refuse`];
+/// [`FsError::Io`] for any I/O failure, in which case `path` is untouched.
+pub fn write_atomic(
+    path: &Path,
+    bytes: &[u8],
+    kind: FileKind,
+    overwrite: Overwrite,
+) -> Result<(), FsError> {
+    if overwrite == Overwrite::Refuse && fs::symlink_metadata(path).is_ok() {
+        return Err(FsError::Exists {
+            path: path.to_path_buf(),
+        });
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    create_dir_all(&dir, kind)?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_owned());
+    let tmp = unique_temp_path(&dir, &file_name);
+    let result = (|| {
+        let mut file = open_new(&tmp, kind.mode()).map_err(io("create", &tmp))?;
+        file.write_all(bytes).map_err(io("write", &tmp))?;
+        file.sync_all().map_err(io("sync", &tmp))?;
+        drop(file);
+        if overwrite == Overwrite::Refuse {
+            // hard_link fails if the target appeared meanwhile: no race replaces a key.
+            fs::hard_link(&tmp, path).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::AlreadyExists {
+                    FsError::Exists {
+                        path: path.to_path_buf(),
+                    }
+                } else {
+                    FsError::Io {
+                        action: "link",
+                        path: path.to_path_buf(),
+                        source: e,
+                    }
+                }
+            })?;
+            let _ = fs::remove_file(&tmp);
+        } else {
+            fs::rename(&tmp, path).map_err(io("rename onto", path))?;
+        }
+        sync_dir(&dir)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn unique_temp_path(dir: &Path, name: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()))
+}
+
+#[cfg(unix)]
+fn open_new(path: &Path, mode: u32) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_new(path: &Path, _mode: u32) -> std::io::Result<File> {
+    OpenOptions::new().write(true).create_new(true).open(path)
+}
+
+fn sync_dir(dir: &Path) -> Result<(), FsError> {
+    #[cfg(unix)]
+    {
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io("sync folder", dir))?;
+    }
+    let _ = dir;
+    Ok(())
+}
+
+/// Creates `dir` and its parents if missing: mode 0700 when it will hold secrets, 0755
+/// otherwise. Existing folders are left as they are.
+///
+/// # Errors
+/// [`FsError::Io`] when a folder cannot be created.
+pub fn create_dir_all(dir: &Path, kind: FileKind) -> Result<(), FsError> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(if kind == FileKind::Secret { 0o700 } else { 0o755 });
+    }
+    builder.create(dir).map_err(io("create folder", dir))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_files_are_0600_and_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/ca.key");
+        write_atomic(&path, b"one", FileKind::Secret, Overwrite::Refuse).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let err = write_atomic(&path, b"two", FileKind::Secret, Overwrite::Refuse).unwrap_err();
+        assert!(matches!(err, FsError::Exists { .. }));
+        assert_eq!(fs::read(&path).unwrap(), b"one");
+        write_atomic(&path, b"three", FileKind::Secret, Overwrite::Replace).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"three");
+        // No temporary files are left behind.
+        let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp."))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn failure_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cert.pem");
+        write_atomic(&path, b"old", FileKind::Public, Overwrite::Replace).unwrap();
+        // A target that is a folder cannot be replaced: the error names it, nothing is lost.
+        let folder = dir.path().join("folder");
+        fs::create_dir(&folder).unwrap();
+        fs::write(folder.join("x"), b"x").unwrap();
+        assert!(write_atomic(&folder, b"new", FileKind::Public, Overwrite::Replace).is_err());
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+    }
+}
