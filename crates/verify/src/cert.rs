@@ -7,7 +7,7 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints,
+    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints,
     SubjectAltName, SubjectKeyIdentifier,
 };
 
@@ -61,7 +61,12 @@ pub struct Cert {
     pub(crate) san: Option<Vec<GeneralName>>,
     pub(crate) name_constraints: Option<NameConstraints>,
     pub(crate) aki: Option<Vec<u8>>,
+    /// The full authorityKeyIdentifier, for the CA/Browser Forum checks.
+    pub(crate) aki_ext: Option<AuthorityKeyIdentifier>,
     pub(crate) ski: Option<Vec<u8>>,
+    pub(crate) basic_critical: bool,
+    pub(crate) san_critical: bool,
+    pub(crate) eku_critical: bool,
 }
 
 impl Cert {
@@ -108,7 +113,11 @@ impl Cert {
             san: None,
             name_constraints: None,
             aki: None,
+            aki_ext: None,
             ski: None,
+            basic_critical: false,
+            san_critical: false,
+            eku_critical: false,
         };
         out.check_structure()?;
         Ok(out)
@@ -176,6 +185,18 @@ impl Cert {
         self.subject_der == self.issuer_der
     }
 
+    /// Whether the certificate is self-issued and its signature verifies with its own key.
+    pub(crate) fn is_self_signed(&self) -> bool {
+        self.is_self_issued()
+            && kubepki_keys::verify_signature(
+                self.cert.tbs_certificate().subject_public_key_info(),
+                self.cert.signature_algorithm(),
+                &self.tbs_der,
+                self.cert.signature().as_bytes().unwrap_or(&[]),
+            )
+            .is_ok()
+    }
+
     /// Whether basicConstraints says cA=TRUE.
     pub(crate) fn is_ca(&self) -> bool {
         self.basic.as_ref().is_some_and(|b| b.ca)
@@ -237,7 +258,11 @@ impl Cert {
             match ext.extn_id {
                 oids::BASIC_CONSTRAINTS => {
                     let bc = BasicConstraints::from_der(value).map_err(malformed)?;
+                    if !bc.ca && bc.path_len_constraint.is_some() {
+                        return Err(invalid("pathLenConstraint is set but cA is false"));
+                    }
                     self.basic = Some(bc);
+                    self.basic_critical = ext.critical;
                 }
                 oids::KEY_USAGE => {
                     let ku = KeyUsage::from_der(value).map_err(malformed)?;
@@ -252,6 +277,7 @@ impl Cert {
                         return Err(invalid("extendedKeyUsage is empty"));
                     }
                     self.eku = Some(eku.0);
+                    self.eku_critical = ext.critical;
                 }
                 oids::SUBJECT_ALT_NAME => {
                     let san = SubjectAltName::from_der(value).map_err(malformed)?;
@@ -259,6 +285,7 @@ impl Cert {
                         return Err(invalid("subjectAltName is empty"));
                     }
                     self.san = Some(san.0);
+                    self.san_critical = ext.critical;
                 }
                 oids::NAME_CONSTRAINTS => {
                     let nc = NameConstraints::from_der(value).map_err(malformed)?;
@@ -274,7 +301,8 @@ impl Cert {
                     if ext.critical {
                         return Err(invalid("authorityKeyIdentifier must not be critical"));
                     }
-                    self.aki = aki.key_identifier.map(|k| k.as_bytes().to_vec());
+                    self.aki = aki.key_identifier.as_ref().map(|k| k.as_bytes().to_vec());
+                    self.aki_ext = Some(aki);
                 }
                 oids::SUBJECT_KEY_ID => {
                     let ski = SubjectKeyIdentifier::from_der(value).map_err(malformed)?;
@@ -283,9 +311,17 @@ impl Cert {
                     }
                     self.ski = Some(ski.0.as_bytes().to_vec());
                 }
+                oids::AUTHORITY_INFO_ACCESS => {
+                    let aia = AuthorityInfoAccessSyntax::from_der(value).map_err(malformed)?;
+                    if aia.0.is_empty() {
+                        return Err(invalid("authorityInfoAccess is empty"));
+                    }
+                    if ext.critical {
+                        return Err(invalid("authorityInfoAccess must not be critical"));
+                    }
+                }
                 oids::CERTIFICATE_POLICIES
                 | oids::CRL_DISTRIBUTION_POINTS
-                | oids::AUTHORITY_INFO_ACCESS
                 | oids::SCT_LIST
                 | oids::ISSUER_ALT_NAME => {
                     if ext.critical && ext.extn_id != oids::CERTIFICATE_POLICIES {
@@ -303,6 +339,28 @@ impl Cert {
                 }
                 _ => {}
             }
+        }
+        let subject_empty = self.cert.tbs_certificate().subject().is_empty();
+        if subject_empty && self.san.is_none() {
+            return Err(VerifyError::InvalidExtension {
+                subject: self.subject.clone(),
+                oid: oids::SUBJECT_ALT_NAME,
+                reason: "the subject is empty and there is no subjectAltName",
+            });
+        }
+        if subject_empty && !self.san_critical {
+            return Err(VerifyError::InvalidExtension {
+                subject: self.subject.clone(),
+                oid: oids::SUBJECT_ALT_NAME,
+                reason: "the subject is empty and subjectAltName is not critical",
+            });
+        }
+        if self.key_usage.as_ref().is_some_and(KeyUsage::key_cert_sign) && !self.is_ca() {
+            return Err(VerifyError::InvalidExtension {
+                subject: self.subject.clone(),
+                oid: oids::KEY_USAGE,
+                reason: "keyCertSign is set but basicConstraints cA is not",
+            });
         }
         Ok(())
     }

@@ -139,6 +139,36 @@ pub enum VerifyError {
         /// Subject of the would-be issuer.
         subject: String,
     },
+    /// A CA certificate breaks a rule for issuers other than basicConstraints and keyUsage.
+    #[error("issuer {subject:?} is not acceptable as a CA: {reason}")]
+    InvalidCa {
+        /// Subject of the issuer.
+        subject: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// A certificate that is not self-issued lacks the authorityKeyIdentifier
+    /// keyIdentifier that RFC 5280 4.2.1.1 requires.
+    #[error("certificate {subject:?} has no authorityKeyIdentifier keyIdentifier")]
+    MissingAuthorityKeyId {
+        /// Subject of the certificate.
+        subject: String,
+    },
+    /// A certificate breaks a CA/Browser Forum Baseline Requirements rule
+    /// (checked only with [`crate::VerifyOptions::web_pki`]).
+    #[error("certificate {subject:?} breaks the CA/Browser Forum requirements: {reason}")]
+    WebPkiViolation {
+        /// Subject of the certificate.
+        subject: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
+    /// Checking name constraints would take more comparisons than allowed.
+    #[error("name constraints need more than {max} comparisons")]
+    TooManyNameConstraintChecks {
+        /// The limit.
+        max: usize,
+    },
     /// A CA certificate was presented as the end-entity certificate.
     #[error("end-entity certificate {subject:?} is a CA certificate")]
     CaAsLeaf {
@@ -283,7 +313,7 @@ impl VerifyError {
             Self::NotCa { .. } | Self::MissingKeyCertSign { .. } => 2,
             Self::NotYetValid { .. } | Self::Expired { .. } => 3,
             Self::BadSignature { .. } => 4,
-            Self::BudgetExhausted { .. } => 9,
+            Self::BudgetExhausted { .. } | Self::TooManyNameConstraintChecks { .. } => 9,
             _ => 5,
         }
     }

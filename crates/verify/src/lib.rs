@@ -6,6 +6,7 @@ mod error;
 mod kube;
 mod names;
 mod path;
+mod webpki;
 
 pub use cert::Cert;
 pub use error::VerifyError;

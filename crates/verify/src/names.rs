@@ -34,7 +34,7 @@ impl fmt::Display for PeerName {
 }
 
 /// Whether `name` is a valid DNS host name: 1-63 byte labels of letters,
-/// digits, `-` (not at either end) and `_`, at most 253 bytes, with an
+/// digits and `-` (not at either end), at most 253 bytes, with an
 /// optional trailing dot. With `wildcard`, the leftmost label may be `*`.
 pub(crate) fn is_valid_dns_name(name: &str, wildcard: bool) -> bool {
     let name = name.strip_suffix('.').unwrap_or(name);
@@ -53,7 +53,7 @@ pub(crate) fn is_valid_dns_name(name: &str, wildcard: bool) -> bool {
         }
         if !label
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         {
             return false;
         }
@@ -237,7 +237,7 @@ fn email_in_subtree(name: &str, base: &str) -> Match {
     let Some((local, domain)) = name.rsplit_once('@') else {
         return Match::Invalid;
     };
-    if local.is_empty() || !is_valid_dns_name(domain, false) {
+    if local.is_empty() || local.contains('@') || !is_valid_dns_name(domain, false) {
         return Match::Invalid;
     }
     if base.contains('@') {

@@ -7,7 +7,11 @@ use std::time::{Duration, SystemTime};
 use const_oid::ObjectIdentifier;
 use der::DateTime;
 
+use der::referenced::OwnedToRef;
+use kubepki_keys::PublicKeyKind;
+
 use crate::VerifyError;
+use crate::webpki;
 use crate::cert::{Cert, oids};
 use crate::names::{self, PeerName};
 
@@ -51,6 +55,19 @@ pub struct VerifyOptions {
     pub max_signature_checks: usize,
     /// Most candidate issuers path building may try before giving up.
     pub max_candidates: usize,
+    /// Most name-against-subtree comparisons name constraints may need.
+    pub max_name_checks: usize,
+    /// Also apply the CA/Browser Forum Baseline Requirements for TLS server
+    /// certificates: the leaf has an extendedKeyUsage (non-critical, without
+    /// anyExtendedKeyUsage) and a positive serial of at most 20 octets, its
+    /// common name (if any) is one of its SANs written the same way,
+    /// subjectAltName is critical only when the subject is empty, root
+    /// certificates carry no extendedKeyUsage, authorityKeyIdentifier holds
+    /// only a keyIdentifier (equal to the subjectKeyIdentifier of a self-signed
+    /// certificate), and RSA moduli are a multiple of 8 bits. Off by default:
+    /// Kubernetes certificates (e.g. kubelet serving certificates whose common
+    /// name is `system:node:NAME`) do not follow them.
+    pub web_pki: bool,
 }
 
 impl VerifyOptions {
@@ -66,6 +83,8 @@ impl VerifyOptions {
             require_digital_signature: false,
             max_signature_checks: 100,
             max_candidates: 20_000,
+            max_name_checks: 1 << 20,
+            web_pki: false,
         }
     }
 
@@ -161,6 +180,7 @@ pub fn verify(
         candidates: 0,
         sig_cache: HashMap::new(),
         ca_cache: HashMap::new(),
+        name_checks: 0,
     };
     b.check_leaf()?;
     let mut chain = vec![0];
@@ -180,6 +200,7 @@ struct Builder<'a> {
     candidates: usize,
     sig_cache: HashMap<(usize, usize), Result<(), Arc<kubepki_keys::KeyError>>>,
     ca_cache: HashMap<usize, Result<(), VerifyError>>,
+    name_checks: usize,
 }
 
 impl Builder<'_> {
@@ -221,15 +242,42 @@ impl Builder<'_> {
         }
     }
 
+    /// Checks every certificate of a path gets, whatever its place.
+    fn check_any(&self, cert: &Cert, anchor: bool) -> Result<(), VerifyError> {
+        let spki = cert.cert.tbs_certificate().subject_public_key_info().owned_to_ref();
+        let bad_key = |e| VerifyError::BadPublicKey {
+            subject: cert.subject.clone(),
+            source: Arc::new(e),
+        };
+        let kind = PublicKeyKind::of(&spki).map_err(bad_key)?;
+        kind.check_strength().map_err(bad_key)?;
+        // a trust anchor is trusted as given: it may be a cross-signed root
+        if !anchor && !cert.is_self_issued() && cert.aki.is_none() {
+            return Err(VerifyError::MissingAuthorityKeyId {
+                subject: cert.subject.clone(),
+            });
+        }
+        if self.options.web_pki {
+            webpki::check_any(cert, kind)?;
+        }
+        Ok(())
+    }
+
     fn check_leaf(&self) -> Result<(), VerifyError> {
         let leaf = self.pool[0];
         self.check_time(leaf)?;
-        if leaf.is_ca() {
-            return Err(VerifyError::CaAsLeaf {
+        self.check_any(leaf, false)?;
+        if leaf.name_constraints.is_some() && !leaf.is_ca() {
+            return Err(VerifyError::InvalidExtension {
                 subject: leaf.subject.clone(),
+                oid: oids::NAME_CONSTRAINTS,
+                reason: "nameConstraints in a certificate that is not a CA",
             });
         }
         self.check_eku(leaf)?;
+        if self.options.web_pki {
+            webpki::check_leaf(leaf)?;
+        }
         if self.options.require_digital_signature {
             if let Some(ku) = &leaf.key_usage {
                 if !ku.digital_signature() {
@@ -251,15 +299,36 @@ impl Builder<'_> {
         if let Some(r) = self.ca_cache.get(&i) {
             return r.clone();
         }
-        let r = self.check_ca_uncached(self.pool[i]);
+        let r = self.check_ca_uncached(i);
         self.ca_cache.insert(i, r.clone());
         r
     }
 
-    fn check_ca_uncached(&self, cert: &Cert) -> Result<(), VerifyError> {
+    fn check_ca_uncached(&self, i: usize) -> Result<(), VerifyError> {
+        let cert = self.pool[i];
         if !cert.is_ca() {
             return Err(VerifyError::NotCa {
                 subject: cert.subject.clone(),
+            });
+        }
+        let invalid = |reason| VerifyError::InvalidCa {
+            subject: cert.subject.clone(),
+            reason,
+        };
+        if !cert.basic_critical {
+            return Err(invalid("basicConstraints is not critical"));
+        }
+        if cert.cert.tbs_certificate().subject().is_empty() {
+            return Err(invalid("the subject is empty"));
+        }
+        if cert.ski.is_none() {
+            return Err(invalid("there is no subjectKeyIdentifier"));
+        }
+        self.check_any(cert, self.is_anchor(i))?;
+        if self.options.web_pki && self.is_anchor(i) && cert.eku.is_some() {
+            return Err(VerifyError::WebPkiViolation {
+                subject: cert.subject.clone(),
+                reason: "a root certificate must not have extendedKeyUsage",
             });
         }
         if let Some(ku) = &cert.key_usage {
@@ -342,11 +411,21 @@ impl Builder<'_> {
         }
         let child = chain[chain.len() - 1];
         self.check_signature(child, cand)?;
-        if issuer.name_constraints.is_some() {
+        if let Some(nc) = &issuer.name_constraints {
+            let subtrees = nc.permitted_subtrees.as_ref().map_or(0, Vec::len)
+                + nc.excluded_subtrees.as_ref().map_or(0, Vec::len);
             for (pos, &i) in chain.iter().enumerate() {
                 let cert = self.pool[i];
                 if pos > 0 && cert.is_self_issued() {
                     continue;
+                }
+                let names = 1 + cert.san.as_ref().map_or(0, Vec::len)
+                    + cert.cert.tbs_certificate().subject().len();
+                self.name_checks = self.name_checks.saturating_add(names.saturating_mul(subtrees));
+                if self.name_checks > self.options.max_name_checks {
+                    return Err(VerifyError::TooManyNameConstraintChecks {
+                        max: self.options.max_name_checks,
+                    });
                 }
                 names::check_name_constraints(issuer, cert)?;
             }
