@@ -7,8 +7,8 @@ use der::{Decode, Encode};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints,
-    SubjectAltName, SubjectKeyIdentifier,
+    AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage,
+    KeyUsage, NameConstraints, SubjectAltName, SubjectKeyIdentifier,
 };
 
 use crate::VerifyError;
@@ -293,6 +293,18 @@ impl Cert {
                         return Err(invalid(
                             "nameConstraints has neither permitted nor excluded subtrees",
                         ));
+                    }
+                    let empty = |t: &Option<Vec<_>>| t.as_ref().is_some_and(Vec::is_empty);
+                    if empty(&nc.permitted_subtrees) || empty(&nc.excluded_subtrees) {
+                        return Err(invalid("nameConstraints has an empty list of subtrees"));
+                    }
+                    let mut subtrees = nc
+                        .permitted_subtrees
+                        .iter()
+                        .chain(&nc.excluded_subtrees)
+                        .flatten();
+                    if subtrees.any(|t| t.minimum != 0 || t.maximum.is_some()) {
+                        return Err(invalid("nameConstraints subtree has a minimum or maximum"));
                     }
                     self.name_constraints = Some(nc);
                 }

@@ -207,10 +207,8 @@ fn dns_in_subtree(name: &str, base: &str) -> Match {
     if base.is_empty() {
         return Match::Yes;
     }
-    let (base, subdomains_only) = match base.strip_prefix('.') {
-        Some(b) => (b, true),
-        None => (base, false),
-    };
+    // RFC 5280 4.2.1.10 writes DNS constraints as host names: a leading
+    // period (the URI and e-mail form) is malformed here
     if !is_valid_dns_name(base, false) {
         return Match::Invalid;
     }
@@ -218,7 +216,7 @@ fn dns_in_subtree(name: &str, base: &str) -> Match {
     let base_l = base.to_ascii_lowercase();
     let inside = name_l
         .strip_suffix(&base_l)
-        .is_some_and(|prefix| prefix.ends_with('.') || (prefix.is_empty() && !subdomains_only));
+        .is_some_and(|prefix| prefix.ends_with('.') || prefix.is_empty());
     if inside { Match::Yes } else { Match::No }
 }
 

@@ -11,9 +11,9 @@ use der::referenced::OwnedToRef;
 use kubepki_keys::PublicKeyKind;
 
 use crate::VerifyError;
-use crate::webpki;
 use crate::cert::{Cert, oids};
 use crate::names::{self, PeerName};
+use crate::webpki;
 
 /// The extended key usage the end-entity certificate must allow.
 #[non_exhaustive]
@@ -244,7 +244,11 @@ impl Builder<'_> {
 
     /// Checks every certificate of a path gets, whatever its place.
     fn check_any(&self, cert: &Cert, anchor: bool) -> Result<(), VerifyError> {
-        let spki = cert.cert.tbs_certificate().subject_public_key_info().owned_to_ref();
+        let spki = cert
+            .cert
+            .tbs_certificate()
+            .subject_public_key_info()
+            .owned_to_ref();
         let bad_key = |e| VerifyError::BadPublicKey {
             subject: cert.subject.clone(),
             source: Arc::new(e),
@@ -419,9 +423,12 @@ impl Builder<'_> {
                 if pos > 0 && cert.is_self_issued() {
                     continue;
                 }
-                let names = 1 + cert.san.as_ref().map_or(0, Vec::len)
+                let names = 1
+                    + cert.san.as_ref().map_or(0, Vec::len)
                     + cert.cert.tbs_certificate().subject().len();
-                self.name_checks = self.name_checks.saturating_add(names.saturating_mul(subtrees));
+                self.name_checks = self
+                    .name_checks
+                    .saturating_add(names.saturating_mul(subtrees));
                 if self.name_checks > self.options.max_name_checks {
                     return Err(VerifyError::TooManyNameConstraintChecks {
                         max: self.options.max_name_checks,

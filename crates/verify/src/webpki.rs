@@ -19,12 +19,18 @@ fn violation(cert: &Cert, reason: &'static str) -> VerifyError {
 pub(crate) fn check_any(cert: &Cert, kind: PublicKeyKind) -> Result<(), VerifyError> {
     if let PublicKeyKind::Rsa { bits } = kind {
         if bits % 8 != 0 {
-            return Err(violation(cert, "the RSA modulus size is not a multiple of 8"));
+            return Err(violation(
+                cert,
+                "the RSA modulus size is not a multiple of 8",
+            ));
         }
     }
     if let Some(aki) = &cert.aki_ext {
         if aki.key_identifier.is_none() {
-            return Err(violation(cert, "authorityKeyIdentifier has no keyIdentifier"));
+            return Err(violation(
+                cert,
+                "authorityKeyIdentifier has no keyIdentifier",
+            ));
         }
         if aki.authority_cert_issuer.is_some() || aki.authority_cert_serial_number.is_some() {
             return Err(violation(
@@ -39,22 +45,25 @@ pub(crate) fn check_any(cert: &Cert, kind: PublicKeyKind) -> Result<(), VerifyEr
             ));
         }
     }
-    let serial = cert.cert.tbs_certificate().serial_number().as_bytes();
-    if serial.iter().all(|b| *b == 0) {
-        return Err(violation(cert, "the serial number is zero"));
-    }
-    if serial.first().is_some_and(|b| b & 0x80 != 0) {
-        return Err(violation(cert, "the serial number is negative"));
-    }
-    let magnitude = serial.strip_prefix(&[0]).unwrap_or(serial);
-    if magnitude.len() > 20 {
-        return Err(violation(cert, "the serial number is longer than 20 octets"));
-    }
     Ok(())
 }
 
 /// Rules for the subscriber (leaf) certificate.
 pub(crate) fn check_leaf(leaf: &Cert) -> Result<(), VerifyError> {
+    let serial = leaf.cert.tbs_certificate().serial_number().as_bytes();
+    if serial.iter().all(|b| *b == 0) {
+        return Err(violation(leaf, "the serial number is zero"));
+    }
+    if serial.first().is_some_and(|b| b & 0x80 != 0) {
+        return Err(violation(leaf, "the serial number is negative"));
+    }
+    let magnitude = serial.strip_prefix(&[0]).unwrap_or(serial);
+    if magnitude.len() > 20 {
+        return Err(violation(
+            leaf,
+            "the serial number is longer than 20 octets",
+        ));
+    }
     if let Some(eku) = &leaf.eku {
         if leaf.eku_critical {
             return Err(violation(leaf, "the leaf's extendedKeyUsage is critical"));
@@ -66,7 +75,12 @@ pub(crate) fn check_leaf(leaf: &Cert) -> Result<(), VerifyError> {
             ));
         }
     }
-    if leaf.is_ca() && leaf.key_usage.as_ref().is_some_and(|ku| !ku.key_cert_sign()) {
+    if leaf.is_ca()
+        && leaf
+            .key_usage
+            .as_ref()
+            .is_some_and(|ku| !ku.key_cert_sign())
+    {
         return Err(violation(
             leaf,
             "the leaf has basicConstraints cA but a keyUsage without keyCertSign",
@@ -91,12 +105,16 @@ pub(crate) fn check_leaf(leaf: &Cert) -> Result<(), VerifyError> {
 
 /// Whether `cn` is written like an IP address (dotted digits, `0x` hex, or with colons).
 fn looks_like_ip(cn: &str) -> bool {
-    let dotted = !cn.is_empty() && cn.bytes().all(|b| b.is_ascii_digit() || b == b'.') && cn.contains('.');
+    let dotted =
+        !cn.is_empty() && cn.bytes().all(|b| b.is_ascii_digit() || b == b'.') && cn.contains('.');
     let hex = cn
         .strip_prefix("0x")
         .or_else(|| cn.strip_prefix("0X"))
         .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()));
-    let colons = cn.contains(':') && cn.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    let colons = cn.contains(':')
+        && cn
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
     dotted || hex || colons
 }
 
@@ -121,12 +139,17 @@ fn check_common_name(leaf: &Cert, cn: &str, sans: &[GeneralName]) -> Result<(), 
         ));
     }
     if dns_sans().any(|d| d != cn && d.eq_ignore_ascii_case(cn)) {
-        return Err(violation(leaf, "the common name differs from a SAN in letter case"));
+        return Err(violation(
+            leaf,
+            "the common name differs from a SAN in letter case",
+        ));
     }
     let international = !cn.is_ascii()
-        || cn
-            .split('.')
-            .any(|label| label.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("xn--")));
+        || cn.split('.').any(|label| {
+            label
+                .get(..4)
+                .is_some_and(|p| p.eq_ignore_ascii_case("xn--"))
+        });
     if international && !dns_sans().any(|d| d == cn) {
         return Err(violation(
             leaf,
