@@ -454,7 +454,7 @@ mod tests {
         ));
         assert!(matches!(
             dns_in_subtree("example.com", ".example.com"),
-            Match::No
+            Match::Invalid
         ));
         assert!(matches!(
             dns_in_subtree("badexample.com", "example.com"),
