@@ -17,3 +17,6 @@ pub use signature::{
     ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256, signature_algorithm_name, verify_signature,
 };
 pub use signer::Signer;
+
+/// PEM text of a private key, zeroized when dropped.
+pub type KeyPem = zeroize::Zeroizing<String>;

@@ -1,0 +1,274 @@
+//! What each command does: read files, call the library, write files, print.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use kubepki::keys::KeyFormat;
+use kubepki::profile::parse_duration;
+use kubepki::{
+    Ca, ClusterParams, Csr, CsrBuilder, IssueOptions, KeyAlgorithm, KeyPair, San, Subject,
+};
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
+
+use crate::args::{
+    CaCommand, CaInitArgs, Cli, Command, CsrCommand, CsrCreateArgs, KeyCommand, KeyFileFormat,
+    KeyGenerateArgs, KeyPublicArgs, SignArgs,
+};
+
+/// A command's failure: one line for `error: ...`.
+#[derive(Debug)]
+pub(crate) struct CliError(pub(crate) String);
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<E: std::error::Error> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError(e.to_string())
+    }
+}
+
+pub(crate) type CliResult<T> = Result<T, CliError>;
+
+/// An error with the file it concerns.
+pub(crate) fn in_file(path: &Path) -> impl Fn(CliError) -> CliError + '_ {
+    move |e| CliError(format!("{}: {e}", path.display()))
+}
+
+pub(crate) fn read_file(path: &Path) -> CliResult<Vec<u8>> {
+    fs::read(path).map_err(|e| CliError(format!("cannot read {}: {e}", path.display())))
+}
+
+pub(crate) fn read_passphrase(path: Option<&PathBuf>) -> CliResult<Option<Vec<u8>>> {
+    let Some(path) = path else { return Ok(None) };
+    let text = read_file(path)?;
+    let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.is_empty() {
+        return Err(CliError(format!("{}: the passphrase is empty", path.display())));
+    }
+    Ok(Some(line.to_vec()))
+}
+
+pub(crate) fn load_key(path: &Path, passphrase: Option<&PathBuf>) -> CliResult<KeyPair> {
+    let passphrase = read_passphrase(passphrase)?;
+    KeyPair::from_bytes(&read_file(path)?, passphrase.as_deref())
+        .map_err(|e| in_file(path)(e.into()))
+}
+
+fn overwrite(force: bool) -> Overwrite {
+    if force {
+        Overwrite::Replace
+    } else {
+        Overwrite::Refuse
+    }
+}
+
+fn key_pem(key: &KeyPair, format: KeyFileFormat, passphrase: Option<&[u8]>) -> CliResult<kubepki::keys::KeyPem> {
+    let rsa = key.algorithm().rsa_bits().is_some();
+    match (format, passphrase) {
+        (KeyFileFormat::Pkcs8, Some(p)) => Ok(key.to_encrypted_pem(p)?),
+        (_, Some(_)) => Err(CliError(
+            "an encrypted key is written as PKCS#8: use --format pkcs8".to_owned(),
+        )),
+        (KeyFileFormat::Pkcs1, None) if !rsa => Err(CliError(format!(
+            "PKCS#1 holds RSA keys only, not {}: use --format sec1 or pkcs8",
+            key.algorithm()
+        ))),
+        (KeyFileFormat::Sec1, None) if rsa => Err(CliError(format!(
+            "SEC1 holds EC keys only, not {}: use --format pkcs1 or pkcs8",
+            key.algorithm()
+        ))),
+        (KeyFileFormat::Pkcs8, None) => Ok(key.to_pem(KeyFormat::Pkcs8)?),
+        (_, None) => Ok(key.to_pem(KeyFormat::Traditional)?),
+    }
+}
+
+pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
+    match cli.command {
+        Command::Key(KeyCommand::Generate(args)) => key_generate(&args),
+        Command::Key(KeyCommand::Public(args)) => key_public(&args),
+        Command::Csr(CsrCommand::Create(args)) => csr_create(&args),
+        Command::Ca(CaCommand::Init(args)) => ca_init(&args),
+        Command::Sign(args) => sign(&args),
+        Command::Inspect(args) => crate::inspect::inspect(&args, SystemTime::now()),
+        Command::Profiles(args) => crate::inspect::profiles(&args),
+    }?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
+    let algorithm: KeyAlgorithm = args.algorithm.parse()?;
+    let passphrase = read_passphrase(args.passphrase_file.as_ref())?;
+    // Refuse before the (slow) generation, and again atomically when writing.
+    if !args.force && args.out.exists() {
+        return Err(kubepki_fs::FsError::Exists { path: args.out.clone() }.into());
+    }
+    let key = KeyPair::generate(algorithm)?;
+    let pem = key_pem(&key, args.format, passphrase.as_deref())?;
+    write_atomic(&args.out, pem.as_bytes(), FileKind::Secret, overwrite(args.force))?;
+    if let Some(public) = &args.public_out {
+        write_atomic(public, key.public_key().to_pem().as_bytes(), FileKind::Public, Overwrite::Replace)?;
+    }
+    eprintln!("wrote {} key {}", algorithm, args.out.display());
+    Ok(())
+}
+
+fn key_public(args: &KeyPublicArgs) -> CliResult<()> {
+    let key = load_key(&args.key, args.passphrase_file.as_ref())?;
+    let pem = key.public_key().to_pem();
+    match &args.out {
+        Some(out) => write_atomic(out, pem.as_bytes(), FileKind::Public, Overwrite::Replace)?,
+        None => print!("{pem}"),
+    }
+    Ok(())
+}
+
+fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
+    let subject = match (&args.subject, &args.cn) {
+        (Some(_), Some(_)) => {
+            return Err(CliError("give --subject or --cn/--org, not both".to_owned()));
+        }
+        (Some(text), None) => {
+            if !args.orgs.is_empty() {
+                return Err(CliError("--org goes with --cn, not with --subject".to_owned()));
+            }
+            Subject::parse(text)?
+        }
+        (None, Some(cn)) => Subject::from_parts(cn, &args.orgs),
+        (None, None) => return Err(CliError("a subject is needed: --subject or --cn".to_owned())),
+    };
+    let sans = args
+        .sans
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| San::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = match &args.generate_key {
+        Some(algorithm) => {
+            let algorithm: KeyAlgorithm = algorithm.parse()?;
+            if !args.force && args.key.exists() {
+                return Err(kubepki_fs::FsError::Exists { path: args.key.clone() }.into());
+            }
+            let key = KeyPair::generate(algorithm)?;
+            write_atomic(
+                &args.key,
+                key.to_pem(KeyFormat::Pkcs8)?.as_bytes(),
+                FileKind::Secret,
+                overwrite(args.force),
+            )?;
+            key
+        }
+        None => load_key(&args.key, args.passphrase_file.as_ref())?,
+    };
+    let csr = CsrBuilder::new(subject).sans(sans).build(&key)?;
+    for warning in csr.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    write_atomic(&args.out, csr.to_pem().as_bytes(), FileKind::Public, Overwrite::Replace)?;
+    eprintln!("wrote CSR {} for {}", args.out.display(), csr.subject());
+    Ok(())
+}
+
+fn ca_init(args: &CaInitArgs) -> CliResult<()> {
+    if !args.force {
+        for path in [&args.key, &args.cert] {
+            if path.exists() {
+                return Err(CliError(format!(
+                    "{} already exists: refusing to replace a CA (use --force to replace it)",
+                    path.display()
+                )));
+            }
+        }
+    }
+    let algorithm: KeyAlgorithm = args.algorithm.parse()?;
+    let subject = Subject::parse(&args.subject)?;
+    // The generic `ca` profile takes the CN given (kubeadm's `kubernetes`, the tutorials'
+    // `KUBERNETES-CA`) and, as kubeadm does, repeats it as a DNS SAN.
+    let mut profile = match (args.profile.as_str(), subject.common_name()) {
+        ("ca", Some(cn)) => kubepki::profile::ca_profile("ca", cn),
+        _ => kubepki::find_profile(&args.profile, None, &ClusterParams::default())?,
+    };
+    if let Some(path_len) = args.path_len {
+        match profile.ca.as_mut() {
+            Some(ca) => ca.path_len = Some(path_len),
+            None => return Err(CliError(format!("profile {} is not a CA profile", profile.name))),
+        }
+    }
+    let validity = parse_duration(&args.validity)?;
+    if validity > profile.max_validity {
+        profile.max_validity = validity;
+    }
+    let options = IssueOptions::at(SystemTime::now()).with_validity(validity);
+    let key = KeyPair::generate(algorithm)?;
+    let pem = key_pem(&key, args.format, None)?;
+    let ca = match (&args.parent_cert, &args.parent_key) {
+        (Some(parent_cert), Some(parent_key)) => {
+            let parent = Ca::from_pem(&read_file(parent_cert)?, &read_file(parent_key)?, None)?;
+            parent.issue_intermediate(Box::new(key), &subject, &profile, &options)?
+        }
+        _ => Ca::self_signed(Box::new(key), &subject, &profile, &options)?,
+    };
+    // The key first: a certificate without its key is useless, a key without its
+    // certificate can be certified again.
+    write_atomic(&args.key, pem.as_bytes(), FileKind::Secret, overwrite(args.force))?;
+    let mut cert_pem = ca.certificate_pem();
+    for above in ca.chain_der() {
+        cert_pem.push_str(&kubepki::keys::pem::pem_encode("CERTIFICATE", above));
+    }
+    write_atomic(&args.cert, cert_pem.as_bytes(), FileKind::Public, overwrite(args.force))?;
+    eprintln!(
+        "wrote CA {} ({}) and its key {}",
+        args.cert.display(),
+        ca.subject(),
+        args.key.display()
+    );
+    Ok(())
+}
+
+fn sign(args: &SignArgs) -> CliResult<()> {
+    let now = SystemTime::now();
+    let passphrase = read_passphrase(args.ca_passphrase_file.as_ref())?;
+    let ca = Ca::from_pem(
+        &read_file(&args.ca_cert)?,
+        &read_file(&args.ca_key)?,
+        passphrase.as_deref(),
+    )
+    .map_err(|e| CliError(format!("loading CA {}: {e}", args.ca_cert.display())))?;
+    let profiles_yaml = match &args.profiles_file {
+        Some(path) => Some(
+            String::from_utf8(read_file(path)?)
+                .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?,
+        ),
+        None => None,
+    };
+    let params = ClusterParams {
+        node_name: args.node_name.clone(),
+        ..ClusterParams::default()
+    };
+    let profile = kubepki::find_profile(&args.profile, profiles_yaml.as_deref(), &params)?;
+    let validity = args.validity.as_deref().map(parse_duration).transpose()?;
+    let csr = Csr::from_bytes(&read_file(&args.csr)?).map_err(|e| in_file(&args.csr)(e.into()))?;
+    for warning in csr.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let issued = ca.issue(&csr, &profile, &IssueOptions { now, validity })?;
+    for warning in issued.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    let pem = if args.chain { issued.chain_pem() } else { issued.pem() };
+    write_atomic(&args.out, pem.as_bytes(), FileKind::Public, Overwrite::Replace)?;
+    eprintln!(
+        "wrote {} for {} under profile {}",
+        args.out.display(),
+        csr.subject(),
+        profile.name
+    );
+    Ok(())
+}

@@ -1,0 +1,20 @@
+//! `kubepki`: the command line. Argument parsing and printing only; the work is in the crates.
+
+mod args;
+mod commands;
+mod inspect;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
