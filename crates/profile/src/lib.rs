@@ -1,0 +1,18 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod builtin;
+mod duration;
+mod error;
+mod file;
+mod profile;
+mod usage;
+
+pub use builtin::{
+    BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_service_ip,
+};
+pub use duration::{format_duration, parse_duration};
+pub use error::ProfileError;
+pub use file::ProfileSet;
+pub use profile::{Approved, CaConstraint, NameRule, Profile, SanPolicy, SubjectPolicy};
+pub use usage::{Usage, key_usage_and_eku, usages_from_cert_bits};
