@@ -156,7 +156,7 @@ impl Cert {
             let tail = &after[end_marker + 9..];
             let close = tail.find("-----").map_or(tail.len(), |i| i + 5);
             let block_len = end_marker + 9 + close;
-            out.push(Cert::from_pem(after[..block_len].as_bytes()));
+            out.push(Cert::from_pem(&after.as_bytes()[..block_len]));
             rest = &after[block_len..];
         }
         out
@@ -335,13 +335,13 @@ impl Cert {
                 oids::CERTIFICATE_POLICIES
                 | oids::CRL_DISTRIBUTION_POINTS
                 | oids::SCT_LIST
-                | oids::ISSUER_ALT_NAME => {
-                    if ext.critical && ext.extn_id != oids::CERTIFICATE_POLICIES {
-                        return Err(VerifyError::UnknownCriticalExtension {
-                            subject: self.subject.clone(),
-                            oid: ext.extn_id,
-                        });
-                    }
+                | oids::ISSUER_ALT_NAME
+                    if ext.critical && ext.extn_id != oids::CERTIFICATE_POLICIES =>
+                {
+                    return Err(VerifyError::UnknownCriticalExtension {
+                        subject: self.subject.clone(),
+                        oid: ext.extn_id,
+                    });
                 }
                 oid if ext.critical => {
                     return Err(VerifyError::UnknownCriticalExtension {

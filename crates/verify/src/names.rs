@@ -402,10 +402,10 @@ pub(crate) fn check_name_constraints(ca: &Cert, cert: &Cert) -> Result<(), Verif
                 Match::Yes | Match::Invalid => return Err(violation(&name)),
                 Match::No => {}
             }
-            if let (Subject::Dns(n), GeneralName::DnsName(b)) = (&name, &subtree.base) {
-                if wildcard_may_match(n, b.as_str()) {
-                    return Err(violation(&name));
-                }
+            if let (Subject::Dns(n), GeneralName::DnsName(b)) = (&name, &subtree.base)
+                && wildcard_may_match(n, b.as_str())
+            {
+                return Err(violation(&name));
             }
         }
         let mut any_of_kind = false;

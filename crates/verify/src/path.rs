@@ -282,15 +282,14 @@ impl Builder<'_> {
         if self.options.web_pki {
             webpki::check_leaf(leaf)?;
         }
-        if self.options.require_digital_signature {
-            if let Some(ku) = &leaf.key_usage {
-                if !ku.digital_signature() {
-                    return Err(VerifyError::MissingKeyUsage {
-                        subject: leaf.subject.clone(),
-                        usage: "digitalSignature",
-                    });
-                }
-            }
+        if self.options.require_digital_signature
+            && let Some(ku) = &leaf.key_usage
+            && !ku.digital_signature()
+        {
+            return Err(VerifyError::MissingKeyUsage {
+                subject: leaf.subject.clone(),
+                usage: "digitalSignature",
+            });
         }
         if let Some(name) = &self.options.name {
             names::check_peer_name(leaf, name)?;
@@ -335,12 +334,12 @@ impl Builder<'_> {
                 reason: "a root certificate must not have extendedKeyUsage",
             });
         }
-        if let Some(ku) = &cert.key_usage {
-            if !ku.key_cert_sign() {
-                return Err(VerifyError::MissingKeyCertSign {
-                    subject: cert.subject.clone(),
-                });
-            }
+        if let Some(ku) = &cert.key_usage
+            && !ku.key_cert_sign()
+        {
+            return Err(VerifyError::MissingKeyCertSign {
+                subject: cert.subject.clone(),
+            });
         }
         self.check_time(cert)?;
         self.check_eku(cert)?;
@@ -398,14 +397,14 @@ impl Builder<'_> {
         self.check_ca(cand)?;
         let issuer = self.pool[cand];
         let below = self.intermediates_below(chain);
-        if let Some(n) = issuer.basic.as_ref().and_then(|b| b.path_len_constraint) {
-            if below > usize::from(n) {
-                return Err(VerifyError::PathLenExceeded {
-                    subject: issuer.subject.clone(),
-                    path_len: n,
-                    found: below,
-                });
-            }
+        if let Some(n) = issuer.basic.as_ref().and_then(|b| b.path_len_constraint)
+            && below > usize::from(n)
+        {
+            return Err(VerifyError::PathLenExceeded {
+                subject: issuer.subject.clone(),
+                path_len: n,
+                found: below,
+            });
         }
         if let Some(max) = self.options.max_intermediates {
             let with_cand = below + usize::from(!self.is_anchor(cand) && !issuer.is_self_issued());
@@ -463,10 +462,10 @@ impl Builder<'_> {
             }) {
                 continue;
             }
-            if let (Some(aki), Some(ski)) = (&current.aki, &c.ski) {
-                if aki != ski {
-                    continue;
-                }
+            if let (Some(aki), Some(ski)) = (&current.aki, &c.ski)
+                && aki != ski
+            {
+                continue;
             }
             let result = match self.try_issuer(chain, cand) {
                 Ok(()) => {

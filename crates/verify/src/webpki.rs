@@ -17,13 +17,13 @@ fn violation(cert: &Cert, reason: &'static str) -> VerifyError {
 
 /// Rules for every certificate of a path.
 pub(crate) fn check_any(cert: &Cert, kind: PublicKeyKind) -> Result<(), VerifyError> {
-    if let PublicKeyKind::Rsa { bits } = kind {
-        if bits % 8 != 0 {
-            return Err(violation(
-                cert,
-                "the RSA modulus size is not a multiple of 8",
-            ));
-        }
+    if let PublicKeyKind::Rsa { bits } = kind
+        && bits % 8 != 0
+    {
+        return Err(violation(
+            cert,
+            "the RSA modulus size is not a multiple of 8",
+        ));
     }
     if let Some(aki) = &cert.aki_ext {
         if aki.key_identifier.is_none() {

@@ -1,6 +1,9 @@
 //! Chains made by `openssl` at test time, each failure asserting the specific error.
 //! Validation times are taken from the certificates, so no test depends on today's date.
 
+// `&[root.clone()]` reads better in these tests than `std::slice::from_ref(&root)`
+#![allow(clippy::cloned_ref_to_slice_refs)]
+
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::Command;
