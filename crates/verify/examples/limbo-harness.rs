@@ -62,12 +62,8 @@ fn strings<'a>(tc: &'a Value, key: &str) -> Vec<&'a str> {
 
 /// Parses limbo's `YYYY-MM-DDTHH:MM:SS+00:00` (or `Z`) timestamps.
 fn parse_time(s: &str) -> Option<SystemTime> {
-    let b = s.as_bytes();
-    if b.len() < 19 {
-        return None;
-    }
     let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u16>().ok();
-    let rest = &s[19..];
+    let rest = s.get(19..)?;
     let rest = rest
         .strip_prefix('.')
         .map_or(rest, |r| r.trim_start_matches(|c: char| c.is_ascii_digit()));
