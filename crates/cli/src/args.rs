@@ -29,6 +29,8 @@ pub(crate) enum Command {
     Inspect(InspectArgs),
     /// List the signing profiles, or show one.
     Profiles(ProfilesArgs),
+    /// Verify a certificate chain to a CA (and, for client certificates, the Kubernetes user).
+    Verify(crate::verify::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -99,6 +99,7 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Sign(args) => sign(&args),
         Command::Inspect(args) => crate::inspect::inspect(&args, SystemTime::now()),
         Command::Profiles(args) => crate::inspect::profiles(&args),
+        Command::Verify(args) => crate::verify::verify(&args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -162,10 +162,10 @@ impl San {
     /// [`CsrError::InvalidSan`] when the value is not valid for its kind.
     pub fn parse(text: &str) -> Result<Self, CsrError> {
         let text = text.trim();
-        if let Some((kind, value)) = text.split_once(':') {
-            if let Ok(kind) = kind.parse::<SanKind>() {
-                return San::parse_as(kind, value.trim());
-            }
+        if let Some((kind, value)) = text.split_once(':')
+            && let Ok(kind) = kind.parse::<SanKind>()
+        {
+            return San::parse_as(kind, value.trim());
         }
         match text.parse::<IpAddr>() {
             Ok(ip) => Ok(San::Ip(ip)),

@@ -91,11 +91,11 @@ fn split_unescaped(s: &str, sep: char) -> Vec<String> {
     let mut chars = s.chars();
     while let Some(c) = chars.next() {
         if c == '\\' {
-            if let Some(next) = chars.next() {
-                if let Some(last) = parts.last_mut() {
-                    last.push('\\');
-                    last.push(next);
-                }
+            if let Some(next) = chars.next()
+                && let Some(last) = parts.last_mut()
+            {
+                last.push('\\');
+                last.push(next);
             }
         } else if c == sep {
             parts.push(String::new());
@@ -258,10 +258,7 @@ impl Subject {
                 })
                 .map_err(|_| invalid(attr, "repeated in one RDN"))?;
             }
-            seq.push(
-                RelativeDistinguishedName::try_from(set)
-                    .map_err(|e| CsrError::Encode(e.to_string()))?,
-            );
+            seq.push(RelativeDistinguishedName::from(set));
         }
         let der = seq.to_der().map_err(|e| CsrError::Encode(e.to_string()))?;
         Name::from_der(&der).map_err(|e| CsrError::Encode(e.to_string()))
