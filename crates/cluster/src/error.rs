@@ -1,0 +1,166 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use kubepki_fs::FsError;
+use kubepki_keys::KeyError;
+use kubepki_profile::ProfileError;
+use kubepki_sign::{SignError, Timestamp};
+
+/// Why an existing file cannot be kept.
+#[non_exhaustive]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Misfit {
+    /// The certificate was not signed by the CA it belongs under.
+    #[error("it is not signed by CA {ca}")]
+    NotSignedBy {
+        /// The CA's name (`ca`, `etcd-ca`, `front-proxy-ca`).
+        ca: String,
+    },
+    /// A SAN the cluster needs is absent.
+    #[error("it lacks the required SAN {san}")]
+    MissingSan {
+        /// The SAN, as `DNS:x` / `IP:x`.
+        san: String,
+    },
+    /// The private key does not belong to the certificate.
+    #[error("the private key does not match the certificate")]
+    WrongKey,
+    /// The certificate has expired.
+    #[error("the certificate expired at {not_after} (renew it with `kubepki certs renew`)")]
+    Expired {
+        /// Its NotAfter.
+        not_after: Timestamp,
+    },
+    /// The subject is not the one the cluster needs.
+    #[error("its subject is {found}, expected {expected}")]
+    WrongSubject {
+        /// The subject found.
+        found: String,
+        /// The subject wanted.
+        expected: String,
+    },
+    /// A kubeconfig file points at another API server.
+    #[error("its server is {found}, expected {expected}")]
+    WrongServer {
+        /// The URL found.
+        found: String,
+        /// The URL wanted.
+        expected: String,
+    },
+    /// A kubeconfig file embeds another CA certificate.
+    #[error("its certificate-authority-data is not the cluster CA {ca}")]
+    WrongCaData {
+        /// The CA's name.
+        ca: String,
+    },
+    /// A certificate given as a CA cannot sign.
+    #[error("it is not a usable CA: {0}")]
+    NotACa(String),
+    /// A kubeconfig file lacks something.
+    #[error("the kubeconfig has no {0}")]
+    KubeconfigIncomplete(&'static str),
+}
+
+/// Everything that can go wrong laying out, checking or renewing a cluster's PKI.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// An existing file does not fit the cluster and was not replaced.
+    #[error("{path} exists but does not fit: {reason}")]
+    Misfit {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: Misfit,
+    },
+    /// One half of a key/certificate pair exists without the other.
+    #[error("{present} exists but {missing} does not: restore it or remove both")]
+    IncompletePair {
+        /// The file found.
+        present: PathBuf,
+        /// The file missing.
+        missing: PathBuf,
+    },
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A folder could not be created.
+    #[error("cannot create folder {path}: {source}")]
+    CreateDir {
+        /// The folder.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A key file that does not load.
+    #[error("{path}: {source}")]
+    Key {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: KeyError,
+    },
+    /// A certificate that does not parse, or issuing that failed.
+    #[error("{name}: {source}")]
+    Sign {
+        /// The file or certificate concerned.
+        name: String,
+        /// Why.
+        source: SignError,
+    },
+    /// A kubeconfig file that does not parse.
+    #[error("{path}: not a kubeconfig file: {reason}")]
+    Kubeconfig {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A SAN that is neither an IP address nor a DNS name.
+    #[error("SAN {value:?} is neither a valid IP address nor a valid DNS name")]
+    InvalidSan {
+        /// The value given.
+        value: String,
+    },
+    /// A control-plane endpoint that is not `HOST[:PORT]`.
+    #[error("control-plane endpoint {value:?} is not HOST[:PORT]: {reason}")]
+    InvalidEndpoint {
+        /// The value given.
+        value: String,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A certificate name that is not part of the tree.
+    #[error("unknown certificate {name}: known are {known}")]
+    UnknownCertificate {
+        /// The name given.
+        name: String,
+        /// The known names, comma-separated.
+        known: String,
+    },
+    /// A CA is asked for that has no private key here (external CA mode).
+    #[error("CA {ca} has no private key ({path} is missing): cannot sign {what}")]
+    NoCaKey {
+        /// The CA's name.
+        ca: String,
+        /// The missing key file.
+        path: PathBuf,
+        /// What would have been signed.
+        what: String,
+    },
+    /// A profile problem (bad service CIDR, node name, validity).
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// Writing a file failed.
+    #[error(transparent)]
+    Fs(#[from] FsError),
+    /// Key generation failed.
+    #[error("key generation failed: {0}")]
+    KeyGeneration(KeyError),
+}

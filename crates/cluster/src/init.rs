@@ -1,0 +1,949 @@
+//! `init`: lay out the kubeadm tree, keeping what fits and creating what is missing.
+
+use core::net::IpAddr;
+use std::fs;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, SystemTime};
+
+use der::{Decode, Encode};
+use kubepki_csr::{San, Subject};
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
+use kubepki_keys::{KeyAlgorithm, KeyError, KeyFormat, KeyPair, PublicKey, verify_signature};
+use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin};
+use kubepki_sign::{
+    Ca, CertificateInfo, IssueOptions, SignError, Timestamp, certificates_from_bytes,
+};
+use x509_cert::Certificate;
+
+use crate::kubeconfig::{Kubeconfig, decode_data};
+use crate::tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, crt, key};
+use crate::{ClusterError, Misfit};
+
+/// Which group names the admin and kubelet-client certificates carry.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum GroupsCompat {
+    /// kubeadm 1.29 and later: `admin.conf` in `kubeadm:cluster-admins`, a separate
+    /// `super-admin.conf` in `system:masters`.
+    #[default]
+    Current,
+    /// kubeadm 1.28: `admin.conf` and `apiserver-kubelet-client` in `system:masters`, no
+    /// `super-admin.conf`.
+    V1_28,
+}
+
+/// What `init` is to lay out: the flags of `kubepki init`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InitOptions {
+    /// The certificate folder (kubeadm: `/etc/kubernetes/pki`).
+    pub cert_dir: PathBuf,
+    /// The kubeconfig folder (kubeadm: `/etc/kubernetes`).
+    pub kubeconfig_dir: PathBuf,
+    /// The control-plane node's name.
+    pub node_name: String,
+    /// The node's advertise address.
+    pub advertise_address: IpAddr,
+    /// The service CIDR (default `10.96.0.0/12`).
+    pub service_cidr: String,
+    /// The cluster DNS domain (default `cluster.local`).
+    pub dns_domain: String,
+    /// The cluster name in kubeconfig files (default `kubernetes`).
+    pub cluster_name: String,
+    /// `HOST[:PORT]` of a shared control-plane endpoint (load balancer), if any.
+    pub control_plane_endpoint: Option<String>,
+    /// Extra SANs of the API server certificate (IP addresses or DNS names).
+    pub apiserver_cert_extra_sans: Vec<String>,
+    /// Extra SANs of the etcd server and peer certificates.
+    pub etcd_server_cert_extra_sans: Vec<String>,
+    /// The key algorithm of every key.
+    pub algorithm: KeyAlgorithm,
+    /// Validity of the leaf certificates (default 365 days).
+    pub cert_validity: Option<Duration>,
+    /// Validity of the CAs (default 10 years).
+    pub ca_validity: Option<Duration>,
+    /// No local etcd: no `etcd/` folder, no `apiserver-etcd-client`.
+    pub external_etcd: bool,
+    /// Group names as current kubeadm or kubeadm 1.28.
+    pub groups_compat: GroupsCompat,
+    /// Threads generating keys; 0 means one per core.
+    pub threads: usize,
+}
+
+impl InitOptions {
+    /// kubeadm's defaults for the given folders, node name and advertise address, with
+    /// RSA-2048 keys as kubeadm.
+    pub fn new(
+        cert_dir: impl Into<PathBuf>,
+        kubeconfig_dir: impl Into<PathBuf>,
+        node_name: &str,
+        advertise_address: IpAddr,
+    ) -> Self {
+        InitOptions {
+            cert_dir: cert_dir.into(),
+            kubeconfig_dir: kubeconfig_dir.into(),
+            node_name: node_name.to_owned(),
+            advertise_address,
+            service_cidr: "10.96.0.0/12".to_owned(),
+            dns_domain: "cluster.local".to_owned(),
+            cluster_name: "kubernetes".to_owned(),
+            control_plane_endpoint: None,
+            apiserver_cert_extra_sans: Vec::new(),
+            etcd_server_cert_extra_sans: Vec::new(),
+            algorithm: KeyAlgorithm::Rsa2048,
+            cert_validity: None,
+            ca_validity: None,
+            external_etcd: false,
+            groups_compat: GroupsCompat::Current,
+            threads: 0,
+        }
+    }
+}
+
+/// What happened to one file (or key/certificate pair).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Created now.
+    Written,
+    /// Existed, fits, left untouched.
+    Kept,
+    /// Not written: its CA's key is absent (external CA mode); it must be signed elsewhere.
+    Missing {
+        /// The CA whose key is missing.
+        ca: &'static str,
+    },
+}
+
+/// One line of the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportEntry {
+    /// kubeadm's name (`ca`, `apiserver`, `admin.conf`, `sa`).
+    pub name: String,
+    /// The certificate, kubeconfig or `sa.key` file.
+    pub path: PathBuf,
+    /// What was done.
+    pub action: Action,
+}
+
+/// What `init` did, file by file, in kubeadm's order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InitReport {
+    /// The entries.
+    pub entries: Vec<ReportEntry>,
+}
+
+impl InitReport {
+    /// The entries with this action.
+    pub fn with(&self, action: &Action) -> impl Iterator<Item = &ReportEntry> {
+        let action = action.clone();
+        self.entries.iter().filter(move |e| e.action == action)
+    }
+
+    /// Whether some files could not be made (external CA mode).
+    pub fn is_incomplete(&self) -> bool {
+        self.entries
+            .iter()
+            .any(|e| matches!(e.action, Action::Missing { .. }))
+    }
+}
+
+/// A CA certificate as read back, for checking what it signed.
+pub(crate) struct CaCert {
+    pub(crate) name: &'static str,
+    pub(crate) der: Vec<u8>,
+    pub(crate) cert: Certificate,
+}
+
+impl CaCert {
+    pub(crate) fn from_der(name: &'static str, der: Vec<u8>) -> Result<Self, SignError> {
+        let cert = Certificate::from_der(&der)
+            .map_err(|e| SignError::MalformedCertificate(e.to_string()))?;
+        Ok(CaCert { name, der, cert })
+    }
+
+    /// Whether `cert` carries this CA's signature.
+    pub(crate) fn signed(&self, cert: &Certificate) -> bool {
+        let Ok(tbs) = cert.tbs_certificate().to_der() else {
+            return false;
+        };
+        let Some(signature) = cert.signature().as_bytes() else {
+            return false;
+        };
+        cert.tbs_certificate().issuer() == self.cert.tbs_certificate().subject()
+            && verify_signature(
+                self.cert.tbs_certificate().subject_public_key_info(),
+                cert.signature_algorithm(),
+                &tbs,
+                signature,
+            )
+            .is_ok()
+    }
+}
+
+enum CaState {
+    /// Certificate and key present.
+    Loaded(Ca),
+    /// Certificate present, key absent: external CA mode.
+    External(Box<CaCert>),
+    /// To be created.
+    New,
+    /// Not part of this tree (etcd CA with an external etcd).
+    Skipped,
+}
+
+/// The cluster parameters and the profiles derived from the options.
+pub(crate) struct Plan {
+    pub(crate) params: ClusterParams,
+    pub(crate) cluster_name: String,
+    pub(crate) server: String,
+    pub(crate) local_server: String,
+    pub(crate) cert_validity: Option<Duration>,
+    pub(crate) ca_validity: Option<Duration>,
+    pub(crate) groups_compat: GroupsCompat,
+}
+
+/// Parses a SAN given on the command line: an IP address, else a DNS name.
+///
+/// # Errors
+/// [`ClusterError::InvalidSan`] naming the value.
+pub fn parse_san(value: &str) -> Result<San, ClusterError> {
+    let value = value.trim();
+    if let Ok(ip) = value.parse::<IpAddr>() {
+        return Ok(San::Ip(ip));
+    }
+    San::dns(value).map_err(|_| ClusterError::InvalidSan {
+        value: value.to_owned(),
+    })
+}
+
+fn host_url(host: &str, port: u16) -> String {
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V6(ip)) => format!("https://[{ip}]:{port}"),
+        _ => format!("https://{host}:{port}"),
+    }
+}
+
+/// Splits `HOST[:PORT]` (IPv6 as `[addr]:port` or bare), port 6443 by default.
+fn parse_endpoint(value: &str) -> Result<(San, String), ClusterError> {
+    let bad = |reason| ClusterError::InvalidEndpoint {
+        value: value.to_owned(),
+        reason,
+    };
+    let (host, port) = if let Some(rest) = value.strip_prefix('[') {
+        let (host, after) = rest.split_once(']').ok_or_else(|| bad("unclosed ["))?;
+        match after.strip_prefix(':') {
+            Some(port) => (host, Some(port)),
+            None if after.is_empty() => (host, None),
+            None => return Err(bad("text after ]")),
+        }
+    } else if value.parse::<IpAddr>().is_ok() {
+        (value, None)
+    } else {
+        match value.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (value, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| bad("the port is not a number"))?,
+        None => 6443,
+    };
+    if host.is_empty() {
+        return Err(bad("the host is empty"));
+    }
+    let san =
+        parse_san(host).map_err(|_| bad("the host is neither an IP address nor a DNS name"))?;
+    Ok((san, host_url(host, port)))
+}
+
+impl Plan {
+    pub(crate) fn new(options: &InitOptions) -> Result<Self, ClusterError> {
+        let mut apiserver_extra_sans = Vec::new();
+        let local_server = host_url(&options.advertise_address.to_string(), 6443);
+        let server = match &options.control_plane_endpoint {
+            Some(endpoint) => {
+                let (san, url) = parse_endpoint(endpoint)?;
+                apiserver_extra_sans.push(san);
+                url
+            }
+            None => local_server.clone(),
+        };
+        for value in &options.apiserver_cert_extra_sans {
+            apiserver_extra_sans.push(parse_san(value)?);
+        }
+        let etcd_extra_sans = options
+            .etcd_server_cert_extra_sans
+            .iter()
+            .map(|v| parse_san(v))
+            .collect::<Result<Vec<_>, _>>()?;
+        let params = ClusterParams {
+            node_name: Some(options.node_name.clone()),
+            advertise_address: Some(options.advertise_address),
+            service_cidr: options.service_cidr.clone(),
+            dns_domain: options.dns_domain.clone(),
+            apiserver_extra_sans,
+            etcd_extra_sans,
+            kubelet_client_group: match options.groups_compat {
+                GroupsCompat::Current => KubeletClientGroup::ClusterAdmins,
+                GroupsCompat::V1_28 => KubeletClientGroup::Masters,
+            },
+        };
+        let plan = Plan {
+            params,
+            cluster_name: options.cluster_name.clone(),
+            server,
+            local_server,
+            cert_validity: options.cert_validity,
+            ca_validity: options.ca_validity,
+            groups_compat: options.groups_compat,
+        };
+        // Every profile is built once up front, so a bad CIDR or node name stops before
+        // anything is written.
+        for leaf in LEAVES {
+            plan.profile(leaf.name)?;
+        }
+        for kc in KUBECONFIGS {
+            plan.profile(kc.profile)?;
+        }
+        Ok(plan)
+    }
+
+    /// The built-in profile `name` with the cluster's validity and groups.
+    pub(crate) fn profile(&self, name: &str) -> Result<Profile, ClusterError> {
+        let mut profile = builtin(name, &self.params)?;
+        let validity = if profile.ca.is_some() {
+            self.ca_validity
+        } else {
+            self.cert_validity
+        };
+        if let Some(v) = validity {
+            profile.default_validity = v;
+            profile.max_validity = profile.max_validity.max(v);
+        }
+        if name == "admin" && self.groups_compat == GroupsCompat::V1_28 {
+            profile.subject.organizations = Some(vec!["system:masters".to_owned()]);
+        }
+        Ok(profile)
+    }
+
+    pub(crate) fn server_for(&self, spec: &KubeconfigSpec) -> &str {
+        if spec.local {
+            &self.local_server
+        } else {
+            &self.server
+        }
+    }
+
+    pub(crate) fn kubeconfigs(&self) -> impl Iterator<Item = &'static KubeconfigSpec> {
+        let compat = self.groups_compat;
+        KUBECONFIGS
+            .iter()
+            .filter(move |k| !(compat == GroupsCompat::V1_28 && k.file == "super-admin.conf"))
+    }
+}
+
+/// The subject a profile fixes (every built-in leaf profile of the tree fixes one).
+pub(crate) fn subject_of(profile: &Profile) -> Subject {
+    profile
+        .fixed_subject()
+        .unwrap_or_else(|| Subject::from_parts(&profile.name, &[] as &[&str]))
+}
+
+/// The SANs a certificate under `profile` must carry.
+pub(crate) fn required_sans(profile: &Profile) -> Result<Vec<San>, ClusterError> {
+    Ok(profile.check_request(&subject_of(profile), &[])?.sans)
+}
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ClusterError> {
+    fs::read(path).map_err(|source| ClusterError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(crate) fn load_key(path: &Path) -> Result<KeyPair, ClusterError> {
+    KeyPair::from_bytes(&read(path)?, None).map_err(|source| ClusterError::Key {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(crate) fn load_cert(path: &Path) -> Result<Vec<u8>, ClusterError> {
+    let sign = |source| ClusterError::Sign {
+        name: path.display().to_string(),
+        source,
+    };
+    let mut certs = certificates_from_bytes(&read(path)?).map_err(sign)?;
+    if certs.is_empty() {
+        return Err(sign(SignError::MalformedCertificate(
+            "no certificate".to_owned(),
+        )));
+    }
+    Ok(certs.remove(0))
+}
+
+/// Checks that an existing certificate fits: signed by `ca`, `key` is its key, the expected
+/// CN, every required SAN, not expired at `now`.
+pub(crate) fn check_cert(
+    cert_der: &[u8],
+    key: &PublicKey,
+    ca: &CaCert,
+    profile: &Profile,
+    now: SystemTime,
+) -> Result<(), Misfit> {
+    let bad_ca = || Misfit::NotSignedBy {
+        ca: ca.name.to_owned(),
+    };
+    let cert = Certificate::from_der(cert_der).map_err(|_| bad_ca())?;
+    let info = CertificateInfo::from_der(cert_der).map_err(|_| bad_ca())?;
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|_| Misfit::WrongKey)?;
+    if spki != key.to_der() {
+        return Err(Misfit::WrongKey);
+    }
+    if !ca.signed(&cert) {
+        return Err(bad_ca());
+    }
+    let expected = subject_of(profile);
+    if info.subject.common_name() != expected.common_name() {
+        return Err(Misfit::WrongSubject {
+            found: info.subject.to_string(),
+            expected: expected.to_string(),
+        });
+    }
+    let required = required_sans(profile).unwrap_or_default();
+    if let Some(san) = required.iter().find(|s| !info.sans.contains(s)) {
+        return Err(Misfit::MissingSan {
+            san: san.to_string(),
+        });
+    }
+    if info.not_after < now {
+        return Err(Misfit::Expired {
+            not_after: Timestamp(info.not_after),
+        });
+    }
+    Ok(())
+}
+
+fn misfit(path: &Path) -> impl Fn(Misfit) -> ClusterError + '_ {
+    move |reason| ClusterError::Misfit {
+        path: path.to_path_buf(),
+        reason,
+    }
+}
+
+/// Creates a folder (and its parents) with mode 0700 if it does not exist.
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|source| ClusterError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Generates keys on `threads` threads (0: one per core), in the order of `algorithms`.
+///
+/// # Errors
+/// [`ClusterError::KeyGeneration`] when one fails.
+pub fn generate_keys(
+    algorithms: &[KeyAlgorithm],
+    threads: usize,
+) -> Result<Vec<KeyPair>, ClusterError> {
+    let threads = if threads == 0 {
+        std::thread::available_parallelism().map_or(1, usize::from)
+    } else {
+        threads
+    };
+    let threads = threads.min(algorithms.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<KeyPair, KeyError>>>> =
+        Mutex::new((0..algorithms.len()).map(|_| None).collect());
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(algorithm) = algorithms.get(i) else {
+                        break;
+                    };
+                    let key = KeyPair::generate(*algorithm);
+                    if let Ok(mut slots) = results.lock()
+                        && let Some(slot) = slots.get_mut(i)
+                    {
+                        *slot = Some(key);
+                    }
+                }
+            });
+        }
+    });
+    let slots = results.into_inner().map_err(|_| {
+        ClusterError::KeyGeneration(KeyError::Generation("a thread panicked".to_owned()))
+    })?;
+    slots
+        .into_iter()
+        .map(|slot| match slot {
+            Some(Ok(key)) => Ok(key),
+            Some(Err(e)) => Err(ClusterError::KeyGeneration(e)),
+            None => Err(ClusterError::KeyGeneration(KeyError::Generation(
+                "a key generation thread stopped early".to_owned(),
+            ))),
+        })
+        .collect()
+}
+
+fn write_key(path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
+    let pem = key
+        .to_pem(KeyFormat::Traditional)
+        .map_err(|source| ClusterError::Key {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    write_atomic(path, pem.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
+    Ok(())
+}
+
+enum LeafState {
+    Keep,
+    New,
+    Missing(&'static str),
+}
+
+/// Lays out kubeadm's tree under `options.cert_dir` and `options.kubeconfig_dir` at time
+/// `now`: the three CAs, the leaf certificates, `sa.key`/`sa.pub`, and the kubeconfig files.
+/// What exists and fits is kept; a CA is never replaced; what is missing is created, keys
+/// generated in parallel. A CA whose certificate is present without its key (external CA
+/// mode) signs nothing: what it would sign is reported as [`Action::Missing`].
+///
+/// # Errors
+/// [`ClusterError::Misfit`] naming the first existing file that does not fit and why, before
+/// anything is written; [`ClusterError::IncompletePair`] for a certificate without its key or
+/// the reverse; [`ClusterError::InvalidSan`], [`ClusterError::InvalidEndpoint`],
+/// [`ClusterError::Profile`] for bad options; [`ClusterError::Fs`] when writing fails.
+pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, ClusterError> {
+    let plan = Plan::new(options)?;
+    let dir = &options.cert_dir;
+    let kdir = &options.kubeconfig_dir;
+    ensure_dir(dir)?;
+    ensure_dir(kdir)?;
+    if !options.external_etcd {
+        ensure_dir(&dir.join("etcd"))?;
+    }
+    let issue = IssueOptions::at(now);
+
+    // Phase 1: read what exists and decide; nothing is written yet.
+    let mut cas: Vec<CaState> = Vec::new();
+    for ca in CaName::ALL {
+        let (crt_path, key_path) = (crt(dir, ca.base()), key(dir, ca.base()));
+        let state = match (crt_path.exists(), key_path.exists()) {
+            _ if ca == CaName::EtcdCa && options.external_etcd => CaState::Skipped,
+            (true, true) => {
+                let der = load_cert(&crt_path)?;
+                let key = load_key(&key_path)?;
+                let loaded = Ca::from_der(&der, Box::new(key), Vec::new())
+                    .map_err(|e| misfit(&crt_path)(Misfit::NotACa(e.to_string())))?;
+                if loaded.not_after() < now {
+                    return Err(misfit(&crt_path)(Misfit::Expired {
+                        not_after: Timestamp(loaded.not_after()),
+                    }));
+                }
+                CaState::Loaded(loaded)
+            }
+            (true, false) => {
+                let der = load_cert(&crt_path)?;
+                CaState::External(Box::new(CaCert::from_der(ca.name(), der).map_err(
+                    |source| ClusterError::Sign {
+                        name: crt_path.display().to_string(),
+                        source,
+                    },
+                )?))
+            }
+            (false, true) => {
+                return Err(ClusterError::IncompletePair {
+                    present: key_path,
+                    missing: crt_path,
+                });
+            }
+            (false, false) => CaState::New,
+        };
+        cas.push(state);
+    }
+    let ca_cert = |ca: CaName| -> Option<CaCert> {
+        match cas.get(ca.index())? {
+            CaState::Loaded(loaded) => {
+                CaCert::from_der(ca.name(), loaded.certificate_der().to_vec()).ok()
+            }
+            CaState::External(cert) => CaCert::from_der(cert.name, cert.der.clone()).ok(),
+            CaState::New | CaState::Skipped => None,
+        }
+    };
+    let ca_certs: Vec<Option<CaCert>> = CaName::ALL.iter().map(|c| ca_cert(*c)).collect();
+    let external = |ca: CaName| matches!(cas.get(ca.index()), Some(CaState::External(_)));
+
+    let leaves: Vec<&LeafSpec> = LEAVES
+        .iter()
+        .filter(|l| !(l.etcd && options.external_etcd && l.ca == CaName::EtcdCa))
+        .collect();
+    // With an external etcd, kubeadm still needs apiserver-etcd-client only when it has the
+    // etcd CA; we leave all etcd certificates out.
+    let mut leaf_states = Vec::new();
+    for leaf in &leaves {
+        let (crt_path, key_path) = (crt(dir, leaf.base), key(dir, leaf.base));
+        let state = match (crt_path.exists(), key_path.exists()) {
+            (true, true) => {
+                let profile = plan.profile(leaf.name)?;
+                let der = load_cert(&crt_path)?;
+                let key = load_key(&key_path)?;
+                let Some(ca) = ca_certs.get(leaf.ca.index()).and_then(Option::as_ref) else {
+                    return Err(misfit(&crt_path)(Misfit::NotSignedBy {
+                        ca: leaf.ca.name().to_owned(),
+                    }));
+                };
+                check_cert(&der, key.public_key(), ca, &profile, now).map_err(misfit(&crt_path))?;
+                LeafState::Keep
+            }
+            (true, false) => {
+                return Err(ClusterError::IncompletePair {
+                    present: crt_path,
+                    missing: key_path,
+                });
+            }
+            (false, true) => {
+                return Err(ClusterError::IncompletePair {
+                    present: key_path,
+                    missing: crt_path,
+                });
+            }
+            (false, false) if external(leaf.ca) => LeafState::Missing(leaf.ca.name()),
+            (false, false) => LeafState::New,
+        };
+        leaf_states.push(state);
+    }
+
+    let sa_key = dir.join("sa.key");
+    let sa_pub = dir.join("sa.pub");
+    let sa_new = match (sa_key.exists(), sa_pub.exists()) {
+        (true, pub_exists) => {
+            let key = load_key(&sa_key)?;
+            if pub_exists {
+                let text = String::from_utf8(read(&sa_pub)?).unwrap_or_default();
+                let public = PublicKey::from_pem(&text).map_err(|source| ClusterError::Key {
+                    path: sa_pub.clone(),
+                    source,
+                })?;
+                if public != *key.public_key() {
+                    return Err(misfit(&sa_pub)(Misfit::WrongKey));
+                }
+                None
+            } else {
+                Some(key)
+            }
+        }
+        (false, true) => {
+            return Err(ClusterError::IncompletePair {
+                present: sa_pub,
+                missing: sa_key,
+            });
+        }
+        (false, false) => None,
+    };
+    let sa_generate = !sa_key.exists();
+
+    let kubeconfigs: Vec<&KubeconfigSpec> = plan.kubeconfigs().collect();
+    let mut kc_states = Vec::new();
+    for spec in &kubeconfigs {
+        let path = kdir.join(spec.file);
+        let state = if path.exists() {
+            let profile = plan.profile(spec.profile)?;
+            let Some(ca) = ca_certs.first().and_then(Option::as_ref) else {
+                return Err(misfit(&path)(Misfit::WrongCaData {
+                    ca: "ca".to_owned(),
+                }));
+            };
+            check_kubeconfig(&path, ca, &profile, plan.server_for(spec), now)?;
+            LeafState::Keep
+        } else if external(CaName::Ca) {
+            LeafState::Missing("ca")
+        } else {
+            LeafState::New
+        };
+        kc_states.push(state);
+    }
+
+    // Phase 2: generate every key needed, in parallel.
+    let mut wanted = 0;
+    wanted += cas.iter().filter(|c| matches!(c, CaState::New)).count();
+    wanted += leaf_states
+        .iter()
+        .filter(|s| matches!(s, LeafState::New))
+        .count();
+    wanted += kc_states
+        .iter()
+        .filter(|s| matches!(s, LeafState::New))
+        .count();
+    wanted += usize::from(sa_generate);
+    let mut keys = generate_keys(&vec![options.algorithm; wanted], options.threads)?.into_iter();
+    let mut take_key = || {
+        keys.next().ok_or_else(|| {
+            ClusterError::KeyGeneration(KeyError::Generation("too few keys generated".to_owned()))
+        })
+    };
+
+    // Phase 3: write.
+    let mut report = InitReport::default();
+    let mut signers: Vec<Option<Ca>> = Vec::new();
+    for (ca, state) in CaName::ALL.iter().zip(cas) {
+        let crt_path = crt(dir, ca.base());
+        let action = match state {
+            CaState::Loaded(loaded) => {
+                signers.push(Some(loaded));
+                Action::Kept
+            }
+            CaState::External(_) => {
+                signers.push(None);
+                Action::Kept
+            }
+            CaState::Skipped => {
+                signers.push(None);
+                continue;
+            }
+            CaState::New => {
+                let profile = plan.profile(ca.name())?;
+                let key = take_key()?;
+                let key_path = key_path_of(dir, ca.base());
+                write_key(&key_path, &key)?;
+                let created =
+                    Ca::self_signed(Box::new(key), &subject_of(&profile), &profile, &issue)
+                        .map_err(|source| ClusterError::Sign {
+                            name: ca.name().to_owned(),
+                            source,
+                        })?;
+                write_atomic(
+                    &crt_path,
+                    created.certificate_pem().as_bytes(),
+                    FileKind::Public,
+                    Overwrite::Refuse,
+                )?;
+                signers.push(Some(created));
+                Action::Written
+            }
+        };
+        report.entries.push(ReportEntry {
+            name: ca.name().to_owned(),
+            path: crt_path,
+            action,
+        });
+    }
+    let signer = |ca: CaName| signers.get(ca.index()).and_then(Option::as_ref);
+
+    for (leaf, state) in leaves.iter().zip(leaf_states) {
+        let crt_path = crt(dir, leaf.base);
+        let action = match state {
+            LeafState::Keep => Action::Kept,
+            LeafState::Missing(ca) => Action::Missing { ca },
+            LeafState::New => {
+                let profile = plan.profile(leaf.name)?;
+                let ca = signer(leaf.ca).ok_or_else(|| ClusterError::NoCaKey {
+                    ca: leaf.ca.name().to_owned(),
+                    path: key(dir, leaf.ca.base()),
+                    what: leaf.name.to_owned(),
+                })?;
+                let key = take_key()?;
+                let issued = ca
+                    .issue_for_key(
+                        key.public_key(),
+                        &subject_of(&profile),
+                        &[],
+                        &profile,
+                        &issue,
+                    )
+                    .map_err(|source| ClusterError::Sign {
+                        name: leaf.name.to_owned(),
+                        source,
+                    })?;
+                write_key(&key_path_of(dir, leaf.base), &key)?;
+                write_atomic(
+                    &crt_path,
+                    issued.pem().as_bytes(),
+                    FileKind::Public,
+                    Overwrite::Refuse,
+                )?;
+                Action::Written
+            }
+        };
+        report.entries.push(ReportEntry {
+            name: leaf.name.to_owned(),
+            path: crt_path,
+            action,
+        });
+    }
+
+    let sa_action = if sa_generate {
+        let key = take_key()?;
+        write_key(&sa_key, &key)?;
+        write_atomic(
+            &sa_pub,
+            key.public_key().to_pem().as_bytes(),
+            FileKind::Public,
+            Overwrite::Refuse,
+        )?;
+        Action::Written
+    } else {
+        if let Some(key) = sa_new {
+            write_atomic(
+                &sa_pub,
+                key.public_key().to_pem().as_bytes(),
+                FileKind::Public,
+                Overwrite::Refuse,
+            )?;
+        }
+        Action::Kept
+    };
+    report.entries.push(ReportEntry {
+        name: "sa".to_owned(),
+        path: sa_key,
+        action: sa_action,
+    });
+
+    for (spec, state) in kubeconfigs.iter().zip(kc_states) {
+        let path = kdir.join(spec.file);
+        let action = match state {
+            LeafState::Keep => Action::Kept,
+            LeafState::Missing(ca) => Action::Missing { ca },
+            LeafState::New => {
+                let ca = signer(CaName::Ca).ok_or_else(|| ClusterError::NoCaKey {
+                    ca: "ca".to_owned(),
+                    path: key(dir, "ca"),
+                    what: spec.file.to_owned(),
+                })?;
+                let key = take_key()?;
+                let text = client_kubeconfig(&plan, spec, ca, &key, &issue)?;
+                write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
+                Action::Written
+            }
+        };
+        report.entries.push(ReportEntry {
+            name: spec.file.to_owned(),
+            path,
+            action,
+        });
+    }
+    Ok(report)
+}
+
+fn key_path_of(dir: &Path, base: &str) -> PathBuf {
+    key(dir, base)
+}
+
+/// Issues the client certificate of a kubeconfig file and returns the file's text.
+pub(crate) fn client_kubeconfig(
+    plan: &Plan,
+    spec: &KubeconfigSpec,
+    ca: &Ca,
+    key: &KeyPair,
+    issue: &IssueOptions,
+) -> Result<String, ClusterError> {
+    let profile = plan.profile(spec.profile)?;
+    let subject = subject_of(&profile);
+    let issued = ca
+        .issue_for_key(key.public_key(), &subject, &[], &profile, issue)
+        .map_err(|source| ClusterError::Sign {
+            name: spec.file.to_owned(),
+            source,
+        })?;
+    let key_pem = key
+        .to_pem(KeyFormat::Traditional)
+        .map_err(|source| ClusterError::Key {
+            path: PathBuf::from(spec.file),
+            source,
+        })?;
+    let user = subject.common_name().unwrap_or(spec.profile);
+    Kubeconfig::for_client(
+        &plan.cluster_name,
+        plan.server_for(spec),
+        &ca.certificate_pem(),
+        user,
+        &issued.pem(),
+        &key_pem,
+    )
+    .to_yaml()
+    .map_err(|reason| ClusterError::Kubeconfig {
+        path: PathBuf::from(spec.file),
+        reason,
+    })
+}
+
+/// A kubeconfig file read back: the file, its client certificate DER and its key.
+pub(crate) type KubeconfigParts = (Kubeconfig, Option<Vec<u8>>, Option<KeyPair>);
+
+/// Reads a kubeconfig file: the parsed file, its client certificate DER and key.
+pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterError> {
+    let text = String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let (cert, key) = match config.current() {
+        Some((_, user)) => {
+            let cert = decode_data(&user.client_certificate_data)
+                .and_then(|pem| certificates_from_bytes(&pem).ok())
+                .and_then(|mut c| {
+                    if c.is_empty() {
+                        None
+                    } else {
+                        Some(c.remove(0))
+                    }
+                });
+            let key = decode_data(&user.client_key_data)
+                .and_then(|pem| KeyPair::from_bytes(&pem, None).ok());
+            (cert, key)
+        }
+        None => (None, None),
+    };
+    Ok((config, cert, key))
+}
+
+fn check_kubeconfig(
+    path: &Path,
+    ca: &CaCert,
+    profile: &Profile,
+    server: &str,
+    now: SystemTime,
+) -> Result<(), ClusterError> {
+    let bad = misfit(path);
+    let (config, cert, key) = read_kubeconfig(path)?;
+    let (cluster, _) = config
+        .current()
+        .ok_or_else(|| bad(Misfit::KubeconfigIncomplete("current context")))?;
+    let ca_der = decode_data(&cluster.certificate_authority_data)
+        .and_then(|pem| certificates_from_bytes(&pem).ok())
+        .and_then(|c| c.into_iter().next());
+    if ca_der.as_deref() != Some(ca.der.as_slice()) {
+        return Err(bad(Misfit::WrongCaData {
+            ca: ca.name.to_owned(),
+        }));
+    }
+    if cluster.server != server {
+        return Err(bad(Misfit::WrongServer {
+            found: cluster.server.clone(),
+            expected: server.to_owned(),
+        }));
+    }
+    let cert = cert.ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client certificate")))?;
+    let key = key.ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client key")))?;
+    check_cert(&cert, key.public_key(), ca, profile, now).map_err(bad)
+}

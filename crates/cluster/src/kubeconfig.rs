@@ -1,0 +1,208 @@
+//! kubeconfig files as kubeadm writes them: one cluster, one user, one context.
+
+use base64ct::{Base64, Encoding};
+use serde::{Deserialize, Serialize};
+
+/// A kubeconfig file (`apiVersion: v1`, `kind: Config`), the fields kubeadm writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Kubeconfig {
+    /// `v1`.
+    #[serde(default)]
+    pub api_version: String,
+    /// The clusters.
+    #[serde(default)]
+    pub clusters: Vec<NamedCluster>,
+    /// The contexts.
+    #[serde(default)]
+    pub contexts: Vec<NamedContext>,
+    /// The context used by default.
+    #[serde(default)]
+    pub current_context: String,
+    /// `Config`.
+    #[serde(default)]
+    pub kind: String,
+    /// Always empty.
+    #[serde(default)]
+    pub preferences: serde_yaml::Mapping,
+    /// The users.
+    #[serde(default)]
+    pub users: Vec<NamedUser>,
+}
+
+/// A named cluster entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedCluster {
+    /// Where and whom to trust.
+    pub cluster: ClusterEntry,
+    /// Its name.
+    pub name: String,
+}
+
+/// A cluster: server URL and CA.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ClusterEntry {
+    /// The CA certificate PEM, base64.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub certificate_authority_data: String,
+    /// The API server URL.
+    pub server: String,
+}
+
+/// A named context entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedContext {
+    /// Which cluster and user.
+    pub context: ContextEntry,
+    /// Its name (`user@cluster`).
+    pub name: String,
+}
+
+/// A context: a cluster and a user.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContextEntry {
+    /// The cluster's name.
+    pub cluster: String,
+    /// The user's name.
+    pub user: String,
+}
+
+/// A named user entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedUser {
+    /// The name.
+    pub name: String,
+    /// The credentials.
+    pub user: UserEntry,
+}
+
+/// A user's client certificate and key, base64 of their PEM.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct UserEntry {
+    /// The client certificate PEM, base64.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_certificate_data: String,
+    /// The private key PEM, base64.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_key_data: String,
+}
+
+impl core::fmt::Debug for UserEntry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UserEntry")
+            .field("client_certificate_data", &self.client_certificate_data)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Kubeconfig {
+    /// A kubeconfig for one user of one cluster, as kubeadm writes it: context
+    /// `user@cluster`, current context set, certificate and key embedded. `key_pem` may be
+    /// empty (a partial kubeconfig whose key lives elsewhere).
+    pub fn for_client(
+        cluster_name: &str,
+        server: &str,
+        ca_pem: &str,
+        user: &str,
+        cert_pem: &str,
+        key_pem: &str,
+    ) -> Self {
+        let context = format!("{user}@{cluster_name}");
+        Kubeconfig {
+            api_version: "v1".to_owned(),
+            clusters: vec![NamedCluster {
+                cluster: ClusterEntry {
+                    certificate_authority_data: Base64::encode_string(ca_pem.as_bytes()),
+                    server: server.to_owned(),
+                },
+                name: cluster_name.to_owned(),
+            }],
+            contexts: vec![NamedContext {
+                context: ContextEntry {
+                    cluster: cluster_name.to_owned(),
+                    user: user.to_owned(),
+                },
+                name: context.clone(),
+            }],
+            current_context: context,
+            kind: "Config".to_owned(),
+            preferences: serde_yaml::Mapping::new(),
+            users: vec![NamedUser {
+                name: user.to_owned(),
+                user: UserEntry {
+                    client_certificate_data: if cert_pem.is_empty() {
+                        String::new()
+                    } else {
+                        Base64::encode_string(cert_pem.as_bytes())
+                    },
+                    client_key_data: if key_pem.is_empty() {
+                        String::new()
+                    } else {
+                        Base64::encode_string(key_pem.as_bytes())
+                    },
+                },
+            }],
+        }
+    }
+
+    /// Parses kubeconfig YAML.
+    ///
+    /// # Errors
+    /// The YAML parser's message when the text is not a kubeconfig.
+    pub fn from_yaml(text: &str) -> Result<Self, String> {
+        serde_yaml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The YAML text.
+    ///
+    /// # Errors
+    /// The serializer's message (not expected for these plain types).
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_yaml::to_string(self).map_err(|e| e.to_string())
+    }
+
+    /// The cluster and user of the current context.
+    pub fn current(&self) -> Option<(&ClusterEntry, &UserEntry)> {
+        let context = self
+            .contexts
+            .iter()
+            .find(|c| c.name == self.current_context)?;
+        let cluster = self
+            .clusters
+            .iter()
+            .find(|c| c.name == context.context.cluster)?;
+        let user = self.users.iter().find(|u| u.name == context.context.user)?;
+        Some((&cluster.cluster, &user.user))
+    }
+}
+
+/// Decodes a `*-data` field (base64 of PEM) to bytes; `None` when it is not base64.
+pub fn decode_data(data: &str) -> Option<Vec<u8>> {
+    let compact: String = data.chars().filter(|c| !c.is_whitespace()).collect();
+    Base64::decode_vec(&compact).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_current() {
+        let k = Kubeconfig::for_client("kubernetes", "https://x:6443", "CA", "u", "C", "K");
+        let text = k.to_yaml().unwrap();
+        assert!(text.contains("current-context: u@kubernetes"));
+        assert!(text.contains("preferences: {}"));
+        let back = Kubeconfig::from_yaml(&text).unwrap();
+        assert_eq!(back, k);
+        let (cluster, user) = back.current().unwrap();
+        assert_eq!(cluster.server, "https://x:6443");
+        assert_eq!(decode_data(&user.client_key_data).unwrap(), b"K");
+    }
+
+    #[test]
+    fn bad_yaml_is_an_error() {
+        assert!(Kubeconfig::from_yaml("clusters: 3").is_err());
+    }
+}

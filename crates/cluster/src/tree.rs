@@ -1,0 +1,136 @@
+//! What the kubeadm tree holds: the CAs, the leaves under them, the kubeconfig files.
+
+use std::path::{Path, PathBuf};
+
+/// One of the three CAs of a kubeadm cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CaName {
+    /// `ca`: the cluster CA (`ca.crt`, CN `kubernetes`).
+    Ca,
+    /// `etcd-ca`: etcd's CA (`etcd/ca.crt`).
+    EtcdCa,
+    /// `front-proxy-ca`: the aggregation layer's CA (`front-proxy-ca.crt`).
+    FrontProxyCa,
+}
+
+impl CaName {
+    /// All three, in kubeadm's order.
+    pub const ALL: [CaName; 3] = [CaName::Ca, CaName::EtcdCa, CaName::FrontProxyCa];
+
+    /// The name kubeadm uses (`ca`, `etcd-ca`, `front-proxy-ca`), also the profile name.
+    pub fn name(self) -> &'static str {
+        match self {
+            CaName::Ca => "ca",
+            CaName::EtcdCa => "etcd-ca",
+            CaName::FrontProxyCa => "front-proxy-ca",
+        }
+    }
+
+    /// The file base under the cert dir (`ca`, `etcd/ca`, `front-proxy-ca`).
+    pub fn base(self) -> &'static str {
+        match self {
+            CaName::Ca => "ca",
+            CaName::EtcdCa => "etcd/ca",
+            CaName::FrontProxyCa => "front-proxy-ca",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            CaName::Ca => 0,
+            CaName::EtcdCa => 1,
+            CaName::FrontProxyCa => 2,
+        }
+    }
+}
+
+/// A leaf certificate of the tree, stored as `<base>.crt` and `<base>.key`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeafSpec {
+    /// kubeadm's name (`apiserver`, `etcd-server`, ...), also the built-in profile name.
+    pub name: &'static str,
+    /// The file base under the cert dir.
+    pub base: &'static str,
+    /// The CA that signs it.
+    pub ca: CaName,
+    /// Whether it belongs to the local etcd (left out with an external etcd).
+    pub etcd: bool,
+}
+
+/// The leaf certificates kubeadm writes, in its order.
+pub const LEAVES: &[LeafSpec] = &[
+    leaf("apiserver", "apiserver", CaName::Ca, false),
+    leaf(
+        "apiserver-kubelet-client",
+        "apiserver-kubelet-client",
+        CaName::Ca,
+        false,
+    ),
+    leaf(
+        "front-proxy-client",
+        "front-proxy-client",
+        CaName::FrontProxyCa,
+        false,
+    ),
+    leaf("etcd-server", "etcd/server", CaName::EtcdCa, true),
+    leaf("etcd-peer", "etcd/peer", CaName::EtcdCa, true),
+    leaf(
+        "etcd-healthcheck-client",
+        "etcd/healthcheck-client",
+        CaName::EtcdCa,
+        true,
+    ),
+    leaf(
+        "apiserver-etcd-client",
+        "apiserver-etcd-client",
+        CaName::EtcdCa,
+        true,
+    ),
+];
+
+const fn leaf(name: &'static str, base: &'static str, ca: CaName, etcd: bool) -> LeafSpec {
+    LeafSpec {
+        name,
+        base,
+        ca,
+        etcd,
+    }
+}
+
+/// A kubeconfig file of the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KubeconfigSpec {
+    /// The file name in the kubeconfig dir (`admin.conf`, ...), also its name in
+    /// check-expiration.
+    pub file: &'static str,
+    /// The built-in profile of its client certificate.
+    pub profile: &'static str,
+    /// Whether it talks to the local API server (advertise address) rather than the
+    /// control-plane endpoint, as kubeadm's controller-manager and scheduler files do.
+    pub local: bool,
+}
+
+/// The kubeconfig files kubeadm writes, in its order.
+pub const KUBECONFIGS: &[KubeconfigSpec] = &[
+    kubeconfig("admin.conf", "admin", false),
+    kubeconfig("super-admin.conf", "super-admin", false),
+    kubeconfig("kubelet.conf", "kubelet-client", false),
+    kubeconfig("controller-manager.conf", "controller-manager", true),
+    kubeconfig("scheduler.conf", "scheduler", true),
+];
+
+const fn kubeconfig(file: &'static str, profile: &'static str, local: bool) -> KubeconfigSpec {
+    KubeconfigSpec {
+        file,
+        profile,
+        local,
+    }
+}
+
+pub(crate) fn crt(dir: &Path, base: &str) -> PathBuf {
+    dir.join(format!("{base}.crt"))
+}
+
+pub(crate) fn key(dir: &Path, base: &str) -> PathBuf {
+    dir.join(format!("{base}.key"))
+}

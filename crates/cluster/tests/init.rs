@@ -1,0 +1,311 @@
+//! `init`: layout, modes, formats, contents, idempotency and every refusal.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::{options, pinned, tree_at};
+use kubepki_cluster::{Action, ClusterError, GroupsCompat, Kubeconfig, Misfit, decode_data, init};
+use kubepki_csr::San;
+use kubepki_sign::{CertificateInfo, certificates_from_bytes};
+
+fn info(path: &std::path::Path) -> CertificateInfo {
+    let der = certificates_from_bytes(&std::fs::read(path).unwrap())
+        .unwrap()
+        .remove(0);
+    CertificateInfo::from_der(&der).unwrap()
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+const CERTS: &[&str] = &[
+    "ca",
+    "apiserver",
+    "apiserver-kubelet-client",
+    "apiserver-etcd-client",
+    "front-proxy-ca",
+    "front-proxy-client",
+    "etcd/ca",
+    "etcd/server",
+    "etcd/peer",
+    "etcd/healthcheck-client",
+];
+const CONFS: &[&str] = &[
+    "admin.conf",
+    "super-admin.conf",
+    "controller-manager.conf",
+    "scheduler.conf",
+    "kubelet.conf",
+];
+
+#[test]
+fn writes_kubeadms_tree_with_modes_and_formats() {
+    let tree = tree_at(pinned());
+    for base in CERTS {
+        let crt = tree.path(&format!("{base}.crt"));
+        let key = tree.path(&format!("{base}.key"));
+        assert_eq!(mode(&crt), 0o644, "{base}.crt");
+        assert_eq!(mode(&key), 0o600, "{base}.key");
+        let key_text = std::fs::read_to_string(&key).unwrap();
+        assert!(
+            key_text.starts_with("-----BEGIN EC PRIVATE KEY-----"),
+            "{base}.key"
+        );
+    }
+    assert_eq!(mode(&tree.path("sa.key")), 0o600);
+    assert_eq!(mode(&tree.path("sa.pub")), 0o644);
+    assert!(
+        std::fs::read_to_string(tree.path("sa.pub"))
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    assert_eq!(mode(&tree.pki()), 0o700);
+    assert_eq!(mode(&tree.path("etcd")), 0o700);
+    for conf in CONFS {
+        assert_eq!(mode(&tree.conf(conf)), 0o600, "{conf}");
+    }
+}
+
+#[test]
+fn subjects_sans_and_lifetimes_are_kubeadms() {
+    let tree = tree_at(pinned());
+    let api = info(&tree.path("apiserver.crt"));
+    assert_eq!(api.subject.common_name(), Some("kube-apiserver"));
+    for san in [
+        "DNS:cp-1",
+        "DNS:kubernetes",
+        "DNS:kubernetes.default",
+        "DNS:kubernetes.default.svc",
+        "DNS:kubernetes.default.svc.cluster.local",
+        "IP:10.96.0.1",
+        "IP:127.0.0.1",
+        "DNS:api.example.test",
+        "IP:10.0.0.7",
+    ] {
+        let san: San = san.parse().unwrap();
+        assert!(api.sans.contains(&san), "apiserver lacks {san}");
+    }
+    let year = Duration::from_secs(365 * 86_400);
+    assert_eq!(api.not_after, pinned() + year);
+    let ca = info(&tree.path("ca.crt"));
+    assert!(ca.is_ca);
+    assert_eq!(ca.subject.common_name(), Some("kubernetes"));
+    assert_eq!(ca.not_after, pinned() + year * 10);
+    let etcd = info(&tree.path("etcd/server.crt"));
+    assert_eq!(etcd.subject.common_name(), Some("cp-1"));
+    assert!(etcd.sans.contains(&"DNS:localhost".parse().unwrap()));
+    assert!(etcd.sans.contains(&"IP:::1".parse().unwrap()));
+    let admin =
+        Kubeconfig::from_yaml(&std::fs::read_to_string(tree.conf("admin.conf")).unwrap()).unwrap();
+    assert_eq!(admin.current_context, "kubernetes-admin@kubernetes");
+    let (cluster, user) = admin.current().unwrap();
+    assert_eq!(cluster.server, "https://127.0.0.1:6443");
+    let cert = certificates_from_bytes(&decode_data(&user.client_certificate_data).unwrap())
+        .unwrap()
+        .remove(0);
+    let cert = CertificateInfo::from_der(&cert).unwrap();
+    assert_eq!(cert.subject.organizations(), vec!["kubeadm:cluster-admins"]);
+    let kubelet =
+        Kubeconfig::from_yaml(&std::fs::read_to_string(tree.conf("kubelet.conf")).unwrap())
+            .unwrap();
+    assert_eq!(kubelet.current_context, "system:node:cp-1@kubernetes");
+}
+
+#[test]
+fn second_run_keeps_everything_and_changes_nothing() {
+    let tree = tree_at(pinned());
+    let before = std::fs::read(tree.path("apiserver.crt")).unwrap();
+    let report = init(&tree.options, pinned() + Duration::from_secs(3600)).unwrap();
+    assert!(
+        report.entries.iter().all(|e| e.action == Action::Kept),
+        "{report:?}"
+    );
+    assert_eq!(std::fs::read(tree.path("apiserver.crt")).unwrap(), before);
+}
+
+#[test]
+fn missing_leaf_is_recreated_and_ca_kept() {
+    let tree = tree_at(pinned());
+    let ca = std::fs::read(tree.path("ca.crt")).unwrap();
+    std::fs::remove_file(tree.path("apiserver.crt")).unwrap();
+    std::fs::remove_file(tree.path("apiserver.key")).unwrap();
+    std::fs::remove_file(tree.conf("admin.conf")).unwrap();
+    let report = init(&tree.options, pinned()).unwrap();
+    let written: Vec<_> = report
+        .with(&Action::Written)
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(written, vec!["apiserver", "admin.conf"]);
+    assert_eq!(std::fs::read(tree.path("ca.crt")).unwrap(), ca);
+}
+
+#[test]
+fn a_new_required_san_is_a_misfit_naming_it() {
+    let tree = tree_at(pinned());
+    let mut options = tree.options.clone();
+    options
+        .apiserver_cert_extra_sans
+        .push("new.example.test".into());
+    match init(&options, pinned()) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::MissingSan { san },
+        }) => {
+            assert!(path.ends_with("apiserver.crt"));
+            assert_eq!(san, "DNS:new.example.test");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_leaf_from_another_ca_is_a_misfit() {
+    let tree = tree_at(pinned());
+    let other = tree_at(pinned());
+    for f in ["front-proxy-client.crt", "front-proxy-client.key"] {
+        std::fs::copy(other.path(f), tree.path(f)).unwrap();
+    }
+    match init(&tree.options, pinned()) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::NotSignedBy { ca },
+        }) => {
+            assert!(path.ends_with("front-proxy-client.crt"));
+            assert_eq!(ca, "front-proxy-ca");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_wrong_key_is_a_misfit() {
+    let tree = tree_at(pinned());
+    std::fs::copy(tree.path("etcd/peer.key"), tree.path("etcd/server.key")).unwrap();
+    match init(&tree.options, pinned()) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::WrongKey,
+        }) => assert!(path.ends_with("etcd/server.crt")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_expired_leaf_is_a_misfit() {
+    let tree = tree_at(pinned());
+    match init(&tree.options, pinned() + Duration::from_secs(366 * 86_400)) {
+        Err(ClusterError::Misfit {
+            reason: Misfit::Expired { .. },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_kubeconfig_for_another_server_is_a_misfit() {
+    let tree = tree_at(pinned());
+    let mut options = tree.options.clone();
+    options.control_plane_endpoint = Some("lb.example.test:8443".into());
+    options
+        .apiserver_cert_extra_sans
+        .push("lb.example.test".into());
+    std::fs::remove_file(tree.path("apiserver.crt")).unwrap();
+    std::fs::remove_file(tree.path("apiserver.key")).unwrap();
+    match init(&options, pinned()) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::WrongServer { found, expected },
+        }) => {
+            assert!(path.ends_with("admin.conf"));
+            assert_eq!(found, "https://127.0.0.1:6443");
+            assert_eq!(expected, "https://lb.example.test:8443");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn half_a_pair_is_refused() {
+    let tree = tree_at(pinned());
+    std::fs::remove_file(tree.path("apiserver-kubelet-client.key")).unwrap();
+    assert!(matches!(
+        init(&tree.options, pinned()),
+        Err(ClusterError::IncompletePair { .. })
+    ));
+}
+
+#[test]
+fn bad_san_and_endpoint_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.apiserver_cert_extra_sans = vec!["not a name!".into()];
+    match init(&options, pinned()) {
+        Err(ClusterError::InvalidSan { value }) => assert_eq!(value, "not a name!"),
+        other => panic!("{other:?}"),
+    }
+    let mut options = common::options(dir.path());
+    options.control_plane_endpoint = Some("lb:port".into());
+    assert!(matches!(
+        init(&options, pinned()),
+        Err(ClusterError::InvalidEndpoint { .. })
+    ));
+    assert!(
+        !dir.path().join("pki/ca.crt").exists(),
+        "nothing is written on bad options"
+    );
+}
+
+#[test]
+fn external_ca_mode_signs_nothing_and_reports_missing() {
+    let tree = tree_at(pinned());
+    std::fs::remove_file(tree.path("ca.key")).unwrap();
+    std::fs::remove_file(tree.path("apiserver.crt")).unwrap();
+    std::fs::remove_file(tree.path("apiserver.key")).unwrap();
+    std::fs::remove_file(tree.conf("scheduler.conf")).unwrap();
+    let report = init(&tree.options, pinned()).unwrap();
+    assert!(report.is_incomplete());
+    let missing: Vec<_> = report
+        .with(&Action::Missing { ca: "ca" })
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(missing, vec!["apiserver", "scheduler.conf"]);
+    assert!(!tree.path("apiserver.crt").exists());
+    assert!(!tree.path("ca.key").exists());
+}
+
+#[test]
+fn ipv6_external_etcd_and_1_28_groups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.advertise_address = "fd00::10".parse().unwrap();
+    options.service_cidr = "fd00:10:96::/112".into();
+    options.external_etcd = true;
+    options.groups_compat = GroupsCompat::V1_28;
+    options.cert_validity = Some(Duration::from_secs(30 * 86_400));
+    init(&options, pinned()).unwrap();
+    let api = info(&dir.path().join("pki/apiserver.crt"));
+    assert!(api.sans.contains(&"IP:fd00:10:96::1".parse().unwrap()));
+    assert_eq!(api.not_after, pinned() + Duration::from_secs(30 * 86_400));
+    assert!(!dir.path().join("pki/etcd").exists());
+    assert!(!dir.path().join("pki/apiserver-etcd-client.crt").exists());
+    assert!(!dir.path().join("super-admin.conf").exists());
+    let admin =
+        Kubeconfig::from_yaml(&std::fs::read_to_string(dir.path().join("admin.conf")).unwrap())
+            .unwrap();
+    assert_eq!(admin.current().unwrap().0.server, "https://[fd00::10]:6443");
+}
+
+#[test]
+fn rsa_keys_are_pkcs1() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.algorithm = kubepki_keys::KeyAlgorithm::Rsa2048;
+    init(&options, pinned()).unwrap();
+    let key = std::fs::read_to_string(dir.path().join("pki/apiserver.key")).unwrap();
+    assert!(key.starts_with("-----BEGIN RSA PRIVATE KEY-----"));
+}
