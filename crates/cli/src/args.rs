@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Profiles(ProfilesArgs),
     /// Verify a certificate chain to a CA (and, for client certificates, the Kubernetes user).
     Verify(crate::verify::VerifyArgs),
+    /// Lay out a control plane's PKI as kubeadm does: CAs, certificates, keys, kubeconfig files.
+    Init(crate::cluster::InitArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -100,6 +100,7 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Inspect(args) => crate::inspect::inspect(&args, SystemTime::now()),
         Command::Profiles(args) => crate::inspect::profiles(&args),
         Command::Verify(args) => crate::verify::verify(&args),
+        Command::Init(args) => return crate::cluster::run_init(&args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,7 @@
 //! `kubepki`: the command line. Argument parsing and printing only; the work is in the crates.
 
 mod args;
+mod cluster;
 mod commands;
 mod inspect;
 mod verify;

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub use kubepki_cluster as cluster;
 pub use kubepki_csr as csr;
 pub use kubepki_keys as keys;
 pub use kubepki_profile as profile;
