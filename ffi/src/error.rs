@@ -1,0 +1,480 @@
+//! Result codes and error objects.
+
+use std::ffi::{CString, c_char};
+
+use kubepki::profile::ProfileError;
+use kubepki::{CsrError, KeyError, SignError};
+use kubepki_verify::VerifyError;
+
+/// The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
+/// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification); a number is never
+/// reused. Codes received from C are read as `uint32_t`.
+#[repr(u32)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum kubepki_result {
+    /// Success.
+    Ok = 0,
+    /// A required pointer argument was NULL.
+    NullParameter = 1,
+    /// A text argument was not UTF-8.
+    InvalidUtf8 = 2,
+    /// An argument was out of range (an unknown format number, a time out of range).
+    InvalidParameter = 3,
+    /// A builder was used after it was consumed.
+    AlreadyUsed = 4,
+    /// The library panicked; this is a bug. The handles passed in remain valid.
+    Panic = 5,
+    /// A text that must hold no NUL byte held one.
+    InteriorNul = 6,
+    /// The value asked for is absent (e.g. a request without a common name).
+    NotFound = 7,
+
+    /// An algorithm name that is not one of kubeadm's.
+    KeyUnknownAlgorithm = 100,
+    /// An RSA key below 2048 bits.
+    KeyWeak = 101,
+    /// An RSA key above the supported maximum.
+    KeyOversized = 102,
+    /// An unsupported key algorithm or curve.
+    KeyUnsupportedAlgorithm = 103,
+    /// A PEM block that is not a private key.
+    KeyWrongPemLabel = 104,
+    /// PEM that does not decode.
+    KeyPem = 105,
+    /// Key bytes that decode as no supported format.
+    KeyMalformed = 106,
+    /// An encrypted key and no passphrase.
+    KeyPassphraseRequired = 107,
+    /// A wrong passphrase or unsupported encryption.
+    KeyDecrypt = 108,
+    /// Encrypting with an empty passphrase.
+    KeyEmptyPassphrase = 109,
+    /// A key format that does not exist for the algorithm.
+    KeyEncode = 110,
+    /// Signing or key generation failed.
+    KeySigning = 111,
+    /// A signature that does not verify, or an unsupported or weak signature algorithm.
+    KeySignature = 112,
+    /// Any other key problem.
+    KeyOther = 199,
+
+    /// A subject that does not parse.
+    CsrInvalidSubject = 200,
+    /// An unknown subject attribute name.
+    CsrUnknownAttribute = 201,
+    /// A subject alternative name that is not valid for its kind.
+    CsrInvalidSan = 202,
+    /// A PEM block that is not a certificate request.
+    CsrWrongPemLabel = 203,
+    /// Bytes that are not a PKCS#10 request.
+    CsrMalformed = 204,
+    /// A request version other than 1.
+    CsrUnsupportedVersion = 205,
+    /// The request's signature does not verify: no proof of possession.
+    CsrProofOfPossession = 206,
+    /// The request's public key is refused.
+    CsrPublicKey = 207,
+    /// Any other request problem.
+    CsrOther = 299,
+
+    /// An unknown profile name.
+    ProfileUnknown = 300,
+    /// An unknown usage word.
+    ProfileUnknownUsage = 301,
+    /// A bad profile file (YAML or a field in it).
+    ProfileInvalidFile = 302,
+    /// A SAN the profile does not allow, or a required SAN missing.
+    ProfileSanRefused = 303,
+    /// A common name the profile does not allow.
+    ProfileCommonNameMismatch = 304,
+    /// Organizations (groups) the profile does not allow, or required ones missing.
+    ProfileOrganizationRefused = 305,
+    /// A validity longer than the profile's maximum, or invalid.
+    ProfileValidityRefused = 306,
+    /// A cluster parameter missing or invalid (node name, CIDR, address).
+    ProfileParameter = 307,
+    /// Any other profile problem.
+    ProfileOther = 399,
+
+    /// The CA's certificate expired at the issuing time.
+    CaExpired = 400,
+    /// The CA's certificate is not yet valid at the issuing time.
+    CaNotYetValid = 401,
+    /// The certificate given as a CA is not one.
+    CaNotACa = 402,
+    /// The CA key does not match the CA certificate.
+    CaKeyMismatch = 403,
+    /// The CA's path length forbids another CA below it.
+    CaPathLenExceeded = 404,
+    /// A leaf profile used for a CA, or a CA profile for a leaf.
+    CaWrongProfileKind = 405,
+    /// No validity left between the start and the CA's end.
+    CaEmptyValidity = 406,
+    /// A time that cannot be written in a certificate.
+    CaTimeOutOfRange = 407,
+    /// Bytes that are not a certificate.
+    CertMalformed = 408,
+    /// A PEM block that is not a certificate.
+    CertWrongPemLabel = 409,
+    /// Encoding a certificate failed.
+    CertEncode = 410,
+    /// Any other CA problem.
+    CaOther = 499,
+
+    /// A certificate that does not parse, or is not canonical DER, or has bad extensions.
+    VerifyMalformed = 500,
+    /// A certificate not yet valid at the verification time.
+    VerifyNotYetValid = 501,
+    /// A certificate expired at the verification time.
+    VerifyExpired = 502,
+    /// No path to a trust anchor.
+    VerifyUnknownIssuer = 503,
+    /// A signature in the path does not verify.
+    VerifyBadSignature = 504,
+    /// The leaf does not carry the expected name.
+    VerifyNameMismatch = 505,
+    /// The leaf does not allow the required extended key usage.
+    VerifyUsageNotAllowed = 506,
+    /// An issuer that may not act as a CA (not a CA, no keyCertSign, path length).
+    VerifyInvalidCa = 507,
+    /// No trust anchors were given.
+    VerifyNoTrustAnchors = 508,
+    /// A name constraint is violated.
+    VerifyNameConstraint = 509,
+    /// Any other verification failure.
+    VerifyOther = 599,
+}
+
+/// A failure as it crosses the boundary: the code and the full message.
+#[derive(Debug)]
+pub(crate) struct Failure {
+    pub(crate) code: kubepki_result,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: kubepki_result, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn key_code(e: &KeyError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        KeyError::UnknownAlgorithm { .. } => R::KeyUnknownAlgorithm,
+        KeyError::WeakKey { .. } => R::KeyWeak,
+        KeyError::OversizedKey { .. } => R::KeyOversized,
+        KeyError::UnsupportedKeyAlgorithm { .. } => R::KeyUnsupportedAlgorithm,
+        KeyError::WrongPemLabel { .. } => R::KeyWrongPemLabel,
+        KeyError::Pem(_) => R::KeyPem,
+        KeyError::Malformed { .. } => R::KeyMalformed,
+        KeyError::PassphraseRequired => R::KeyPassphraseRequired,
+        KeyError::Decrypt(_) => R::KeyDecrypt,
+        KeyError::EmptyPassphrase => R::KeyEmptyPassphrase,
+        KeyError::Encode { .. } => R::KeyEncode,
+        KeyError::Signing(_) | KeyError::Generation(_) => R::KeySigning,
+        KeyError::BadSignature
+        | KeyError::UnsupportedSignatureAlgorithm { .. }
+        | KeyError::WeakSignatureAlgorithm { .. }
+        | KeyError::AlgorithmMismatch { .. }
+        | KeyError::BadAlgorithmParameters { .. } => R::KeySignature,
+        _ => R::KeyOther,
+    }
+}
+
+fn csr_code(e: &CsrError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        CsrError::InvalidSubject { .. } => R::CsrInvalidSubject,
+        CsrError::UnknownAttribute { .. } => R::CsrUnknownAttribute,
+        CsrError::InvalidSan { .. } => R::CsrInvalidSan,
+        CsrError::WrongPemLabel { .. } => R::CsrWrongPemLabel,
+        CsrError::Malformed(_) | CsrError::Pem(_) => R::CsrMalformed,
+        CsrError::UnsupportedVersion(_) => R::CsrUnsupportedVersion,
+        CsrError::ProofOfPossession(_) => R::CsrProofOfPossession,
+        CsrError::PublicKey(_) => R::CsrPublicKey,
+        CsrError::Signing(e) => key_code(e),
+        _ => R::CsrOther,
+    }
+}
+
+fn profile_code(e: &ProfileError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        ProfileError::UnknownProfile { .. } => R::ProfileUnknown,
+        ProfileError::UnknownUsage { .. } => R::ProfileUnknownUsage,
+        ProfileError::InvalidField { .. } | ProfileError::Yaml(_) => R::ProfileInvalidFile,
+        ProfileError::SanNotAllowed { .. } | ProfileError::SanRequired { .. } => {
+            R::ProfileSanRefused
+        }
+        ProfileError::CommonNameMismatch { .. } => R::ProfileCommonNameMismatch,
+        ProfileError::OrganizationNotAllowed { .. }
+        | ProfileError::OrganizationRequired { .. }
+        | ProfileError::OrganizationsMismatch { .. } => R::ProfileOrganizationRefused,
+        ProfileError::ValidityTooLong { .. }
+        | ProfileError::InvalidValidity { .. }
+        | ProfileError::InvalidDuration { .. } => R::ProfileValidityRefused,
+        ProfileError::MissingParameter { .. }
+        | ProfileError::InvalidParameter { .. }
+        | ProfileError::InvalidCidr { .. } => R::ProfileParameter,
+        _ => R::ProfileOther,
+    }
+}
+
+fn sign_code(e: &SignError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        SignError::CaExpired { .. } => R::CaExpired,
+        SignError::CaNotYetValid { .. } => R::CaNotYetValid,
+        SignError::NotACa { .. } => R::CaNotACa,
+        SignError::KeyMismatch { .. } => R::CaKeyMismatch,
+        SignError::PathLenExceeded { .. } => R::CaPathLenExceeded,
+        SignError::WrongProfileKind { .. } => R::CaWrongProfileKind,
+        SignError::EmptyValidity { .. } => R::CaEmptyValidity,
+        SignError::TimeOutOfRange(_) => R::CaTimeOutOfRange,
+        SignError::MalformedCertificate(_) => R::CertMalformed,
+        SignError::WrongPemLabel { .. } => R::CertWrongPemLabel,
+        SignError::Encode(_) => R::CertEncode,
+        SignError::Profile(e) => profile_code(e),
+        SignError::Csr(e) => csr_code(e),
+        SignError::Key(e) => key_code(e),
+        _ => R::CaOther,
+    }
+}
+
+fn verify_code(e: &VerifyError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        VerifyError::Pem { .. }
+        | VerifyError::PemLabel { .. }
+        | VerifyError::Malformed { .. }
+        | VerifyError::NotDer
+        | VerifyError::BadVersion { .. }
+        | VerifyError::SignatureAlgorithmMismatch { .. }
+        | VerifyError::BadSerial { .. }
+        | VerifyError::DuplicateExtension { .. }
+        | VerifyError::UnknownCriticalExtension { .. }
+        | VerifyError::MalformedExtension { .. }
+        | VerifyError::InvalidExtension { .. }
+        | VerifyError::InvertedValidity { .. }
+        | VerifyError::MalformedName { .. }
+        | VerifyError::MissingAuthorityKeyId { .. }
+        | VerifyError::BadPublicKey { .. } => R::VerifyMalformed,
+        VerifyError::NotYetValid { .. } => R::VerifyNotYetValid,
+        VerifyError::Expired { .. } => R::VerifyExpired,
+        VerifyError::UnknownIssuer { .. } => R::VerifyUnknownIssuer,
+        VerifyError::BadSignature { .. } => R::VerifyBadSignature,
+        VerifyError::NameMismatch { .. } | VerifyError::BadExpectedName { .. } => {
+            R::VerifyNameMismatch
+        }
+        VerifyError::ExtendedKeyUsageNotAllowed { .. } | VerifyError::MissingKeyUsage { .. } => {
+            R::VerifyUsageNotAllowed
+        }
+        VerifyError::NotCa { .. }
+        | VerifyError::InvalidCa { .. }
+        | VerifyError::MissingKeyCertSign { .. }
+        | VerifyError::PathLenExceeded { .. }
+        | VerifyError::CaAsLeaf { .. } => R::VerifyInvalidCa,
+        VerifyError::NoTrustAnchors => R::VerifyNoTrustAnchors,
+        VerifyError::NameConstraintViolation { .. } => R::VerifyNameConstraint,
+        _ => R::VerifyOther,
+    }
+}
+
+impl From<KeyError> for Failure {
+    fn from(e: KeyError) -> Self {
+        Failure::new(key_code(&e), e.to_string())
+    }
+}
+
+impl From<CsrError> for Failure {
+    fn from(e: CsrError) -> Self {
+        Failure::new(csr_code(&e), e.to_string())
+    }
+}
+
+impl From<ProfileError> for Failure {
+    fn from(e: ProfileError) -> Self {
+        Failure::new(profile_code(&e), e.to_string())
+    }
+}
+
+impl From<SignError> for Failure {
+    fn from(e: SignError) -> Self {
+        Failure::new(sign_code(&e), e.to_string())
+    }
+}
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Self {
+        Failure::new(verify_code(&e), e.to_string())
+    }
+}
+
+impl From<kubepki::Error> for Failure {
+    fn from(e: kubepki::Error) -> Self {
+        let code = match &e {
+            kubepki::Error::Key(e) => key_code(e),
+            kubepki::Error::Csr(e) => csr_code(e),
+            kubepki::Error::Profile(e) => profile_code(e),
+            kubepki::Error::Sign(e) => sign_code(e),
+            _ => kubepki_result::CaOther,
+        };
+        Failure::new(code, e.to_string())
+    }
+}
+
+/// The full message of a failed call, with its code. Free with `kubepki_error_free`.
+pub struct kubepki_error {
+    code: kubepki_result,
+    message: CString,
+}
+
+impl kubepki_error {
+    pub(crate) fn from_failure(failure: Failure) -> Self {
+        // A message never holds NUL, but if one did, cut it there rather than lose it all.
+        let bytes: Vec<u8> = failure
+            .message
+            .into_bytes()
+            .into_iter()
+            .take_while(|b| *b != 0)
+            .collect();
+        kubepki_error {
+            code: failure.code,
+            message: CString::new(bytes).unwrap_or_default(),
+        }
+    }
+}
+
+/// The code of an error; `KUBEPKI_RESULT_NULL_PARAMETER` for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_error_code(err: *const kubepki_error) -> u32 {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    match unsafe { err.as_ref() } {
+        Some(err) => err.code as u32,
+        None => kubepki_result::NullParameter as u32,
+    }
+}
+
+/// The message of an error, NUL-terminated, owned by the error (valid until
+/// `kubepki_error_free`). NULL for NULL.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_error_message(err: *const kubepki_error) -> *const c_char {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    match unsafe { err.as_ref() } {
+        Some(err) => err.message.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Frees an error. NULL is accepted and ignored.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_error_free(err: *mut kubepki_error) {
+    if !err.is_null() {
+        // SAFETY: a non-NULL `err` was returned by this library through `err_out` and is freed
+        // once, as documented.
+        drop(unsafe { Box::from_raw(err) });
+    }
+}
+
+macro_rules! messages {
+    ($code:expr, $($variant:ident => $text:literal,)*) => {
+        match $code {
+            $(c if c == kubepki_result::$variant as u32 => concat!($text, "\0"),)*
+            _ => "unknown result code\0",
+        }
+    };
+}
+
+/// A static, NUL-terminated description of a result code (not the full message: use
+/// `err_out` for that). Unknown codes get "unknown result code". Never NULL, never freed.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
+    let text: &'static str = messages!(code,
+        Ok => "ok",
+        NullParameter => "a required pointer argument was NULL",
+        InvalidUtf8 => "a text argument is not UTF-8",
+        InvalidParameter => "an argument is out of range",
+        AlreadyUsed => "the builder was already used",
+        Panic => "internal error (panic): please report it",
+        InteriorNul => "a text contains a NUL byte",
+        NotFound => "the value is absent",
+        KeyUnknownAlgorithm => "unknown key algorithm",
+        KeyWeak => "RSA key below 2048 bits",
+        KeyOversized => "RSA key above the maximum size",
+        KeyUnsupportedAlgorithm => "unsupported key algorithm or curve",
+        KeyWrongPemLabel => "PEM block is not a private key",
+        KeyPem => "malformed PEM",
+        KeyMalformed => "malformed key",
+        KeyPassphraseRequired => "the key is encrypted: a passphrase is needed",
+        KeyDecrypt => "cannot decrypt the key",
+        KeyEmptyPassphrase => "empty passphrase",
+        KeyEncode => "cannot encode the key in this format",
+        KeySigning => "signing or key generation failed",
+        KeySignature => "signature does not verify or its algorithm is refused",
+        KeyOther => "key error",
+        CsrInvalidSubject => "invalid subject",
+        CsrUnknownAttribute => "unknown subject attribute",
+        CsrInvalidSan => "invalid subject alternative name",
+        CsrWrongPemLabel => "PEM block is not a certificate request",
+        CsrMalformed => "malformed certificate request",
+        CsrUnsupportedVersion => "unsupported certificate request version",
+        CsrProofOfPossession => "proof of possession failed",
+        CsrPublicKey => "request public key refused",
+        CsrOther => "certificate request error",
+        ProfileUnknown => "unknown profile",
+        ProfileUnknownUsage => "unknown usage",
+        ProfileInvalidFile => "invalid profile file",
+        ProfileSanRefused => "subject alternative names refused by the profile",
+        ProfileCommonNameMismatch => "common name refused by the profile",
+        ProfileOrganizationRefused => "organizations refused by the profile",
+        ProfileValidityRefused => "validity refused by the profile",
+        ProfileParameter => "missing or invalid cluster parameter",
+        ProfileOther => "profile error",
+        CaExpired => "CA certificate expired",
+        CaNotYetValid => "CA certificate not yet valid",
+        CaNotACa => "certificate is not a CA",
+        CaKeyMismatch => "CA key does not match the CA certificate",
+        CaPathLenExceeded => "CA path length exceeded",
+        CaWrongProfileKind => "wrong kind of profile (CA or leaf)",
+        CaEmptyValidity => "no validity left",
+        CaTimeOutOfRange => "time cannot be encoded in a certificate",
+        CertMalformed => "malformed certificate",
+        CertWrongPemLabel => "PEM block is not a certificate",
+        CertEncode => "cannot encode the certificate",
+        CaOther => "CA error",
+        VerifyMalformed => "malformed certificate in the chain",
+        VerifyNotYetValid => "certificate not yet valid",
+        VerifyExpired => "certificate expired",
+        VerifyUnknownIssuer => "no path to a trust anchor",
+        VerifyBadSignature => "bad signature in the chain",
+        VerifyNameMismatch => "certificate does not match the expected name",
+        VerifyUsageNotAllowed => "certificate does not allow the required usage",
+        VerifyInvalidCa => "issuer may not act as a CA",
+        VerifyNoTrustAnchors => "no trust anchors",
+        VerifyNameConstraint => "name constraint violated",
+        VerifyOther => "verification failed",
+    );
+    text.as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CStr;
+
+    #[test]
+    fn every_code_has_a_message() {
+        for code in [0u32, 1, 7, 100, 199, 206, 303, 400, 503, 599] {
+            // SAFETY: kubepki_result_message returns a static NUL-terminated string.
+            let text = unsafe { CStr::from_ptr(kubepki_result_message(code)) };
+            assert_ne!(text.to_str().unwrap(), "unknown result code", "code {code}");
+        }
+        // SAFETY: as above.
+        let unknown = unsafe { CStr::from_ptr(kubepki_result_message(12345)) };
+        assert_eq!(unknown.to_str().unwrap(), "unknown result code");
+    }
+}
