@@ -1,0 +1,159 @@
+//! The crate's one error type.
+
+use std::path::PathBuf;
+
+use crate::validation::FieldError;
+
+/// What went wrong in the Certificates API: the API server's refusals with its wording, the
+/// signers' refusals, store conflicts and I/O.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Validation failed, as the API server's `422 Invalid`.
+    #[error("CertificateSigningRequest.certificates.k8s.io {name:?} is invalid: {}", format_causes(.causes))]
+    Invalid {
+        /// The object's name.
+        name: String,
+        /// Each field at fault.
+        causes: Vec<FieldError>,
+    },
+    /// An admission plugin refused the object, as the API server's `403 Forbidden`.
+    #[error("certificatesigningrequests.certificates.k8s.io {name:?} is forbidden: {reason}")]
+    Forbidden {
+        /// The object's name.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// No object by that name.
+    #[error("certificatesigningrequests.certificates.k8s.io {name:?} not found")]
+    NotFound {
+        /// The name looked up.
+        name: String,
+    },
+    /// An object by that name exists already.
+    #[error("certificatesigningrequests.certificates.k8s.io {name:?} already exists")]
+    AlreadyExists {
+        /// The name.
+        name: String,
+    },
+    /// The update was made against an older resourceVersion than the stored one.
+    #[error(
+        "Operation cannot be fulfilled on certificatesigningrequests.certificates.k8s.io {name:?}: the object has been modified; please apply your changes to the latest version and try again (resourceVersion {given:?}, stored {stored:?})"
+    )]
+    Conflict {
+        /// The name.
+        name: String,
+        /// The resourceVersion the update was based on.
+        given: String,
+        /// The stored resourceVersion.
+        stored: String,
+    },
+    /// `kubectl certificate approve` on a denied request, or deny on an approved one.
+    #[error("certificate signing request {name:?} is already {condition}")]
+    AlreadyDecided {
+        /// The name.
+        name: String,
+        /// The condition it has (`Approved` or `Denied`).
+        condition: String,
+    },
+    /// The request's subject is not `O=system:nodes` (kubelet signers).
+    #[error("subject organization is not system:nodes")]
+    OrganizationNotSystemNodes,
+    /// The request's CN does not start with `system:node:` (kubelet signers).
+    #[error("subject common name does not begin with system:node:")]
+    CommonNameNotSystemNode,
+    /// A kubelet serving request without DNS or IP SAN.
+    #[error("DNS or IP subjectAltName is required")]
+    DnsOrIpSanRequired,
+    /// A SAN kind the signer refuses (`DNS`, `IP`, `Email`, `URI`).
+    #[error("{kind} subjectAltNames are not allowed")]
+    SanNotAllowed {
+        /// The kind, as Kubernetes names it.
+        kind: &'static str,
+    },
+    /// The usages are not one of the signer's allowed sets.
+    #[error("usages did not match [{}]", .expected.join(" "))]
+    UsagesMismatch {
+        /// The required usages.
+        expected: Vec<String>,
+    },
+    /// A usage `kube-apiserver-client` does not allow.
+    #[error("invalid usage for client certificate: {usage}")]
+    InvalidClientUsage {
+        /// The usage word.
+        usage: String,
+    },
+    /// `kube-apiserver-client` without `client auth`.
+    #[error("missing required usage for client certificate: client auth")]
+    MissingClientAuth,
+    /// A usage a custom signer's profile does not have.
+    #[error("usage {usage:?} is not allowed by signer {signer}")]
+    UsageNotAllowed {
+        /// The usage word.
+        usage: String,
+        /// The signer.
+        signer: String,
+    },
+    /// The signing CA has expired.
+    #[error("the signer has expired: NotAfter={not_after}")]
+    SignerExpired {
+        /// The CA's NotAfter, RFC 3339.
+        not_after: String,
+    },
+    /// A timestamp that is not RFC 3339 UTC (`2006-01-02T15:04:05Z`).
+    #[error("invalid timestamp {0:?}: expected RFC 3339 UTC such as 2006-01-02T15:04:05Z")]
+    Timestamp(String),
+    /// Text that is not a CertificateSigningRequest in YAML or JSON.
+    #[error("cannot decode {what}: {reason}")]
+    Decode {
+        /// What was being read.
+        what: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// A jsonpath template kubepki does not understand.
+    #[error("invalid jsonpath {template:?}: {reason}")]
+    JsonPath {
+        /// The template.
+        template: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A signer name with no profile in the configured set.
+    #[error("no profile for signer {signer:?}")]
+    UnknownSigner {
+        /// The signer name.
+        signer: String,
+    },
+    /// Reading a store file or the lock failed.
+    #[error("{}: {source}", .path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// Writing a store file failed.
+    #[error(transparent)]
+    Fs(#[from] kubepki_fs::FsError),
+    /// Issuing failed.
+    #[error(transparent)]
+    Sign(#[from] kubepki_sign::SignError),
+    /// A profile refused the request, or a profile file is bad.
+    #[error(transparent)]
+    Profile(#[from] kubepki_profile::ProfileError),
+    /// The request in `spec.request` could not be read.
+    #[error(transparent)]
+    Csr(#[from] kubepki_csr::CsrError),
+}
+
+fn format_causes(causes: &[FieldError]) -> String {
+    match causes {
+        [one] => one.to_string(),
+        many => {
+            let list: Vec<String> = many.iter().map(ToString::to_string).collect();
+            format!("[{}]", list.join(", "))
+        }
+    }
+}

@@ -1,0 +1,38 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod controller;
+mod error;
+mod jsonpath;
+mod server;
+mod signers;
+mod store;
+mod time;
+mod types;
+mod validation;
+
+pub use controller::{
+    BACKDATE, BUILTIN_SIGNERS, DECIDED_TTL, DEFAULT_SIGNING_DURATION, Decision, MIN_TTL,
+    PENDING_TTL, SHORT_TTL, SignOutcome, SigningController, approve, auto_approve, cleanup_reason,
+    deny,
+};
+pub use error::ApiError;
+pub use jsonpath::jsonpath;
+pub use server::{CONFLICT_RETRIES, UserInfo, create_request, update_request};
+pub use signers::{
+    Signers, usage_profile, validate_apiserver_client, validate_kubelet_client,
+    validate_kubelet_serving,
+};
+pub use store::{CsrStore, FileStore};
+pub use time::{format_time, human_duration, parse_time};
+pub use types::{
+    API_VERSION, APPROVED, Base64Bytes, CertificateSigningRequest,
+    CertificateSigningRequestCondition, CertificateSigningRequestList,
+    CertificateSigningRequestSpec, CertificateSigningRequestStatus, DENIED, FAILED, KIND,
+    ObjectMeta,
+};
+pub use validation::{
+    FieldError, FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET,
+    KUBELET_SERVING, LEGACY_UNKNOWN, admit_subject_restriction, parse_request, validate_create,
+    validate_update,
+};

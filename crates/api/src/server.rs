@@ -1,0 +1,98 @@
+//! What the API server does around the store: fill in the requester, validate, admit, and
+//! update with the update rules (retrying on a conflict from a fresh read).
+
+use std::time::SystemTime;
+
+use crate::ApiError;
+use crate::store::CsrStore;
+use crate::time::format_time;
+use crate::types::CertificateSigningRequest;
+use crate::validation::{admit_subject_restriction, validate_create, validate_update};
+
+/// The authenticated requester, as the API server writes it into `spec`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The user name.
+    pub username: String,
+    /// The UID, if any.
+    pub uid: Option<String>,
+    /// The groups.
+    pub groups: Vec<String>,
+}
+
+fn random_uid() -> String {
+    let mut b = [0u8; 16];
+    // A UID is an identifier, not a secret: a failed RNG leaves zeros rather than failing.
+    let _ = getrandom::fill(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// Creates a request as `POST /apis/certificates.k8s.io/v1/certificatesigningrequests` does:
+/// the requester's identity overwrites `spec.username`/`uid`/`groups`, the status is cleared,
+/// `uid` and `creationTimestamp` are set, then validation and the
+/// `CertificateSubjectRestriction` admission run.
+///
+/// # Errors
+/// [`ApiError::Invalid`], [`ApiError::Forbidden`], [`ApiError::AlreadyExists`], store errors.
+pub fn create_request(
+    store: &dyn CsrStore,
+    mut csr: CertificateSigningRequest,
+    user: &UserInfo,
+    now: SystemTime,
+) -> Result<CertificateSigningRequest, ApiError> {
+    csr.spec.username = Some(user.username.clone());
+    csr.spec.uid = user.uid.clone();
+    csr.spec.groups = user.groups.clone();
+    if !csr.spec.groups.iter().any(|g| g == "system:authenticated") {
+        csr.spec.groups.push("system:authenticated".to_owned());
+    }
+    csr.status = Default::default();
+    csr.metadata.uid = Some(random_uid());
+    csr.metadata.creation_timestamp = Some(format_time(now));
+    csr.metadata.resource_version = None;
+    validate_create(&csr)?;
+    admit_subject_restriction(&csr)?;
+    store.create(csr)
+}
+
+/// How many times [`update_request`] re-reads after a conflict.
+pub const CONFLICT_RETRIES: usize = 50;
+
+/// Reads `name`, lets `change` modify it (returning whether it changed anything), validates
+/// the update and writes it; on a conflict, starts again from a fresh read, so a concurrent
+/// writer's change is never lost. Returns the object as stored and what `change` returned.
+///
+/// # Errors
+/// Whatever `change` returns, [`ApiError::Invalid`] for a forbidden update, store errors, and
+/// [`ApiError::Conflict`] after [`CONFLICT_RETRIES`] attempts.
+pub fn update_request<T>(
+    store: &dyn CsrStore,
+    name: &str,
+    mut change: impl FnMut(&mut CertificateSigningRequest) -> Result<(bool, T), ApiError>,
+) -> Result<(CertificateSigningRequest, T), ApiError> {
+    let mut attempt = 0;
+    loop {
+        let old = store.get(name)?;
+        let mut new = old.clone();
+        let (changed, value) = change(&mut new)?;
+        if !changed {
+            return Ok((old, value));
+        }
+        validate_update(&old, &new)?;
+        match store.update(new) {
+            Ok(stored) => return Ok((stored, value)),
+            Err(ApiError::Conflict { .. }) if attempt < CONFLICT_RETRIES => attempt += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
