@@ -103,7 +103,13 @@ fn print_csr_text(csr: &Csr) {
     let extensions: Vec<String> = csr
         .requested_extensions()
         .iter()
-        .map(|e| if e.critical { format!("{} (critical)", e.name) } else { e.name.clone() })
+        .map(|e| {
+            if e.critical {
+                format!("{} (critical)", e.name)
+            } else {
+                e.name.clone()
+            }
+        })
         .collect();
     if !extensions.is_empty() {
         println!("  Extensions:     {}", extensions.join(", "));
@@ -126,7 +132,8 @@ enum Detected {
 
 fn detect(bytes: &[u8], passphrase: Option<&[u8]>) -> CliResult<Detected> {
     if looks_like_pem(bytes) {
-        let text = std::str::from_utf8(bytes).map_err(|_| CliError("PEM text is not valid UTF-8".to_owned()))?;
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| CliError("PEM text is not valid UTF-8".to_owned()))?;
         let blocks = pem_blocks(text)?;
         let label = blocks
             .iter()
@@ -139,9 +146,9 @@ fn detect(bytes: &[u8], passphrase: Option<&[u8]>) -> CliResult<Detected> {
                 Ok(Detected::Request(Box::new(Csr::from_pem(text)?)))
             }
             "PUBLIC KEY" => Ok(Detected::PublicKey(Box::new(PublicKey::from_pem(text)?))),
-            l if l.contains("PRIVATE KEY") => {
-                Ok(Detected::PrivateKey(Box::new(KeyPair::from_pem(text, passphrase)?)))
-            }
+            l if l.contains("PRIVATE KEY") => Ok(Detected::PrivateKey(Box::new(
+                KeyPair::from_pem(text, passphrase)?,
+            ))),
             other => Err(CliError(format!(
                 "PEM label {other:?} is not a certificate, CSR or key"
             ))),
@@ -182,7 +189,11 @@ pub(crate) fn inspect(args: &InspectArgs, now: SystemTime) -> CliResult<()> {
             match output {
                 OutputFormat::Json => {
                     let values: Vec<Value> = infos.iter().map(|i| cert_json(i, now)).collect();
-                    let value = if values.len() == 1 { values[0].clone() } else { json!({"kind": "chain", "certificates": values}) };
+                    let value = if values.len() == 1 {
+                        values[0].clone()
+                    } else {
+                        json!({"kind": "chain", "certificates": values})
+                    };
                     println!("{}", serde_json::to_string_pretty(&value)?);
                 }
                 OutputFormat::Text => {
@@ -195,11 +206,21 @@ pub(crate) fn inspect(args: &InspectArgs, now: SystemTime) -> CliResult<()> {
                 }
             }
         }
-        (Detected::Request(csr), OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&csr_json(&csr))?),
+        (Detected::Request(csr), OutputFormat::Json) => {
+            println!("{}", serde_json::to_string_pretty(&csr_json(&csr))?)
+        }
         (Detected::Request(csr), OutputFormat::Text) => print_csr_text(&csr),
-        (Detected::PrivateKey(key), OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&key_json("private key", key.public_key()))?),
-        (Detected::PrivateKey(key), OutputFormat::Text) => println!("Private key: {}", key.algorithm()),
-        (Detected::PublicKey(key), OutputFormat::Json) => println!("{}", serde_json::to_string_pretty(&key_json("public key", &key))?),
+        (Detected::PrivateKey(key), OutputFormat::Json) => println!(
+            "{}",
+            serde_json::to_string_pretty(&key_json("private key", key.public_key()))?
+        ),
+        (Detected::PrivateKey(key), OutputFormat::Text) => {
+            println!("Private key: {}", key.algorithm())
+        }
+        (Detected::PublicKey(key), OutputFormat::Json) => println!(
+            "{}",
+            serde_json::to_string_pretty(&key_json("public key", &key))?
+        ),
         (Detected::PublicKey(key), OutputFormat::Text) => println!("Public key: {}", key.kind()),
     }
     Ok(())
@@ -225,14 +246,21 @@ fn profile_json(p: &Profile) -> Value {
 }
 
 pub(crate) fn profiles(args: &ProfilesArgs) -> CliResult<()> {
-    let params = ClusterParams::default();
+    // Profiles that need a node name are shown for an example node.
+    let params = ClusterParams {
+        node_name: Some("node-name".to_owned()),
+        ..ClusterParams::default()
+    };
     let list: Vec<Profile> = match &args.profiles_file {
         Some(path) => {
             let text = String::from_utf8(read_file(path)?)
                 .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
             let set = kubepki::ProfileSet::from_yaml(&text)
                 .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
-            set.names().iter().map(|n| set.get(n).cloned()).collect::<Result<_, _>>()?
+            set.names()
+                .iter()
+                .map(|n| set.get(n).cloned())
+                .collect::<Result<_, _>>()?
         }
         None => kubepki::profile::BUILTIN_NAMES
             .iter()

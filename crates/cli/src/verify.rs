@@ -47,7 +47,11 @@ pub(crate) struct VerifyArgs {
 
 /// Parses RFC 3339 UTC (`Z` or `+00:00`) to a SystemTime.
 fn parse_time(text: &str) -> CliResult<SystemTime> {
-    let bad = || CliError(format!("--at {text:?} is not an RFC 3339 UTC time such as 2026-01-02T03:04:05Z"));
+    let bad = || {
+        CliError(format!(
+            "--at {text:?} is not an RFC 3339 UTC time such as 2026-01-02T03:04:05Z"
+        ))
+    };
     let trimmed = text.trim();
     let body = trimmed
         .strip_suffix('Z')
@@ -61,8 +65,17 @@ fn parse_time(text: &str) -> CliResult<SystemTime> {
         return Err(bad());
     }
     let (year, month, day) = (num(d[0])?, num(d[1])?, num(d[2])?);
-    let (hour, minute, second) = (num(t[0])?, num(t[1])?, num(t[2].split('.').next().unwrap_or(""))?);
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    let (hour, minute, second) = (
+        num(t[0])?,
+        num(t[1])?,
+        num(t[2].split('.').next().unwrap_or(""))?,
+    );
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return Err(bad());
     }
     // Days from the civil date (Howard Hinnant's algorithm).
@@ -90,7 +103,11 @@ pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
     if let Some(ip) = args.ip {
         options = options.with_name(PeerName::Ip(ip));
     }
-    let usage = if args.kubernetes { Some(UsageArg::ClientAuth) } else { args.usage };
+    let usage = if args.kubernetes {
+        Some(UsageArg::ClientAuth)
+    } else {
+        args.usage
+    };
     match usage {
         Some(UsageArg::ServerAuth) => options = options.with_purpose(KeyPurpose::ServerAuth),
         Some(UsageArg::ClientAuth) => options = options.with_purpose(KeyPurpose::ClientAuth),
@@ -113,8 +130,11 @@ pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
         println!("  [{i}] {} ({role})", cert.subject());
     }
     if args.kubernetes {
-        let anchors = Cert::from_pem_bundle(&ca).into_iter().collect::<Result<Vec<_>, _>>()?;
-        let intermediates: Vec<Cert> = path.certificates()[1..path.certificates().len().saturating_sub(1)].to_vec();
+        let anchors = Cert::from_pem_bundle(&ca)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let intermediates: Vec<Cert> =
+            path.certificates()[1..path.certificates().len().saturating_sub(1)].to_vec();
         let identity = kubernetes_identity(path.leaf(), &anchors, &intermediates, time)?;
         println!("  kubernetes user:   {}", identity.user);
         println!("  kubernetes groups: {}", identity.groups.join(", "));

@@ -15,7 +15,9 @@ pub enum CsrError {
         reason: String,
     },
     /// An attribute name in a subject that is not known.
-    #[error("unknown subject attribute {name:?} (use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber or a dotted OID)")]
+    #[error(
+        "unknown subject attribute {name:?} (use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber or a dotted OID)"
+    )]
     UnknownAttribute {
         /// The name given.
         name: String,

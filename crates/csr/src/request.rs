@@ -67,8 +67,7 @@ impl CsrBuilder {
                 extn_value: OctetString::new(SubjectAltName(names).to_der().map_err(encode)?)
                     .map_err(encode)?,
             };
-            let attribute =
-                Attribute::try_from(ExtensionReq(vec![extension])).map_err(encode)?;
+            let attribute = Attribute::try_from(ExtensionReq(vec![extension])).map_err(encode)?;
             attributes.insert(attribute).map_err(encode)?;
         }
         let info = CertReqInfo {
@@ -172,13 +171,8 @@ impl Csr {
         let signature = request.signature.as_bytes().ok_or_else(|| {
             CsrError::Malformed("the signature bit string has unused bits".to_owned())
         })?;
-        verify_signature(
-            public_key.spki(),
-            &request.algorithm,
-            &info_der,
-            signature,
-        )
-        .map_err(CsrError::ProofOfPossession)?;
+        verify_signature(public_key.spki(), &request.algorithm, &info_der, signature)
+            .map_err(CsrError::ProofOfPossession)?;
 
         let mut extensions = Vec::new();
         for attribute in request.info.attributes.iter() {
@@ -295,4 +289,3 @@ pub fn group_in_ou_warnings(subject: &Subject) -> Vec<String> {
         })
         .collect()
 }
-

@@ -101,7 +101,9 @@ impl San {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             {
-                return Err(invalid("only letters, digits, '-' and '_' may appear in a label"));
+                return Err(invalid(
+                    "only letters, digits, '-' and '_' may appear in a label",
+                ));
             }
             if label.starts_with('-') || label.ends_with('-') {
                 return Err(invalid("a label starts or ends with '-'"));
@@ -129,7 +131,9 @@ impl San {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
         if !scheme_ok {
-            return Err(invalid("the scheme is not letters, digits, '+', '-' or '.'"));
+            return Err(invalid(
+                "the scheme is not letters, digits, '+', '-' or '.'",
+            ));
         }
         if rest.is_empty() || !uri.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(invalid("empty or not printable ASCII without spaces"));
@@ -180,11 +184,14 @@ impl San {
     pub fn parse_as(kind: SanKind, value: &str) -> Result<Self, CsrError> {
         match kind {
             SanKind::Dns => San::dns(value),
-            SanKind::Ip => value.parse().map(San::Ip).map_err(|_| CsrError::InvalidSan {
-                kind: "IP",
-                value: value.to_owned(),
-                reason: "not an IPv4 or IPv6 address",
-            }),
+            SanKind::Ip => value
+                .parse()
+                .map(San::Ip)
+                .map_err(|_| CsrError::InvalidSan {
+                    kind: "IP",
+                    value: value.to_owned(),
+                    reason: "not an IPv4 or IPv6 address",
+                }),
             SanKind::Uri => San::uri(value),
             SanKind::Email => San::email(value),
         }
@@ -220,10 +227,12 @@ impl San {
             San::Uri(v) => GeneralName::UniformResourceIdentifier(ia5(v)?),
             San::Email(v) => GeneralName::Rfc822Name(ia5(v)?),
             San::Ip(IpAddr::V4(ip)) => GeneralName::IpAddress(
-                OctetString::new(ip.octets().to_vec()).map_err(|e| CsrError::Encode(e.to_string()))?,
+                OctetString::new(ip.octets().to_vec())
+                    .map_err(|e| CsrError::Encode(e.to_string()))?,
             ),
             San::Ip(IpAddr::V6(ip)) => GeneralName::IpAddress(
-                OctetString::new(ip.octets().to_vec()).map_err(|e| CsrError::Encode(e.to_string()))?,
+                OctetString::new(ip.octets().to_vec())
+                    .map_err(|e| CsrError::Encode(e.to_string()))?,
             ),
         })
     }
@@ -271,21 +280,45 @@ mod tests {
 
     #[test]
     fn parses_openssl_prefixes_and_bare_values() {
-        assert_eq!(San::parse("DNS:Kubernetes").unwrap(), San::Dns("kubernetes".into()));
-        assert_eq!(San::parse("IP:10.96.0.1").unwrap().to_string(), "IP:10.96.0.1");
-        assert_eq!(San::parse("::1").unwrap(), San::Ip("::1".parse().unwrap()));
-        assert_eq!(San::parse("kubernetes.default.svc").unwrap().kind(), SanKind::Dns);
-        assert_eq!(San::parse("email:jane@example.com").unwrap().kind(), SanKind::Email);
         assert_eq!(
-            San::parse("URI:spiffe://cluster.local/ns/a").unwrap().kind(),
+            San::parse("DNS:Kubernetes").unwrap(),
+            San::Dns("kubernetes".into())
+        );
+        assert_eq!(
+            San::parse("IP:10.96.0.1").unwrap().to_string(),
+            "IP:10.96.0.1"
+        );
+        assert_eq!(San::parse("::1").unwrap(), San::Ip("::1".parse().unwrap()));
+        assert_eq!(
+            San::parse("kubernetes.default.svc").unwrap().kind(),
+            SanKind::Dns
+        );
+        assert_eq!(
+            San::parse("email:jane@example.com").unwrap().kind(),
+            SanKind::Email
+        );
+        assert_eq!(
+            San::parse("URI:spiffe://cluster.local/ns/a")
+                .unwrap()
+                .kind(),
             SanKind::Uri
         );
-        assert_eq!(San::parse("*.example.com").unwrap(), San::Dns("*.example.com".into()));
+        assert_eq!(
+            San::parse("*.example.com").unwrap(),
+            San::Dns("*.example.com".into())
+        );
     }
 
     #[test]
     fn invalid_values_are_named() {
-        for bad in ["bad name", "-x.example", "a..b", "IP:300.1.1.1", "URI:nocolon", "email:x"] {
+        for bad in [
+            "bad name",
+            "-x.example",
+            "a..b",
+            "IP:300.1.1.1",
+            "URI:nocolon",
+            "email:x",
+        ] {
             let err = San::parse(bad).unwrap_err();
             assert!(matches!(err, CsrError::InvalidSan { .. }), "{bad}: {err}");
         }
@@ -293,7 +326,13 @@ mod tests {
 
     #[test]
     fn general_name_round_trip() {
-        for text in ["DNS:a.b", "IP:10.0.0.1", "IP:fd00::1", "URI:https://x/y", "email:a@b.c"] {
+        for text in [
+            "DNS:a.b",
+            "IP:10.0.0.1",
+            "IP:fd00::1",
+            "URI:https://x/y",
+            "email:a@b.c",
+        ] {
             let san = San::parse(text).unwrap();
             let back = San::from_general_name(&san.to_general_name().unwrap()).unwrap();
             assert_eq!(back, san);

@@ -3,9 +3,7 @@
 use core::fmt;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc4519::{
-    C, CN, DOMAIN_COMPONENT, L, O, OU, SERIAL_NUMBER, ST, STREET,
-};
+use const_oid::db::rfc4519::{C, CN, DOMAIN_COMPONENT, L, O, OU, SERIAL_NUMBER, ST, STREET};
 use der::asn1::{Ia5StringRef, PrintableStringRef, SetOfVec, TeletexStringRef, Utf8StringRef};
 use der::{Any, Decode, Encode, Tag, Tagged};
 use x509_cert::attr::AttributeTypeAndValue;
@@ -64,7 +62,10 @@ fn short_name(oid: &ObjectIdentifier) -> String {
 
 fn attribute_oid(name: &str) -> Result<ObjectIdentifier, CsrError> {
     let name = name.trim();
-    if let Some((_, oid)) = KNOWN.iter().find(|(known, _)| known.eq_ignore_ascii_case(name)) {
+    if let Some((_, oid)) = KNOWN
+        .iter()
+        .find(|(known, _)| known.eq_ignore_ascii_case(name))
+    {
         return Ok(*oid);
     }
     match name {
@@ -312,7 +313,11 @@ impl fmt::Display for Subject {
                 if i > 0 {
                     f.write_str("+")?;
                 }
-                let escaped = attr.value.replace('\\', "\\\\").replace('/', "\\/").replace('+', "\\+");
+                let escaped = attr
+                    .value
+                    .replace('\\', "\\\\")
+                    .replace('/', "\\/")
+                    .replace('+', "\\+");
                 write!(f, "{}={escaped}", attr.short_name())?;
             }
         }
@@ -324,7 +329,9 @@ impl fmt::Display for Subject {
 fn value_text(value: &Any) -> Option<String> {
     let bytes = value.value();
     match value.tag() {
-        Tag::Utf8String => Utf8StringRef::new(bytes).ok().map(|s| s.as_str().to_owned()),
+        Tag::Utf8String => Utf8StringRef::new(bytes)
+            .ok()
+            .map(|s| s.as_str().to_owned()),
         Tag::PrintableString => PrintableStringRef::new(bytes)
             .ok()
             .map(|s| s.as_str().to_owned()),
@@ -386,9 +393,17 @@ mod tests {
 
     #[test]
     fn errors_name_the_problem() {
-        assert!(matches!(Subject::parse("/XX=1"), Err(CsrError::UnknownAttribute { name }) if name == "XX"));
-        assert!(matches!(Subject::parse("/CN"), Err(CsrError::InvalidSubject { .. })));
-        assert!(matches!(Subject::parse(""), Err(CsrError::InvalidSubject { .. })));
+        assert!(
+            matches!(Subject::parse("/XX=1"), Err(CsrError::UnknownAttribute { name }) if name == "XX")
+        );
+        assert!(matches!(
+            Subject::parse("/CN"),
+            Err(CsrError::InvalidSubject { .. })
+        ));
+        assert!(matches!(
+            Subject::parse(""),
+            Err(CsrError::InvalidSubject { .. })
+        ));
         assert!(matches!(
             Subject::parse("/C=Germany").unwrap().to_name(),
             Err(CsrError::InvalidSubject { reason, .. }) if reason.contains("two letters")

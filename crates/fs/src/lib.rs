@@ -171,7 +171,11 @@ pub fn create_dir_all(dir: &Path, kind: FileKind) -> Result<(), FsError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::DirBuilderExt;
-        builder.mode(if kind == FileKind::Secret { 0o700 } else { 0o755 });
+        builder.mode(if kind == FileKind::Secret {
+            0o700
+        } else {
+            0o755
+        });
     }
     builder.create(dir).map_err(io("create folder", dir))
 }

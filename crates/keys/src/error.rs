@@ -72,7 +72,9 @@ pub enum KeyError {
     #[error("signature verification failed")]
     BadSignature,
     /// A PEM block with a label that is not a private key.
-    #[error("PEM label {label:?} is not a private key (expected PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)")]
+    #[error(
+        "PEM label {label:?} is not a private key (expected PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY or ENCRYPTED PRIVATE KEY)"
+    )]
     WrongPemLabel {
         /// The label found.
         label: String,

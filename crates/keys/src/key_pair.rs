@@ -229,9 +229,9 @@ impl KeyPair {
             .map_err(|e| malformed("PKCS#1")(e.to_string()))?;
         let modulus = parsed.modulus.as_bytes();
         let leading = modulus.iter().take_while(|b| **b == 0).count();
-        let bits = modulus[leading..]
-            .first()
-            .map_or(0, |first| (modulus.len() - leading) * 8 - first.leading_zeros() as usize);
+        let bits = modulus[leading..].first().map_or(0, |first| {
+            (modulus.len() - leading) * 8 - first.leading_zeros() as usize
+        });
         rsa_algorithm(bits)?;
         let key =
             rsa::PrivateKey::from_pkcs1_der(der).map_err(|e| malformed("PKCS#1")(e.to_string()))?;
@@ -340,8 +340,8 @@ impl KeyPair {
             return Err(KeyError::EmptyPassphrase);
         }
         let der = self.to_pkcs8_der()?;
-        let info = PrivateKeyInfoRef::from_der(&der)
-            .map_err(|_| self.encode_error("encrypted PKCS#8"))?;
+        let info =
+            PrivateKeyInfoRef::from_der(&der).map_err(|_| self.encode_error("encrypted PKCS#8"))?;
         let encrypted = info
             .encrypt(passphrase)
             .map_err(|_| self.encode_error("encrypted PKCS#8"))?;

@@ -65,9 +65,7 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
 
 /// Whether `bytes` look like PEM text rather than DER.
 pub fn looks_like_pem(bytes: &[u8]) -> bool {
-    bytes
-        .windows(BEGIN.len())
-        .any(|w| w == BEGIN.as_bytes())
+    bytes.windows(BEGIN.len()).any(|w| w == BEGIN.as_bytes())
 }
 
 /// Encodes `der` as a PEM block with LF line endings and 64-column base64.

@@ -38,10 +38,12 @@ impl PublicKeyKind {
             let bytes = spki.subject_public_key.as_bytes().ok_or(malformed_spki(
                 "the RSA public key bit string has unused bits",
             ))?;
-            let key = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(bytes).map_err(|e| KeyError::Malformed {
-                format: "PKCS#1 RSA public",
-                reason: e.to_string(),
-            })?;
+            let key = rsa::pkcs1::RsaPublicKey::<der::asn1::UintRef<'_>>::from_der(bytes).map_err(
+                |e| KeyError::Malformed {
+                    format: "PKCS#1 RSA public",
+                    reason: e.to_string(),
+                },
+            )?;
             let modulus = key.modulus.as_bytes();
             let bits = significant_bits(modulus);
             return Ok(PublicKeyKind::Rsa { bits });
@@ -119,10 +121,13 @@ impl PublicKey {
     /// [`KeyError::UnsupportedKeyAlgorithm`], [`KeyError::WeakKey`] (RSA under 2048 bits),
     /// [`KeyError::Malformed`].
     pub fn from_spki(spki: SubjectPublicKeyInfoOwned) -> Result<Self, KeyError> {
-        let der = spki.to_der().map_err(|e| malformed_spki_owned(e.to_string()))?;
-        let kind = PublicKeyKind::of(&SubjectPublicKeyInfoRef::from_der(&der).map_err(|e| {
-            malformed_spki_owned(e.to_string())
-        })?)?;
+        let der = spki
+            .to_der()
+            .map_err(|e| malformed_spki_owned(e.to_string()))?;
+        let kind = PublicKeyKind::of(
+            &SubjectPublicKeyInfoRef::from_der(&der)
+                .map_err(|e| malformed_spki_owned(e.to_string()))?,
+        )?;
         kind.check_strength()?;
         Ok(PublicKey { spki, der, kind })
     }
@@ -146,7 +151,9 @@ impl PublicKey {
         let block = blocks
             .iter()
             .find(|b| b.label == "PUBLIC KEY")
-            .ok_or_else(|| KeyError::Pem(format!("label {:?} is not PUBLIC KEY", blocks[0].label)))?;
+            .ok_or_else(|| {
+                KeyError::Pem(format!("label {:?} is not PUBLIC KEY", blocks[0].label))
+            })?;
         Self::from_der(&block.der)
     }
 

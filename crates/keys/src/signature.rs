@@ -2,10 +2,10 @@
 
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5912::{
-    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_MGF_1,
-    ID_RSASSA_PSS, ID_SHA_1, ID_SHA_256, ID_SHA_384, ID_SHA_512, MD_2_WITH_RSA_ENCRYPTION,
-    MD_5_WITH_RSA_ENCRYPTION, SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION,
-    SHA_384_WITH_RSA_ENCRYPTION, SHA_512_WITH_RSA_ENCRYPTION,
+    ECDSA_WITH_SHA_256, ECDSA_WITH_SHA_384, ECDSA_WITH_SHA_512, ID_MGF_1, ID_RSASSA_PSS, ID_SHA_1,
+    ID_SHA_256, ID_SHA_384, ID_SHA_512, MD_2_WITH_RSA_ENCRYPTION, MD_5_WITH_RSA_ENCRYPTION,
+    SHA_1_WITH_RSA_ENCRYPTION, SHA_256_WITH_RSA_ENCRYPTION, SHA_384_WITH_RSA_ENCRYPTION,
+    SHA_512_WITH_RSA_ENCRYPTION,
 };
 use der::asn1::Null;
 use der::referenced::OwnedToRef;
@@ -158,8 +158,10 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, KeyError> 
             oid,
         });
     }
-    let hash = Hash::from_oid(params.hash.oid)
-        .ok_or(bad_params(oid, "RSASSA-PSS hash is not SHA-256, SHA-384 or SHA-512"))?;
+    let hash = Hash::from_oid(params.hash.oid).ok_or(bad_params(
+        oid,
+        "RSASSA-PSS hash is not SHA-256, SHA-384 or SHA-512",
+    ))?;
     if params.mask_gen.oid != ID_MGF_1 {
         return Err(bad_params(oid, "RSASSA-PSS mask generation is not MGF1"));
     }
@@ -169,7 +171,10 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, KeyError> 
         .as_ref()
         .and_then(|p| Hash::from_oid(p.oid));
     if mgf_hash != Some(hash) {
-        return Err(bad_params(oid, "RSASSA-PSS MGF1 hash differs from the message hash"));
+        return Err(bad_params(
+            oid,
+            "RSASSA-PSS MGF1 hash differs from the message hash",
+        ));
     }
     Ok(Scheme::RsaPss {
         hash,
@@ -224,9 +229,21 @@ pub fn verify_signature(
             let key = rsa_public_key(spki_ref)?;
             let digest = hash.digest(message);
             let result = match hash {
-                Hash::Sha256 => key.verify(rsa::Pss::<Sha256>::new_with_salt(salt_len), &digest, signature),
-                Hash::Sha384 => key.verify(rsa::Pss::<Sha384>::new_with_salt(salt_len), &digest, signature),
-                Hash::Sha512 => key.verify(rsa::Pss::<Sha512>::new_with_salt(salt_len), &digest, signature),
+                Hash::Sha256 => key.verify(
+                    rsa::Pss::<Sha256>::new_with_salt(salt_len),
+                    &digest,
+                    signature,
+                ),
+                Hash::Sha384 => key.verify(
+                    rsa::Pss::<Sha384>::new_with_salt(salt_len),
+                    &digest,
+                    signature,
+                ),
+                Hash::Sha512 => key.verify(
+                    rsa::Pss::<Sha512>::new_with_salt(salt_len),
+                    &digest,
+                    signature,
+                ),
             };
             result.map_err(|_| KeyError::BadSignature)
         }
@@ -237,8 +254,8 @@ pub fn verify_signature(
                     reason: "not a point on the curve".to_owned(),
                 }
             })?;
-            let sig =
-                p256::ecdsa::DerSignature::from_bytes(signature).map_err(|_| KeyError::BadSignature)?;
+            let sig = p256::ecdsa::DerSignature::from_bytes(signature)
+                .map_err(|_| KeyError::BadSignature)?;
             key.verify_prehash(&hash.digest(message), &sig)
                 .map_err(|_| KeyError::BadSignature)
         }
@@ -249,8 +266,8 @@ pub fn verify_signature(
                     reason: "not a point on the curve".to_owned(),
                 }
             })?;
-            let sig =
-                p384::ecdsa::DerSignature::from_bytes(signature).map_err(|_| KeyError::BadSignature)?;
+            let sig = p384::ecdsa::DerSignature::from_bytes(signature)
+                .map_err(|_| KeyError::BadSignature)?;
             key.verify_prehash(&hash.digest(message), &sig)
                 .map_err(|_| KeyError::BadSignature)
         }

@@ -19,11 +19,11 @@ use x509_cert::ext::pkix::{
 use x509_cert::ext::{Extension, Extensions};
 use x509_cert::name::Name;
 
+use crate::SignError;
 use crate::certificate::{CertificateInfo, certificates_from_bytes, parse_certificate};
 use crate::error::Timestamp;
 use crate::serial::random_serial;
 use crate::tbs::{CertificateFields, sign_certificate};
-use crate::SignError;
 
 /// When and for how long to issue. The library never reads the clock: `now` is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,6 +120,9 @@ pub struct Ca {
     self_issued: bool,
     signer: Box<dyn Signer>,
     chain: Vec<Vec<u8>>,
+    /// What a TLS peer sends after a certificate we issue: this CA and the CAs above it,
+    /// roots left out. Computed once, when the CA is loaded.
+    served_chain: Vec<Vec<u8>>,
 }
 
 impl fmt::Debug for Ca {
@@ -132,7 +135,9 @@ impl fmt::Debug for Ca {
 }
 
 fn extension<T: Encode + AssociatedOid>(value: &T, critical: bool) -> Result<Extension, SignError> {
-    let der = value.to_der().map_err(|e| SignError::Encode(e.to_string()))?;
+    let der = value
+        .to_der()
+        .map_err(|e| SignError::Encode(e.to_string()))?;
     Ok(Extension {
         extn_id: T::OID,
         critical,
@@ -300,9 +305,7 @@ impl Ca {
         require_ca_profile(profile)?;
         let issued = self.issue_for_key(signer.public_key(), subject, &[], profile, options)?;
         let mut chain = vec![self.der.clone()];
-        if !self.is_self_signed() {
-            chain.extend(self.chain.iter().cloned());
-        }
+        chain.extend(self.chain.iter().cloned());
         Ca::from_der(issued.der(), signer, chain)
     }
 
@@ -321,7 +324,13 @@ impl Ca {
         profile: &Profile,
         options: &IssueOptions,
     ) -> Result<IssuedCert, SignError> {
-        self.issue_for_key(csr.public_key(), csr.subject(), csr.sans(), profile, options)
+        self.issue_for_key(
+            csr.public_key(),
+            csr.subject(),
+            csr.sans(),
+            profile,
+            options,
+        )
     }
 
     /// Issues a certificate for a public key generated in-process (no request, so no proof of
@@ -359,14 +368,9 @@ impl Ca {
             },
             self.signer.as_ref(),
         )?;
-        let mut chain = Vec::new();
-        if !self.is_self_signed() {
-            chain.push(self.der.clone());
-            chain.extend(self.chain.iter().cloned());
-        }
         Ok(IssuedCert {
             der,
-            chain,
+            chain: self.served_chain.clone(),
             not_before: plan.not_before,
             not_after: plan.not_after,
             warnings: plan.warnings,
@@ -433,7 +437,17 @@ impl Ca {
                 subject: subject_text,
             });
         }
+        let mut served_chain = Vec::new();
+        if !info.self_issued {
+            served_chain.push(der.to_vec());
+        }
+        for above in &chain {
+            if !CertificateInfo::from_der(above)?.self_issued {
+                served_chain.push(above.clone());
+            }
+        }
         Ok(Ca {
+            served_chain,
             der: der.to_vec(),
             name: cert.tbs_certificate().subject().clone(),
             key_id: info
@@ -466,6 +480,7 @@ impl Ca {
             return Err(SignError::MalformedCertificate("no certificate".to_owned()));
         }
         let cert = certs.remove(0);
+        parse_certificate(&cert)?;
         let key = KeyPair::from_bytes(key_pem, passphrase)?;
         Ca::from_der(&cert, Box::new(key), certs)
     }

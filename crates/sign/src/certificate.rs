@@ -107,9 +107,8 @@ impl CertificateInfo {
     /// [`SignError::MalformedCertificate`] for malformed names or extensions.
     pub fn from_certificate(cert: &Certificate) -> Result<Self, SignError> {
         let tbs = cert.tbs_certificate();
-        let malformed = |what: &str, e: der::Error| {
-            SignError::MalformedCertificate(format!("{what}: {e}"))
-        };
+        let malformed =
+            |what: &str, e: der::Error| SignError::MalformedCertificate(format!("{what}: {e}"));
         let basic = tbs
             .get_extension::<BasicConstraints>()
             .map_err(|e| malformed("basicConstraints", e))?;
@@ -192,4 +191,3 @@ impl CertificateInfo {
         seconds.div_euclid(86_400)
     }
 }
-

@@ -54,7 +54,9 @@ pub enum SignError {
         subject: String,
     },
     /// The parent CA's path length does not allow another CA below it.
-    #[error("CA {parent} has pathLenConstraint {path_len}: it cannot sign a CA that allows {requested} more")]
+    #[error(
+        "CA {parent} has pathLenConstraint {path_len}: it cannot sign a CA that allows {requested} more"
+    )]
     PathLenExceeded {
         /// The parent's subject.
         parent: String,
@@ -72,7 +74,9 @@ pub enum SignError {
         reason: &'static str,
     },
     /// The validity would end before it starts (e.g. the CA ends within the backdate).
-    #[error("no validity left: the certificate would end at {not_after}, before its start at {not_before}")]
+    #[error(
+        "no validity left: the certificate would end at {not_after}, before its start at {not_before}"
+    )]
     EmptyValidity {
         /// The computed NotBefore.
         not_before: Timestamp,

@@ -12,7 +12,8 @@ use crate::SignError;
 pub fn random_serial() -> Result<SerialNumber, SignError> {
     let mut bytes = [0u8; 16];
     loop {
-        getrandom::fill(&mut bytes).map_err(|e| SignError::Encode(format!("random serial: {e}")))?;
+        getrandom::fill(&mut bytes)
+            .map_err(|e| SignError::Encode(format!("random serial: {e}")))?;
         bytes[0] &= 0x7f;
         // A leading zero byte would make the DER INTEGER shorter; demand a full-width value.
         if bytes[0] != 0 {

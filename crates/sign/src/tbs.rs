@@ -51,7 +51,10 @@ pub(crate) struct CertificateFields<'a> {
 /// RFC 5280 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050; whole seconds.
 pub(crate) fn x509_time(time: SystemTime) -> Result<Time, SignError> {
     let out_of_range = || SignError::TimeOutOfRange(time);
-    let seconds = time.duration_since(UNIX_EPOCH).map_err(|_| out_of_range())?.as_secs();
+    let seconds = time
+        .duration_since(UNIX_EPOCH)
+        .map_err(|_| out_of_range())?
+        .as_secs();
     let whole = Duration::from_secs(seconds);
     let datetime = der::DateTime::from_unix_duration(whole).map_err(|_| out_of_range())?;
     if datetime.year() < 2050 {
