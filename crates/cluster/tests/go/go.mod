@@ -1,0 +1,3 @@
+module kubepki.test/x509check
+
+go 1.19
