@@ -1,0 +1,75 @@
+//! Key generation per algorithm: `KeyPair::generate` against RustCrypto's generators.
+
+// criterion's macros define undocumented public functions.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use kubepki_keys::{KeyAlgorithm, KeyPair};
+use p256::elliptic_curve::Generate;
+
+fn raw_generate(algorithm: KeyAlgorithm) {
+    let mut rng = getrandom::SysRng;
+    match algorithm {
+        KeyAlgorithm::EcdsaP256 => {
+            black_box(p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng).expect("P-256"));
+        }
+        KeyAlgorithm::EcdsaP384 => {
+            black_box(p384::ecdsa::SigningKey::try_generate_from_rng(&mut rng).expect("P-384"));
+        }
+        _ => {
+            let bits = algorithm.rsa_bits().expect("RSA");
+            black_box(rsa::PrivateKey::new(&mut rng, bits).expect("RSA"));
+        }
+    }
+}
+
+fn keygen(c: &mut Criterion) {
+    for algorithm in [
+        KeyAlgorithm::EcdsaP256,
+        KeyAlgorithm::EcdsaP384,
+        KeyAlgorithm::Rsa2048,
+    ] {
+        let group_name = format!("keygen-{algorithm}");
+        let mut group = c.benchmark_group(&group_name);
+        if algorithm.rsa_bits().is_some() {
+            // RSA generation is a random search for primes: few, slow, widely spread samples.
+            group.sampling_mode(SamplingMode::Flat);
+            group.sample_size(20);
+            group.warm_up_time(Duration::from_secs(1));
+            group.measurement_time(Duration::from_secs(15));
+        } else {
+            group.warm_up_time(Duration::from_secs(1));
+            group.measurement_time(Duration::from_secs(3));
+        }
+        group.bench_function("kubepki", |b| {
+            b.iter(|| black_box(KeyPair::generate(algorithm).expect("generate")))
+        });
+        group.bench_function("primitives", |b| b.iter(|| raw_generate(algorithm)));
+        group.finish();
+        if common::measuring() {
+            common::print_ratio(
+                &group_name,
+                "kubepki",
+                "primitives",
+                "public key encoding on top",
+            );
+            for id in ["kubepki", "primitives"] {
+                if let Some((min, max)) = common::spread(&group_name, id) {
+                    println!(
+                        "SPREAD {group_name}/{id}: fastest sample {} per key, slowest {}",
+                        common::human(min),
+                        common::human(max)
+                    );
+                }
+            }
+        }
+    }
+}
+
+criterion_group!(benches, keygen);
+criterion_main!(benches);

@@ -1,0 +1,155 @@
+//! Issuing many certificates at once, on all the cores the caller allows.
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use kubepki_csr::Csr;
+use kubepki_profile::Profile;
+
+use crate::{Ca, IssueOptions, IssuedCert, SignError};
+
+/// Issues a certificate for each request in `requests` (PEM or DER CSRs, as
+/// [`Csr::from_bytes`] reads them) under `profile`, on up to `threads` threads.
+///
+/// Each request is parsed (its proof of possession checked) and issued on its own: a bad
+/// request fails alone. Workers take the next request from a shared atomic index, so a slow
+/// request (an RSA one among ECDSA ones) does not hold the others back. The results come
+/// back in the order of `requests`, one per request.
+///
+/// # Errors
+/// Each element is its own result: [`SignError::Csr`] for a request that does not parse or
+/// whose signature does not verify, else as [`Ca::issue`].
+pub fn issue_batch<B>(
+    ca: &Ca,
+    requests: &[B],
+    profile: &Profile,
+    options: &IssueOptions,
+    threads: NonZeroUsize,
+) -> Vec<Result<IssuedCert, SignError>>
+where
+    B: AsRef<[u8]> + Sync,
+{
+    let issue_one = |bytes: &[u8]| -> Result<IssuedCert, SignError> {
+        let csr = Csr::from_bytes(bytes)?;
+        ca.issue(&csr, profile, options)
+    };
+    let threads = threads.get().min(requests.len());
+    if threads <= 1 {
+        return requests.iter().map(|r| issue_one(r.as_ref())).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<IssuedCert, SignError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(request) = requests.get(index) else {
+                            break;
+                        };
+                        mine.push((index, issue_one(request.as_ref())));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(mine) => mine,
+                // Issuing does not panic on input; if a worker did, surface it as a sequential
+                // loop would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    // Every index below requests.len() was taken by exactly one worker.
+    done.sort_unstable_by_key(|(index, _)| *index);
+    done.into_iter().map(|(_, result)| result).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use kubepki_csr::{CsrBuilder, CsrError, San, Subject};
+    use kubepki_keys::{KeyAlgorithm, KeyPair};
+    use kubepki_profile::{ClusterParams, builtin, ca_profile};
+
+    use super::*;
+
+    fn now() -> std::time::SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    fn ca() -> Ca {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let profile = ca_profile("ca", "kubernetes");
+        Ca::self_signed(
+            Box::new(key),
+            &Subject::from_parts::<&str>("kubernetes", &[]),
+            &profile,
+            &IssueOptions::at(now()),
+        )
+        .unwrap()
+    }
+
+    fn request(cn: &str) -> Vec<u8> {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        CsrBuilder::new(Subject::from_parts::<&str>(cn, &[]))
+            .san(San::dns(cn).unwrap())
+            .build(&key)
+            .unwrap()
+            .to_pem()
+            .into_bytes()
+    }
+
+    #[test]
+    fn results_are_in_input_order_and_failures_stay_alone() {
+        let ca = ca();
+        let profile = builtin("server", &ClusterParams::default()).unwrap();
+        let mut requests: Vec<Vec<u8>> =
+            (0..9).map(|i| request(&format!("n{i}.example"))).collect();
+        requests[4] = b"not a request".to_vec();
+        for threads in [1, 2, 3, 16] {
+            let results = issue_batch(
+                &ca,
+                &requests,
+                &profile,
+                &IssueOptions::at(now()),
+                NonZeroUsize::new(threads).unwrap(),
+            );
+            assert_eq!(results.len(), requests.len());
+            for (i, result) in results.iter().enumerate() {
+                if i == 4 {
+                    assert!(
+                        matches!(result, Err(SignError::Csr(CsrError::Malformed(_)))),
+                        "{result:?}"
+                    );
+                    continue;
+                }
+                let info = result.as_ref().unwrap().info().unwrap();
+                assert_eq!(
+                    info.subject.common_name(),
+                    Some(format!("n{i}.example").as_str())
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_batch_is_empty() {
+        let ca = ca();
+        let profile = builtin("server", &ClusterParams::default()).unwrap();
+        let none: [&[u8]; 0] = [];
+        let results = issue_batch(
+            &ca,
+            &none,
+            &profile,
+            &IssueOptions::at(now()),
+            NonZeroUsize::MIN,
+        );
+        assert!(results.is_empty());
+    }
+}
