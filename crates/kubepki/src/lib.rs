@@ -9,6 +9,7 @@ pub use kubepki_keys as keys;
 pub use kubepki_profile as profile;
 pub use kubepki_sign as sign;
 pub use kubepki_verify as verify;
+pub use kubepki_api as api;
 
 pub use kubepki_csr::{Csr, CsrBuilder, CsrError, San, SanKind, Subject};
 pub use kubepki_keys::{KeyAlgorithm, KeyError, KeyFormat, KeyPair, PublicKey, Signer};
@@ -85,3 +86,8 @@ pub fn sign_csr(
     let options = IssueOptions { now, validity };
     Ok(ca.issue(&csr, profile, &options)?)
 }
+
+/// The workspace README's example runs as a doctest too, so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct WorkspaceReadme;
