@@ -25,6 +25,20 @@ pub(crate) enum Command {
     Ca(CaCommand),
     /// Sign a CSR with a CA under a profile.
     Sign(SignArgs),
+    /// Sign many CSRs (a folder or a PEM stream) on all cores.
+    SignBatch(crate::batch::SignBatchArgs),
+    /// Create CertificateSigningRequests from a manifest, as `kubectl create -f`.
+    #[command(alias = "apply")]
+    Create(crate::api::CreateArgs),
+    /// List or show CertificateSigningRequests, as `kubectl get csr`.
+    Get(crate::api::GetArgs),
+    /// Approve or deny CertificateSigningRequests, as `kubectl certificate`.
+    #[command(subcommand)]
+    Certificate(crate::api::CertificateCommand),
+    /// Delete CertificateSigningRequests, as `kubectl delete csr`.
+    Delete(crate::api::DeleteArgs),
+    /// Sign approved requests, auto-approve kubelet clients, clean old requests (kube-controller-manager's CSR controllers).
+    Controller(crate::api::ControllerArgs),
     /// Show what a certificate, chain, CSR or key says (detected from the file).
     Inspect(InspectArgs),
     /// List the signing profiles, or show one.
@@ -95,6 +109,8 @@ pub(crate) struct KeyPublicArgs {
 pub(crate) enum CsrCommand {
     /// Create a CSR signed by a key (generating the key if asked).
     Create(CsrCreateArgs),
+    /// Write a CertificateSigningRequest manifest (certificates.k8s.io/v1) for a CSR file.
+    Manifest(crate::api::CsrManifestArgs),
 }
 
 #[derive(Debug, Args)]

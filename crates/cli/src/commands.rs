@@ -51,7 +51,10 @@ pub(crate) fn read_passphrase(path: Option<&PathBuf>) -> CliResult<Option<Vec<u8
     let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
-        return Err(CliError(format!("{}: the passphrase is empty", path.display())));
+        return Err(CliError(format!(
+            "{}: the passphrase is empty",
+            path.display()
+        )));
     }
     Ok(Some(line.to_vec()))
 }
@@ -70,7 +73,11 @@ fn overwrite(force: bool) -> Overwrite {
     }
 }
 
-fn key_pem(key: &KeyPair, format: KeyFileFormat, passphrase: Option<&[u8]>) -> CliResult<kubepki::keys::KeyPem> {
+fn key_pem(
+    key: &KeyPair,
+    format: KeyFileFormat,
+    passphrase: Option<&[u8]>,
+) -> CliResult<kubepki::keys::KeyPem> {
     let rsa = key.algorithm().rsa_bits().is_some();
     match (format, passphrase) {
         (KeyFileFormat::Pkcs8, Some(p)) => Ok(key.to_encrypted_pem(p)?),
@@ -97,6 +104,13 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Csr(CsrCommand::Create(args)) => csr_create(&args),
         Command::Ca(CaCommand::Init(args)) => ca_init(&args),
         Command::Sign(args) => sign(&args),
+        Command::Csr(CsrCommand::Manifest(args)) => crate::api::csr_manifest(&args),
+        Command::Create(args) => crate::api::create(&args, SystemTime::now()),
+        Command::Get(args) => crate::api::get(&args, SystemTime::now()),
+        Command::Certificate(command) => crate::api::certificate(&command, SystemTime::now()),
+        Command::Delete(args) => crate::api::delete(&args),
+        Command::Controller(args) => crate::api::controller(&args),
+        Command::SignBatch(args) => crate::batch::sign_batch(&args, SystemTime::now()),
         Command::Inspect(args) => crate::inspect::inspect(&args, SystemTime::now()),
         Command::Profiles(args) => crate::inspect::profiles(&args),
         Command::Verify(args) => crate::verify::verify(&args),
@@ -110,13 +124,26 @@ fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
     let passphrase = read_passphrase(args.passphrase_file.as_ref())?;
     // Refuse before the (slow) generation, and again atomically when writing.
     if !args.force && args.out.exists() {
-        return Err(kubepki_fs::FsError::Exists { path: args.out.clone() }.into());
+        return Err(kubepki_fs::FsError::Exists {
+            path: args.out.clone(),
+        }
+        .into());
     }
     let key = KeyPair::generate(algorithm)?;
     let pem = key_pem(&key, args.format, passphrase.as_deref())?;
-    write_atomic(&args.out, pem.as_bytes(), FileKind::Secret, overwrite(args.force))?;
+    write_atomic(
+        &args.out,
+        pem.as_bytes(),
+        FileKind::Secret,
+        overwrite(args.force),
+    )?;
     if let Some(public) = &args.public_out {
-        write_atomic(public, key.public_key().to_pem().as_bytes(), FileKind::Public, Overwrite::Replace)?;
+        write_atomic(
+            public,
+            key.public_key().to_pem().as_bytes(),
+            FileKind::Public,
+            Overwrite::Replace,
+        )?;
     }
     eprintln!("wrote {} key {}", algorithm, args.out.display());
     Ok(())
@@ -135,16 +162,24 @@ fn key_public(args: &KeyPublicArgs) -> CliResult<()> {
 fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
     let subject = match (&args.subject, &args.cn) {
         (Some(_), Some(_)) => {
-            return Err(CliError("give --subject or --cn/--org, not both".to_owned()));
+            return Err(CliError(
+                "give --subject or --cn/--org, not both".to_owned(),
+            ));
         }
         (Some(text), None) => {
             if !args.orgs.is_empty() {
-                return Err(CliError("--org goes with --cn, not with --subject".to_owned()));
+                return Err(CliError(
+                    "--org goes with --cn, not with --subject".to_owned(),
+                ));
             }
             Subject::parse(text)?
         }
         (None, Some(cn)) => Subject::from_parts(cn, &args.orgs),
-        (None, None) => return Err(CliError("a subject is needed: --subject or --cn".to_owned())),
+        (None, None) => {
+            return Err(CliError(
+                "a subject is needed: --subject or --cn".to_owned(),
+            ));
+        }
     };
     let sans = args
         .sans
@@ -156,7 +191,10 @@ fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
         Some(algorithm) => {
             let algorithm: KeyAlgorithm = algorithm.parse()?;
             if !args.force && args.key.exists() {
-                return Err(kubepki_fs::FsError::Exists { path: args.key.clone() }.into());
+                return Err(kubepki_fs::FsError::Exists {
+                    path: args.key.clone(),
+                }
+                .into());
             }
             let key = KeyPair::generate(algorithm)?;
             write_atomic(
@@ -173,7 +211,12 @@ fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
     for warning in csr.warnings() {
         eprintln!("warning: {warning}");
     }
-    write_atomic(&args.out, csr.to_pem().as_bytes(), FileKind::Public, Overwrite::Replace)?;
+    write_atomic(
+        &args.out,
+        csr.to_pem().as_bytes(),
+        FileKind::Public,
+        Overwrite::Replace,
+    )?;
     eprintln!("wrote CSR {} for {}", args.out.display(), csr.subject());
     Ok(())
 }
@@ -200,7 +243,12 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
     if let Some(path_len) = args.path_len {
         match profile.ca.as_mut() {
             Some(ca) => ca.path_len = Some(path_len),
-            None => return Err(CliError(format!("profile {} is not a CA profile", profile.name))),
+            None => {
+                return Err(CliError(format!(
+                    "profile {} is not a CA profile",
+                    profile.name
+                )));
+            }
         }
     }
     let validity = parse_duration(&args.validity)?;
@@ -219,12 +267,22 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
     };
     // The key first: a certificate without its key is useless, a key without its
     // certificate can be certified again.
-    write_atomic(&args.key, pem.as_bytes(), FileKind::Secret, overwrite(args.force))?;
+    write_atomic(
+        &args.key,
+        pem.as_bytes(),
+        FileKind::Secret,
+        overwrite(args.force),
+    )?;
     let mut cert_pem = ca.certificate_pem();
     for above in ca.chain_der() {
         cert_pem.push_str(&kubepki::keys::pem::pem_encode("CERTIFICATE", above));
     }
-    write_atomic(&args.cert, cert_pem.as_bytes(), FileKind::Public, overwrite(args.force))?;
+    write_atomic(
+        &args.cert,
+        cert_pem.as_bytes(),
+        FileKind::Public,
+        overwrite(args.force),
+    )?;
     eprintln!(
         "wrote CA {} ({}) and its key {}",
         args.cert.display(),
@@ -264,8 +322,17 @@ fn sign(args: &SignArgs) -> CliResult<()> {
     for warning in issued.warnings() {
         eprintln!("warning: {warning}");
     }
-    let pem = if args.chain { issued.chain_pem() } else { issued.pem() };
-    write_atomic(&args.out, pem.as_bytes(), FileKind::Public, Overwrite::Replace)?;
+    let pem = if args.chain {
+        issued.chain_pem()
+    } else {
+        issued.pem()
+    };
+    write_atomic(
+        &args.out,
+        pem.as_bytes(),
+        FileKind::Public,
+        Overwrite::Replace,
+    )?;
     eprintln!(
         "wrote {} for {} under profile {}",
         args.out.display(),

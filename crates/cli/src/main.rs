@@ -1,6 +1,8 @@
 //! `kubepki`: the command line. Argument parsing and printing only; the work is in the crates.
 
+mod api;
 mod args;
+mod batch;
 mod cluster;
 mod commands;
 mod inspect;
