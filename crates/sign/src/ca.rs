@@ -162,7 +162,12 @@ fn extensions_for(
     public_key: &PublicKey,
     authority_key_id: &[u8],
 ) -> Result<Extensions, SignError> {
-    let mut extensions = vec![extension(&KeyUsage(plan.key_usage), true)?];
+    // As Go's x509 (and so the Kubernetes signer): no KeyUsage extension when no bit is set
+    // (`usages: [client auth]`); an empty one is invalid and openssl rejects the certificate.
+    let mut extensions = Vec::new();
+    if !plan.key_usage.is_empty() {
+        extensions.push(extension(&KeyUsage(plan.key_usage), true)?);
+    }
     if !plan.eku.is_empty() {
         extensions.push(extension(&ExtendedKeyUsage(plan.eku.clone()), false)?);
     }
