@@ -1,0 +1,519 @@
+//! The Certificates API verbs, as kubectl spells them: `create -f`, `get csr`, `certificate
+//! approve|deny`, `delete csr`, the `controller`, and `csr manifest`.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, SystemTime};
+
+use clap::{Args, Subcommand};
+use kubepki::api::{
+    self, ApiError, CertificateSigningRequest, CertificateSigningRequestList, CsrStore, Decision,
+    FileStore, SignOutcome, Signers, SigningController, UserInfo,
+};
+use kubepki::profile::{ProfileSet, parse_duration};
+use kubepki::{Ca, Csr};
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
+
+use crate::commands::{CliError, CliResult, read_file};
+
+const RESOURCE: &str = "certificatesigningrequest.certificates.k8s.io";
+
+/// Where the requests are kept.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The store directory (one JSON file per request).
+    #[arg(long = "store", default_value = "kubernetes/csr-store")]
+    pub(crate) store: PathBuf,
+}
+
+impl StoreArgs {
+    fn open(&self) -> FileStore {
+        FileStore::new(&self.store)
+    }
+}
+
+/// `kubepki create -f csr.yaml`.
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The manifest (YAML or JSON); `-` reads standard input.
+    #[arg(long = "filename", short = 'f')]
+    pub(crate) filename: PathBuf,
+    /// The requester's user name (default: the local user).
+    #[arg(long = "as")]
+    pub(crate) as_user: Option<String>,
+    /// The requester's groups; repeat for several.
+    #[arg(long = "as-group")]
+    pub(crate) as_group: Vec<String>,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `kubepki get csr [NAME]`.
+#[derive(Debug, Args)]
+pub(crate) struct GetArgs {
+    /// The resource: `csr`, `certificatesigningrequest(s)`.
+    pub(crate) resource: String,
+    /// One request's name (all when absent).
+    pub(crate) name: Option<String>,
+    /// Output: `wide`, `yaml`, `json`, `name` or `jsonpath=TEMPLATE`.
+    #[arg(long, short = 'o')]
+    pub(crate) output: Option<String>,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `kubepki certificate approve|deny`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertificateCommand {
+    /// Approve requests (condition Approved, reason KubectlApprove).
+    Approve(DecideArgs),
+    /// Deny requests (condition Denied, reason KubectlDeny).
+    Deny(DecideArgs),
+}
+
+/// Which requests to approve or deny.
+#[derive(Debug, Args)]
+pub(crate) struct DecideArgs {
+    /// The requests' names.
+    #[arg(required = true)]
+    pub(crate) names: Vec<String>,
+    /// Update the condition even if it is there already.
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `kubepki delete csr NAME...`.
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// The resource: `csr`, `certificatesigningrequest(s)`.
+    pub(crate) resource: String,
+    /// The requests' names.
+    #[arg(required = true)]
+    pub(crate) names: Vec<String>,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `kubepki controller`: kube-controller-manager's CSR controllers over the store.
+#[derive(Debug, Args)]
+pub(crate) struct ControllerArgs {
+    /// The CA certificate for every signer without its own (PEM).
+    #[arg(long)]
+    pub(crate) cluster_signing_cert_file: Option<PathBuf>,
+    /// The CA key for every signer without its own (PEM).
+    #[arg(long)]
+    pub(crate) cluster_signing_key_file: Option<PathBuf>,
+    /// The longest validity issued.
+    #[arg(long, default_value = "8760h")]
+    pub(crate) cluster_signing_duration: String,
+    /// CA certificate for kubernetes.io/kube-apiserver-client.
+    #[arg(long)]
+    pub(crate) cluster_signing_kube_apiserver_client_cert_file: Option<PathBuf>,
+    /// CA key for kubernetes.io/kube-apiserver-client.
+    #[arg(long)]
+    pub(crate) cluster_signing_kube_apiserver_client_key_file: Option<PathBuf>,
+    /// CA certificate for kubernetes.io/kube-apiserver-client-kubelet.
+    #[arg(long)]
+    pub(crate) cluster_signing_kubelet_client_cert_file: Option<PathBuf>,
+    /// CA key for kubernetes.io/kube-apiserver-client-kubelet.
+    #[arg(long)]
+    pub(crate) cluster_signing_kubelet_client_key_file: Option<PathBuf>,
+    /// CA certificate for kubernetes.io/kubelet-serving.
+    #[arg(long)]
+    pub(crate) cluster_signing_kubelet_serving_cert_file: Option<PathBuf>,
+    /// CA key for kubernetes.io/kubelet-serving.
+    #[arg(long)]
+    pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
+    /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`.
+    #[arg(long)]
+    pub(crate) profiles: Option<PathBuf>,
+    /// The domain of the custom signers made from --profiles.
+    #[arg(long, default_value = "kubepki.io")]
+    pub(crate) signer_domain: String,
+    /// Do not auto-approve kubelet client requests.
+    #[arg(long)]
+    pub(crate) no_auto_approve: bool,
+    /// Do not remove old requests.
+    #[arg(long)]
+    pub(crate) no_cleaner: bool,
+    /// One pass, then exit.
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Seconds between passes.
+    #[arg(long, default_value_t = 2)]
+    pub(crate) interval: u64,
+    #[command(flatten)]
+    pub(crate) store: StoreArgs,
+}
+
+/// `kubepki csr manifest`: a CertificateSigningRequest manifest for a CSR file.
+#[derive(Debug, Args)]
+pub(crate) struct CsrManifestArgs {
+    /// The CSR (PEM or DER).
+    #[arg(long)]
+    pub(crate) csr: PathBuf,
+    /// metadata.name.
+    #[arg(long)]
+    pub(crate) name: String,
+    /// spec.signerName.
+    #[arg(long, default_value = api::KUBE_APISERVER_CLIENT)]
+    pub(crate) signer: String,
+    /// A usage word; repeat for several (default: what the built-in signer requires).
+    #[arg(long = "usage")]
+    pub(crate) usages: Vec<String>,
+    /// spec.expirationSeconds as a duration (`600s`, `24h`, `1d`), at least 10 minutes.
+    #[arg(long)]
+    pub(crate) expiration: Option<String>,
+    /// Where to write the manifest (standard output when absent).
+    #[arg(long, short = 'o')]
+    pub(crate) out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+fn check_resource(resource: &str) -> CliResult<()> {
+    match resource {
+        "csr" | "csrs" | "certificatesigningrequest" | "certificatesigningrequests"
+        | "certificatesigningrequests.certificates.k8s.io" => Ok(()),
+        other => Err(CliError(format!(
+            "the server doesn't have a resource type {other:?} (kubepki serves csr only)"
+        ))),
+    }
+}
+
+fn local_user() -> String {
+    std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// `create -f`.
+pub(crate) fn create(args: &CreateArgs, now: SystemTime) -> CliResult<()> {
+    let text = if args.filename.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s
+    } else {
+        String::from_utf8(read_file(&args.filename)?)
+            .map_err(|_| CliError(format!("{}: not UTF-8 text", args.filename.display())))?
+    };
+    let csr = CertificateSigningRequest::from_yaml(&text)?;
+    let user = UserInfo {
+        username: args.as_user.clone().unwrap_or_else(local_user),
+        uid: None,
+        groups: args.as_group.clone(),
+    };
+    let created = api::create_request(&args.store.open(), csr, &user, now)?;
+    println!("{RESOURCE}/{} created", created.metadata.name);
+    Ok(())
+}
+
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..cols)
+        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (i, cell) in row.iter().enumerate() {
+            if i + 1 == cols {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
+    let age = csr
+        .metadata
+        .creation_timestamp
+        .as_deref()
+        .and_then(|t| api::parse_time(t).ok())
+        .and_then(|t| now.duration_since(t).ok())
+        .map_or_else(|| "<unknown>".to_owned(), api::human_duration);
+    let requested = csr.spec.expiration_seconds.map_or_else(
+        || "<none>".to_owned(),
+        |s| api::human_duration(Duration::from_secs(u64::try_from(s).unwrap_or(0))),
+    );
+    vec![
+        csr.metadata.name.clone(),
+        age,
+        csr.spec.signer_name.clone(),
+        csr.spec.username.clone().unwrap_or_default(),
+        requested,
+        csr.condition_string(),
+    ]
+}
+
+/// `get csr`.
+pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
+    check_resource(&args.resource)?;
+    let store = args.store.open();
+    let (items, single) = match &args.name {
+        Some(name) => (vec![store.get(name)?], true),
+        None => (store.list()?, false),
+    };
+    let value = if single {
+        serde_json::to_value(&items[0])?
+    } else {
+        serde_json::to_value(CertificateSigningRequestList::new(items.clone()))?
+    };
+    match args.output.as_deref() {
+        None | Some("wide") => {
+            if items.is_empty() {
+                eprintln!("No resources found");
+                return Ok(());
+            }
+            let mut rows = vec![
+                ["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"]
+                    .map(str::to_owned)
+                    .to_vec(),
+            ];
+            rows.extend(items.iter().map(|c| row(c, now)));
+            print!("{}", table(&rows));
+        }
+        Some("yaml") => print!("{}", to_yaml(&value)?),
+        Some("json") => println!("{}", serde_json::to_string_pretty(&value)?),
+        Some("name") => {
+            for c in &items {
+                println!("{RESOURCE}/{}", c.metadata.name);
+            }
+        }
+        Some(other) => {
+            let template = other
+                .strip_prefix("jsonpath=")
+                .or_else(|| other.strip_prefix("jsonpath="))
+                .ok_or_else(|| {
+                    CliError(format!(
+                        "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, jsonpath, name, wide, yaml"
+                    ))
+                })?;
+            let template = template.trim_matches('\'');
+            print!("{}", api::jsonpath(template, &value)?);
+        }
+    }
+    Ok(())
+}
+
+fn to_yaml(value: &serde_json::Value) -> CliResult<String> {
+    // The objects' own YAML writer: a single object or a list of them.
+    if value.get("kind").and_then(|k| k.as_str()) == Some(api::KIND) {
+        let csr: CertificateSigningRequest = serde_json::from_value(value.clone())?;
+        return Ok(csr.to_yaml());
+    }
+    let list: CertificateSigningRequestList = serde_json::from_value(value.clone())?;
+    let mut out = String::from("apiVersion: v1\nitems:\n");
+    for item in &list.items {
+        for (i, line) in item.to_yaml().lines().enumerate() {
+            out.push_str(if i == 0 { "- " } else { "  " });
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if list.items.is_empty() {
+        out = String::from("apiVersion: v1\nitems: []\n");
+    }
+    out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
+    Ok(out)
+}
+
+/// `certificate approve|deny`.
+pub(crate) fn certificate(command: &CertificateCommand, now: SystemTime) -> CliResult<()> {
+    let (args, verb) = match command {
+        CertificateCommand::Approve(a) => (a, "approved"),
+        CertificateCommand::Deny(a) => (a, "denied"),
+    };
+    let store = args.store.open();
+    for name in &args.names {
+        api::update_request(&store, name, |csr| {
+            let decision = match command {
+                CertificateCommand::Approve(_) => api::approve(csr, args.force, now)?,
+                CertificateCommand::Deny(_) => api::deny(csr, args.force, now)?,
+            };
+            Ok((decision == Decision::Changed, ()))
+        })?;
+        println!("{RESOURCE}/{name} {verb}");
+    }
+    Ok(())
+}
+
+/// `delete csr`.
+pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
+    check_resource(&args.resource)?;
+    let store = args.store.open();
+    for name in &args.names {
+        store.delete(name)?;
+        println!("{RESOURCE} {name:?} deleted");
+    }
+    Ok(())
+}
+
+fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
+    match (cert, key) {
+        (None, None) => Ok(None),
+        (Some(cert), Some(key)) => Ok(Some(
+            Ca::from_pem(&read_file(cert)?, &read_file(key)?, None)
+                .map_err(|e| CliError(format!("{}: {e}", cert.display())))?,
+        )),
+        _ => Err(CliError(format!("{what}: give both the cert file and the key file"))),
+    }
+}
+
+fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
+    let mut signers = Signers::new();
+    if let Some(path) = &args.profiles {
+        let text = String::from_utf8(read_file(path)?)
+            .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
+        let set = ProfileSet::from_yaml(&text).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        signers = signers.with_profile_set(&args.signer_domain, &set);
+    }
+    let duration = parse_duration(&args.cluster_signing_duration)?;
+    let mut controller = SigningController::new(signers).with_duration(duration);
+    let mut any = false;
+    if let Some(ca) = load_ca(&args.cluster_signing_cert_file, &args.cluster_signing_key_file, "--cluster-signing")? {
+        controller = controller.with_default_ca(ca);
+        any = true;
+    }
+    for (signer, cert, key) in [
+        (
+            api::KUBE_APISERVER_CLIENT,
+            &args.cluster_signing_kube_apiserver_client_cert_file,
+            &args.cluster_signing_kube_apiserver_client_key_file,
+        ),
+        (
+            api::KUBE_APISERVER_CLIENT_KUBELET,
+            &args.cluster_signing_kubelet_client_cert_file,
+            &args.cluster_signing_kubelet_client_key_file,
+        ),
+        (
+            api::KUBELET_SERVING,
+            &args.cluster_signing_kubelet_serving_cert_file,
+            &args.cluster_signing_kubelet_serving_key_file,
+        ),
+    ] {
+        if let Some(ca) = load_ca(cert, key, signer)? {
+            controller = controller.with_signer_ca(signer, ca);
+            any = true;
+        }
+    }
+    if !any {
+        return Err(CliError(
+            "no CA: give --cluster-signing-cert-file and --cluster-signing-key-file (or a per-signer pair)"
+                .to_owned(),
+        ));
+    }
+    Ok(controller)
+}
+
+fn pass(args: &ControllerArgs, store: &FileStore, controller: &SigningController, now: SystemTime) -> CliResult<()> {
+    for csr in store.list()? {
+        let name = csr.metadata.name.clone();
+        if !args.no_auto_approve {
+            let (_, d) = api::update_request(store, &name, |c| {
+                let d = api::auto_approve(c, now)?;
+                Ok((d == Decision::Changed, d))
+            })?;
+            if d == Decision::Changed {
+                eprintln!("{RESOURCE}/{name} auto-approved (self kubelet client)");
+            }
+        }
+        let result = api::update_request(store, &name, |c| {
+            let outcome = controller.sign(c, now)?;
+            Ok((outcome != SignOutcome::Skipped, outcome))
+        });
+        match result {
+            Ok((_, SignOutcome::Issued { not_after, .. })) => {
+                eprintln!("{RESOURCE}/{name} issued, valid until {}", api::format_time(not_after));
+            }
+            Ok((_, SignOutcome::Failed(why))) => eprintln!("{RESOURCE}/{name} failed: {why}"),
+            Ok((_, SignOutcome::Skipped)) | Err(ApiError::NotFound { .. }) => {}
+            Err(e) => eprintln!("{RESOURCE}/{name}: {e}"),
+        }
+        if !args.no_cleaner {
+            let current = match store.get(&name) {
+                Ok(c) => c,
+                Err(ApiError::NotFound { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            if let Some(why) = api::cleanup_reason(&current, now) {
+                match store.delete(&name) {
+                    Ok(()) | Err(ApiError::NotFound { .. }) => eprintln!("{RESOURCE}/{name} removed: {why}"),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `controller`.
+pub(crate) fn controller(args: &ControllerArgs) -> CliResult<()> {
+    let controller = build_controller(args)?;
+    let store = args.store.open();
+    loop {
+        pass(args, &store, &controller, SystemTime::now())?;
+        if args.once {
+            return Ok(());
+        }
+        thread::sleep(Duration::from_secs(args.interval.max(1)));
+    }
+}
+
+fn default_usages(signer: &str) -> Vec<String> {
+    let words: &[&str] = match signer {
+        api::KUBE_APISERVER_CLIENT => &["client auth"],
+        api::KUBE_APISERVER_CLIENT_KUBELET => &["digital signature", "key encipherment", "client auth"],
+        api::KUBELET_SERVING => &["digital signature", "key encipherment", "server auth"],
+        _ => &[],
+    };
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+/// `csr manifest`.
+pub(crate) fn csr_manifest(args: &CsrManifestArgs) -> CliResult<()> {
+    let bytes = read_file(&args.csr)?;
+    let request = Csr::from_bytes(&bytes).map_err(|e| CliError(format!("{}: {e}", args.csr.display())))?;
+    let usages = if args.usages.is_empty() {
+        default_usages(&args.signer)
+    } else {
+        args.usages.clone()
+    };
+    let words: Vec<&str> = usages.iter().map(String::as_str).collect();
+    let mut csr = CertificateSigningRequest::new(&args.name, request.to_pem().as_bytes(), &args.signer, &words);
+    if let Some(text) = &args.expiration {
+        let d = parse_duration(text)?;
+        csr.spec.expiration_seconds = Some(
+            i32::try_from(d.as_secs())
+                .map_err(|_| CliError(format!("--expiration {text} is longer than expirationSeconds can say")))?,
+        );
+    }
+    // What the API server and the signer would refuse, refused now.
+    api::validate_create(&csr)?;
+    api::admit_subject_restriction(&csr)?;
+    match args.signer.as_str() {
+        api::KUBE_APISERVER_CLIENT => api::validate_apiserver_client(&usages)?,
+        api::KUBE_APISERVER_CLIENT_KUBELET => api::validate_kubelet_client(&request, &usages)?,
+        api::KUBELET_SERVING => api::validate_kubelet_serving(&request, &usages)?,
+        _ => {}
+    }
+    let yaml = csr.to_yaml();
+    match &args.out {
+        Some(out) => {
+            let mode = if args.force { Overwrite::Replace } else { Overwrite::Refuse };
+            write_atomic(out, yaml.as_bytes(), FileKind::Public, mode)?;
+            eprintln!("wrote {}", out.display());
+        }
+        None => print!("{yaml}"),
+    }
+    Ok(())
+}
