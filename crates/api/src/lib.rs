@@ -18,7 +18,7 @@ pub use controller::{
 };
 pub use error::ApiError;
 pub use jsonpath::jsonpath;
-pub use server::{CONFLICT_RETRIES, UserInfo, create_request, update_request};
+pub use server::{UserInfo, create_request, update_request};
 pub use signers::{
     Signers, usage_profile, validate_apiserver_client, validate_kubelet_client,
     validate_kubelet_serving,

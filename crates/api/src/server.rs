@@ -65,34 +65,32 @@ pub fn create_request(
     store.create(csr)
 }
 
-/// How many times [`update_request`] re-reads after a conflict.
-pub const CONFLICT_RETRIES: usize = 50;
-
-/// Reads `name`, lets `change` modify it (returning whether it changed anything), validates
-/// the update and writes it; on a conflict, starts again from a fresh read, so a concurrent
-/// writer's change is never lost. Returns the object as stored and what `change` returned.
+/// Reads `name`, lets `change` modify it (returning whether it changed anything and a value),
+/// validates the update as the API server does and writes it, through [`CsrStore::modify`]:
+/// a concurrent writer's change is never lost. Returns the object as stored and the value
+/// `change` returned last.
 ///
 /// # Errors
-/// Whatever `change` returns, [`ApiError::Invalid`] for a forbidden update, store errors, and
-/// [`ApiError::Conflict`] after [`CONFLICT_RETRIES`] attempts.
+/// Whatever `change` returns, [`ApiError::Invalid`] for a forbidden update, store errors.
 pub fn update_request<T>(
     store: &dyn CsrStore,
     name: &str,
     mut change: impl FnMut(&mut CertificateSigningRequest) -> Result<(bool, T), ApiError>,
 ) -> Result<(CertificateSigningRequest, T), ApiError> {
-    let mut attempt = 0;
-    loop {
-        let old = store.get(name)?;
-        let mut new = old.clone();
-        let (changed, value) = change(&mut new)?;
-        if !changed {
-            return Ok((old, value));
+    let mut value = None;
+    let stored = store.modify(name, &mut |csr| {
+        let old = csr.clone();
+        let (changed, v) = change(csr)?;
+        value = Some(v);
+        if changed {
+            validate_update(&old, csr)?;
         }
-        validate_update(&old, &new)?;
-        match store.update(new) {
-            Ok(stored) => return Ok((stored, value)),
-            Err(ApiError::Conflict { .. }) if attempt < CONFLICT_RETRIES => attempt += 1,
-            Err(e) => return Err(e),
-        }
+        Ok(changed)
+    })?;
+    match value {
+        Some(v) => Ok((stored, v)),
+        None => Err(ApiError::NotFound {
+            name: name.to_owned(),
+        }),
     }
 }

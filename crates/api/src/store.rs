@@ -45,6 +45,32 @@ pub trait CsrStore {
     /// # Errors
     /// [`ApiError::NotFound`]; I/O errors.
     fn delete(&self, name: &str) -> Result<(), ApiError>;
+
+    /// Reads `name`, lets `change` edit it (returning whether it changed anything) and writes
+    /// it back if it did. The default reads and updates, retrying from a fresh read on a
+    /// conflict; [`FileStore`] holds its lock across the whole call, so `change` runs once on
+    /// the current object (a certificate is signed once, never signed and then discarded).
+    ///
+    /// # Errors
+    /// Whatever `change` returns; store errors.
+    fn modify(
+        &self,
+        name: &str,
+        change: &mut dyn FnMut(&mut CertificateSigningRequest) -> Result<bool, ApiError>,
+    ) -> Result<CertificateSigningRequest, ApiError> {
+        loop {
+            let old = self.get(name)?;
+            let mut new = old.clone();
+            if !change(&mut new)? {
+                return Ok(old);
+            }
+            new.metadata.resource_version = old.metadata.resource_version.clone();
+            match self.update(new) {
+                Err(ApiError::Conflict { .. }) => {}
+                other => return other,
+            }
+        }
+    }
 }
 
 /// The embedded store: `<dir>/<name>.json` per object (the JSON Kubernetes writes), a
@@ -212,6 +238,22 @@ impl CsrStore for FileStore {
                 stored: current,
             });
         }
+        csr.metadata.resource_version = Some(self.next_version()?);
+        self.write(&csr, Overwrite::Replace)?;
+        Ok(csr)
+    }
+
+    fn modify(
+        &self,
+        name: &str,
+        change: &mut dyn FnMut(&mut CertificateSigningRequest) -> Result<bool, ApiError>,
+    ) -> Result<CertificateSigningRequest, ApiError> {
+        let _guard = self.lock()?;
+        let mut csr = self.read(name)?;
+        if !change(&mut csr)? {
+            return Ok(csr);
+        }
+        csr.metadata.name = name.to_owned();
         csr.metadata.resource_version = Some(self.next_version()?);
         self.write(&csr, Overwrite::Replace)?;
         Ok(csr)

@@ -151,6 +151,13 @@ pub struct CertificateSigningRequestStatus {
     pub unknown: BTreeMap<String, Value>,
 }
 
+impl CertificateSigningRequestStatus {
+    /// No condition, no certificate, nothing else.
+    pub fn is_empty(&self) -> bool {
+        self.conditions.is_empty() && self.certificate.is_none() && self.unknown.is_empty()
+    }
+}
+
 fn default_api_version() -> String {
     API_VERSION.to_owned()
 }
@@ -175,8 +182,8 @@ pub struct CertificateSigningRequest {
     /// What is requested.
     #[serde(default)]
     pub spec: CertificateSigningRequestSpec,
-    /// Conditions and the certificate.
-    #[serde(default)]
+    /// Conditions and the certificate (left out when empty, as in a manifest).
+    #[serde(default, skip_serializing_if = "CertificateSigningRequestStatus::is_empty")]
     pub status: CertificateSigningRequestStatus,
     /// Every other field, kept as read.
     #[serde(flatten)]
