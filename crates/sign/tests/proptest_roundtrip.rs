@@ -1,6 +1,9 @@
 //! Property tests of the round trips: a request we build parses back to the same subject,
 //! SANs and key; a certificate we issue under a profile says what the profile says.
 
+// Test code: a setup that fails should panic.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 use std::sync::OnceLock;
