@@ -345,6 +345,10 @@ kubepki_result kubepki_ca_issue(const struct kubepki_ca *ca,
                                 struct kubepki_error **err_out);
 
 // Frees a CA (its key is zeroized). NULL is accepted and ignored.
+//
+// # Safety
+// `ca` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_ca_free(struct kubepki_ca *ca);
 
 // Parses a certificate from PEM (the first `CERTIFICATE` block) or DER, for inspection.
@@ -413,15 +417,28 @@ kubepki_result kubepki_cert_usages(const struct kubepki_cert *cert,
                                    struct kubepki_error **err_out);
 
 // NotAfter in seconds since 1970; 0 for NULL.
+//
+// # Safety
+// `cert` is NULL or a live handle from this library.
 int64_t kubepki_cert_not_after(const struct kubepki_cert *cert);
 
 // NotBefore in seconds since 1970; 0 for NULL.
+//
+// # Safety
+// `cert` is NULL or a live handle from this library.
 int64_t kubepki_cert_not_before(const struct kubepki_cert *cert);
 
 // Whether the certificate is a CA (basicConstraints cA); false for NULL.
+//
+// # Safety
+// `cert` is NULL or a live handle from this library.
 bool kubepki_cert_is_ca(const struct kubepki_cert *cert);
 
 // Frees a certificate. NULL is accepted and ignored.
+//
+// # Safety
+// `cert` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_cert_free(struct kubepki_cert *cert);
 
 // Starts a request for a subject in OpenSSL's form (`/CN=jane/O=dev`) or RFC 4514 form
@@ -458,6 +475,10 @@ kubepki_result kubepki_csr_builder_build(struct kubepki_csr_builder *builder,
                                          struct kubepki_error **err_out);
 
 // Frees a builder. NULL is accepted and ignored.
+//
+// # Safety
+// `builder` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_csr_builder_free(struct kubepki_csr_builder *builder);
 
 // Parses a PEM or DER request and checks its proof of possession (its signature).
@@ -511,16 +532,30 @@ kubepki_result kubepki_csr_sans(const struct kubepki_csr *csr,
                                 struct kubepki_error **err_out);
 
 // Frees a request. NULL is accepted and ignored.
+//
+// # Safety
+// `csr` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_csr_free(struct kubepki_csr *csr);
 
 // The code of an error; `KUBEPKI_RESULT_NULL_PARAMETER` for NULL.
+//
+// # Safety
+// `err` is NULL or a live handle from this library.
 uint32_t kubepki_error_code(const struct kubepki_error *err);
 
 // The message of an error, NUL-terminated, owned by the error (valid until
 // `kubepki_error_free`). NULL for NULL.
+//
+// # Safety
+// `err` is NULL or a live handle from this library.
 const char *kubepki_error_message(const struct kubepki_error *err);
 
 // Frees an error. NULL is accepted and ignored.
+//
+// # Safety
+// `err` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_error_free(struct kubepki_error *err);
 
 // A static, NUL-terminated description of a result code (not the full message: use
@@ -582,9 +617,16 @@ kubepki_result kubepki_key_public_pem(const struct kubepki_key *key,
                                       struct kubepki_error **err_out);
 
 // kubeadm's name of the key's algorithm (e.g. `"ECDSA-P256"`), static; NULL for NULL.
+//
+// # Safety
+// `key` is NULL or a live handle from this library.
 const char *kubepki_key_algorithm(const struct kubepki_key *key);
 
 // Frees a key (its memory is zeroized). NULL is accepted and ignored.
+//
+// # Safety
+// `key` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_key_free(struct kubepki_key *key);
 
 // A built-in (kubeadm) profile by name, e.g. `ca`, `apiserver`, `admin`, `client`,
@@ -628,25 +670,49 @@ kubepki_result kubepki_profile_from_yaml(const uint8_t *yaml,
                                          struct kubepki_error **err_out);
 
 // Frees a profile. NULL is accepted and ignored.
+//
+// # Safety
+// `profile` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_profile_free(struct kubepki_profile *profile);
 
 // The start of the bytes (never NULL for a live object); NULL for NULL.
+//
+// # Safety
+// `bytes` is NULL or a live handle from this library.
 const uint8_t *kubepki_bytes_data(const struct kubepki_bytes *bytes);
 
 // The number of bytes, not counting the trailing NUL; 0 for NULL.
+//
+// # Safety
+// `bytes` is NULL or a live handle from this library.
 size_t kubepki_bytes_len(const struct kubepki_bytes *bytes);
 
 // Zeroizes and frees bytes. NULL is accepted and ignored.
+//
+// # Safety
+// `bytes` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_bytes_free(struct kubepki_bytes *bytes);
 
 // The number of strings; 0 for NULL.
+//
+// # Safety
+// `strings` is NULL or a live handle from this library.
 size_t kubepki_strings_len(const struct kubepki_strings *strings);
 
 // The string at `index`, owned by the list; NULL for NULL or an index out of range.
+//
+// # Safety
+// `strings` is NULL or a live handle from this library.
 const char *kubepki_strings_get(const struct kubepki_strings *strings,
                                 size_t index);
 
 // Frees a string list. NULL is accepted and ignored.
+//
+// # Safety
+// `strings` is NULL or a handle from this library that was not freed before and is not
+// used by another thread.
 void kubepki_strings_free(struct kubepki_strings *strings);
 
 // Verifies `cert_pem` (the leaf, possibly followed by its chain) up to one of the trust

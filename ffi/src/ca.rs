@@ -6,12 +6,12 @@ use crate::cert::kubepki_cert;
 use crate::csr::kubepki_csr;
 use crate::error::{Failure, kubepki_error, kubepki_result};
 use crate::keys::kubepki_key;
+use crate::kubepki_bytes;
 use crate::profile::kubepki_profile;
 use crate::util::{
     bytes_arg, call, free_handle, handle, opt_bytes_arg, opt_str_arg, out_arg, time_arg,
     validity_arg, write_out,
 };
-use crate::kubepki_bytes;
 
 /// A CA: its certificate, its key and the chain above it. Issuing does not change it: one
 /// `const kubepki_ca *` may issue from several threads at once.
@@ -211,8 +211,12 @@ pub unsafe extern "C" fn kubepki_ca_issue(
 }
 
 /// Frees a CA (its key is zeroized). NULL is accepted and ignored.
+///
+/// # Safety
+/// `ca` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_ca_free(ca: *mut kubepki_ca) {
+pub unsafe extern "C" fn kubepki_ca_free(ca: *mut kubepki_ca) {
     // SAFETY: NULL or a CA from this library, freed once.
     unsafe { free_handle(ca) }
 }

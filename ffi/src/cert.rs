@@ -5,9 +5,7 @@ use kubepki::sign::certificates_from_bytes;
 use kubepki::{CertificateInfo, IssuedCert};
 
 use crate::error::{Failure, kubepki_error, kubepki_result};
-use crate::util::{
-    bytes_arg, call, free_handle, handle, out_arg, unix_seconds, write_out,
-};
+use crate::util::{bytes_arg, call, free_handle, handle, out_arg, unix_seconds, write_out};
 use crate::{kubepki_bytes, kubepki_strings};
 
 /// A certificate with what it says. Immutable: a `const kubepki_cert *` may be shared
@@ -169,7 +167,9 @@ pub unsafe extern "C" fn kubepki_cert_sans(
     out: *mut *mut kubepki_strings,
     err_out: *mut *mut kubepki_error,
 ) -> kubepki_result {
-    strings_getter(cert, out, err_out, |c| c.info.sans.iter().map(ToString::to_string).collect())
+    strings_getter(cert, out, err_out, |c| {
+        c.info.sans.iter().map(ToString::to_string).collect()
+    })
 }
 
 /// The usages in Kubernetes' words (`digital signature`, `client auth`, ...).
@@ -183,33 +183,48 @@ pub unsafe extern "C" fn kubepki_cert_usages(
     out: *mut *mut kubepki_strings,
     err_out: *mut *mut kubepki_error,
 ) -> kubepki_result {
-    strings_getter(cert, out, err_out, |c| c.info.usages.iter().map(ToString::to_string).collect())
+    strings_getter(cert, out, err_out, |c| {
+        c.info.usages.iter().map(ToString::to_string).collect()
+    })
 }
 
 /// NotAfter in seconds since 1970; 0 for NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_cert_not_after(cert: *const kubepki_cert) -> i64 {
+pub unsafe extern "C" fn kubepki_cert_not_after(cert: *const kubepki_cert) -> i64 {
     // SAFETY: the caller passes NULL or a live certificate.
     unsafe { cert.as_ref() }.map_or(0, |c| unix_seconds(c.info.not_after))
 }
 
 /// NotBefore in seconds since 1970; 0 for NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_cert_not_before(cert: *const kubepki_cert) -> i64 {
+pub unsafe extern "C" fn kubepki_cert_not_before(cert: *const kubepki_cert) -> i64 {
     // SAFETY: the caller passes NULL or a live certificate.
     unsafe { cert.as_ref() }.map_or(0, |c| unix_seconds(c.info.not_before))
 }
 
 /// Whether the certificate is a CA (basicConstraints cA); false for NULL.
+///
+/// # Safety
+/// `cert` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_cert_is_ca(cert: *const kubepki_cert) -> bool {
+pub unsafe extern "C" fn kubepki_cert_is_ca(cert: *const kubepki_cert) -> bool {
     // SAFETY: the caller passes NULL or a live certificate.
     unsafe { cert.as_ref() }.is_some_and(|c| c.info.is_ca)
 }
 
 /// Frees a certificate. NULL is accepted and ignored.
+///
+/// # Safety
+/// `cert` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_cert_free(cert: *mut kubepki_cert) {
+pub unsafe extern "C" fn kubepki_cert_free(cert: *mut kubepki_cert) {
     // SAFETY: NULL or a certificate from this library, freed once.
     unsafe { free_handle(cert) }
 }

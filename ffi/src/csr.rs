@@ -96,7 +96,11 @@ pub unsafe extern "C" fn kubepki_csr_builder_build(
         // SAFETY: as the caller promised.
         let key = unsafe { handle(key, "key")? };
         out_arg(out, "out")?;
-        let inner = builder.inner.take().ok_or_else(already_used)?.build(&key.inner)?;
+        let inner = builder
+            .inner
+            .take()
+            .ok_or_else(already_used)?
+            .build(&key.inner)?;
         // SAFETY: `out` checked above.
         unsafe { write_out(out, kubepki_csr { inner }) };
         Ok(())
@@ -104,8 +108,12 @@ pub unsafe extern "C" fn kubepki_csr_builder_build(
 }
 
 /// Frees a builder. NULL is accepted and ignored.
+///
+/// # Safety
+/// `builder` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_csr_builder_free(builder: *mut kubepki_csr_builder) {
+pub unsafe extern "C" fn kubepki_csr_builder_free(builder: *mut kubepki_csr_builder) {
     // SAFETY: NULL or a builder from this library, freed once.
     unsafe { free_handle(builder) }
 }
@@ -244,8 +252,12 @@ pub unsafe extern "C" fn kubepki_csr_sans(
 }
 
 /// Frees a request. NULL is accepted and ignored.
+///
+/// # Safety
+/// `csr` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_csr_free(csr: *mut kubepki_csr) {
+pub unsafe extern "C" fn kubepki_csr_free(csr: *mut kubepki_csr) {
     // SAFETY: NULL or a request from this library, freed once.
     unsafe { free_handle(csr) }
 }

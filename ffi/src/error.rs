@@ -350,8 +350,11 @@ impl kubepki_error {
 }
 
 /// The code of an error; `KUBEPKI_RESULT_NULL_PARAMETER` for NULL.
+///
+/// # Safety
+/// `err` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_error_code(err: *const kubepki_error) -> u32 {
+pub unsafe extern "C" fn kubepki_error_code(err: *const kubepki_error) -> u32 {
     // SAFETY: the caller passes NULL or a live error from this library.
     match unsafe { err.as_ref() } {
         Some(err) => err.code as u32,
@@ -361,8 +364,11 @@ pub extern "C" fn kubepki_error_code(err: *const kubepki_error) -> u32 {
 
 /// The message of an error, NUL-terminated, owned by the error (valid until
 /// `kubepki_error_free`). NULL for NULL.
+///
+/// # Safety
+/// `err` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_error_message(err: *const kubepki_error) -> *const c_char {
+pub unsafe extern "C" fn kubepki_error_message(err: *const kubepki_error) -> *const c_char {
     // SAFETY: the caller passes NULL or a live error from this library.
     match unsafe { err.as_ref() } {
         Some(err) => err.message.as_ptr(),
@@ -371,8 +377,12 @@ pub extern "C" fn kubepki_error_message(err: *const kubepki_error) -> *const c_c
 }
 
 /// Frees an error. NULL is accepted and ignored.
+///
+/// # Safety
+/// `err` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_error_free(err: *mut kubepki_error) {
+pub unsafe extern "C" fn kubepki_error_free(err: *mut kubepki_error) {
     if !err.is_null() {
         // SAFETY: a non-NULL `err` was returned by this library through `err_out` and is freed
         // once, as documented.

@@ -5,10 +5,10 @@ use std::ffi::c_char;
 use kubepki::{KeyAlgorithm, KeyFormat, KeyPair};
 
 use crate::error::{Failure, kubepki_error, kubepki_result};
+use crate::kubepki_bytes;
 use crate::util::{
     bytes_arg, call, free_handle, handle, opt_bytes_arg, out_arg, str_arg, write_out,
 };
-use crate::kubepki_bytes;
 
 /// How `kubepki_key_to_pem` writes a key; passed as `uint32_t`.
 #[repr(u32)]
@@ -169,8 +169,11 @@ pub unsafe extern "C" fn kubepki_key_public_pem(
 }
 
 /// kubeadm's name of the key's algorithm (e.g. `"ECDSA-P256"`), static; NULL for NULL.
+///
+/// # Safety
+/// `key` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_key_algorithm(key: *const kubepki_key) -> *const c_char {
+pub unsafe extern "C" fn kubepki_key_algorithm(key: *const kubepki_key) -> *const c_char {
     // SAFETY: the caller passes NULL or a live key.
     match unsafe { key.as_ref() }.map(|k| k.inner.algorithm()) {
         Some(KeyAlgorithm::Rsa2048) => c"RSA-2048".as_ptr(),
@@ -183,8 +186,12 @@ pub extern "C" fn kubepki_key_algorithm(key: *const kubepki_key) -> *const c_cha
 }
 
 /// Frees a key (its memory is zeroized). NULL is accepted and ignored.
+///
+/// # Safety
+/// `key` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_key_free(key: *mut kubepki_key) {
+pub unsafe extern "C" fn kubepki_key_free(key: *mut kubepki_key) {
     // SAFETY: NULL or a key from this library, freed once.
     unsafe { free_handle(key) }
 }

@@ -37,7 +37,11 @@ pub unsafe extern "C" fn kubepki_profile_builtin(
         let node_name = unsafe { opt_str_arg(node_name, node_name_len, "node_name")? };
         // SAFETY: as the caller promised.
         let address = unsafe {
-            opt_str_arg(advertise_address, advertise_address_len, "advertise_address")?
+            opt_str_arg(
+                advertise_address,
+                advertise_address_len,
+                "advertise_address",
+            )?
         };
         out_arg(out, "out")?;
         let advertise_address = address
@@ -114,8 +118,12 @@ pub unsafe extern "C" fn kubepki_profile_from_yaml(
 }
 
 /// Frees a profile. NULL is accepted and ignored.
+///
+/// # Safety
+/// `profile` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_profile_free(profile: *mut kubepki_profile) {
+pub unsafe extern "C" fn kubepki_profile_free(profile: *mut kubepki_profile) {
     // SAFETY: NULL or a profile from this library, freed once.
     unsafe { free_handle(profile) }
 }

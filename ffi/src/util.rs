@@ -107,7 +107,11 @@ pub(crate) unsafe fn handle<'a, T>(handle: *const T, what: &str) -> Result<&'a T
 
 /// Checks an output pointer before any work is done.
 pub(crate) fn out_arg<T>(out: *mut *mut T, what: &str) -> Result<(), Failure> {
-    if out.is_null() { Err(null(what)) } else { Ok(()) }
+    if out.is_null() {
+        Err(null(what))
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes a new handle to an output pointer checked by [`out_arg`].
@@ -181,8 +185,11 @@ impl kubepki_bytes {
 }
 
 /// The start of the bytes (never NULL for a live object); NULL for NULL.
+///
+/// # Safety
+/// `bytes` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_bytes_data(bytes: *const kubepki_bytes) -> *const u8 {
+pub unsafe extern "C" fn kubepki_bytes_data(bytes: *const kubepki_bytes) -> *const u8 {
     // SAFETY: the caller passes NULL or a live kubepki_bytes.
     match unsafe { bytes.as_ref() } {
         Some(b) => b.data.as_ptr(),
@@ -191,15 +198,22 @@ pub extern "C" fn kubepki_bytes_data(bytes: *const kubepki_bytes) -> *const u8 {
 }
 
 /// The number of bytes, not counting the trailing NUL; 0 for NULL.
+///
+/// # Safety
+/// `bytes` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_bytes_len(bytes: *const kubepki_bytes) -> usize {
+pub unsafe extern "C" fn kubepki_bytes_len(bytes: *const kubepki_bytes) -> usize {
     // SAFETY: the caller passes NULL or a live kubepki_bytes.
     unsafe { bytes.as_ref() }.map_or(0, |b| b.data.len().saturating_sub(1))
 }
 
 /// Zeroizes and frees bytes. NULL is accepted and ignored.
+///
+/// # Safety
+/// `bytes` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_bytes_free(bytes: *mut kubepki_bytes) {
+pub unsafe extern "C" fn kubepki_bytes_free(bytes: *mut kubepki_bytes) {
     // SAFETY: NULL or a kubepki_bytes from this library, freed once.
     unsafe { free_handle(bytes) }
 }
@@ -228,15 +242,21 @@ impl kubepki_strings {
 }
 
 /// The number of strings; 0 for NULL.
+///
+/// # Safety
+/// `strings` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_strings_len(strings: *const kubepki_strings) -> usize {
+pub unsafe extern "C" fn kubepki_strings_len(strings: *const kubepki_strings) -> usize {
     // SAFETY: the caller passes NULL or a live kubepki_strings.
     unsafe { strings.as_ref() }.map_or(0, |s| s.items.len())
 }
 
 /// The string at `index`, owned by the list; NULL for NULL or an index out of range.
+///
+/// # Safety
+/// `strings` is NULL or a live handle from this library.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_strings_get(
+pub unsafe extern "C" fn kubepki_strings_get(
     strings: *const kubepki_strings,
     index: usize,
 ) -> *const c_char {
@@ -247,8 +267,12 @@ pub extern "C" fn kubepki_strings_get(
 }
 
 /// Frees a string list. NULL is accepted and ignored.
+///
+/// # Safety
+/// `strings` is NULL or a handle from this library that was not freed before and is not
+/// used by another thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn kubepki_strings_free(strings: *mut kubepki_strings) {
+pub unsafe extern "C" fn kubepki_strings_free(strings: *mut kubepki_strings) {
     // SAFETY: NULL or a kubepki_strings from this library, freed once.
     unsafe { free_handle(strings) }
 }

@@ -1,0 +1,291 @@
+//! The C examples as tests: built against `libkubepki.a` with sanitizers, run, and their
+//! output checked by OpenSSL; once more under valgrind; the header compiled as C++; the
+//! header and the pkg-config link line pinned.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{OnceLock, RwLock, RwLockReadGuard};
+
+/// `gen-pc.sh` runs `cargo rustc`, which rewrites `libkubepki.a`: it takes this for writing,
+/// every test that links the library for reading.
+static LIB_LOCK: RwLock<()> = RwLock::new(());
+
+fn lib_read_lock() -> RwLockReadGuard<'static, ()> {
+    LIB_LOCK
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("ffi/ has a parent")
+        .to_path_buf()
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// Whether `tool` runs; when not, prints a loud SKIP (and panics under CI).
+fn have(tool: &str, version_arg: &str) -> bool {
+    let found = Command::new(tool)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{tool} not found, and CI is set"
+        );
+        eprintln!("SKIP: {tool} not found");
+    }
+    found
+}
+
+/// Builds the static library once (cargo test does not build a staticlib-only crate for
+/// integration tests) and returns its path.
+fn staticlib() -> PathBuf {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "kubepki-ffi", "--lib"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p kubepki-ffi failed");
+        let lib = target_dir().join("debug").join("libkubepki.a");
+        assert!(lib.exists(), "{} missing", lib.display());
+        lib
+    })
+    .clone()
+}
+
+fn compile_c(source: &str, sanitize: bool, out: &Path) {
+    let _lock = lib_read_lock();
+    let mut cmd = Command::new("cc");
+    cmd.args([
+        "-std=c11",
+        "-Wall",
+        "-Wextra",
+        "-Wpedantic",
+        "-Werror",
+        "-g",
+    ]);
+    if sanitize {
+        cmd.arg("-fsanitize=address,undefined")
+            .arg("-fno-sanitize-recover=all");
+    }
+    cmd.arg("-I")
+        .arg(root().join("include"))
+        .arg(root().join("ffi/examples/c").join(source))
+        .arg(staticlib())
+        .args(["-lpthread", "-ldl", "-lm", "-lrt", "-lutil", "-lgcc_s"])
+        .arg("-o")
+        .arg(out);
+    let output = cmd.output().expect("cc runs");
+    assert!(
+        output.status.success(),
+        "compiling {source} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn run(cmd: &mut Command) -> String {
+    let output = cmd.output().expect("program runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{cmd:?} failed: {}\nstdout:\n{stdout}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+fn openssl_verify(dir: &Path) {
+    let out = run(Command::new("openssl")
+        .args(["verify", "-purpose", "sslclient", "-CAfile"])
+        .arg(dir.join("ca.crt"))
+        .arg(dir.join("admin.crt")));
+    assert!(out.contains("admin.crt: OK"), "{out}");
+    // The key we wrote belongs to the certificate we got.
+    let cert_key = run(Command::new("openssl")
+        .args(["x509", "-noout", "-pubkey", "-in"])
+        .arg(dir.join("admin.crt")));
+    let key_pub = run(Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(dir.join("admin.key")));
+    assert_eq!(cert_key, key_pub);
+    let text = run(Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(dir.join("admin.crt")));
+    assert!(text.contains("CN = kubernetes-admin"), "{text}");
+}
+
+#[test]
+fn workflow_with_sanitizers_is_accepted_by_openssl() {
+    if !have("cc", "--version") || !have("openssl", "version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("workflow");
+    compile_c("workflow.c", true, &exe);
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).expect("mkdir");
+    // openssl checks against the real clock, so issue now (0).
+    let stdout = run(Command::new(&exe).arg(&out_dir).arg("0"));
+    assert!(
+        stdout.contains("verified: client auth chain to the CA"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("usage: client auth"), "{stdout}");
+    openssl_verify(&out_dir);
+}
+
+#[test]
+fn workflow_with_a_pinned_time_is_clean_under_valgrind() {
+    if !have("cc", "--version") || !have("valgrind", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("workflow");
+    compile_c("workflow.c", false, &exe);
+    // 2023-11-14T22:13:20Z: verification inside the program runs at the same pinned time.
+    let stdout = run(Command::new("valgrind")
+        .args(["--error-exitcode=1", "--leak-check=full", "--quiet"])
+        .arg(&exe)
+        .arg(dir.path())
+        .arg("1700000000"));
+    assert!(stdout.contains("verified"), "{stdout}");
+    assert!(stdout.contains("not after 1731536000"), "{stdout}");
+}
+
+#[test]
+fn bad_input_gets_error_codes_never_a_crash() {
+    if !have("cc", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("bad_input");
+    compile_c("bad_input.c", true, &exe);
+    let stdout = run(&mut Command::new(&exe));
+    assert!(stdout.contains("all bad inputs refused"), "{stdout}");
+}
+
+#[test]
+fn one_ca_issues_on_several_threads() {
+    if !have("cc", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("threads");
+    compile_c("threads.c", true, &exe);
+    let stdout = run(&mut Command::new(&exe));
+    assert!(
+        stdout.contains("issued and verified 64 certificates on 8 threads"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn header_compiles_as_cpp() {
+    if !have("g++", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    run(Command::new("g++")
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Wpedantic",
+            "-Werror",
+            "-c",
+            "-I",
+        ])
+        .arg(root().join("include"))
+        .arg(root().join("ffi/examples/c/header_only.cpp"))
+        .arg("-o")
+        .arg(dir.path().join("header_only.o")));
+}
+
+#[test]
+fn committed_header_matches_the_sources() {
+    let found = Command::new("cbindgen")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+    match found {
+        Some(v) if v.starts_with("cbindgen 0.29.") => {}
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "cbindgen 0.29 not found, and CI is set"
+            );
+            eprintln!("SKIP: cbindgen 0.29 not found");
+            return;
+        }
+    }
+    run(Command::new(root().join("ffi/gen-header.sh")).arg("--check"));
+}
+
+#[test]
+fn header_version_macros_follow_cargo() {
+    let header = std::fs::read_to_string(root().join("include/kubepki.h")).expect("header");
+    for (name, value) in [
+        ("MAJOR", env!("CARGO_PKG_VERSION_MAJOR")),
+        ("MINOR", env!("CARGO_PKG_VERSION_MINOR")),
+        ("PATCH", env!("CARGO_PKG_VERSION_PATCH")),
+    ] {
+        let line = format!("#define KUBEPKI_VERSION_{name} {value}\n");
+        assert!(header.contains(&line), "header lacks {line:?}");
+    }
+}
+
+/// The system libraries `libkubepki.a` needs on Linux with glibc, as rustc prints them: a
+/// change here changes what every C and Go user must link.
+const LINUX_NATIVE_STATIC_LIBS: &str =
+    "-lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
+
+#[test]
+fn pkg_config_file_pins_the_link_line() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu")) {
+        eprintln!("SKIP: link line pinned for linux-gnu only");
+        return;
+    }
+    staticlib();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pc = dir.path().join("kubepki.pc");
+    let _lock = LIB_LOCK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    run(Command::new(root().join("ffi/gen-pc.sh")).arg(&pc));
+    let text = std::fs::read_to_string(&pc).expect("kubepki.pc");
+    let libs = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Libs: ${libdir}/libkubepki.a "))
+        .expect("a Libs line");
+    assert_eq!(libs, LINUX_NATIVE_STATIC_LIBS);
+    assert!(text.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))));
+    if !have("pkg-config", "--version") || !have("cc", "--version") {
+        return;
+    }
+    // The workflow links with nothing but what pkg-config says.
+    let flags = run(Command::new("pkg-config")
+        .args(["--cflags", "--libs"])
+        .arg(&pc));
+    let exe = dir.path().join("workflow");
+    let mut cc = Command::new("cc");
+    cc.arg("-std=c11")
+        .arg(root().join("ffi/examples/c/workflow.c"))
+        .args(flags.split_whitespace())
+        .arg("-o")
+        .arg(&exe);
+    run(&mut cc);
+    let stdout = run(Command::new(&exe).arg(dir.path()).arg("1700000000"));
+    assert!(stdout.contains("verified"), "{stdout}");
+}
