@@ -301,7 +301,7 @@ impl SigningController {
         let issued = ca.issue(
             &request,
             &profile,
-            &IssueOptions::at(now).with_validity(validity),
+            &IssueOptions::at(now).with_validity(profile.default_validity),
         )?;
         csr.status.certificate = Some(Base64Bytes(issued.pem().into_bytes()));
         Ok(SignOutcome::Issued {

@@ -183,7 +183,10 @@ pub struct CertificateSigningRequest {
     #[serde(default)]
     pub spec: CertificateSigningRequestSpec,
     /// Conditions and the certificate (left out when empty, as in a manifest).
-    #[serde(default, skip_serializing_if = "CertificateSigningRequestStatus::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "CertificateSigningRequestStatus::is_empty"
+    )]
     pub status: CertificateSigningRequestStatus,
     /// Every other field, kept as read.
     #[serde(flatten)]
