@@ -144,6 +144,12 @@ pub enum ClusterError {
         /// The known names, comma-separated.
         known: String,
     },
+    /// A CA was named for renewal.
+    #[error("{name} is a CA: CAs are never renewed (issue a new CA and roll it out instead)")]
+    CaNotRenewed {
+        /// The CA's name.
+        name: String,
+    },
     /// A CA is asked for that has no private key here (external CA mode).
     #[error("CA {ca} has no private key ({path} is missing): cannot sign {what}")]
     NoCaKey {

@@ -2,16 +2,25 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod expiration;
 mod init;
 mod kubeconfig;
+mod ops;
 mod tree;
 
 pub use error::{ClusterError, Misfit};
+pub use expiration::{
+    ExpirationEntry, ExpirationReport, check_expiration, kubeadm_date, short_human_duration,
+};
 pub use init::{
     Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init, parse_san,
 };
 pub use kubeconfig::{
     ClusterEntry, ContextEntry, Kubeconfig, NamedCluster, NamedContext, NamedUser, UserEntry,
     decode_data,
+};
+pub use ops::{
+    COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, Renewed, generate_csrs, issue_component,
+    renew, renewable_names, user_kubeconfig,
 };
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec};

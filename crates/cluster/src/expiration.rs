@@ -1,0 +1,366 @@
+//! `certs check-expiration`: kubeadm's two tables, and the data behind them.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use kubepki_sign::CertificateInfo;
+use serde::Serialize;
+
+use crate::ClusterError;
+use crate::init::{load_cert, read_kubeconfig};
+use crate::tree::{CaName, LEAVES, crt, key};
+
+/// One row of check-expiration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpirationEntry {
+    /// kubeadm's name (`apiserver`, `admin.conf`, `ca`).
+    pub name: String,
+    /// NotAfter, RFC 3339 UTC (empty when missing).
+    pub expiration_date: String,
+    /// Time left in nanoseconds as Go's `time.Duration` (negative once expired, 0 when missing).
+    pub residual_time: i128,
+    /// The signing CA's name (empty for a CA).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub certificate_authority: String,
+    /// Whether the CA key is absent here (external CA mode).
+    pub externally_managed: bool,
+    /// Whether the file is absent.
+    pub missing: bool,
+    #[serde(skip)]
+    not_after: Option<SystemTime>,
+}
+
+impl ExpirationEntry {
+    /// NotAfter, when the file is present.
+    pub fn not_after(&self) -> Option<SystemTime> {
+        self.not_after
+    }
+
+    /// Whether it is present and ends before `now + within`.
+    pub fn expires_within(&self, now: SystemTime, within: Duration) -> bool {
+        match (self.not_after, now.checked_add(within)) {
+            (Some(end), Some(limit)) => end < limit,
+            _ => false,
+        }
+    }
+}
+
+/// Both tables of check-expiration.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpirationReport {
+    /// `CertificateExpirationInfo`.
+    pub kind: &'static str,
+    /// `output.kubeadm.k8s.io/v1alpha3`.
+    pub api_version: &'static str,
+    /// The certificates and kubeconfig files, by name.
+    pub certificates: Vec<ExpirationEntry>,
+    /// The CAs.
+    pub certificate_authorities: Vec<ExpirationEntry>,
+}
+
+fn entry(
+    name: &str,
+    ca: &str,
+    externally_managed: bool,
+    der: Option<Vec<u8>>,
+    now: SystemTime,
+) -> Result<ExpirationEntry, ClusterError> {
+    let not_after = match der {
+        Some(der) => Some(
+            CertificateInfo::from_der(&der)
+                .map_err(|source| ClusterError::Sign {
+                    name: name.to_owned(),
+                    source,
+                })?
+                .not_after,
+        ),
+        None => None,
+    };
+    let residual_time = not_after.map_or(0, |end| match end.duration_since(now) {
+        Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
+        Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
+    });
+    Ok(ExpirationEntry {
+        name: name.to_owned(),
+        expiration_date: not_after.map(rfc3339).unwrap_or_default(),
+        residual_time,
+        certificate_authority: ca.to_owned(),
+        externally_managed,
+        missing: not_after.is_none(),
+        not_after,
+    })
+}
+
+/// Reads the expiration of every certificate of the tree, as kubeadm's
+/// `certs check-expiration`: the leaves and the kubeconfig files' client certificates
+/// (kubelet.conf excepted: its certificate rotates), then the CAs. Absent files are rows
+/// marked missing.
+///
+/// # Errors
+/// [`ClusterError::Sign`], [`ClusterError::Kubeconfig`] or [`ClusterError::Read`] for a
+/// present file that does not read.
+pub fn check_expiration(
+    cert_dir: &Path,
+    kubeconfig_dir: &Path,
+    now: SystemTime,
+) -> Result<ExpirationReport, ClusterError> {
+    let external =
+        |ca: CaName| crt(cert_dir, ca.base()).exists() && !key(cert_dir, ca.base()).exists();
+    let mut certificates = Vec::new();
+    for file in [
+        "admin.conf",
+        "super-admin.conf",
+        "controller-manager.conf",
+        "scheduler.conf",
+    ] {
+        let path = kubeconfig_dir.join(file);
+        let der = if path.exists() {
+            read_kubeconfig(&path)?.1
+        } else {
+            None
+        };
+        certificates.push(entry(file, "ca", external(CaName::Ca), der, now)?);
+    }
+    for leaf in LEAVES {
+        let path = crt(cert_dir, leaf.base);
+        let der = if path.exists() {
+            Some(load_cert(&path)?)
+        } else {
+            None
+        };
+        certificates.push(entry(
+            leaf.name,
+            leaf.ca.name(),
+            external(leaf.ca),
+            der,
+            now,
+        )?);
+    }
+    certificates.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut certificate_authorities = Vec::new();
+    for ca in CaName::ALL {
+        let path = crt(cert_dir, ca.base());
+        let der = if path.exists() {
+            Some(load_cert(&path)?)
+        } else {
+            None
+        };
+        certificate_authorities.push(entry(ca.name(), "", external(ca), der, now)?);
+    }
+    Ok(ExpirationReport {
+        kind: "CertificateExpirationInfo",
+        api_version: "output.kubeadm.k8s.io/v1alpha3",
+        certificates,
+        certificate_authorities,
+    })
+}
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (
+        year,
+        u32::try_from(month).unwrap_or(1),
+        u32::try_from(day).unwrap_or(1),
+    )
+}
+
+fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let (y, m, d) = civil(days);
+    let rem = secs % 86_400;
+    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+fn rfc3339(t: SystemTime) -> String {
+    let (y, m, d, h, min, s) = parts(t);
+    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
+}
+
+/// kubeadm's date format, Go's `Jan 02, 2006 15:04 MST`, in UTC.
+pub fn kubeadm_date(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (y, m, d, h, min, _) = parts(t);
+    let month = MONTHS
+        .get(usize::try_from(m).unwrap_or(1).saturating_sub(1))
+        .unwrap_or(&"Jan");
+    format!("{month} {d:02}, {y:04} {h:02}:{min:02} UTC")
+}
+
+/// Kubernetes' `ShortHumanDuration` of a residual time in nanoseconds: `<invalid>` when
+/// past, then `Ns`, `Nm`, `Nh`, `Nd` below a year, `Ny`.
+pub fn short_human_duration(nanos: i128) -> String {
+    let seconds = nanos / 1_000_000_000;
+    if seconds < -1 {
+        return "<invalid>".to_owned();
+    }
+    if seconds < 0 {
+        return "0s".to_owned();
+    }
+    if seconds < 60 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 60 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 24 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 365 {
+        return format!("{}d", hours / 24);
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+/// Lays out lines as Go's `text/tabwriter` does with kubeadm's settings (minwidth 10,
+/// padding 3): every cell of a line but the last is tab-terminated; a column's width is
+/// set per block of consecutive lines that have a terminated cell in that column.
+fn tabwriter(lines: &[Vec<String>]) -> String {
+    const MIN_WIDTH: usize = 10;
+    const PADDING: usize = 3;
+    let terminated = |line: &Vec<String>| line.len().saturating_sub(1);
+    let columns = lines.iter().map(terminated).max().unwrap_or(0);
+    let mut widths: Vec<Vec<usize>> = lines.iter().map(|l| vec![0; terminated(l)]).collect();
+    for c in 0..columns {
+        let mut i = 0;
+        while i < lines.len() {
+            if lines.get(i).map_or(0, terminated) <= c {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < lines.len() && lines.get(i).map_or(0, terminated) > c {
+                i += 1;
+            }
+            let block = lines.get(start..i).unwrap_or_default();
+            let width = block
+                .iter()
+                .filter_map(|l| l.get(c))
+                .map(|cell| cell.chars().count() + PADDING)
+                .max()
+                .unwrap_or(0)
+                .max(MIN_WIDTH);
+            for row in widths.get_mut(start..i).unwrap_or_default() {
+                if let Some(w) = row.get_mut(c) {
+                    *w = width;
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    for (line, row) in lines.iter().zip(&widths) {
+        for (cell, width) in line.iter().zip(row) {
+            out.push_str(cell);
+            out.push_str(&" ".repeat(width.saturating_sub(cell.chars().count())));
+        }
+        if let Some(last) = line.last() {
+            out.push_str(last);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// kubeadm's last column: `%-8v` of yes/no.
+fn yes_no(b: bool) -> String {
+    format!("{:<8}", if b { "yes" } else { "no" })
+}
+
+impl ExpirationReport {
+    /// kubeadm's two tables, as `kubeadm certs check-expiration` prints them.
+    pub fn table(&self) -> String {
+        let mut rows = vec![
+            [
+                "CERTIFICATE",
+                "EXPIRES",
+                "RESIDUAL TIME",
+                "CERTIFICATE AUTHORITY",
+                "EXTERNALLY MANAGED",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        for e in &self.certificates {
+            rows.push(match e.not_after {
+                Some(end) => vec![
+                    e.name.clone(),
+                    kubeadm_date(end),
+                    short_human_duration(e.residual_time),
+                    e.certificate_authority.clone(),
+                    yes_no(e.externally_managed),
+                ],
+                None => vec![format!("!MISSING! {}", e.name), String::new()],
+            });
+        }
+        rows.push(Vec::new());
+        rows.push(
+            [
+                "CERTIFICATE AUTHORITY",
+                "EXPIRES",
+                "RESIDUAL TIME",
+                "EXTERNALLY MANAGED",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        );
+        for e in &self.certificate_authorities {
+            rows.push(match e.not_after {
+                Some(end) => vec![
+                    e.name.clone(),
+                    kubeadm_date(end),
+                    short_human_duration(e.residual_time),
+                    yes_no(e.externally_managed),
+                ],
+                None => vec![format!("!MISSING! {}", e.name), String::new()],
+            });
+        }
+        tabwriter(&rows)
+    }
+
+    /// The present entries (certificates and CAs) that end before `now + within`.
+    pub fn expiring_within(&self, now: SystemTime, within: Duration) -> Vec<&ExpirationEntry> {
+        self.certificates
+            .iter()
+            .chain(&self.certificate_authorities)
+            .filter(|e| e.expires_within(now, within))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_durations_as_kubeadm() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3_600 * 13 + 60 * 7);
+        assert_eq!(kubeadm_date(t), "Jan 01, 2026 13:07 UTC");
+        assert_eq!(rfc3339(t), "2026-01-01T13:07:00Z");
+        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(kubeadm_date(leap), "Feb 29, 2000 00:00 UTC");
+        let s = 1_000_000_000i128;
+        assert_eq!(short_human_duration(-5 * s), "<invalid>");
+        assert_eq!(short_human_duration(59 * s), "59s");
+        assert_eq!(short_human_duration(59 * 60 * s), "59m");
+        assert_eq!(short_human_duration(23 * 3600 * s), "23h");
+        assert_eq!(short_human_duration(364 * 86_400 * s), "364d");
+        assert_eq!(short_human_duration(3650 * 86_400 * s), "10y");
+    }
+}

@@ -1,0 +1,231 @@
+//! check-expiration on a tree made with a pinned clock, renewal, and the other commands'
+//! library calls.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, SystemTime};
+
+use common::{exercise_etcd, have, pinned, start_etcd, tree_at};
+use kubepki_cluster::{
+    ClusterError, Kubeconfig, RenewOptions, check_expiration, generate_csrs, init, issue_component,
+    renew, user_kubeconfig,
+};
+use kubepki_csr::{Csr, San};
+use kubepki_keys::KeyAlgorithm;
+use kubepki_sign::{CertificateInfo, certificates_from_bytes};
+
+const DAY: u64 = 86_400;
+
+fn info(path: &std::path::Path) -> CertificateInfo {
+    let der = certificates_from_bytes(&std::fs::read(path).unwrap())
+        .unwrap()
+        .remove(0);
+    CertificateInfo::from_der(&der).unwrap()
+}
+
+#[test]
+fn check_expiration_prints_kubeadms_tables_at_a_pinned_clock() {
+    let tree = tree_at(pinned());
+    std::fs::remove_file(tree.path("front-proxy-client.crt")).unwrap();
+    let now = pinned() + Duration::from_secs(100 * DAY);
+    let report = check_expiration(&tree.pki(), tree.dir.path(), now).unwrap();
+    let table = report.table();
+    // Go's tabwriter sizes columns per block of lines that have the column: the !MISSING!
+    // line ends the block of columns 2..5, so the rows after it are narrower, as in kubeadm.
+    let expected = "\
+CERTIFICATE                    EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED
+admin.conf                     Jan 01, 2027 00:00 UTC   265d            ca                      no      
+apiserver                      Jan 01, 2027 00:00 UTC   265d            ca                      no      
+apiserver-etcd-client          Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
+apiserver-kubelet-client       Jan 01, 2027 00:00 UTC   265d            ca                      no      
+controller-manager.conf        Jan 01, 2027 00:00 UTC   265d            ca                      no      
+etcd-healthcheck-client        Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
+etcd-peer                      Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
+etcd-server                    Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
+!MISSING! front-proxy-client   
+scheduler.conf                 Jan 01, 2027 00:00 UTC   265d      ca        no      
+super-admin.conf               Jan 01, 2027 00:00 UTC   265d      ca        no      
+
+CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED
+ca                      Dec 30, 2035 00:00 UTC   9y              no      
+etcd-ca                 Dec 30, 2035 00:00 UTC   9y              no      
+front-proxy-ca          Dec 30, 2035 00:00 UTC   9y              no      
+";
+    assert_eq!(table, expected, "\n{table}");
+    assert!(
+        report
+            .expiring_within(now, Duration::from_secs(200 * DAY))
+            .is_empty()
+    );
+    assert_eq!(
+        report
+            .expiring_within(now, Duration::from_secs(300 * DAY))
+            .len(),
+        10
+    );
+    let missing = report
+        .certificates
+        .iter()
+        .find(|e| e.name == "front-proxy-client")
+        .unwrap();
+    assert!(missing.missing);
+    std::fs::remove_file(tree.path("etcd/ca.key")).unwrap();
+    let report = check_expiration(&tree.pki(), tree.dir.path(), now).unwrap();
+    let peer = report
+        .certificates
+        .iter()
+        .find(|e| e.name == "etcd-peer")
+        .unwrap();
+    assert!(peer.externally_managed);
+    let later = pinned() + Duration::from_secs(400 * DAY);
+    let report = check_expiration(&tree.pki(), tree.dir.path(), later).unwrap();
+    assert!(report.table().contains("<invalid>"));
+}
+
+fn renew_options(tree: &common::Tree) -> RenewOptions {
+    RenewOptions {
+        cert_dir: tree.pki(),
+        kubeconfig_dir: tree.dir.path().to_path_buf(),
+        algorithm: None,
+        validity: None,
+        add_sans: Vec::new(),
+    }
+}
+
+#[test]
+fn renew_changes_serial_and_key_keeps_subject_and_sans() {
+    let tree = tree_at(pinned());
+    let before = info(&tree.path("apiserver.crt"));
+    let old_key = std::fs::read(tree.path("apiserver.key")).unwrap();
+    let later = pinned() + Duration::from_secs(300 * DAY);
+    let mut options = renew_options(&tree);
+    options.add_sans = vec!["added.example.test".parse::<San>().unwrap()];
+    let renewed = renew(&options, "apiserver", later).unwrap();
+    assert_eq!(renewed[0].restart, "kube-apiserver");
+    let after = info(&tree.path("apiserver.crt"));
+    assert_ne!(before.serial, after.serial);
+    assert_ne!(std::fs::read(tree.path("apiserver.key")).unwrap(), old_key);
+    assert_eq!(before.subject, after.subject);
+    assert_eq!(before.usages, after.usages);
+    assert!(before.sans.iter().all(|s| after.sans.contains(s)));
+    assert!(
+        after
+            .sans
+            .contains(&"DNS:added.example.test".parse().unwrap())
+    );
+    assert_eq!(after.not_after, later + Duration::from_secs(365 * DAY));
+    assert_eq!(
+        std::fs::read(tree.path("apiserver.key.bak")).unwrap(),
+        old_key
+    );
+    assert!(tree.path("apiserver.crt.bak").exists());
+    // The renewed tree still fits init.
+    let report = init(&tree.options, later).unwrap();
+    assert!(!report.is_incomplete());
+}
+
+#[test]
+fn renew_all_covers_kubeconfigs_and_never_cas() {
+    let tree = tree_at(pinned());
+    let ca = std::fs::read(tree.path("ca.crt")).unwrap();
+    let admin_before = std::fs::read_to_string(tree.conf("admin.conf")).unwrap();
+    let renewed = renew(&renew_options(&tree), "all", pinned()).unwrap();
+    assert_eq!(renewed.len(), 11);
+    assert_eq!(std::fs::read(tree.path("ca.crt")).unwrap(), ca);
+    let admin_after = std::fs::read_to_string(tree.conf("admin.conf")).unwrap();
+    assert_ne!(admin_before, admin_after);
+    assert_eq!(
+        std::fs::read_to_string(tree.conf("admin.conf.bak")).unwrap(),
+        admin_before
+    );
+    let config = Kubeconfig::from_yaml(&admin_after).unwrap();
+    assert_eq!(config.current_context, "kubernetes-admin@kubernetes");
+    init(&tree.options, pinned()).unwrap();
+    assert!(matches!(
+        renew(&renew_options(&tree), "ca", pinned()),
+        Err(ClusterError::CaNotRenewed { .. })
+    ));
+    assert!(matches!(
+        renew(&renew_options(&tree), "nope", pinned()),
+        Err(ClusterError::UnknownCertificate { .. })
+    ));
+    std::fs::remove_file(tree.path("front-proxy-ca.key")).unwrap();
+    assert!(matches!(
+        renew(&renew_options(&tree), "front-proxy-client", pinned()),
+        Err(ClusterError::NoCaKey { .. })
+    ));
+}
+
+#[test]
+fn renewed_etcd_certificates_still_run_etcd() {
+    if !have("etcd") || !have("etcdctl") {
+        return;
+    }
+    let now = SystemTime::now();
+    let tree = tree_at(now);
+    let foreign = tree_at(now);
+    renew(&renew_options(&tree), "all", now).unwrap();
+    let (guard, endpoint) = start_etcd(&tree.pki(), &tree.dir.path().join("etcd-data"));
+    exercise_etcd(&tree.pki(), &endpoint, &foreign.pki());
+    drop(guard);
+}
+
+#[test]
+fn user_kubeconfig_component_certs_and_csrs() {
+    let tree = tree_at(pinned());
+    let text = user_kubeconfig(
+        &tree.pki(),
+        "kubernetes",
+        "https://127.0.0.1:6443",
+        "jane",
+        &["devs".to_owned()],
+        Duration::from_secs(DAY),
+        KeyAlgorithm::EcdsaP256,
+        pinned(),
+    )
+    .unwrap();
+    let config = Kubeconfig::from_yaml(&text).unwrap();
+    assert_eq!(config.current_context, "jane@kubernetes");
+    let out = tree.dir.path().join("components");
+    for kind in ["kube-proxy", "kubelet-client", "kubelet-serving"] {
+        let path = issue_component(
+            &tree.pki(),
+            &out,
+            kind,
+            "worker-1",
+            Some("10.0.0.21".parse().unwrap()),
+            KeyAlgorithm::EcdsaP256,
+            None,
+            pinned(),
+        )
+        .unwrap();
+        let cert = info(&path);
+        match kind {
+            "kube-proxy" => assert_eq!(cert.subject.common_name(), Some("system:kube-proxy")),
+            _ => assert_eq!(cert.subject.common_name(), Some("system:node:worker-1")),
+        }
+    }
+    assert!(matches!(
+        issue_component(
+            &tree.pki(),
+            &out,
+            "kube-proxy",
+            "w",
+            None,
+            KeyAlgorithm::EcdsaP256,
+            None,
+            pinned()
+        ),
+        Err(ClusterError::Fs(_))
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let options = common::options(dir.path());
+    let csrs = generate_csrs(&options).unwrap();
+    assert_eq!(csrs.len(), 12);
+    let api =
+        Csr::from_bytes(&std::fs::read(dir.path().join("pki/apiserver.csr")).unwrap()).unwrap();
+    assert!(api.sans().contains(&"IP:10.96.0.1".parse().unwrap()));
+    assert!(dir.path().join("pki/etcd/server.key").exists());
+    assert!(dir.path().join("admin.conf.csr").exists());
+}
