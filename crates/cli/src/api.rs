@@ -177,7 +177,10 @@ pub(crate) struct CsrManifestArgs {
 
 fn check_resource(resource: &str) -> CliResult<()> {
     match resource {
-        "csr" | "csrs" | "certificatesigningrequest" | "certificatesigningrequests"
+        "csr"
+        | "csrs"
+        | "certificatesigningrequest"
+        | "certificatesigningrequests"
         | "certificatesigningrequests.certificates.k8s.io" => Ok(()),
         other => Err(CliError(format!(
             "the server doesn't have a resource type {other:?} (kubepki serves csr only)"
@@ -275,9 +278,16 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
                 return Ok(());
             }
             let mut rows = vec![
-                ["NAME", "AGE", "SIGNERNAME", "REQUESTOR", "REQUESTEDDURATION", "CONDITION"]
-                    .map(str::to_owned)
-                    .to_vec(),
+                [
+                    "NAME",
+                    "AGE",
+                    "SIGNERNAME",
+                    "REQUESTOR",
+                    "REQUESTEDDURATION",
+                    "CONDITION",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
             ];
             rows.extend(items.iter().map(|c| row(c, now)));
             print!("{}", table(&rows));
@@ -365,7 +375,9 @@ fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResu
             Ca::from_pem(&read_file(cert)?, &read_file(key)?, None)
                 .map_err(|e| CliError(format!("{}: {e}", cert.display())))?,
         )),
-        _ => Err(CliError(format!("{what}: give both the cert file and the key file"))),
+        _ => Err(CliError(format!(
+            "{what}: give both the cert file and the key file"
+        ))),
     }
 }
 
@@ -374,13 +386,18 @@ fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
     if let Some(path) = &args.profiles {
         let text = String::from_utf8(read_file(path)?)
             .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
-        let set = ProfileSet::from_yaml(&text).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        let set = ProfileSet::from_yaml(&text)
+            .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
         signers = signers.with_profile_set(&args.signer_domain, &set);
     }
     let duration = parse_duration(&args.cluster_signing_duration)?;
     let mut controller = SigningController::new(signers).with_duration(duration);
     let mut any = false;
-    if let Some(ca) = load_ca(&args.cluster_signing_cert_file, &args.cluster_signing_key_file, "--cluster-signing")? {
+    if let Some(ca) = load_ca(
+        &args.cluster_signing_cert_file,
+        &args.cluster_signing_key_file,
+        "--cluster-signing",
+    )? {
         controller = controller.with_default_ca(ca);
         any = true;
     }
@@ -415,7 +432,12 @@ fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
     Ok(controller)
 }
 
-fn pass(args: &ControllerArgs, store: &FileStore, controller: &SigningController, now: SystemTime) -> CliResult<()> {
+fn pass(
+    args: &ControllerArgs,
+    store: &FileStore,
+    controller: &SigningController,
+    now: SystemTime,
+) -> CliResult<()> {
     for csr in store.list()? {
         let name = csr.metadata.name.clone();
         if !args.no_auto_approve {
@@ -433,7 +455,10 @@ fn pass(args: &ControllerArgs, store: &FileStore, controller: &SigningController
         });
         match result {
             Ok((_, SignOutcome::Issued { not_after, .. })) => {
-                eprintln!("{RESOURCE}/{name} issued, valid until {}", api::format_time(not_after));
+                eprintln!(
+                    "{RESOURCE}/{name} issued, valid until {}",
+                    api::format_time(not_after)
+                );
             }
             Ok((_, SignOutcome::Failed(why))) => eprintln!("{RESOURCE}/{name} failed: {why}"),
             Ok((_, SignOutcome::Skipped)) | Err(ApiError::NotFound { .. }) => {}
@@ -447,7 +472,9 @@ fn pass(args: &ControllerArgs, store: &FileStore, controller: &SigningController
             };
             if let Some(why) = api::cleanup_reason(&current, now) {
                 match store.delete(&name) {
-                    Ok(()) | Err(ApiError::NotFound { .. }) => eprintln!("{RESOURCE}/{name} removed: {why}"),
+                    Ok(()) | Err(ApiError::NotFound { .. }) => {
+                        eprintln!("{RESOURCE}/{name} removed: {why}")
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -472,7 +499,9 @@ pub(crate) fn controller(args: &ControllerArgs) -> CliResult<()> {
 fn default_usages(signer: &str) -> Vec<String> {
     let words: &[&str] = match signer {
         api::KUBE_APISERVER_CLIENT => &["client auth"],
-        api::KUBE_APISERVER_CLIENT_KUBELET => &["digital signature", "key encipherment", "client auth"],
+        api::KUBE_APISERVER_CLIENT_KUBELET => {
+            &["digital signature", "key encipherment", "client auth"]
+        }
         api::KUBELET_SERVING => &["digital signature", "key encipherment", "server auth"],
         _ => &[],
     };
@@ -482,20 +511,27 @@ fn default_usages(signer: &str) -> Vec<String> {
 /// `csr manifest`.
 pub(crate) fn csr_manifest(args: &CsrManifestArgs) -> CliResult<()> {
     let bytes = read_file(&args.csr)?;
-    let request = Csr::from_bytes(&bytes).map_err(|e| CliError(format!("{}: {e}", args.csr.display())))?;
+    let request =
+        Csr::from_bytes(&bytes).map_err(|e| CliError(format!("{}: {e}", args.csr.display())))?;
     let usages = if args.usages.is_empty() {
         default_usages(&args.signer)
     } else {
         args.usages.clone()
     };
     let words: Vec<&str> = usages.iter().map(String::as_str).collect();
-    let mut csr = CertificateSigningRequest::new(&args.name, request.to_pem().as_bytes(), &args.signer, &words);
+    let mut csr = CertificateSigningRequest::new(
+        &args.name,
+        request.to_pem().as_bytes(),
+        &args.signer,
+        &words,
+    );
     if let Some(text) = &args.expiration {
         let d = parse_duration(text)?;
-        csr.spec.expiration_seconds = Some(
-            i32::try_from(d.as_secs())
-                .map_err(|_| CliError(format!("--expiration {text} is longer than expirationSeconds can say")))?,
-        );
+        csr.spec.expiration_seconds = Some(i32::try_from(d.as_secs()).map_err(|_| {
+            CliError(format!(
+                "--expiration {text} is longer than expirationSeconds can say"
+            ))
+        })?);
     }
     // What the API server and the signer would refuse, refused now.
     api::validate_create(&csr)?;
@@ -509,7 +545,11 @@ pub(crate) fn csr_manifest(args: &CsrManifestArgs) -> CliResult<()> {
     let yaml = csr.to_yaml();
     match &args.out {
         Some(out) => {
-            let mode = if args.force { Overwrite::Replace } else { Overwrite::Refuse };
+            let mode = if args.force {
+                Overwrite::Replace
+            } else {
+                Overwrite::Refuse
+            };
             write_atomic(out, yaml.as_bytes(), FileKind::Public, mode)?;
             eprintln!("wrote {}", out.display());
         }

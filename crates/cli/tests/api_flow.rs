@@ -1,0 +1,497 @@
+//! The Certificates API tutorial through the `kubepki` binary, with `kubectl` replaced by
+//! `kubepki`: the certificate it hands out verifies with `openssl verify -purpose sslclient`.
+//! Also every refusal the API server or a signer makes, and two processes approving and
+//! signing the same requests at once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
+
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, SystemTime};
+
+use kubepki::api::Base64Bytes;
+use kubepki::sign::{CertificateInfo, certificates_from_bytes};
+
+fn kubepki(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kubepki"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run kubepki")
+}
+
+fn ok(output: Output) -> String {
+    assert!(
+        output.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fails(output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn have_openssl() -> bool {
+    if Command::new("openssl").arg("version").output().is_ok() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "openssl not found and CI is set"
+    );
+    eprintln!("SKIP: openssl not found");
+    false
+}
+
+/// A CA, a user key and CSR, in a fresh folder.
+fn setup(dir: &Path, user: &str, orgs: &[&str], sans: &[&str]) {
+    if !dir.join("ca.crt").exists() {
+        ok(kubepki(
+            dir,
+            &[
+                "ca",
+                "init",
+                "--cert",
+                "ca.crt",
+                "--key",
+                "ca.key",
+                "-a",
+                "ECDSA-P256",
+            ],
+        ));
+    }
+    let key = format!("{user}.key");
+    let csr = format!("{user}.csr");
+    let mut args = vec![
+        "csr",
+        "create",
+        "--generate-key",
+        "ECDSA-P256",
+        "-k",
+        &key,
+        "--cn",
+        user,
+        "-o",
+        &csr,
+    ];
+    for o in orgs {
+        args.extend(["-O", o]);
+    }
+    let san_list = sans.join(",");
+    if !sans.is_empty() {
+        args.extend(["--san", &san_list]);
+    }
+    ok(kubepki(dir, &args));
+}
+
+fn controller(dir: &Path) -> Output {
+    kubepki(
+        dir,
+        &[
+            "controller",
+            "--cluster-signing-cert-file",
+            "ca.crt",
+            "--cluster-signing-key-file",
+            "ca.key",
+            "--once",
+        ],
+    )
+}
+
+#[test]
+fn tutorial_flow() {
+    if !have_openssl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, "jane", &["dev"], &[]);
+    let manifest = ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "manifest",
+            "--csr",
+            "jane.csr",
+            "--name",
+            "jane",
+            "--signer",
+            "kubernetes.io/kube-apiserver-client",
+            "--usage",
+            "client auth",
+            "--expiration",
+            "600s",
+        ],
+    ));
+    assert!(
+        manifest.contains("kind: CertificateSigningRequest"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("expirationSeconds: 600"), "{manifest}");
+    assert!(!manifest.contains("status"), "{manifest}");
+    std::fs::write(dir.join("jane.yaml"), &manifest).unwrap();
+    // The request is the base64 of the PEM file, as the tutorials' `base64 | tr -d "\n"`.
+    let csr_pem = std::fs::read(dir.join("jane.csr")).unwrap();
+    let request: String = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("request: "))
+        .unwrap()
+        .to_owned();
+    let decoded: Base64Bytes = serde_json::from_str(&format!("{request:?}")).unwrap();
+    assert_eq!(decoded.0, csr_pem);
+
+    let out = ok(kubepki(
+        dir,
+        &["create", "-f", "jane.yaml", "--as", "kubernetes-admin"],
+    ));
+    assert_eq!(
+        out,
+        "certificatesigningrequest.certificates.k8s.io/jane created\n"
+    );
+    let table = ok(kubepki(dir, &["get", "csr"]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        [
+            "NAME",
+            "AGE",
+            "SIGNERNAME",
+            "REQUESTOR",
+            "REQUESTEDDURATION",
+            "CONDITION"
+        ]
+    );
+    let row: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(row[0], "jane");
+    assert_eq!(
+        &row[2..],
+        [
+            "kubernetes.io/kube-apiserver-client",
+            "kubernetes-admin",
+            "10m",
+            "Pending"
+        ]
+    );
+
+    assert_eq!(
+        ok(kubepki(dir, &["certificate", "approve", "jane"])),
+        "certificatesigningrequest.certificates.k8s.io/jane approved\n"
+    );
+    let before = SystemTime::now();
+    ok(controller(dir));
+    let after = SystemTime::now();
+    let table = ok(kubepki(dir, &["get", "csr", "jane", "-o", "wide"]));
+    assert!(
+        table.lines().nth(1).unwrap().ends_with("Approved,Issued"),
+        "{table}"
+    );
+
+    let b64 = ok(kubepki(
+        dir,
+        &["get", "csr", "jane", "-o", "jsonpath={.status.certificate}"],
+    ));
+    let pem: Base64Bytes = serde_json::from_str(&format!("{b64:?}")).unwrap();
+    std::fs::write(dir.join("jane.crt"), &pem.0).unwrap();
+    let verify = Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "verify",
+            "-CAfile",
+            "ca.crt",
+            "-purpose",
+            "sslclient",
+            "jane.crt",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&verify.stdout), "jane.crt: OK\n");
+
+    let der = certificates_from_bytes(&pem.0).unwrap();
+    let info = CertificateInfo::from_der(&der[0]).unwrap();
+    // Exactly 10 minutes after the 5-minute backdate.
+    assert_eq!(
+        info.not_after.duration_since(info.not_before).unwrap(),
+        Duration::from_secs(900)
+    );
+    let five = Duration::from_secs(300);
+    let second = Duration::from_secs(1);
+    assert!(
+        info.not_before + second >= before - five && info.not_before <= after - five,
+        "{info:?}"
+    );
+    assert!(!info.is_ca);
+    assert_eq!(info.username(), Some("jane"));
+
+    // The other output formats.
+    let yaml = ok(kubepki(dir, &["get", "csr", "jane", "-o", "yaml"]));
+    assert!(
+        yaml.contains("reason: KubectlApprove") && yaml.contains("certificate: "),
+        "{yaml}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(kubepki(dir, &["get", "csr", "-o", "json"]))).unwrap();
+    assert_eq!(json["kind"], "List");
+    assert_eq!(json["items"][0]["metadata"]["name"], "jane");
+    assert_eq!(
+        ok(kubepki(
+            dir,
+            &["get", "csr", "-o", "jsonpath={.items[*].metadata.name}"]
+        )),
+        "jane"
+    );
+    assert_eq!(
+        ok(kubepki(
+            dir,
+            &["get", "csr", "jane", "-o", "jsonpath={.spec.usages[0]}"]
+        )),
+        "client auth"
+    );
+
+    assert_eq!(
+        ok(kubepki(dir, &["delete", "csr", "jane"])),
+        "certificatesigningrequest.certificates.k8s.io \"jane\" deleted\n"
+    );
+    let err = fails(kubepki(dir, &["get", "csr", "jane"]));
+    assert!(
+        err.contains(r#"certificatesigningrequests.certificates.k8s.io "jane" not found"#),
+        "{err}"
+    );
+}
+
+fn create(
+    dir: &Path,
+    name: &str,
+    signer: &str,
+    usages: &[&str],
+    expiration: Option<&str>,
+) -> Output {
+    let csr = std::fs::read(dir.join(format!("{name}.csr"))).unwrap();
+    let b64 = serde_json::to_string(&Base64Bytes(csr)).unwrap();
+    let mut yaml = format!(
+        "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: {name}\nspec:\n  request: {b64}\n  signerName: {signer}\n  usages: [{}]\n",
+        usages
+            .iter()
+            .map(|u| format!("{u:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(e) = expiration {
+        yaml.push_str(&format!("  expirationSeconds: {e}\n"));
+    }
+    std::fs::write(dir.join(format!("{name}.yaml")), yaml).unwrap();
+    kubepki(dir, &["create", "-f", &format!("{name}.yaml")])
+}
+
+fn condition_of(dir: &Path, name: &str) -> String {
+    let table = ok(kubepki(dir, &["get", "csr", name]));
+    table
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, "jane", &["dev"], &[]);
+    let client = "kubernetes.io/kube-apiserver-client";
+
+    let err = fails(create(dir, "jane", client, &["client auth"], Some("599")));
+    assert!(err.contains("spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 600 seconds (10 minutes)"), "{err}");
+    let err = fails(create(dir, "jane", "", &["client auth"], None));
+    assert!(
+        err.contains(r#""jane" is invalid: spec.signerName: Required value"#),
+        "{err}"
+    );
+    let err = fails(create(dir, "jane", client, &["client-auth"], None));
+    assert!(
+        err.contains(r#"spec.usages[0]: Unsupported value: "client-auth": supported values:"#),
+        "{err}"
+    );
+    let err = fails(create(
+        dir,
+        "jane",
+        client,
+        &["client auth", "client auth"],
+        None,
+    ));
+    assert!(
+        err.contains(r#"spec.usages[1]: Duplicate value: "client auth""#),
+        "{err}"
+    );
+    // A manifest with a mistake is refused before it is written.
+    let err = fails(kubepki(
+        dir,
+        &[
+            "csr",
+            "manifest",
+            "--csr",
+            "jane.csr",
+            "--name",
+            "jane",
+            "--expiration",
+            "5m",
+        ],
+    ));
+    assert!(
+        err.contains("may not specify a duration less than 600 seconds"),
+        "{err}"
+    );
+
+    setup(dir, "root", &["system:masters"], &[]);
+    let err = fails(create(dir, "root", client, &["client auth"], None));
+    assert!(err.contains(r#"certificatesigningrequests.certificates.k8s.io "root" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed"#), "{err}");
+
+    // Approve after deny.
+    ok(create(dir, "jane", client, &["client auth"], None));
+    ok(kubepki(dir, &["certificate", "deny", "jane"]));
+    let err = fails(kubepki(dir, &["certificate", "approve", "jane"]));
+    assert!(
+        err.contains(r#"certificate signing request "jane" is already Denied"#),
+        "{err}"
+    );
+    // Deny again is a no-op.
+    ok(kubepki(dir, &["certificate", "deny", "jane"]));
+    assert_eq!(condition_of(dir, "jane"), "Denied");
+
+    // Signer refusals: Failed, SignerValidationFailure.
+    setup(dir, "server", &[], &[]);
+    ok(create(dir, "server", client, &["any", "server auth"], None));
+    setup(
+        dir,
+        "system:node:n1",
+        &["system:nodes"],
+        &["DNS:n1.example"],
+    );
+    std::fs::rename(dir.join("system:node:n1.csr"), dir.join("node.csr")).unwrap();
+    ok(create(
+        dir,
+        "node",
+        "kubernetes.io/kube-apiserver-client-kubelet",
+        &["digital signature", "client auth"],
+        None,
+    ));
+    ok(kubepki(dir, &["certificate", "approve", "server", "node"]));
+    ok(controller(dir));
+    assert_eq!(condition_of(dir, "server"), "Approved,Failed");
+    assert_eq!(condition_of(dir, "node"), "Approved,Failed");
+    let msg = |name: &str| {
+        ok(kubepki(
+            dir,
+            &[
+                "get",
+                "csr",
+                name,
+                "-o",
+                "jsonpath={.status.conditions[1].reason}: {.status.conditions[1].message}",
+            ],
+        ))
+    };
+    assert_eq!(
+        msg("server"),
+        "SignerValidationFailure: invalid usage for client certificate: any"
+    );
+    assert_eq!(
+        msg("node"),
+        "SignerValidationFailure: DNS subjectAltNames are not allowed"
+    );
+}
+
+#[test]
+fn two_processes_approve_and_sign_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let names: Vec<String> = (0..10).map(|i| format!("user{i}")).collect();
+    for n in &names {
+        setup(dir, n, &["dev"], &[]);
+        ok(create(
+            dir,
+            n,
+            "kubernetes.io/kube-apiserver-client",
+            &["client auth"],
+            None,
+        ));
+    }
+    let spawn = |args: Vec<&str>| -> Child {
+        Command::new(env!("CARGO_BIN_EXE_kubepki"))
+            .current_dir(dir)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let sign_args = vec![
+        "controller",
+        "--cluster-signing-cert-file",
+        "ca.crt",
+        "--cluster-signing-key-file",
+        "ca.key",
+        "--once",
+    ];
+    let mut approve_args = vec!["certificate", "approve"];
+    approve_args.extend(names.iter().map(String::as_str));
+    let mut reversed = vec!["certificate", "approve"];
+    reversed.extend(names.iter().rev().map(String::as_str));
+    // Phase 1: two approvers and two signers at once; phase 2: two signers at once.
+    let mut issued = 0;
+    let phase1 = vec![
+        spawn(approve_args),
+        spawn(reversed),
+        spawn(sign_args.clone()),
+        spawn(sign_args.clone()),
+    ];
+    let phase1: Vec<Output> = phase1
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let phase2 = vec![spawn(sign_args.clone()), spawn(sign_args)];
+    let phase2: Vec<Output> = phase2
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for out in phase1.into_iter().chain(phase2) {
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{stderr}");
+        issued += stderr
+            .lines()
+            .filter(|l| l.contains(" issued, valid until "))
+            .count();
+    }
+    assert_eq!(issued, names.len(), "each certificate issued exactly once");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(kubepki(dir, &["get", "csr", "-o", "json"]))).unwrap();
+    let items = json["items"].as_array().unwrap();
+    assert_eq!(items.len(), names.len());
+    let mut serials = std::collections::BTreeSet::new();
+    for item in items {
+        assert_eq!(
+            item["status"]["conditions"].as_array().unwrap().len(),
+            1,
+            "{item}"
+        );
+        let pem: Base64Bytes =
+            serde_json::from_value(item["status"]["certificate"].clone()).unwrap();
+        let der = certificates_from_bytes(&pem.0).unwrap();
+        serials.insert(CertificateInfo::from_der(&der[0]).unwrap().serial);
+    }
+    assert_eq!(serials.len(), names.len());
+}
