@@ -47,6 +47,12 @@ pub(crate) enum Command {
     Verify(crate::verify::VerifyArgs),
     /// Lay out a control plane's PKI as kubeadm does: CAs, certificates, keys, kubeconfig files.
     Init(crate::cluster::InitArgs),
+    /// The tree's certificates: check expiration, renew, issue component certificates, CSRs.
+    #[command(subcommand)]
+    Certs(crate::cluster::CertsCommand),
+    /// kubeconfig files for new users.
+    #[command(subcommand)]
+    Kubeconfig(crate::cluster::KubeconfigCommand),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,14 +1,18 @@
 //! `kubepki init` and the cluster commands: the kubeadm tree, kubeconfig files.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::SystemTime;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
-use kubepki::cluster::{Action, GroupsCompat, InitOptions, init};
+use kubepki::cluster::{
+    Action, GroupsCompat, InitOptions, Kubeconfig, RenewOptions, check_expiration, generate_csrs,
+    init, issue_component, parse_san, renew, user_kubeconfig,
+};
 use kubepki::profile::parse_duration;
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::commands::{CliError, CliResult};
 
@@ -86,7 +90,7 @@ fn host_name() -> String {
     }
 }
 
-pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
+fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
     let node_name = args.node_name.clone().unwrap_or_else(host_name);
     let mut options = InitOptions::new(
@@ -109,21 +113,282 @@ pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
         GroupsCompatArg::Current => GroupsCompat::Current,
         GroupsCompatArg::V128 => GroupsCompat::V1_28,
     };
-    let report = init(&options, SystemTime::now()).map_err(|e| CliError(e.to_string()))?;
+    Ok(options)
+}
+
+pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
+    let options = init_options(args)?;
+    let report = init(&options, SystemTime::now())?;
     println!(
-        "[certs] node {node_name}, advertise address {}, {algorithm}",
-        args.advertise_address
+        "[certs] node {}, advertise address {}, {}",
+        options.node_name, options.advertise_address, options.algorithm
     );
     for entry in &report.entries {
         let what = match &entry.action {
             Action::Written => "wrote".to_owned(),
             Action::Kept => "kept ".to_owned(),
-            Action::Missing { ca } => format!("MISSING (CA {ca} has no key here: sign it elsewhere)"),
+            Action::Missing { ca } => {
+                format!("MISSING (CA {ca} has no key here: sign it elsewhere)")
+            }
         };
         println!("{what:5} {:<26} {}", entry.name, entry.path.display());
     }
     if report.is_incomplete() {
-        println!("external CA mode: the files marked MISSING must be provided before the control plane can start");
+        println!(
+            "external CA mode: the files marked MISSING must be provided before the control plane can start"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Output formats of check-expiration.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum OutputFormat {
+    /// kubeadm's two tables.
+    Text,
+    /// kubeadm's `CertificateExpirationInfo` as JSON.
+    Json,
+    /// The same as YAML.
+    Yaml,
+}
+
+/// The folders of an existing tree.
+#[derive(Debug, Args)]
+pub(crate) struct TreeDirs {
+    /// The certificate folder.
+    #[arg(long, default_value = "./kubernetes/pki")]
+    pub(crate) cert_dir: PathBuf,
+    /// The kubeconfig folder.
+    #[arg(long, default_value = "./kubernetes")]
+    pub(crate) kubeconfig_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CertsCommand {
+    /// Show when each certificate of the tree expires, as kubeadm does.
+    CheckExpiration(CheckExpirationArgs),
+    /// Renew certificates (all, or one by name) with fresh keys; CAs are never renewed.
+    Renew(RenewArgs),
+    /// Issue a component certificate kubeadm leaves out (kube-proxy, kubelet-client,
+    /// kubelet-serving).
+    Issue(IssueArgs),
+    /// External CA mode: write keys and CSRs (and partial kubeconfig files) to be signed
+    /// elsewhere.
+    GenerateCsr(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckExpirationArgs {
+    #[command(flatten)]
+    pub(crate) dirs: TreeDirs,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: OutputFormat,
+    /// Exit with status 2 when a certificate or CA expires within this duration (e.g. 720h).
+    #[arg(long)]
+    pub(crate) warn_within: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RenewArgs {
+    /// `all`, or a name as check-expiration shows it (apiserver, admin.conf, ...).
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) dirs: TreeDirs,
+    /// SANs added to the renewed serving certificates, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) add_san: Vec<String>,
+    /// The new keys' algorithm (default: each key's current one).
+    #[arg(long)]
+    pub(crate) algorithm: Option<String>,
+    /// The new validity.
+    #[arg(long, default_value = "8760h")]
+    pub(crate) cert_validity: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IssueArgs {
+    /// kube-proxy, kubelet-client or kubelet-serving.
+    pub(crate) kind: String,
+    /// The node's name.
+    #[arg(long)]
+    pub(crate) node_name: String,
+    /// The node's address (a SAN of kubelet-serving).
+    #[arg(long)]
+    pub(crate) address: Option<IpAddr>,
+    /// The certificate folder holding ca.crt and ca.key.
+    #[arg(long, default_value = "./kubernetes/pki")]
+    pub(crate) cert_dir: PathBuf,
+    /// Where to write <kind>.crt and <kind>.key (default: the cert dir).
+    #[arg(long)]
+    pub(crate) out_dir: Option<PathBuf>,
+    /// The key algorithm.
+    #[arg(long, default_value = "RSA-2048")]
+    pub(crate) algorithm: String,
+    /// The validity.
+    #[arg(long)]
+    pub(crate) validity: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum KubeconfigCommand {
+    /// Write a kubeconfig for a new user, signed by the cluster CA (kubeadm's `kubeconfig user`).
+    User(KubeconfigUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KubeconfigUserArgs {
+    /// The user name (certificate CN).
+    #[arg(long)]
+    pub(crate) client_name: String,
+    /// A group (certificate O); repeat for more.
+    #[arg(long)]
+    pub(crate) org: Vec<String>,
+    /// How long the certificate is valid.
+    #[arg(long, default_value = "24h")]
+    pub(crate) validity: String,
+    #[command(flatten)]
+    pub(crate) dirs: TreeDirs,
+    /// The API server URL (default: admin.conf's).
+    #[arg(long)]
+    pub(crate) server: Option<String>,
+    /// The key algorithm.
+    #[arg(long, default_value = "ECDSA-P256")]
+    pub(crate) algorithm: String,
+    /// Write the kubeconfig here (mode 0600) instead of standard output.
+    #[arg(long, short = 'o')]
+    pub(crate) out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub(crate) force: bool,
+}
+
+pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
+    match command {
+        CertsCommand::CheckExpiration(args) => check(args),
+        CertsCommand::Renew(args) => run_renew(args),
+        CertsCommand::Issue(args) => {
+            let out_dir = args.out_dir.as_ref().unwrap_or(&args.cert_dir);
+            let validity = args.validity.as_deref().map(parse_duration).transpose()?;
+            let path = issue_component(
+                &args.cert_dir,
+                out_dir,
+                &args.kind,
+                &args.node_name,
+                args.address,
+                args.algorithm.parse()?,
+                validity,
+                SystemTime::now(),
+            )?;
+            println!("wrote {} and its key", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CertsCommand::GenerateCsr(args) => {
+            for path in generate_csrs(&init_options(args)?)? {
+                println!("wrote {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
+    let now = SystemTime::now();
+    let warn = args
+        .warn_within
+        .as_deref()
+        .map(parse_duration)
+        .transpose()?;
+    let report = check_expiration(&args.dirs.cert_dir, &args.dirs.kubeconfig_dir, now)?;
+    match args.output {
+        OutputFormat::Text => print!("{}", report.table()),
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Yaml => print!("{}", report.to_yaml().map_err(CliError)?),
+    }
+    if let Some(within) = warn {
+        let expiring = report.expiring_within(now, within);
+        if !expiring.is_empty() {
+            let names: Vec<&str> = expiring.iter().map(|e| e.name.as_str()).collect();
+            eprintln!(
+                "expiring within {}: {}",
+                args.warn_within.as_deref().unwrap_or_default(),
+                names.join(", ")
+            );
+            return Ok(ExitCode::from(2));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
+    let options = RenewOptions {
+        cert_dir: args.dirs.cert_dir.clone(),
+        kubeconfig_dir: args.dirs.kubeconfig_dir.clone(),
+        algorithm: args.algorithm.as_deref().map(str::parse).transpose()?,
+        validity: Some(parse_duration(&args.cert_validity)?),
+        add_sans: args
+            .add_san
+            .iter()
+            .map(|s| parse_san(s))
+            .collect::<Result<_, _>>()?,
+    };
+    let renewed = renew(&options, &args.name, SystemTime::now())?;
+    let mut restart: Vec<&str> = Vec::new();
+    for r in &renewed {
+        println!(
+            "renewed {:<26} {} (old one kept as .bak)",
+            r.name,
+            r.path.display()
+        );
+        if !restart.contains(&r.restart) && !r.restart.starts_with("nothing") {
+            restart.push(r.restart);
+        }
+    }
+    if !restart.is_empty() {
+        println!(
+            "restart so they use the new certificates: {}",
+            restart.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn admin_conf(dir: &Path) -> Option<Kubeconfig> {
+    let text = std::fs::read_to_string(dir.join("admin.conf")).ok()?;
+    Kubeconfig::from_yaml(&text).ok()
+}
+
+pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode> {
+    let KubeconfigCommand::User(args) = command;
+    let admin = admin_conf(&args.dirs.kubeconfig_dir);
+    let cluster = admin.as_ref().and_then(|a| a.clusters.first());
+    let server = args
+        .server
+        .clone()
+        .or_else(|| cluster.map(|c| c.cluster.server.clone()))
+        .unwrap_or_else(|| "https://127.0.0.1:6443".to_owned());
+    let cluster_name = cluster.map_or("kubernetes", |c| c.name.as_str());
+    let text = user_kubeconfig(
+        &args.dirs.cert_dir,
+        cluster_name,
+        &server,
+        &args.client_name,
+        &args.org,
+        parse_duration(&args.validity)?,
+        args.algorithm.parse()?,
+        SystemTime::now(),
+    )?;
+    match &args.out {
+        Some(path) => {
+            let overwrite = if args.force {
+                Overwrite::Replace
+            } else {
+                Overwrite::Refuse
+            };
+            write_atomic(path, text.as_bytes(), FileKind::Secret, overwrite)?;
+            eprintln!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -115,6 +115,8 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Profiles(args) => crate::inspect::profiles(&args),
         Command::Verify(args) => crate::verify::verify(&args),
         Command::Init(args) => return crate::cluster::run_init(&args),
+        Command::Certs(command) => return crate::cluster::run_certs(&command),
+        Command::Kubeconfig(command) => return crate::cluster::run_kubeconfig(&command),
     }?;
     Ok(ExitCode::SUCCESS)
 }

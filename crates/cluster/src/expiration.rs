@@ -334,6 +334,14 @@ impl ExpirationReport {
         tabwriter(&rows)
     }
 
+    /// The report as YAML, with the field names of kubeadm's `-o yaml`.
+    ///
+    /// # Errors
+    /// The serializer's message (not expected for these plain types).
+    pub fn to_yaml(&self) -> Result<String, String> {
+        serde_yaml::to_string(self).map_err(|e| e.to_string())
+    }
+
     /// The present entries (certificates and CAs) that end before `now + within`.
     pub fn expiring_within(&self, now: SystemTime, within: Duration) -> Vec<&ExpirationEntry> {
         self.certificates
