@@ -1,0 +1,3 @@
+module example.invalid/kubepki/ffi/go
+
+go 1.19
