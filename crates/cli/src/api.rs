@@ -302,7 +302,6 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
         Some(other) => {
             let template = other
                 .strip_prefix("jsonpath=")
-                .or_else(|| other.strip_prefix("jsonpath="))
                 .ok_or_else(|| {
                     CliError(format!(
                         "unable to match a printer suitable for the output format {other:?}, allowed formats are: json, jsonpath, name, wide, yaml"
