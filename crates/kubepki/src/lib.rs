@@ -3,13 +3,13 @@
 
 use std::time::Duration;
 
+pub use kubepki_api as api;
 pub use kubepki_cluster as cluster;
 pub use kubepki_csr as csr;
 pub use kubepki_keys as keys;
 pub use kubepki_profile as profile;
 pub use kubepki_sign as sign;
 pub use kubepki_verify as verify;
-pub use kubepki_api as api;
 
 pub use kubepki_csr::{Csr, CsrBuilder, CsrError, San, SanKind, Subject};
 pub use kubepki_keys::{KeyAlgorithm, KeyError, KeyFormat, KeyPair, PublicKey, Signer};
