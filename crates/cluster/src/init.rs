@@ -11,7 +11,9 @@ use std::time::{Duration, SystemTime};
 use der::{Decode, Encode};
 use kubepki_csr::{San, Subject};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
-use kubepki_keys::{KeyAlgorithm, KeyError, KeyFormat, KeyPair, PublicKey, verify_signature};
+use kubepki_keys::{
+    KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, verify_signature,
+};
 use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin};
 use kubepki_sign::{
     Ca, CertificateInfo, IssueOptions, SignError, Timestamp, certificates_from_bytes,
@@ -503,15 +505,54 @@ pub fn generate_keys(
         .collect()
 }
 
-fn write_key(path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
-    let pem = key
-        .to_pem(KeyFormat::Traditional)
-        .map_err(|source| ClusterError::Key {
-            path: path.to_path_buf(),
-            source,
-        })?;
-    write_atomic(path, pem.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
-    Ok(())
+/// The files `init` writes, collected so that they are written (and fsynced) in parallel
+/// once everything has been issued: a failure while issuing leaves nothing half-written.
+#[derive(Default)]
+struct Writes(Vec<(PathBuf, KeyPem, FileKind)>);
+
+impl Writes {
+    fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
+        let pem = key
+            .to_pem(KeyFormat::Traditional)
+            .map_err(|source| ClusterError::Key {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        self.0.push((path.to_path_buf(), pem, FileKind::Secret));
+        Ok(())
+    }
+
+    fn file(&mut self, path: &Path, text: String, kind: FileKind) {
+        self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
+    }
+
+    /// Writes every file with [`write_atomic`] (never over an existing file), on up to 8
+    /// threads: the time goes into fsync, which the disk can overlap.
+    fn flush(self) -> Result<(), ClusterError> {
+        let next = AtomicUsize::new(0);
+        let first_error: Mutex<Option<ClusterError>> = Mutex::new(None);
+        let files = &self.0;
+        std::thread::scope(|scope| {
+            for _ in 0..files.len().clamp(1, 8) {
+                scope.spawn(|| {
+                    while let Some((path, bytes, kind)) =
+                        files.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        if let Err(e) =
+                            write_atomic(path, bytes.as_bytes(), *kind, Overwrite::Refuse)
+                            && let Ok(mut slot) = first_error.lock()
+                        {
+                            slot.get_or_insert(e.into());
+                        }
+                    }
+                });
+            }
+        });
+        match first_error.into_inner() {
+            Ok(Some(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
 }
 
 enum LeafState {
@@ -700,7 +741,8 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
         })
     };
 
-    // Phase 3: write.
+    // Phase 3: issue, then write everything.
+    let mut writes = Writes::default();
     let mut report = InitReport::default();
     let mut signers: Vec<Option<Ca>> = Vec::new();
     for (ca, state) in CaName::ALL.iter().zip(cas) {
@@ -722,19 +764,14 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 let profile = plan.profile(ca.name())?;
                 let key = take_key()?;
                 let key_path = key_path_of(dir, ca.base());
-                write_key(&key_path, &key)?;
+                writes.key(&key_path, &key)?;
                 let created =
                     Ca::self_signed(Box::new(key), &subject_of(&profile), &profile, &issue)
                         .map_err(|source| ClusterError::Sign {
                             name: ca.name().to_owned(),
                             source,
                         })?;
-                write_atomic(
-                    &crt_path,
-                    created.certificate_pem().as_bytes(),
-                    FileKind::Public,
-                    Overwrite::Refuse,
-                )?;
+                writes.file(&crt_path, created.certificate_pem(), FileKind::Public);
                 signers.push(Some(created));
                 Action::Written
             }
@@ -772,13 +809,8 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                         name: leaf.name.to_owned(),
                         source,
                     })?;
-                write_key(&key_path_of(dir, leaf.base), &key)?;
-                write_atomic(
-                    &crt_path,
-                    issued.pem().as_bytes(),
-                    FileKind::Public,
-                    Overwrite::Refuse,
-                )?;
+                writes.key(&key_path_of(dir, leaf.base), &key)?;
+                writes.file(&crt_path, issued.pem(), FileKind::Public);
                 Action::Written
             }
         };
@@ -791,22 +823,12 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
 
     let sa_action = if sa_generate {
         let key = take_key()?;
-        write_key(&sa_key, &key)?;
-        write_atomic(
-            &sa_pub,
-            key.public_key().to_pem().as_bytes(),
-            FileKind::Public,
-            Overwrite::Refuse,
-        )?;
+        writes.key(&sa_key, &key)?;
+        writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Public);
         Action::Written
     } else {
         if let Some(key) = sa_new {
-            write_atomic(
-                &sa_pub,
-                key.public_key().to_pem().as_bytes(),
-                FileKind::Public,
-                Overwrite::Refuse,
-            )?;
+            writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Public);
         }
         Action::Kept
     };
@@ -829,7 +851,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 })?;
                 let key = take_key()?;
                 let text = client_kubeconfig(&plan, spec, ca, &key, &issue)?;
-                write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
+                writes.file(&path, text, FileKind::Secret);
                 Action::Written
             }
         };
@@ -839,6 +861,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
             action,
         });
     }
+    writes.flush()?;
     Ok(report)
 }
 
