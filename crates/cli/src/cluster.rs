@@ -392,3 +392,115 @@ pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode>
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::args::{Cli, Command};
+    use clap::Parser;
+
+    fn run(args: &[&str]) -> CliResult<ExitCode> {
+        let mut argv = vec!["kubepki"];
+        argv.extend_from_slice(args);
+        crate::commands::run(Cli::try_parse_from(argv).unwrap())
+    }
+
+    #[test]
+    fn init_defaults_are_a_laptops() {
+        let cli = Cli::try_parse_from(["kubepki", "init"]).unwrap();
+        let Command::Init(args) = cli.command else {
+            panic!("not init")
+        };
+        let options = init_options(&args).unwrap();
+        assert_eq!(options.cert_dir, PathBuf::from("./kubernetes/pki"));
+        assert_eq!(options.kubeconfig_dir, PathBuf::from("./kubernetes"));
+        assert_eq!(options.advertise_address.to_string(), "127.0.0.1");
+        assert_eq!(options.node_name, host_name());
+        assert_eq!(options.node_name, options.node_name.to_lowercase());
+        assert_eq!(options.algorithm, KeyAlgorithm::Rsa2048);
+    }
+
+    #[test]
+    fn init_check_renew_issue_user_in_a_temp_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let kdir = dir.path().display().to_string();
+        let pki = dir.path().join("pki").display().to_string();
+        let dirs = [
+            "--cert-dir",
+            pki.as_str(),
+            "--kubeconfig-dir",
+            kdir.as_str(),
+        ];
+        let mut init = vec!["init", "--algorithm", "ECDSA-P256", "--node-name", "cp-1"];
+        init.extend_from_slice(&dirs);
+        init.extend_from_slice(&["--apiserver-cert-extra-sans", "a.example,10.1.2.3"]);
+        assert_eq!(
+            format!("{:?}", run(&init).unwrap()),
+            format!("{:?}", ExitCode::SUCCESS)
+        );
+        // Again: everything kept.
+        run(&init).unwrap();
+        let mut check = vec!["certs", "check-expiration", "--warn-within", "24h"];
+        check.extend_from_slice(&dirs);
+        assert_eq!(
+            format!("{:?}", run(&check).unwrap()),
+            format!("{:?}", ExitCode::SUCCESS)
+        );
+        check[3] = "9000h";
+        assert_eq!(
+            format!("{:?}", run(&check).unwrap()),
+            format!("{:?}", ExitCode::from(2))
+        );
+        let mut renew = vec!["certs", "renew", "apiserver", "--add-san", "b.example"];
+        renew.extend_from_slice(&dirs);
+        run(&renew).unwrap();
+        let mut renew_ca = vec!["certs", "renew", "ca"];
+        renew_ca.extend_from_slice(&dirs);
+        assert!(run(&renew_ca).unwrap_err().0.contains("never renewed"));
+        let out = dir.path().join("jane.conf").display().to_string();
+        let mut user = vec![
+            "kubeconfig",
+            "user",
+            "--client-name",
+            "jane",
+            "--org",
+            "devs",
+            "-o",
+            out.as_str(),
+        ];
+        user.extend_from_slice(&dirs);
+        run(&user).unwrap();
+        let jane = Kubeconfig::from_yaml(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(jane.current_context, "jane@kubernetes");
+        run(&[
+            "certs",
+            "issue",
+            "kube-proxy",
+            "--node-name",
+            "w1",
+            "--cert-dir",
+            pki.as_str(),
+            "--algorithm",
+            "ECDSA-P256",
+        ])
+        .unwrap();
+        assert!(dir.path().join("pki/kube-proxy.crt").exists());
+    }
+
+    #[test]
+    fn a_bad_san_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = dir.path().join("pki").display().to_string();
+        let err = run(&[
+            "init",
+            "--cert-dir",
+            pki.as_str(),
+            "--node-name",
+            "cp-1",
+            "--apiserver-cert-extra-sans",
+            "bad name",
+        ])
+        .unwrap_err();
+        assert!(err.0.contains("\"bad name\""), "{}", err.0);
+    }
+}

@@ -10,6 +10,17 @@ use std::time::SystemTime;
 
 use common::{extract_kubeconfig, have, tree_at};
 
+/// Go's caches under the test target folder, so that the test needs no HOME and no network.
+fn go_env() -> Vec<(&'static str, String)> {
+    let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"));
+    vec![
+        ("GOCACHE", tmp.join("go-cache").display().to_string()),
+        ("GOPATH", tmp.join("go-path").display().to_string()),
+        ("GOPROXY", "off".to_owned()),
+        ("GOFLAGS", "-mod=mod".to_owned()),
+    ]
+}
+
 #[test]
 fn go_crypto_x509_verifies_every_leaf() {
     if !have("go") {
@@ -87,8 +98,7 @@ fn go_crypto_x509_verifies_every_leaf() {
         .args(["run", "."])
         .arg(&spec_path)
         .current_dir(&go_dir)
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
+        .envs(go_env())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -121,7 +131,7 @@ fn go_refuses_a_wrong_host_and_usage() {
         .args(["run", "."])
         .arg(&spec_path)
         .current_dir(&go_dir)
-        .env("GOPROXY", "off")
+        .envs(go_env())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -230,6 +230,57 @@ fn a_kubeconfig_for_another_server_is_a_misfit() {
 }
 
 #[test]
+fn a_kubeconfig_of_another_cluster_is_a_misfit() {
+    let tree = tree_at(pinned());
+    let other = tree_at(pinned());
+    std::fs::copy(other.conf("scheduler.conf"), tree.conf("scheduler.conf")).unwrap();
+    match init(&tree.options, pinned()) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::WrongCaData { ca },
+        }) => {
+            assert!(path.ends_with("scheduler.conf"));
+            assert_eq!(ca, "ca");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_corrupt_kubeconfig_or_key_is_named() {
+    let tree = tree_at(pinned());
+    std::fs::write(tree.conf("admin.conf"), "clusters: [1, 2").unwrap();
+    match init(&tree.options, pinned()) {
+        Err(ClusterError::Kubeconfig { path, .. }) => assert!(path.ends_with("admin.conf")),
+        other => panic!("{other:?}"),
+    }
+    let tree = tree_at(pinned());
+    std::fs::write(
+        tree.path("apiserver.key"),
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    match init(&tree.options, pinned()) {
+        Err(ClusterError::Key { path, .. }) => assert!(path.ends_with("apiserver.key")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_ca_is_never_replaced_even_when_expired() {
+    let tree = tree_at(pinned());
+    let ca = std::fs::read(tree.path("ca.crt")).unwrap();
+    match init(&tree.options, pinned() + Duration::from_secs(3651 * 86_400)) {
+        Err(ClusterError::Misfit {
+            path,
+            reason: Misfit::Expired { .. },
+        }) => assert!(path.ends_with("ca.crt")),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(tree.path("ca.crt")).unwrap(), ca);
+}
+
+#[test]
 fn half_a_pair_is_refused() {
     let tree = tree_at(pinned());
     std::fs::remove_file(tree.path("apiserver-kubelet-client.key")).unwrap();
