@@ -3,8 +3,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use der::asn1::{BitString, GeneralizedTime, UtcTime};
-use der::{Encode, Sequence};
+use der::asn1::{AnyRef, BitString, GeneralizedTime, UtcTime};
+use der::{Decode, Encode, Sequence};
 use kubepki_keys::Signer;
 use spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::ext::Extensions;
@@ -29,10 +29,10 @@ struct TbsCertificate {
     extensions: Extensions,
 }
 
-/// Certificate (RFC 5280 4.1).
+/// Certificate (RFC 5280 4.1), around the TBSCertificate's DER exactly as it was signed.
 #[derive(Sequence)]
-struct SignedCertificate {
-    tbs_certificate: TbsCertificate,
+struct SignedCertificate<'a> {
+    tbs_certificate: AnyRef<'a>,
     signature_algorithm: AlgorithmIdentifierOwned,
     signature: BitString,
 }
@@ -86,7 +86,9 @@ pub(crate) fn sign_certificate(
     let tbs_der = tbs.to_der().map_err(encode)?;
     let signature = signer.sign(&tbs_der)?;
     SignedCertificate {
-        tbs_certificate: tbs,
+        // Wrap the signed bytes as they are: encoding the TBS a second time costs as much as
+        // the first (der recomputes nested lengths) and could only differ by a bug.
+        tbs_certificate: AnyRef::from_der(&tbs_der).map_err(encode)?,
         signature_algorithm: algorithm,
         signature: BitString::from_bytes(&signature).map_err(encode)?,
     }
