@@ -50,6 +50,30 @@ fn batch(c: &mut Criterion) {
         }
         group.finish();
         if common::measuring() {
+            let run = |threads| {
+                let results = issue_batch(
+                    &fixture.ca,
+                    &requests,
+                    &fixture.profile,
+                    &fixture.options,
+                    threads,
+                );
+                assert!(results.iter().all(Result::is_ok));
+                black_box(results);
+            };
+            // Interleaved rounds: the ratio of one thread over all cores, each round timed
+            // back to back, so other load on a shared machine weighs on both alike.
+            common::interleaved_ratio(
+                &format!("{group_name} 1-thread over {all}"),
+                ["1-thread", &all],
+                21,
+                1,
+                || run(NonZeroUsize::MIN),
+                || run(cores),
+            );
+            if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+                println!("LOAD {group_name}: /proc/loadavg {}", load.trim());
+            }
             common::print_ratio(
                 &group_name,
                 "1-thread",

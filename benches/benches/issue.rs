@@ -35,6 +35,23 @@ fn issue(c: &mut Criterion) {
         if common::measuring() {
             println!("TBS signed by the primitives: {} bytes", fixture.tbs_len());
             common::print_ratio(&group_name, "kubepki", "primitives", "goal <= 1.10x");
+            let batch = if fixture.algorithm == Algorithm::Rsa2048 {
+                4
+            } else {
+                10
+            };
+            common::interleaved_ratio(
+                &group_name,
+                ["kubepki", "primitives"],
+                101,
+                batch,
+                || {
+                    black_box(fixture.issue_from_pem().expect("issue"));
+                },
+                || {
+                    black_box(fixture.primitives().expect("primitives"));
+                },
+            );
         }
     }
 }
@@ -54,6 +71,16 @@ fn parse(c: &mut Criterion) {
         group.finish();
         if common::measuring() {
             common::print_ratio(&group_name, "kubepki", "primitives", "overhead of parsing");
+            common::interleaved_ratio(
+                &group_name,
+                ["kubepki", "primitives"],
+                101,
+                10,
+                || {
+                    black_box(fixture.parse_request().expect("parse"));
+                },
+                || fixture.verify_request().expect("verify"),
+            );
         }
     }
 }

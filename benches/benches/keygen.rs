@@ -6,7 +6,7 @@
 mod common;
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use kubepki_keys::{KeyAlgorithm, KeyPair};
@@ -26,6 +26,27 @@ fn raw_generate(algorithm: KeyAlgorithm) {
             black_box(rsa::PrivateKey::new(&mut rng, bits).expect("RSA"));
         }
     }
+}
+
+/// RSA generation time is a random search for primes: time single keys to show the spread.
+fn per_key_spread(algorithm: KeyAlgorithm) {
+    const KEYS: usize = 40;
+    let mut times: Vec<f64> = (0..KEYS)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(KeyPair::generate(algorithm).expect("generate"));
+            start.elapsed().as_secs_f64() * 1e9
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "PER-KEY {algorithm} over {KEYS} keys: min {}, p10 {}, median {}, p90 {}, max {}",
+        common::human(times[0]),
+        common::human(times[KEYS / 10]),
+        common::human(times[KEYS / 2]),
+        common::human(times[KEYS * 9 / 10]),
+        common::human(times[KEYS - 1]),
+    );
 }
 
 fn keygen(c: &mut Criterion) {
@@ -58,6 +79,9 @@ fn keygen(c: &mut Criterion) {
                 "primitives",
                 "public key encoding on top",
             );
+            if algorithm.rsa_bits().is_some() {
+                per_key_spread(algorithm);
+            }
             for id in ["kubepki", "primitives"] {
                 if let Some((min, max)) = common::spread(&group_name, id) {
                     println!(

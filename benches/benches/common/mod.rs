@@ -73,5 +73,53 @@ pub(crate) fn print_ratio(group: &str, ours: &str, floor: &str, goal: &str) {
 
 /// Whether criterion runs for real (`cargo bench`), not as a smoke test (`cargo test`).
 pub(crate) fn measuring() -> bool {
-    std::env::args().any(|a| a == "--bench")
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().any(|a| a == "--bench") && !args.iter().any(|a| a == "--profile-time")
+}
+
+/// Our time over the floor's, measured interleaved: rounds of `batch` calls of each, the
+/// order alternating, so load from other processes on a shared machine hits both alike.
+/// Prints and returns the median of the per-round ratios.
+pub(crate) fn interleaved_ratio(
+    group: &str,
+    labels: [&str; 2],
+    rounds: usize,
+    batch: usize,
+    mut ours: impl FnMut(),
+    mut floor: impl FnMut(),
+) -> f64 {
+    let time = |f: &mut dyn FnMut()| {
+        let start = std::time::Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_secs_f64()
+    };
+    let mut ratios = Vec::with_capacity(rounds);
+    let (mut total_ours, mut total_floor) = (0.0, 0.0);
+    for round in 0..rounds {
+        let (a, b) = if round % 2 == 0 {
+            let a = time(&mut ours);
+            (a, time(&mut floor))
+        } else {
+            let b = time(&mut floor);
+            (time(&mut ours), b)
+        };
+        total_ours += a;
+        total_floor += b;
+        ratios.push(a / b);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = ratios[ratios.len() / 2];
+    let per = |total: f64| human(total * 1e9 / (rounds * batch) as f64);
+    println!(
+        "INTERLEAVED {group}: {} {} / {} {} per op; median of {rounds} round ratios = {median:.3}x (p10 {:.3}x, p90 {:.3}x)",
+        labels[0],
+        per(total_ours),
+        labels[1],
+        per(total_floor),
+        ratios[ratios.len() / 10],
+        ratios[ratios.len() * 9 / 10],
+    );
+    median
 }
