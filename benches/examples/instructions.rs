@@ -7,16 +7,18 @@
 //!     target/release/examples/instructions issue P-256 kubepki 50
 //! ```
 //!
-//! Arguments: `issue|parse`, `P-256|P-384|RSA-2048`, `kubepki|primitives`, iterations.
+//! Arguments: `issue|parse|verify`, `P-256|P-384|RSA-2048`, `kubepki|primitives`, iterations.
 
 use std::error::Error;
 use std::hint::black_box;
 
-use kubepki_benches::{Algorithm, Fixture};
+use kubepki_benches::{Algorithm, Chain, Fixture, bench_now};
+use kubepki_verify::{Cert, VerifyOptions, verify};
 
 #[inline(never)]
 fn measured(
     fixture: &Fixture,
+    chain: Option<&Chain>,
     op: &str,
     ours: bool,
     iterations: usize,
@@ -33,6 +35,15 @@ fn measured(
                 black_box(fixture.parse_request()?);
             }
             ("parse", false) => fixture.verify_request()?,
+            ("verify", true) => {
+                let chain = chain.ok_or("no chain")?;
+                let anchors = [Cert::from_der(&chain.root)?];
+                let leaf = Cert::from_der(&chain.leaf)?;
+                let intermediates = [Cert::from_der(&chain.intermediate)?];
+                let options = VerifyOptions::new(bench_now());
+                black_box(verify(&anchors, &intermediates, &leaf, &options)?);
+            }
+            ("verify", false) => chain.ok_or("no chain")?.primitives()?,
             _ => return Err(format!("unknown operation {op}").into()),
         }
     }
@@ -51,5 +62,16 @@ fn main() -> Result<(), Box<dyn Error>> {
         .find(|a| a.name() == alg)
         .ok_or_else(|| format!("unknown algorithm {alg}"))?;
     let fixture = Fixture::new(algorithm)?;
-    measured(&fixture, op, who == "kubepki", iterations.parse()?)
+    let chain = if op == "verify" {
+        Some(Chain::new(algorithm)?)
+    } else {
+        None
+    };
+    measured(
+        &fixture,
+        chain.as_ref(),
+        op,
+        who == "kubepki",
+        iterations.parse()?,
+    )
 }
