@@ -9,26 +9,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
+mod common;
+use common::{kubepki, ok, openssl_available};
+
 use kubepki::api::Base64Bytes;
 use kubepki::sign::{CertificateInfo, certificates_from_bytes};
-
-fn kubepki(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubepki"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run kubepki")
-}
-
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 fn fails(output: Output) -> String {
     assert!(
@@ -37,18 +22,6 @@ fn fails(output: Output) -> String {
         String::from_utf8_lossy(&output.stdout)
     );
     String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn have_openssl() -> bool {
-    if Command::new("openssl").arg("version").output().is_ok() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "openssl not found and CI is set"
-    );
-    eprintln!("SKIP: openssl not found");
-    false
 }
 
 /// A CA, a user key and CSR, in a fresh folder.
@@ -108,7 +81,7 @@ fn controller(dir: &Path) -> Output {
 
 #[test]
 fn tutorial_flow() {
-    if !have_openssl() {
+    if !openssl_available() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

@@ -6,23 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn kubepki(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubepki"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run kubepki")
-}
-
-fn ok(output: Output) -> String {
-    assert!(
-        output.status.success(),
-        "failed: {}\n{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod common;
+use common::{kubepki, ok, openssl_available};
 
 fn fails(output: Output) -> String {
     assert!(
@@ -35,23 +20,6 @@ fn fails(output: Output) -> String {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     stderr
-}
-
-/// `openssl` with `args` in `dir`, or `None` (after a loud SKIP) when it is not installed.
-/// With `CI` set, a missing openssl fails the test.
-fn openssl_available() -> bool {
-    let found = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required when CI is set"
-        );
-        eprintln!("SKIP: openssl not found; install it to run the interop tests");
-    }
-    found
 }
 
 fn openssl(dir: &Path, args: &[&str]) -> String {
