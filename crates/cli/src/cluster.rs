@@ -49,7 +49,7 @@ pub(crate) struct InitArgs {
     /// The cluster name in the kubeconfig files.
     #[arg(long, default_value = "kubernetes")]
     pub(crate) cluster_name: String,
-    /// HOST[:PORT] of a shared endpoint (load balancer) for the kubeconfig files.
+    /// HOST or HOST:PORT of a shared endpoint (load balancer) for the kubeconfig files.
     #[arg(long)]
     pub(crate) control_plane_endpoint: Option<String>,
     /// Extra SANs (IPs or DNS names) of the API server certificate, comma-separated.
@@ -219,7 +219,7 @@ pub(crate) struct IssueArgs {
     /// The certificate folder holding ca.crt and ca.key.
     #[arg(long, default_value = "./kubernetes/pki")]
     pub(crate) cert_dir: PathBuf,
-    /// Where to write <kind>.crt and <kind>.key (default: the cert dir).
+    /// Where to write KIND.crt and KIND.key (default: the cert dir).
     #[arg(long)]
     pub(crate) out_dir: Option<PathBuf>,
     /// The key algorithm.
