@@ -1,9 +1,11 @@
 //! A parsed certificate with the extensions path validation needs, decoded once.
 
+use std::ops::Range;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use const_oid::ObjectIdentifier;
-use der::{Decode, Encode};
+use der::{Decode, Encode, Header, Reader, SliceReader, Tag};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
@@ -48,11 +50,11 @@ pub(crate) mod oids {
 pub struct Cert {
     der: Vec<u8>,
     pub(crate) cert: Certificate,
-    pub(crate) tbs_der: Vec<u8>,
-    pub(crate) subject: String,
-    pub(crate) subject_der: Vec<u8>,
-    pub(crate) issuer_der: Vec<u8>,
-    pub(crate) spki_der: Vec<u8>,
+    /// Where the TBSCertificate, the issuer and subject names and the SPKI sit in `der`:
+    /// path building compares and hashes these bytes as received.
+    parts: Parts,
+    /// The subject as text, made the first time an error or a caller asks for it.
+    subject: OnceLock<String>,
     pub(crate) not_before: Duration,
     pub(crate) not_after: Duration,
     pub(crate) basic: Option<BasicConstraints>,
@@ -67,6 +69,52 @@ pub struct Cert {
     pub(crate) basic_critical: bool,
     pub(crate) san_critical: bool,
     pub(crate) eku_critical: bool,
+}
+
+/// Byte ranges of a certificate's parts inside its DER encoding.
+#[derive(Clone, Debug)]
+struct Parts {
+    tbs: Range<usize>,
+    issuer: Range<usize>,
+    subject: Range<usize>,
+    spki: Range<usize>,
+}
+
+impl Parts {
+    /// Walks the TLVs of a certificate already known to be canonical DER (it decoded and
+    /// re-encoded to the same bytes), so that nothing needs encoding again.
+    fn locate(der: &[u8]) -> der::Result<Self> {
+        let mut outer = SliceReader::new(der)?;
+        Header::decode(&mut outer)?;
+        let tbs_start = u32::from(outer.position()) as usize;
+        let tbs = outer.tlv_bytes()?;
+        let mut reader = SliceReader::new(tbs)?;
+        Header::decode(&mut reader)?;
+        let version = Tag::ContextSpecific {
+            constructed: true,
+            number: der::TagNumber(0),
+        };
+        if Tag::peek(&reader)? == version {
+            reader.tlv_bytes()?;
+        }
+        reader.tlv_bytes()?; // serialNumber
+        reader.tlv_bytes()?; // signature
+        let next = |reader: &mut SliceReader<'_>| -> der::Result<Range<usize>> {
+            let start = tbs_start + u32::from(reader.position()) as usize;
+            let len = reader.tlv_bytes()?.len();
+            Ok(start..start + len)
+        };
+        let issuer = next(&mut reader)?;
+        next(&mut reader)?; // validity
+        let subject = next(&mut reader)?;
+        let spki = next(&mut reader)?;
+        Ok(Parts {
+            tbs: tbs_start..tbs_start + tbs.len(),
+            issuer,
+            subject,
+            spki,
+        })
+    }
 }
 
 impl Cert {
@@ -86,25 +134,16 @@ impl Cert {
         if reencoded != der {
             return Err(VerifyError::NotDer);
         }
-        let tbs = cert.tbs_certificate();
-        let enc =
-            |v: Result<Vec<u8>, der::Error>| v.map_err(|source| VerifyError::Malformed { source });
-        let tbs_der = enc(tbs.to_der())?;
-        let subject_der = enc(tbs.subject().to_der())?;
-        let issuer_der = enc(tbs.issuer().to_der())?;
-        let spki_der = enc(tbs.subject_public_key_info().to_der())?;
-        let subject = tbs.subject().to_string();
-        let not_before = tbs.validity().not_before.to_unix_duration();
-        let not_after = tbs.validity().not_after.to_unix_duration();
+        let parts = Parts::locate(der).map_err(|source| VerifyError::Malformed { source })?;
+        let validity = cert.tbs_certificate().validity();
+        let not_before = validity.not_before.to_unix_duration();
+        let not_after = validity.not_after.to_unix_duration();
 
         let mut out = Cert {
-            der: der.to_vec(),
-            cert: cert.clone(),
-            tbs_der,
-            subject,
-            subject_der,
-            issuer_der,
-            spki_der,
+            der: reencoded,
+            cert,
+            parts,
+            subject: OnceLock::new(),
             not_before,
             not_after,
             basic: None,
@@ -177,12 +216,33 @@ impl Cert {
     /// The subject as an RFC 4514 string.
     #[must_use]
     pub fn subject(&self) -> &str {
-        &self.subject
+        self.subject
+            .get_or_init(|| self.cert.tbs_certificate().subject().to_string())
+    }
+
+    /// The DER of the TBSCertificate, as signed.
+    pub(crate) fn tbs_der(&self) -> &[u8] {
+        &self.der[self.parts.tbs.clone()]
+    }
+
+    /// The DER of the subject name.
+    pub(crate) fn subject_der(&self) -> &[u8] {
+        &self.der[self.parts.subject.clone()]
+    }
+
+    /// The DER of the issuer name.
+    pub(crate) fn issuer_der(&self) -> &[u8] {
+        &self.der[self.parts.issuer.clone()]
+    }
+
+    /// The DER of the subjectPublicKeyInfo.
+    pub(crate) fn spki_der(&self) -> &[u8] {
+        &self.der[self.parts.spki.clone()]
     }
 
     /// Whether subject and issuer are the same name (RFC 5280 "self-issued").
     pub(crate) fn is_self_issued(&self) -> bool {
-        self.subject_der == self.issuer_der
+        self.subject_der() == self.issuer_der()
     }
 
     /// Whether the certificate is self-issued and its signature verifies with its own key.
@@ -191,7 +251,7 @@ impl Cert {
             && kubepki_keys::verify_signature(
                 self.cert.tbs_certificate().subject_public_key_info(),
                 self.cert.signature_algorithm(),
-                &self.tbs_der,
+                self.tbs_der(),
                 self.cert.signature().as_bytes().unwrap_or(&[]),
             )
             .is_ok()
@@ -204,6 +264,8 @@ impl Cert {
 
     fn check_structure(&mut self) -> Result<(), VerifyError> {
         let tbs = self.cert.tbs_certificate();
+        // Errors are rare: the subject text is only made for one.
+        let name = || tbs.subject().to_string();
         let version = match tbs.version() {
             x509_cert::certificate::Version::V1 => 1,
             x509_cert::certificate::Version::V2 => 2,
@@ -211,21 +273,21 @@ impl Cert {
         };
         if version < 2 && (tbs.issuer_unique_id().is_some() || tbs.subject_unique_id().is_some()) {
             return Err(VerifyError::BadVersion {
-                subject: self.subject.clone(),
+                subject: name(),
                 version,
                 field: "unique identifiers",
             });
         }
         if version < 3 && tbs.extensions().is_some() {
             return Err(VerifyError::BadVersion {
-                subject: self.subject.clone(),
+                subject: name(),
                 version,
                 field: "extensions",
             });
         }
         if tbs.signature() != self.cert.signature_algorithm() {
             return Err(VerifyError::SignatureAlgorithmMismatch {
-                subject: self.subject.clone(),
+                subject: name(),
                 inner: tbs.signature().oid,
                 outer: self.cert.signature_algorithm().oid,
             });
@@ -233,25 +295,23 @@ impl Cert {
         let Some(exts) = tbs.extensions() else {
             return Ok(());
         };
-        let exts = exts.clone();
         let mut seen: Vec<ObjectIdentifier> = Vec::with_capacity(exts.len());
-        for ext in &exts {
+        for ext in exts {
             if seen.contains(&ext.extn_id) {
                 return Err(VerifyError::DuplicateExtension {
-                    subject: self.subject.clone(),
+                    subject: name(),
                     oid: ext.extn_id,
                 });
             }
             seen.push(ext.extn_id);
             let value = ext.extn_value.as_bytes();
-            let subject = &self.subject;
             let malformed = |source| VerifyError::MalformedExtension {
-                subject: subject.clone(),
+                subject: name(),
                 oid: ext.extn_id,
                 source,
             };
             let invalid = |reason| VerifyError::InvalidExtension {
-                subject: subject.clone(),
+                subject: name(),
                 oid: ext.extn_id,
                 reason,
             };
@@ -339,13 +399,13 @@ impl Cert {
                     if ext.critical && ext.extn_id != oids::CERTIFICATE_POLICIES =>
                 {
                     return Err(VerifyError::UnknownCriticalExtension {
-                        subject: self.subject.clone(),
+                        subject: name(),
                         oid: ext.extn_id,
                     });
                 }
                 oid if ext.critical => {
                     return Err(VerifyError::UnknownCriticalExtension {
-                        subject: self.subject.clone(),
+                        subject: name(),
                         oid,
                     });
                 }
@@ -355,21 +415,21 @@ impl Cert {
         let subject_empty = self.cert.tbs_certificate().subject().is_empty();
         if subject_empty && self.san.is_none() {
             return Err(VerifyError::InvalidExtension {
-                subject: self.subject.clone(),
+                subject: name(),
                 oid: oids::SUBJECT_ALT_NAME,
                 reason: "the subject is empty and there is no subjectAltName",
             });
         }
         if subject_empty && !self.san_critical {
             return Err(VerifyError::InvalidExtension {
-                subject: self.subject.clone(),
+                subject: name(),
                 oid: oids::SUBJECT_ALT_NAME,
                 reason: "the subject is empty and subjectAltName is not critical",
             });
         }
         if self.key_usage.as_ref().is_some_and(KeyUsage::key_cert_sign) && !self.is_ca() {
             return Err(VerifyError::InvalidExtension {
-                subject: self.subject.clone(),
+                subject: name(),
                 oid: oids::KEY_USAGE,
                 reason: "keyCertSign is set but basicConstraints cA is not",
             });

@@ -300,6 +300,9 @@ pub enum VerifyError {
     },
 }
 
+/// The rank of [`VerifyError::UnknownIssuer`]: the lowest.
+pub(crate) const UNKNOWN_ISSUER_RANK: u8 = 0;
+
 impl VerifyError {
     /// How specific this error is when several candidate paths fail; the
     /// highest-ranked error is the one reported. An error that only says no
@@ -309,7 +312,7 @@ impl VerifyError {
     #[must_use]
     pub fn rank(&self) -> u8 {
         match self {
-            Self::UnknownIssuer { .. } => 0,
+            Self::UnknownIssuer { .. } => UNKNOWN_ISSUER_RANK,
             Self::NotCa { .. } | Self::MissingKeyCertSign { .. } => 2,
             Self::NotYetValid { .. } | Self::Expired { .. } => 3,
             Self::BadSignature { .. } => 4,

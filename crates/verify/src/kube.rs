@@ -88,7 +88,7 @@ pub fn kubernetes_identity(
         .last()
         .filter(|cn| !cn.is_empty())
         .ok_or_else(|| VerifyError::NoKubernetesUser {
-            subject: client.subject.clone(),
+            subject: client.subject().to_owned(),
         })?;
     let groups = subject
         .iter()

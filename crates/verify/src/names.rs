@@ -105,7 +105,7 @@ fn ip_from_octets(octets: &[u8]) -> Option<IpAddr> {
 /// Checks that the leaf carries `expected` in its subjectAltName.
 pub(crate) fn check_peer_name(leaf: &Cert, expected: &PeerName) -> Result<(), VerifyError> {
     let mismatch = || VerifyError::NameMismatch {
-        subject: leaf.subject.clone(),
+        subject: leaf.subject().to_owned(),
         expected: expected.to_string(),
     };
     let sans = leaf.san.as_deref().unwrap_or(&[]);
@@ -389,9 +389,9 @@ pub(crate) fn check_name_constraints(ca: &Cert, cert: &Cert) -> Result<(), Verif
         return Ok(());
     };
     let violation = |name: &Subject<'_>| VerifyError::NameConstraintViolation {
-        subject: cert.subject.clone(),
+        subject: cert.subject().to_owned(),
         name: name.describe(),
-        constrained_by: ca.subject.clone(),
+        constrained_by: ca.subject().to_owned(),
     };
     let permitted: &[GeneralSubtree] = nc.permitted_subtrees.as_deref().unwrap_or(&[]);
     let excluded: &[GeneralSubtree] = nc.excluded_subtrees.as_deref().unwrap_or(&[]);

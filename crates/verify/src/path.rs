@@ -11,6 +11,7 @@ use der::referenced::OwnedToRef;
 use kubepki_keys::PublicKeyKind;
 
 use crate::VerifyError;
+use crate::error::UNKNOWN_ISSUER_RANK;
 use crate::cert::{Cert, oids};
 use crate::names::{self, PeerName};
 use crate::webpki;
@@ -212,14 +213,14 @@ impl Builder<'_> {
         let validity = cert.cert.tbs_certificate().validity();
         if self.now < cert.not_before {
             return Err(VerifyError::NotYetValid {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
                 not_before: validity.not_before.to_date_time(),
                 now: self.now_dt,
             });
         }
         if self.now > cert.not_after {
             return Err(VerifyError::Expired {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
                 not_after: validity.not_after.to_date_time(),
                 now: self.now_dt,
             });
@@ -236,7 +237,7 @@ impl Builder<'_> {
             Ok(())
         } else {
             Err(VerifyError::ExtendedKeyUsageNotAllowed {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
                 required: want,
             })
         }
@@ -250,7 +251,7 @@ impl Builder<'_> {
             .subject_public_key_info()
             .owned_to_ref();
         let bad_key = |e| VerifyError::BadPublicKey {
-            subject: cert.subject.clone(),
+            subject: cert.subject().to_owned(),
             source: Arc::new(e),
         };
         let kind = PublicKeyKind::of(&spki).map_err(bad_key)?;
@@ -258,7 +259,7 @@ impl Builder<'_> {
         // a trust anchor is trusted as given: it may be a cross-signed root
         if !anchor && !cert.is_self_issued() && cert.aki.is_none() {
             return Err(VerifyError::MissingAuthorityKeyId {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
             });
         }
         if self.options.web_pki {
@@ -273,7 +274,7 @@ impl Builder<'_> {
         self.check_any(leaf, false)?;
         if leaf.name_constraints.is_some() && !leaf.is_ca() {
             return Err(VerifyError::InvalidExtension {
-                subject: leaf.subject.clone(),
+                subject: leaf.subject().to_owned(),
                 oid: oids::NAME_CONSTRAINTS,
                 reason: "nameConstraints in a certificate that is not a CA",
             });
@@ -287,7 +288,7 @@ impl Builder<'_> {
             && !ku.digital_signature()
         {
             return Err(VerifyError::MissingKeyUsage {
-                subject: leaf.subject.clone(),
+                subject: leaf.subject().to_owned(),
                 usage: "digitalSignature",
             });
         }
@@ -311,11 +312,11 @@ impl Builder<'_> {
         let cert = self.pool[i];
         if !cert.is_ca() {
             return Err(VerifyError::NotCa {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
             });
         }
         let invalid = |reason| VerifyError::InvalidCa {
-            subject: cert.subject.clone(),
+            subject: cert.subject().to_owned(),
             reason,
         };
         if !cert.basic_critical {
@@ -330,7 +331,7 @@ impl Builder<'_> {
         self.check_any(cert, self.is_anchor(i))?;
         if self.options.web_pki && self.is_anchor(i) && cert.eku.is_some() {
             return Err(VerifyError::WebPkiViolation {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
                 reason: "a root certificate must not have extendedKeyUsage",
             });
         }
@@ -338,7 +339,7 @@ impl Builder<'_> {
             && !ku.key_cert_sign()
         {
             return Err(VerifyError::MissingKeyCertSign {
-                subject: cert.subject.clone(),
+                subject: cert.subject().to_owned(),
             });
         }
         self.check_time(cert)?;
@@ -362,7 +363,7 @@ impl Builder<'_> {
             let r = kubepki_keys::verify_signature(
                 issuer_spki,
                 c.cert.signature_algorithm(),
-                &c.tbs_der,
+                c.tbs_der(),
                 sig,
             )
             .map_err(Arc::new);
@@ -370,8 +371,8 @@ impl Builder<'_> {
         }
         match self.sig_cache.get(&key) {
             Some(Err(e)) => Err(VerifyError::BadSignature {
-                subject: self.pool[child].subject.clone(),
-                issuer: self.pool[issuer].subject.clone(),
+                subject: self.pool[child].subject().to_owned(),
+                issuer: self.pool[issuer].subject().to_owned(),
                 source: Arc::clone(e),
             }),
             _ => Ok(()),
@@ -401,7 +402,7 @@ impl Builder<'_> {
             && below > usize::from(n)
         {
             return Err(VerifyError::PathLenExceeded {
-                subject: issuer.subject.clone(),
+                subject: issuer.subject().to_owned(),
                 path_len: n,
                 found: below,
             });
@@ -441,12 +442,10 @@ impl Builder<'_> {
 
     fn build(&mut self, chain: &mut Vec<usize>) -> Result<(), VerifyError> {
         let current = self.pool[chain[chain.len() - 1]];
-        let mut best = VerifyError::UnknownIssuer {
-            subject: current.subject.clone(),
-            issuer: current.cert.tbs_certificate().issuer().to_string(),
-        };
+        // The best reason so far; none means "nothing issued it", made only if returned.
+        let mut best: Option<VerifyError> = None;
         let candidates: Vec<usize> = (1..self.pool.len())
-            .filter(|&i| self.pool[i].subject_der == current.issuer_der)
+            .filter(|&i| self.pool[i].subject_der() == current.issuer_der())
             .collect();
         for cand in candidates {
             self.candidates += 1;
@@ -457,8 +456,8 @@ impl Builder<'_> {
             // a path never holds the same certificate, nor the same name and key, twice
             if chain.iter().any(|&i| {
                 i == cand
-                    || (self.pool[i].subject_der == c.subject_der
-                        && self.pool[i].spki_der == c.spki_der)
+                    || (self.pool[i].subject_der() == c.subject_der()
+                        && self.pool[i].spki_der() == c.spki_der())
             }) {
                 continue;
             }
@@ -486,11 +485,14 @@ impl Builder<'_> {
                 if matches!(e, VerifyError::BudgetExhausted { .. }) {
                     return Err(e);
                 }
-                if e.rank() > best.rank() {
-                    best = e;
+                if e.rank() > best.as_ref().map_or(UNKNOWN_ISSUER_RANK, VerifyError::rank) {
+                    best = Some(e);
                 }
             }
         }
-        Err(best)
+        Err(best.unwrap_or_else(|| VerifyError::UnknownIssuer {
+            subject: current.subject().to_owned(),
+            issuer: current.cert.tbs_certificate().issuer().to_string(),
+        }))
     }
 }

@@ -10,7 +10,7 @@ use crate::cert::{Cert, oids};
 
 fn violation(cert: &Cert, reason: &'static str) -> VerifyError {
     VerifyError::WebPkiViolation {
-        subject: cert.subject.clone(),
+        subject: cert.subject().to_owned(),
         reason,
     }
 }
