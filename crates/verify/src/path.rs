@@ -11,8 +11,8 @@ use der::referenced::OwnedToRef;
 use kubepki_keys::PublicKeyKind;
 
 use crate::VerifyError;
-use crate::error::UNKNOWN_ISSUER_RANK;
 use crate::cert::{Cert, oids};
+use crate::error::UNKNOWN_ISSUER_RANK;
 use crate::names::{self, PeerName};
 use crate::webpki;
 
