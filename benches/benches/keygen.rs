@@ -9,24 +9,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
+use kubepki_benches::raw_generate;
 use kubepki_keys::{KeyAlgorithm, KeyPair};
-use p256::elliptic_curve::Generate;
-
-fn raw_generate(algorithm: KeyAlgorithm) {
-    let mut rng = getrandom::SysRng;
-    match algorithm {
-        KeyAlgorithm::EcdsaP256 => {
-            black_box(p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng).expect("P-256"));
-        }
-        KeyAlgorithm::EcdsaP384 => {
-            black_box(p384::ecdsa::SigningKey::try_generate_from_rng(&mut rng).expect("P-384"));
-        }
-        _ => {
-            let bits = algorithm.rsa_bits().expect("RSA");
-            black_box(rsa::PrivateKey::new(&mut rng, bits).expect("RSA"));
-        }
-    }
-}
 
 /// RSA generation time is a random search for primes: time single keys to show the spread.
 fn per_key_spread(algorithm: KeyAlgorithm) {
@@ -70,7 +54,9 @@ fn keygen(c: &mut Criterion) {
         group.bench_function("kubepki", |b| {
             b.iter(|| black_box(KeyPair::generate(algorithm).expect("generate")))
         });
-        group.bench_function("primitives", |b| b.iter(|| raw_generate(algorithm)));
+        group.bench_function("primitives", |b| {
+            b.iter(|| black_box(raw_generate(algorithm).expect("raw key")))
+        });
         group.finish();
         if common::measuring() {
             common::print_ratio(

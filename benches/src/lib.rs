@@ -282,6 +282,46 @@ pub fn raw_verify(
     Ok(())
 }
 
+/// A raw RustCrypto key, as [`raw_generate`] makes it.
+pub enum RawKey {
+    /// An ECDSA P-256 key.
+    P256(p256::ecdsa::SigningKey),
+    /// An ECDSA P-384 key.
+    P384(p384::ecdsa::SigningKey),
+    /// An RSA key.
+    Rsa(Box<rsa::PrivateKey>),
+}
+
+/// Generates a key of `algorithm` with RustCrypto's own generators and the system RNG: the
+/// floor of [`KeyPair::generate`].
+///
+/// # Errors
+/// [`BenchError::RawKey`] when the generator fails.
+pub fn raw_generate(algorithm: KeyAlgorithm) -> Result<RawKey, BenchError> {
+    use p256::elliptic_curve::Generate;
+    let mut rng = getrandom::SysRng;
+    let failed = |e: &dyn std::fmt::Display| BenchError::RawKey {
+        algorithm: algorithm.name(),
+        reason: e.to_string(),
+    };
+    Ok(match algorithm {
+        KeyAlgorithm::EcdsaP256 => RawKey::P256(
+            p256::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(|e| failed(&e))?,
+        ),
+        KeyAlgorithm::EcdsaP384 => RawKey::P384(
+            p384::ecdsa::SigningKey::try_generate_from_rng(&mut rng).map_err(|e| failed(&e))?,
+        ),
+        _ => {
+            let bits = algorithm
+                .rsa_bits()
+                .ok_or_else(|| failed(&"not an RSA size"))?;
+            RawKey::Rsa(Box::new(
+                rsa::PrivateKey::new(&mut rng, bits).map_err(|e| failed(&e))?,
+            ))
+        }
+    })
+}
+
 /// One signature check of a chain: the issuer's public key bytes, the TBS DER, the signature.
 type SignatureCheck = (Vec<u8>, Vec<u8>, Vec<u8>);
 

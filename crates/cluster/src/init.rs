@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use der::{Decode, Encode};
 use kubepki_csr::{San, Subject};
-use kubepki_fs::{FileKind, Overwrite, write_atomic};
+use kubepki_fs::{FileKind, FileWrite, Overwrite, write_atomic_all};
 use kubepki_keys::{
     KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, verify_signature,
 };
@@ -526,32 +526,19 @@ impl Writes {
         self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
     }
 
-    /// Writes every file with [`write_atomic`] (never over an existing file), on up to 8
-    /// threads: the time goes into fsync, which the disk can overlap.
+    /// Writes every file (never over an existing file) with [`write_atomic_all`]: in
+    /// parallel, each folder fsynced once.
     fn flush(self) -> Result<(), ClusterError> {
-        let next = AtomicUsize::new(0);
-        let first_error: Mutex<Option<ClusterError>> = Mutex::new(None);
-        let files = &self.0;
-        std::thread::scope(|scope| {
-            for _ in 0..files.len().clamp(1, 8) {
-                scope.spawn(|| {
-                    while let Some((path, bytes, kind)) =
-                        files.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        if let Err(e) =
-                            write_atomic(path, bytes.as_bytes(), *kind, Overwrite::Refuse)
-                            && let Ok(mut slot) = first_error.lock()
-                        {
-                            slot.get_or_insert(e.into());
-                        }
-                    }
-                });
-            }
-        });
-        match first_error.into_inner() {
-            Ok(Some(e)) => Err(e),
-            _ => Ok(()),
-        }
+        let files: Vec<FileWrite<'_>> = self
+            .0
+            .iter()
+            .map(|(path, bytes, kind)| FileWrite {
+                path,
+                bytes: bytes.as_bytes(),
+                kind: *kind,
+            })
+            .collect();
+        Ok(write_atomic_all(&files, Overwrite::Refuse)?)
     }
 }
 
