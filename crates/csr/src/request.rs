@@ -5,7 +5,7 @@ use const_oid::db::rfc5280::{ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE
 use const_oid::db::rfc5912::ID_CE_SUBJECT_ALT_NAME;
 use const_oid::db::rfc5912::ID_EXTENSION_REQ;
 use der::asn1::{BitString, OctetString, SetOfVec};
-use der::{Decode, Encode};
+use der::{Decode, Encode, Header, Reader, SliceReader};
 use kubepki_keys::pem::{looks_like_pem, pem_blocks, pem_encode};
 use kubepki_keys::{PublicKey, Signer, verify_signature};
 use x509_cert::attr::Attribute;
@@ -121,6 +121,13 @@ fn extension_name(oid: &ObjectIdentifier) -> String {
     }
 }
 
+/// The bytes of the CertificationRequestInfo (its whole TLV) inside a request's DER.
+fn received_info(der: &[u8]) -> der::Result<&[u8]> {
+    let mut reader = SliceReader::new(der)?;
+    Header::decode(&mut reader)?;
+    reader.tlv_bytes()
+}
+
 impl Csr {
     /// Parses PEM (`CERTIFICATE REQUEST` or the older `NEW CERTIFICATE REQUEST`) or DER, and
     /// checks the proof of possession.
@@ -167,11 +174,13 @@ impl Csr {
         }
         let public_key =
             PublicKey::from_spki(request.info.public_key.clone()).map_err(CsrError::PublicKey)?;
-        let info_der = request.info.to_der().map_err(malformed)?;
+        // The signature covers the CertificationRequestInfo as received, not as we would
+        // encode it again.
+        let info_der = received_info(der).map_err(malformed)?;
         let signature = request.signature.as_bytes().ok_or_else(|| {
             CsrError::Malformed("the signature bit string has unused bits".to_owned())
         })?;
-        verify_signature(public_key.spki(), &request.algorithm, &info_der, signature)
+        verify_signature(public_key.spki(), &request.algorithm, info_der, signature)
             .map_err(CsrError::ProofOfPossession)?;
 
         let mut extensions = Vec::new();
