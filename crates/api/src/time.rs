@@ -55,12 +55,19 @@ pub fn parse_time(text: &str) -> Result<SystemTime, ApiError> {
         let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
         rest = &frac[digits..];
     }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let oh = rest[1..3].parse::<i64>().map_err(|_| bad())?;
-            let om = rest[4..6].parse::<i64>().map_err(|_| bad())?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
+    // `±hh:mm` with hh <= 23 and mm <= 59, as Go's RFC 3339 parser. Matched as bytes: six
+    // bytes of rest may hold a multi-byte character, which slicing at fixed offsets would cut.
+    let offset = match rest.as_bytes() {
+        b"Z" | b"z" => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2]
+            if [h1, h2, m1, m2].iter().all(|c| c.is_ascii_digit()) =>
+        {
+            let two = |tens: &u8, ones: &u8| i64::from(tens - b'0') * 10 + i64::from(ones - b'0');
+            let (oh, om) = (two(h1, h2), two(m1, m2));
+            if oh > 23 || om > 59 {
+                return Err(bad());
+            }
+            let sign = if *sign == b'-' { -1 } else { 1 };
             sign * (oh * 3600 + om * 60)
         }
         _ => return Err(bad()),
@@ -168,6 +175,40 @@ mod tests {
             parse_time("2026-13-24T00:04:21Z"),
             Err(ApiError::Timestamp(_))
         ));
+    }
+
+    #[test]
+    fn offsets_are_digits_and_a_colon() {
+        let t = parse_time("2026-11-24T00:04:21Z").unwrap();
+        assert_eq!(parse_time("2026-11-23T21:34:21-02:30").unwrap(), t);
+        for bad in [
+            "2026-11-24T00:04:21+12x00",
+            "2026-11-24T00:04:21+-1:00",
+            "2026-11-24T00:04:21+24:00",
+            "2026-11-24T00:04:21+02:60",
+        ] {
+            assert!(
+                matches!(parse_time(bad), Err(ApiError::Timestamp(ref t)) if t == bad),
+                "{bad}"
+            );
+        }
+    }
+
+    /// A multi-byte character in the offset was cut by `rest[1..3]`, a panic the
+    /// `api_csr_object` fuzz target reaches through the cleaner reading a condition's
+    /// lastUpdateTime (`"+\u{20ac}00"`).
+    #[test]
+    fn multibyte_offset_is_an_error_not_a_panic() {
+        for bad in [
+            "2026-11-24T01:24:29+\u{20ac}00",
+            "2026-11-24T01:24:29+00:\u{e9}",
+            "2026-11-24T01:24:29+0\u{e9}00",
+        ] {
+            assert!(
+                matches!(parse_time(bad), Err(ApiError::Timestamp(ref t)) if t == bad),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
