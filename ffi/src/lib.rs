@@ -8,6 +8,9 @@ mod ca;
 mod cert;
 mod csr;
 mod error;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod keys;
 mod profile;
 mod util;

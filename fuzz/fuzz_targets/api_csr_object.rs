@@ -1,0 +1,84 @@
+//! CertificateSigningRequest objects (certificates.k8s.io/v1) read as YAML and as JSON: create
+//! and update validation, the admission rule, the built-in and custom signers' checks,
+//! approval, the cleaner, and writing the object back, which must read as the same object.
+#![no_main]
+
+use std::sync::LazyLock;
+use std::time::{Duration, UNIX_EPOCH};
+
+use kubepki_api::{
+    API_VERSION, CertificateSigningRequest, KIND, Signers, SigningController,
+    admit_subject_restriction, approve, auto_approve, cleanup_reason, deny, parse_request,
+    validate_apiserver_client, validate_create, validate_kubelet_client, validate_kubelet_serving,
+    validate_update,
+};
+use kubepki_profile::{BUILTIN_NAMES, ClusterParams, builtin};
+use libfuzzer_sys::fuzz_target;
+
+/// The built-in signers, and every built-in profile as the custom signer `example.com/<name>`.
+static SIGNERS: LazyLock<Signers> = LazyLock::new(|| {
+    let params = ClusterParams::default();
+    BUILTIN_NAMES.iter().fold(Signers::new(), |signers, name| {
+        match builtin(name, &params) {
+            Ok(profile) => signers.with_profile(&format!("example.com/{name}"), profile),
+            Err(_) => signers,
+        }
+    })
+});
+
+/// The controller's TTL rule (expirationSeconds against the signing duration).
+static CONTROLLER: LazyLock<SigningController> =
+    LazyLock::new(|| SigningController::new(Signers::new()));
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(csr) = CertificateSigningRequest::from_yaml(text)
+    {
+        check(&csr);
+    }
+    // The store and `kubepki get -o json` read JSON with serde_json, which does not check
+    // apiVersion and kind.
+    if let Ok(csr) = serde_json::from_slice::<CertificateSigningRequest>(data) {
+        check(&csr);
+    }
+});
+
+fn check(csr: &CertificateSigningRequest) {
+    let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+    let _ = validate_create(csr);
+    let _ = validate_update(csr, csr);
+    let _ = admit_subject_restriction(csr);
+    let _ = csr.condition_string();
+    let _ = cleanup_reason(csr, now);
+    let usages = &csr.spec.usages;
+    let _ = validate_apiserver_client(usages);
+    if let Ok(request) = parse_request(csr) {
+        let ttl = CONTROLLER.ttl(csr);
+        let _ = SIGNERS.check(&csr.spec.signer_name, &request, usages, ttl);
+        let _ = validate_kubelet_client(&request, usages);
+        let _ = validate_kubelet_serving(&request, usages);
+    }
+    // Decisions on copies, then the update they make.
+    for decide in [approve, deny] {
+        let mut decided = csr.clone();
+        if decide(&mut decided, false, now).is_ok() {
+            let _ = validate_update(csr, &decided);
+        }
+    }
+    let mut approved = csr.clone();
+    if auto_approve(&mut approved, now).is_ok() {
+        let _ = validate_update(csr, &approved);
+    }
+
+    // What we write must read back as the same object: JSON always, YAML when the object
+    // is a CertificateSigningRequest (the only kind `from_yaml` reads).
+    let json = csr.to_json();
+    let again: CertificateSigningRequest =
+        serde_json::from_str(&json).expect("our JSON reads back");
+    assert_eq!(&again, csr, "JSON round trip of\n{json}");
+    if csr.kind == KIND && csr.api_version == API_VERSION {
+        let yaml = csr.to_yaml();
+        let again = CertificateSigningRequest::from_yaml(&yaml).expect("our YAML reads back");
+        assert_eq!(&again, csr, "YAML round trip of\n{yaml}");
+    }
+}
