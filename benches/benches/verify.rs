@@ -31,9 +31,18 @@ fn verify_chain(c: &mut Criterion) {
         group.bench_function("primitives", |b| {
             b.iter(|| chain.primitives().expect("primitives"))
         });
+        group.bench_function("primitives-root-key-kept", |b| {
+            b.iter(|| chain.primitives_root_key_kept().expect("primitives"))
+        });
         group.finish();
         if common::measuring() {
             common::print_ratio(&group_name, "kubepki", "primitives", "goal <= 1.15x");
+            common::print_ratio(
+                &group_name,
+                "kubepki",
+                "primitives-root-key-kept",
+                "like for like: both keep the anchor's decoded key",
+            );
             common::interleaved_ratio(
                 &group_name,
                 ["kubepki", "primitives"],
@@ -41,6 +50,14 @@ fn verify_chain(c: &mut Criterion) {
                 10,
                 ours,
                 || chain.primitives().expect("primitives"),
+            );
+            common::interleaved_ratio(
+                &group_name,
+                ["kubepki", "primitives-root-key-kept"],
+                101,
+                10,
+                ours,
+                || chain.primitives_root_key_kept().expect("primitives"),
             );
         }
     }

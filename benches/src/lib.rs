@@ -263,23 +263,54 @@ pub fn raw_verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), BenchError> {
-    match algorithm {
-        Algorithm::P256 => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)?;
-            key.verify(message, &p256::ecdsa::Signature::from_der(signature)?)?;
-        }
-        Algorithm::P384 => {
-            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key)?;
-            key.verify(message, &p384::ecdsa::Signature::from_der(signature)?)?;
-        }
-        Algorithm::Rsa2048 => {
-            let key = rsa::PublicKey::from_pkcs1_der(public_key)
-                .map_err(|e| raw_key("RSA public")(e.to_string()))?;
-            let key = rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key);
-            key.verify(message, &rsa::pkcs1v15::Signature::try_from(signature)?)?;
-        }
+    RawVerifyingKey::decode(algorithm, public_key)?.verify(message, signature)
+}
+
+/// A public key decoded with RustCrypto directly, to verify signatures with.
+pub enum RawVerifyingKey {
+    /// ECDSA P-256 (SHA-256).
+    P256(p256::ecdsa::VerifyingKey),
+    /// ECDSA P-384 (SHA-384).
+    P384(p384::ecdsa::VerifyingKey),
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    Rsa(Box<rsa::pkcs1v15::VerifyingKey<Sha256>>),
+}
+
+impl RawVerifyingKey {
+    /// Decodes a SEC1 point or a PKCS#1 RSA key (the SPKI's bit string).
+    ///
+    /// # Errors
+    /// [`BenchError::RawKey`] or [`BenchError::Primitive`] for a key that does not decode.
+    pub fn decode(algorithm: Algorithm, public_key: &[u8]) -> Result<Self, BenchError> {
+        Ok(match algorithm {
+            Algorithm::P256 => Self::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(public_key)?),
+            Algorithm::P384 => Self::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(public_key)?),
+            Algorithm::Rsa2048 => {
+                let key = rsa::PublicKey::from_pkcs1_der(public_key)
+                    .map_err(|e| raw_key("RSA public")(e.to_string()))?;
+                Self::Rsa(Box::new(rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)))
+            }
+        })
     }
-    Ok(())
+
+    /// Verifies a DER (ECDSA) or raw (RSA) signature over `message`.
+    ///
+    /// # Errors
+    /// [`BenchError::Primitive`] if the signature does not verify.
+    pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), BenchError> {
+        match self {
+            Self::P256(key) => {
+                key.verify(message, &p256::ecdsa::Signature::from_der(signature)?)?
+            }
+            Self::P384(key) => {
+                key.verify(message, &p384::ecdsa::Signature::from_der(signature)?)?
+            }
+            Self::Rsa(key) => {
+                key.verify(message, &rsa::pkcs1v15::Signature::try_from(signature)?)?
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A raw RustCrypto key, as [`raw_generate`] makes it.
@@ -336,6 +367,8 @@ pub struct Chain {
     /// The leaf's DER.
     pub leaf: Vec<u8>,
     checks: Vec<SignatureCheck>,
+    /// The root's key decoded once, as a trust store keeps it.
+    root_key: RawVerifyingKey,
 }
 
 fn signature_check(
@@ -380,12 +413,14 @@ impl Chain {
         let root_cert = parse(root.certificate_der())?;
         let int_cert = parse(intermediate.certificate_der())?;
         let leaf_cert = parse(leaf.der())?;
+        let checks = vec![
+            signature_check(&int_cert, &leaf_cert)?,
+            signature_check(&root_cert, &int_cert)?,
+        ];
         Ok(Chain {
             algorithm,
-            checks: vec![
-                signature_check(&int_cert, &leaf_cert)?,
-                signature_check(&root_cert, &int_cert)?,
-            ],
+            root_key: RawVerifyingKey::decode(algorithm, &checks[1].0)?,
+            checks,
             root: root.certificate_der().to_vec(),
             intermediate: intermediate.certificate_der().to_vec(),
             leaf: leaf.der().to_vec(),
@@ -402,5 +437,17 @@ impl Chain {
             raw_verify(self.algorithm, key, tbs, signature)?;
         }
         Ok(())
+    }
+
+    /// The same two checks with the root's key decoded once beforehand, as a trust store
+    /// that outlives one verification keeps it (and as `kubepki_verify::Cert` keeps it).
+    ///
+    /// # Errors
+    /// As [`raw_verify`].
+    pub fn primitives_root_key_kept(&self) -> Result<(), BenchError> {
+        let (key, tbs, signature) = &self.checks[0];
+        raw_verify(self.algorithm, key, tbs, signature)?;
+        let (_, tbs, signature) = &self.checks[1];
+        self.root_key.verify(tbs, signature)
     }
 }

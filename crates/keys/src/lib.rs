@@ -14,7 +14,8 @@ pub use error::KeyError;
 pub use key_pair::{KeyFormat, KeyPair};
 pub use public_key::{PublicKey, PublicKeyKind};
 pub use signature::{
-    ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256, signature_algorithm_name, verify_signature,
+    VerifyingKey, ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256, signature_algorithm_name,
+    verify_signature,
 };
 pub use signer::Signer;
 

@@ -185,7 +185,8 @@ fn pss_scheme(algorithm: &AlgorithmIdentifierOwned) -> Result<Scheme, KeyError> 
 /// Verifies `signature` over `message` with the key in `spki`, under `algorithm`.
 ///
 /// Supports RSA PKCS#1 v1.5 and RSA-PSS with SHA-256/384/512, and ECDSA on P-256 and P-384
-/// with SHA-256/384/512. RSA keys under 2048 bits, MD5 and SHA-1 are refused.
+/// with SHA-256/384/512. RSA keys under 2048 bits, MD5 and SHA-1 are refused. To check many
+/// signatures of one key (a trust anchor's), decode it once with [`VerifyingKey::from_spki`].
 ///
 /// # Errors
 /// [`KeyError::BadSignature`] when the signature does not verify; [`KeyError::WeakKey`],
@@ -198,81 +199,122 @@ pub fn verify_signature(
     message: &[u8],
     signature: &[u8],
 ) -> Result<(), KeyError> {
-    let spki_ref = spki.owned_to_ref();
-    let kind = PublicKeyKind::of(&spki_ref)?;
-    kind.check_strength()?;
-    let scheme = scheme_of(algorithm)?;
-    let key_bytes = spki
-        .subject_public_key
-        .as_bytes()
-        .ok_or(KeyError::Malformed {
-            format: "SubjectPublicKeyInfo",
-            reason: "the public key bit string has unused bits".to_owned(),
-        })?;
-    let mismatch = || KeyError::AlgorithmMismatch {
-        signature: algorithm.oid,
-        key: kind.describe(),
-    };
-    match (kind, scheme) {
-        (PublicKeyKind::Rsa { .. }, Scheme::RsaPkcs1(hash)) => {
-            let key = rsa_public_key(spki_ref)?;
-            let digest = hash.digest(message);
-            let padding = match hash {
-                Hash::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
-                Hash::Sha384 => rsa::Pkcs1v15Sign::new::<Sha384>(),
-                Hash::Sha512 => rsa::Pkcs1v15Sign::new::<Sha512>(),
-            };
-            key.verify(padding, &digest, signature)
-                .map_err(|_| KeyError::BadSignature)
-        }
-        (PublicKeyKind::Rsa { .. }, Scheme::RsaPss { hash, salt_len }) => {
-            let key = rsa_public_key(spki_ref)?;
-            let digest = hash.digest(message);
-            let result = match hash {
-                Hash::Sha256 => key.verify(
-                    rsa::Pss::<Sha256>::new_with_salt(salt_len),
-                    &digest,
-                    signature,
-                ),
-                Hash::Sha384 => key.verify(
-                    rsa::Pss::<Sha384>::new_with_salt(salt_len),
-                    &digest,
-                    signature,
-                ),
-                Hash::Sha512 => key.verify(
-                    rsa::Pss::<Sha512>::new_with_salt(salt_len),
-                    &digest,
-                    signature,
-                ),
-            };
-            result.map_err(|_| KeyError::BadSignature)
-        }
-        (PublicKeyKind::EcdsaP256, Scheme::Ecdsa(hash)) => {
-            let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|_| {
-                KeyError::Malformed {
-                    format: "P-256 public",
-                    reason: "not a point on the curve".to_owned(),
-                }
+    VerifyingKey::from_spki(spki)?.verify(algorithm, message, signature)
+}
+
+/// A public key decoded (and its strength checked) once, to verify any number of signatures:
+/// decoding an RSA key costs as much as a third of an RSA signature check.
+#[derive(Clone, Debug)]
+pub struct VerifyingKey {
+    kind: PublicKeyKind,
+    key: DecodedKey,
+}
+
+#[derive(Clone, Debug)]
+enum DecodedKey {
+    Rsa(Box<rsa::PublicKey>),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+}
+
+impl VerifyingKey {
+    /// Decodes the key in `spki`.
+    ///
+    /// # Errors
+    /// [`KeyError::WeakKey`] for RSA under 2048 bits, [`KeyError::UnsupportedKeyAlgorithm`],
+    /// [`KeyError::Malformed`] for a key that does not decode.
+    pub fn from_spki(spki: &SubjectPublicKeyInfoOwned) -> Result<Self, KeyError> {
+        let spki_ref = spki.owned_to_ref();
+        let kind = PublicKeyKind::of(&spki_ref)?;
+        kind.check_strength()?;
+        let key_bytes = spki
+            .subject_public_key
+            .as_bytes()
+            .ok_or(KeyError::Malformed {
+                format: "SubjectPublicKeyInfo",
+                reason: "the public key bit string has unused bits".to_owned(),
             })?;
-            let sig = p256::ecdsa::DerSignature::from_bytes(signature)
-                .map_err(|_| KeyError::BadSignature)?;
-            key.verify_prehash(&hash.digest(message), &sig)
-                .map_err(|_| KeyError::BadSignature)
-        }
-        (PublicKeyKind::EcdsaP384, Scheme::Ecdsa(hash)) => {
-            let key = p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes).map_err(|_| {
-                KeyError::Malformed {
-                    format: "P-384 public",
-                    reason: "not a point on the curve".to_owned(),
-                }
-            })?;
-            let sig = p384::ecdsa::DerSignature::from_bytes(signature)
-                .map_err(|_| KeyError::BadSignature)?;
-            key.verify_prehash(&hash.digest(message), &sig)
-                .map_err(|_| KeyError::BadSignature)
-        }
-        _ => Err(mismatch()),
+        let not_on_curve = |format| KeyError::Malformed {
+            format,
+            reason: "not a point on the curve".to_owned(),
+        };
+        let key = match kind {
+            PublicKeyKind::Rsa { .. } => DecodedKey::Rsa(Box::new(rsa_public_key(spki_ref)?)),
+            PublicKeyKind::EcdsaP256 => DecodedKey::P256(
+                p256::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                    .map_err(|_| not_on_curve("P-256 public"))?,
+            ),
+            PublicKeyKind::EcdsaP384 => DecodedKey::P384(
+                p384::ecdsa::VerifyingKey::from_sec1_bytes(key_bytes)
+                    .map_err(|_| not_on_curve("P-384 public"))?,
+            ),
+        };
+        Ok(VerifyingKey { kind, key })
     }
+
+    /// Verifies `signature` over `message` under `algorithm`, as [`verify_signature`] does.
+    ///
+    /// # Errors
+    /// [`KeyError::BadSignature`] when the signature does not verify;
+    /// [`KeyError::WeakSignatureAlgorithm`], [`KeyError::UnsupportedSignatureAlgorithm`],
+    /// [`KeyError::AlgorithmMismatch`] or [`KeyError::BadAlgorithmParameters`] for an
+    /// algorithm this key cannot check.
+    pub fn verify(
+        &self,
+        algorithm: &AlgorithmIdentifierOwned,
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), KeyError> {
+        match (&self.key, scheme_of(algorithm)?) {
+            (DecodedKey::Rsa(key), Scheme::RsaPkcs1(hash)) => {
+                let padding = match hash {
+                    Hash::Sha256 => rsa::Pkcs1v15Sign::new::<Sha256>(),
+                    Hash::Sha384 => rsa::Pkcs1v15Sign::new::<Sha384>(),
+                    Hash::Sha512 => rsa::Pkcs1v15Sign::new::<Sha512>(),
+                };
+                key.verify(padding, &hash.digest(message), signature)
+                    .map_err(bad)
+            }
+            (DecodedKey::Rsa(key), Scheme::RsaPss { hash, salt_len }) => {
+                let digest = hash.digest(message);
+                match hash {
+                    Hash::Sha256 => key.verify(
+                        rsa::Pss::<Sha256>::new_with_salt(salt_len),
+                        &digest,
+                        signature,
+                    ),
+                    Hash::Sha384 => key.verify(
+                        rsa::Pss::<Sha384>::new_with_salt(salt_len),
+                        &digest,
+                        signature,
+                    ),
+                    Hash::Sha512 => key.verify(
+                        rsa::Pss::<Sha512>::new_with_salt(salt_len),
+                        &digest,
+                        signature,
+                    ),
+                }
+                .map_err(bad)
+            }
+            (DecodedKey::P256(key), Scheme::Ecdsa(hash)) => {
+                let sig = p256::ecdsa::DerSignature::from_bytes(signature).map_err(bad)?;
+                key.verify_prehash(&hash.digest(message), &sig).map_err(bad)
+            }
+            (DecodedKey::P384(key), Scheme::Ecdsa(hash)) => {
+                let sig = p384::ecdsa::DerSignature::from_bytes(signature).map_err(bad)?;
+                key.verify_prehash(&hash.digest(message), &sig).map_err(bad)
+            }
+            _ => Err(KeyError::AlgorithmMismatch {
+                signature: algorithm.oid,
+                key: self.kind.describe(),
+            }),
+        }
+    }
+}
+
+/// Any failure of the signature check itself: the signature does not verify.
+fn bad<E>(_: E) -> KeyError {
+    KeyError::BadSignature
 }
 
 fn rsa_public_key(spki: SubjectPublicKeyInfoRef<'_>) -> Result<rsa::PublicKey, KeyError> {

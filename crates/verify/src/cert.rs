@@ -13,6 +13,8 @@ use x509_cert::ext::pkix::{
     KeyUsage, NameConstraints, SubjectAltName, SubjectKeyIdentifier,
 };
 
+use kubepki_keys::{KeyError, VerifyingKey};
+
 use crate::VerifyError;
 
 /// Object identifiers this crate looks at.
@@ -55,6 +57,9 @@ pub struct Cert {
     parts: Parts,
     /// The subject as text, made the first time an error or a caller asks for it.
     subject: OnceLock<String>,
+    /// The public key, decoded the first time it checks a signature: a trust anchor loaded
+    /// once decodes its key once, however many paths end at it.
+    key: OnceLock<VerifyingKey>,
     pub(crate) not_before: Duration,
     pub(crate) not_after: Duration,
     pub(crate) basic: Option<BasicConstraints>,
@@ -144,6 +149,7 @@ impl Cert {
             cert,
             parts,
             subject: OnceLock::new(),
+            key: OnceLock::new(),
             not_before,
             not_after,
             basic: None,
@@ -247,14 +253,24 @@ impl Cert {
 
     /// Whether the certificate is self-issued and its signature verifies with its own key.
     pub(crate) fn is_self_signed(&self) -> bool {
-        self.is_self_issued()
-            && kubepki_keys::verify_signature(
-                self.cert.tbs_certificate().subject_public_key_info(),
-                self.cert.signature_algorithm(),
-                self.tbs_der(),
-                self.cert.signature().as_bytes().unwrap_or(&[]),
-            )
-            .is_ok()
+        self.is_self_issued() && self.verify_signature_of(self).is_ok()
+    }
+
+    /// Checks `child`'s signature with this certificate's public key.
+    pub(crate) fn verify_signature_of(&self, child: &Cert) -> Result<(), KeyError> {
+        let key = match self.key.get() {
+            Some(key) => key,
+            None => {
+                let spki = self.cert.tbs_certificate().subject_public_key_info();
+                let decoded = VerifyingKey::from_spki(spki)?;
+                self.key.get_or_init(|| decoded)
+            }
+        };
+        key.verify(
+            child.cert.signature_algorithm(),
+            child.tbs_der(),
+            child.cert.signature().as_bytes().unwrap_or(&[]),
+        )
     }
 
     /// Whether basicConstraints says cA=TRUE.

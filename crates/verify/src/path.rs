@@ -354,19 +354,9 @@ impl Builder<'_> {
                 return Err(self.budget());
             }
             self.signatures += 1;
-            let c = self.pool[child];
-            let issuer_spki = self.pool[issuer]
-                .cert
-                .tbs_certificate()
-                .subject_public_key_info();
-            let sig = c.cert.signature().as_bytes().unwrap_or(&[]);
-            let r = kubepki_keys::verify_signature(
-                issuer_spki,
-                c.cert.signature_algorithm(),
-                c.tbs_der(),
-                sig,
-            )
-            .map_err(Arc::new);
+            let r = self.pool[issuer]
+                .verify_signature_of(self.pool[child])
+                .map_err(Arc::new);
             self.sig_cache.insert(key, r);
         }
         match self.sig_cache.get(&key) {
