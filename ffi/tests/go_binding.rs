@@ -1,7 +1,7 @@
 //! Runs `go vet` and `go test` on the Go binding (ffi/go), whose tests check what we issue
 //! with Go's own crypto/x509.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[test]
@@ -20,16 +20,26 @@ fn go_vet_and_go_test_pass() {
     }
     let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = ffi.parent().expect("ffi/ has a parent");
-    // The binding links target/debug/libkubepki.a.
+    // The binding links target/debug/libkubepki.a; with CARGO_TARGET_DIR elsewhere it is
+    // told where the library is (build tag kubepki_external + CGO_LDFLAGS).
     let status = Command::new(env!("CARGO"))
         .args(["build", "-p", "kubepki-ffi", "--lib"])
         .current_dir(root)
         .status()
         .expect("cargo runs");
     assert!(status.success(), "cargo build -p kubepki-ffi failed");
+    let external = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .filter(|dir| dir.canonicalize().ok() != root.join("target").canonicalize().ok());
     for args in [&["vet", "./..."][..], &["test", "-count=1", "./..."][..]] {
-        let output = Command::new("go")
-            .args(args)
+        let mut go = Command::new("go");
+        go.arg(args[0]);
+        if let Some(dir) = &external {
+            go.args(["-tags", "kubepki_external"])
+                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki.a"));
+        }
+        let output = go
+            .args(&args[1..])
             .current_dir(ffi.join("go"))
             .output()
             .expect("go runs");
