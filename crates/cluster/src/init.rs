@@ -433,6 +433,18 @@ pub(crate) fn check_cert(
     Ok(())
 }
 
+/// Where `certs generate-csr` puts the request for `path`: `apiserver.crt` ->
+/// `apiserver.csr`, `admin.conf` -> `admin.conf.csr`.
+fn pending_csr(path: &Path) -> PathBuf {
+    if path.extension().is_some_and(|e| e == "crt") {
+        path.with_extension("csr")
+    } else {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".csr");
+        PathBuf::from(name)
+    }
+}
+
 fn misfit(path: &Path) -> impl Fn(Misfit) -> ClusterError + '_ {
     move |reason| ClusterError::Misfit {
         path: path.to_path_buf(),
@@ -647,6 +659,10 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                     missing: key_path,
                 });
             }
+            // `certs generate-csr` left a key and a request for the external CA to sign.
+            (false, true) if external(leaf.ca) && pending_csr(&crt_path).exists() => {
+                LeafState::Missing(leaf.ca.name())
+            }
             (false, true) => {
                 return Err(ClusterError::IncompletePair {
                     present: key_path,
@@ -699,8 +715,17 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                     ca: "ca".to_owned(),
                 }));
             };
-            check_kubeconfig(&path, ca, &profile, plan.server_for(spec), now)?;
-            LeafState::Keep
+            match check_kubeconfig(&path, ca, &profile, plan.server_for(spec), now) {
+                Ok(()) => LeafState::Keep,
+                // A partial kubeconfig from `certs generate-csr`, its request not signed yet.
+                Err(ClusterError::Misfit {
+                    reason: Misfit::KubeconfigIncomplete("client certificate"),
+                    ..
+                }) if external(CaName::Ca) && pending_csr(&path).exists() => {
+                    LeafState::Missing("ca")
+                }
+                Err(e) => return Err(e),
+            }
         } else if external(CaName::Ca) {
             LeafState::Missing("ca")
         } else {
@@ -909,7 +934,9 @@ pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterErr
     })?;
     let (cert, key) = match config.current() {
         Some((_, user)) => {
+            // An absent field reads as empty data: no certificate, not a broken one.
             let cert = decode_data(&user.client_certificate_data)
+                .filter(|pem| !pem.is_empty())
                 .and_then(|pem| certificates_from_bytes(&pem).ok())
                 .and_then(|mut c| {
                     if c.is_empty() {
@@ -919,6 +946,7 @@ pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterErr
                     }
                 });
             let key = decode_data(&user.client_key_data)
+                .filter(|pem| !pem.is_empty())
                 .and_then(|pem| KeyPair::from_bytes(&pem, None).ok());
             (cert, key)
         }

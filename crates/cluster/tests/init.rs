@@ -330,6 +330,51 @@ fn external_ca_mode_signs_nothing_and_reports_missing() {
 }
 
 #[test]
+fn generate_csr_then_init_reports_the_pending_requests() {
+    // kubeadm's external-CA flow: the CA certificates without their keys, then
+    // `certs generate-csr`, then `init` while the requests wait to be signed.
+    let cas = tree_at(pinned());
+    let dir = tempfile::tempdir().unwrap();
+    for crt in ["ca.crt", "front-proxy-ca.crt", "etcd/ca.crt"] {
+        let to = dir.path().join("pki").join(crt);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(cas.path(crt), to).unwrap();
+    }
+    let options = options(dir.path());
+    let csrs = kubepki_cluster::generate_csrs(&options).unwrap();
+    let key = std::fs::read(dir.path().join("pki/apiserver.key")).unwrap();
+    let report = init(&options, pinned()).unwrap();
+    assert!(report.is_incomplete());
+    let missing: Vec<_> = report
+        .entries
+        .iter()
+        .filter(|e| matches!(e.action, Action::Missing { .. }))
+        .map(|e| e.name.clone())
+        .collect();
+    assert_eq!(missing.len(), csrs.len(), "{missing:?}");
+    for name in [
+        "apiserver",
+        "front-proxy-client",
+        "etcd-server",
+        "admin.conf",
+    ] {
+        assert!(missing.iter().any(|m| m == name), "{name} in {missing:?}");
+    }
+    assert!(!dir.path().join("pki/apiserver.crt").exists());
+    assert_eq!(
+        std::fs::read(dir.path().join("pki/apiserver.key")).unwrap(),
+        key
+    );
+
+    // Without its request, a key alone is still half a pair.
+    std::fs::remove_file(dir.path().join("pki/apiserver.csr")).unwrap();
+    assert!(matches!(
+        init(&options, pinned()),
+        Err(ClusterError::IncompletePair { .. })
+    ));
+}
+
+#[test]
 fn ipv6_external_etcd_and_1_28_groups() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
