@@ -736,6 +736,30 @@ kubepki_result kubepki_verify(const uint8_t *ca_pem,
                               int64_t now_unix,
                               struct kubepki_error **err_out);
 
+// The user and groups the Kubernetes API server would take the client certificate in
+// `cert_pem` for, after checking it as the API server's x509 authenticator does: a path to
+// one of the CAs in `client_ca_pem` (its `--client-ca-file`) valid at `now_unix` (0 meaning
+// the current time) that allows client authentication. The user is the common name, the
+// groups the organization values in order (the API server adds `system:authenticated`,
+// not listed). `untrusted_pem` (may be NULL) holds more intermediates. On success `user_out`
+// receives the user name (free with `kubepki_bytes_free`) and `groups_out` the groups (free
+// with `kubepki_strings_free`); on failure neither is written.
+//
+// # Safety
+// `client_ca_pem` and `cert_pem` point to their lengths in bytes; `untrusted_pem` is NULL or
+// points to its length; `user_out` and `groups_out` point to storage for one pointer each;
+// `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_kubernetes_identity(const uint8_t *client_ca_pem,
+                                           size_t client_ca_pem_len,
+                                           const uint8_t *untrusted_pem,
+                                           size_t untrusted_pem_len,
+                                           const uint8_t *cert_pem,
+                                           size_t cert_pem_len,
+                                           int64_t now_unix,
+                                           struct kubepki_bytes **user_out,
+                                           struct kubepki_strings **groups_out,
+                                           struct kubepki_error **err_out);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

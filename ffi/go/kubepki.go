@@ -606,3 +606,22 @@ func Verify(caPEM, untrustedPEM, certPEM []byte, purpose Purpose, name string, n
 	rc := C.kubepki_verify(cp, cn, up, un, lp, ln, C.uint32_t(purpose), np, nn, unixArg(now), &cerr)
 	return check(rc, cerr)
 }
+
+// KubernetesIdentity says which user and groups the Kubernetes API server, with clientCAPEM
+// as its --client-ca-file, would take the client certificate in certPEM for at now (zero:
+// the current time): the common name and the organization values. The API server also adds
+// system:authenticated, not listed. An error says why it would refuse the certificate.
+// untrustedPEM may be nil.
+func KubernetesIdentity(clientCAPEM, untrustedPEM, certPEM []byte, now time.Time) (string, []string, error) {
+	cp, cn := in(clientCAPEM)
+	up, un := optIn(untrustedPEM)
+	lp, ln := in(certPEM)
+	var user *C.kubepki_bytes
+	var groups *C.kubepki_strings
+	var cerr *C.kubepki_error
+	rc := C.kubepki_kubernetes_identity(cp, cn, up, un, lp, ln, unixArg(now), &user, &groups, &cerr)
+	if err := check(rc, cerr); err != nil {
+		return "", nil, err
+	}
+	return string(takeBytes(user)), takeStrings(groups), nil
+}

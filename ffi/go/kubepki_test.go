@@ -137,6 +137,15 @@ func TestAdminClientCertVerifiedByCryptoX509(t *testing.T) {
 	if !errors.As(err, &kerr) || kerr.Code != CodeVerifyExpired {
 		t.Fatalf("want expired, got %v", err)
 	}
+	// And names the user and groups the API server would see, or why it would not.
+	user, groups, err := KubernetesIdentity(f.caPEM, nil, must(cert.PEM()), now.Add(time.Hour))
+	if err != nil || user != "kubernetes-admin" || len(groups) != 1 || groups[0] != "kubeadm:cluster-admins" {
+		t.Fatalf("identity: %q %q %v", user, groups, err)
+	}
+	_, _, err = KubernetesIdentity(f.caPEM, nil, must(cert.PEM()), now.Add(48*time.Hour))
+	if !errors.As(err, &kerr) || kerr.Code != CodeVerifyExpired {
+		t.Fatalf("identity: want expired, got %v", err)
+	}
 }
 
 func TestServingCertThroughIntermediateVerifiedByCryptoX509(t *testing.T) {

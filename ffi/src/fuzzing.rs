@@ -23,9 +23,10 @@ use crate::{
     kubepki_error_code, kubepki_error_free, kubepki_error_message, kubepki_key,
     kubepki_key_algorithm, kubepki_key_format, kubepki_key_free, kubepki_key_generate,
     kubepki_key_parse, kubepki_key_public_pem, kubepki_key_to_encrypted_pem, kubepki_key_to_pem,
-    kubepki_profile_builtin, kubepki_profile_ca, kubepki_profile_free, kubepki_profile_from_yaml,
-    kubepki_purpose, kubepki_result, kubepki_result_message, kubepki_strings, kubepki_strings_free,
-    kubepki_strings_get, kubepki_strings_len, kubepki_verify,
+    kubepki_kubernetes_identity, kubepki_profile_builtin, kubepki_profile_ca, kubepki_profile_free,
+    kubepki_profile_from_yaml, kubepki_purpose, kubepki_result, kubepki_result_message,
+    kubepki_strings, kubepki_strings_free, kubepki_strings_get, kubepki_strings_len,
+    kubepki_verify,
 };
 
 /// The verification time (2027-01-15), never 0 ("now"): a run must not depend on the day.
@@ -57,6 +58,7 @@ pub fn call_byte_entry_points(data: &[u8]) {
     subjects(data);
     cas(first, rest, data);
     verify(first, rest, data);
+    identity(first, rest, data);
     null_arguments();
 }
 
@@ -592,6 +594,59 @@ fn verify(first: &[u8], rest: &[u8], data: &[u8]) {
         if purpose == 7 {
             assert_ne!(code, kubepki_result::Ok, "purpose 7 is refused");
         }
+    }
+}
+
+/// The Kubernetes identity of a client certificate: both outputs on success, neither on
+/// failure, the same result with and without `err_out`.
+fn identity(first: &[u8], rest: &[u8], data: &[u8]) {
+    let calls = [
+        (first, None, rest),
+        (first, Some(rest), data),
+        (data, None, data),
+    ];
+    for (anchors, untrusted, chain) in calls {
+        let (untrusted, untrusted_len) = opt(untrusted);
+        let run = |err_out| {
+            let mut user: *mut kubepki_bytes = ptr::null_mut();
+            let mut groups: *mut kubepki_strings = ptr::null_mut();
+            let code = checked(err_out, |err| {
+                // SAFETY: `anchors` and `chain` are live slices, `untrusted` NULL or its
+                // length; the out pointers and `err` are NULL or point to local storage.
+                unsafe {
+                    kubepki_kubernetes_identity(
+                        anchors.as_ptr(),
+                        anchors.len(),
+                        untrusted,
+                        untrusted_len,
+                        chain.as_ptr(),
+                        chain.len(),
+                        NOW,
+                        &raw mut user,
+                        &raw mut groups,
+                        err,
+                    )
+                }
+            });
+            let ok = code == kubepki_result::Ok;
+            assert_eq!(ok, !user.is_null(), "{code:?}: user written iff success");
+            assert_eq!(
+                ok,
+                !groups.is_null(),
+                "{code:?}: groups written iff success"
+            );
+            // SAFETY: each is NULL or was just made by the library, and is freed once.
+            unsafe {
+                kubepki_bytes_free(user);
+                kubepki_strings_free(groups);
+            }
+            code
+        };
+        assert_eq!(
+            run(ErrOut::Wanted),
+            run(ErrOut::Null),
+            "the result depends on err_out"
+        );
     }
 }
 

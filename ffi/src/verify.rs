@@ -2,10 +2,11 @@
 
 use std::net::IpAddr;
 
-use kubepki_verify::{KeyPurpose, PeerName, VerifyOptions, verify_pem};
+use kubepki_verify::{KeyPurpose, PeerName, VerifyOptions, kubernetes_identity_pem, verify_pem};
 
 use crate::error::{Failure, kubepki_error, kubepki_result};
-use crate::util::{bytes_arg, call, opt_bytes_arg, opt_str_arg, time_arg};
+use crate::util::{bytes_arg, call, opt_bytes_arg, opt_str_arg, out_arg, time_arg, write_out};
+use crate::{kubepki_bytes, kubepki_strings};
 
 /// The extended key usage `kubepki_verify` requires of the leaf; passed as `uint32_t`.
 #[repr(u32)]
@@ -76,6 +77,53 @@ pub unsafe extern "C" fn kubepki_verify(
             options = options.with_name(peer);
         }
         verify_pem(ca_pem, untrusted, cert_pem, &options)?;
+        Ok(())
+    })
+}
+
+/// The user and groups the Kubernetes API server would take the client certificate in
+/// `cert_pem` for, after checking it as the API server's x509 authenticator does: a path to
+/// one of the CAs in `client_ca_pem` (its `--client-ca-file`) valid at `now_unix` (0 meaning
+/// the current time) that allows client authentication. The user is the common name, the
+/// groups the organization values in order (the API server adds `system:authenticated`,
+/// not listed). `untrusted_pem` (may be NULL) holds more intermediates. On success `user_out`
+/// receives the user name (free with `kubepki_bytes_free`) and `groups_out` the groups (free
+/// with `kubepki_strings_free`); on failure neither is written.
+///
+/// # Safety
+/// `client_ca_pem` and `cert_pem` point to their lengths in bytes; `untrusted_pem` is NULL or
+/// points to its length; `user_out` and `groups_out` point to storage for one pointer each;
+/// `err_out` is NULL or points to storage for one pointer.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kubepki_kubernetes_identity(
+    client_ca_pem: *const u8,
+    client_ca_pem_len: usize,
+    untrusted_pem: *const u8,
+    untrusted_pem_len: usize,
+    cert_pem: *const u8,
+    cert_pem_len: usize,
+    now_unix: i64,
+    user_out: *mut *mut kubepki_bytes,
+    groups_out: *mut *mut kubepki_strings,
+    err_out: *mut *mut kubepki_error,
+) -> kubepki_result {
+    call(err_out, || {
+        // SAFETY: as the caller promised.
+        let ca_pem = unsafe { bytes_arg(client_ca_pem, client_ca_pem_len, "client_ca_pem")? };
+        // SAFETY: as the caller promised.
+        let untrusted = unsafe { opt_bytes_arg(untrusted_pem, untrusted_pem_len) };
+        // SAFETY: as the caller promised.
+        let cert_pem = unsafe { bytes_arg(cert_pem, cert_pem_len, "cert_pem")? };
+        out_arg(user_out, "user_out")?;
+        out_arg(groups_out, "groups_out")?;
+        let identity = kubernetes_identity_pem(ca_pem, untrusted, cert_pem, time_arg(now_unix)?)?;
+        let user = kubepki_bytes::new(identity.user.as_bytes());
+        let groups = kubepki_strings::new(identity.groups)?;
+        // SAFETY: both out pointers checked above; written together, only on success.
+        unsafe {
+            write_out(user_out, user);
+            write_out(groups_out, groups);
+        }
         Ok(())
     })
 }

@@ -142,6 +142,10 @@ fn workflow_with_sanitizers_is_accepted_by_openssl() {
         "{stdout}"
     );
     assert!(stdout.contains("usage: client auth"), "{stdout}");
+    assert!(
+        stdout.contains("kubernetes user: kubernetes-admin, group: kubeadm:cluster-admins"),
+        "{stdout}"
+    );
     openssl_verify(&out_dir);
 }
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::{Args, ValueEnum};
-use kubepki::verify::{Cert, KeyPurpose, PeerName, VerifyOptions, kubernetes_identity, verify_pem};
+use kubepki::verify::{KeyPurpose, PeerName, VerifyOptions, kubernetes_identity_pem, verify_pem};
 
 use crate::commands::{CliError, CliResult, read_file};
 
@@ -130,12 +130,7 @@ pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
         println!("  [{i}] {} ({role})", cert.subject());
     }
     if args.kubernetes {
-        let anchors = Cert::from_pem_bundle(&ca)
-            .into_iter()
-            .collect::<Result<Vec<_>, _>>()?;
-        let intermediates: Vec<Cert> =
-            path.certificates()[1..path.certificates().len().saturating_sub(1)].to_vec();
-        let identity = kubernetes_identity(path.leaf(), &anchors, &intermediates, time)?;
+        let identity = kubernetes_identity_pem(&ca, untrusted.as_deref(), &cert, time)?;
         println!("  kubernetes user:   {}", identity.user);
         println!("  kubernetes groups: {}", identity.groups.join(", "));
     }

@@ -24,23 +24,61 @@ pub fn verify_pem(
     cert_pem: &[u8],
     options: &VerifyOptions,
 ) -> Result<VerifiedPath, VerifyError> {
-    let anchors = Cert::from_pem_bundle(ca_pem)
-        .into_iter()
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut certs = Cert::from_pem_bundle(cert_pem).into_iter();
-    let leaf = match certs.next() {
-        Some(leaf) => leaf?,
-        None => Cert::from_pem(cert_pem)?,
-    };
-    let mut intermediates: Vec<Cert> = certs.filter_map(Result::ok).collect();
-    if let Some(pem) = untrusted_pem {
-        intermediates.extend(
-            Cert::from_pem_bundle(pem)
-                .into_iter()
-                .filter_map(Result::ok),
-        );
+    let input = PemInput::parse(ca_pem, untrusted_pem, cert_pem)?;
+    verify(&input.anchors, &input.intermediates, &input.leaf, options)
+}
+
+/// [`kubernetes_identity`] from PEM input taken as [`verify_pem`] takes it: the client CA
+/// bundle, optional intermediates, and the client certificate (possibly followed by its
+/// chain).
+///
+/// # Errors
+/// As [`verify_pem`] for the input, then as [`kubernetes_identity`].
+pub fn kubernetes_identity_pem(
+    client_ca_pem: &[u8],
+    untrusted_pem: Option<&[u8]>,
+    cert_pem: &[u8],
+    now: SystemTime,
+) -> Result<KubernetesIdentity, VerifyError> {
+    let input = PemInput::parse(client_ca_pem, untrusted_pem, cert_pem)?;
+    kubernetes_identity(&input.leaf, &input.anchors, &input.intermediates, now)
+}
+
+/// Trust anchors, intermediates and the leaf, parsed from the three PEM inputs.
+struct PemInput {
+    anchors: Vec<Cert>,
+    intermediates: Vec<Cert>,
+    leaf: Cert,
+}
+
+impl PemInput {
+    fn parse(
+        ca_pem: &[u8],
+        untrusted_pem: Option<&[u8]>,
+        cert_pem: &[u8],
+    ) -> Result<Self, VerifyError> {
+        let anchors = Cert::from_pem_bundle(ca_pem)
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut certs = Cert::from_pem_bundle(cert_pem).into_iter();
+        let leaf = match certs.next() {
+            Some(leaf) => leaf?,
+            None => Cert::from_pem(cert_pem)?,
+        };
+        let mut intermediates: Vec<Cert> = certs.filter_map(Result::ok).collect();
+        if let Some(pem) = untrusted_pem {
+            intermediates.extend(
+                Cert::from_pem_bundle(pem)
+                    .into_iter()
+                    .filter_map(Result::ok),
+            );
+        }
+        Ok(PemInput {
+            anchors,
+            intermediates,
+            leaf,
+        })
     }
-    verify(&anchors, &intermediates, &leaf, options)
 }
 
 /// The user the Kubernetes API server sees for a client certificate.

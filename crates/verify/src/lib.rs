@@ -10,6 +10,6 @@ mod webpki;
 
 pub use cert::Cert;
 pub use error::VerifyError;
-pub use kube::{KubernetesIdentity, kubernetes_identity, verify_pem};
+pub use kube::{KubernetesIdentity, kubernetes_identity, kubernetes_identity_pem, verify_pem};
 pub use names::PeerName;
 pub use path::{KeyPurpose, VerifiedPath, VerifyOptions, verify};

@@ -47,6 +47,7 @@ int main(void) {
     kubepki_ca *ca = NULL;
     kubepki_cert *cert = NULL;
     kubepki_bytes *bytes = NULL;
+    kubepki_strings *strings = NULL;
 
     /* NULLs everywhere. */
     EXPECT("generate NULL name", kubepki_key_generate(NULL, 0, &key, &err),
@@ -65,6 +66,13 @@ int main(void) {
     EXPECT("issue NULL ca", kubepki_ca_issue(NULL, NULL, NULL, 0, 0, &cert, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("verify NULL", kubepki_verify(NULL, 0, NULL, 0, NULL, 0, 0, NULL, 0, 0, &err),
+           KUBEPKI_RESULT_NULL_PARAMETER);
+    EXPECT("identity NULL",
+           kubepki_kubernetes_identity(NULL, 0, NULL, 0, NULL, 0, 0, &bytes, &strings, &err),
+           KUBEPKI_RESULT_NULL_PARAMETER);
+    EXPECT("identity NULL out",
+           kubepki_kubernetes_identity(garbage, sizeof garbage, NULL, 0, garbage, sizeof garbage,
+                                       0, &bytes, NULL, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("builder add_san NULL", kubepki_csr_builder_add_san(NULL, S("a.example"), &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
@@ -97,6 +105,14 @@ int main(void) {
            kubepki_verify(garbage, sizeof garbage, NULL, 0, garbage, sizeof garbage, 0, NULL, 0,
                           0, &err),
            KUBEPKI_RESULT_VERIFY_MALFORMED);
+    EXPECT("identity garbage",
+           kubepki_kubernetes_identity(garbage, sizeof garbage, NULL, 0, garbage, sizeof garbage,
+                                       0, &bytes, &strings, &err),
+           KUBEPKI_RESULT_VERIFY_MALFORMED);
+    if (bytes != NULL || strings != NULL) {
+        fprintf(stderr, "FAIL identity wrote outputs on failure\n");
+        failures++;
+    }
     EXPECT("invalid utf-8 name", kubepki_key_generate((const uint8_t *)"\xff\xfe", 2, &key, &err),
            KUBEPKI_RESULT_INVALID_UTF8);
     EXPECT("weak algorithm", kubepki_key_generate(S("RSA-1024"), &key, &err),

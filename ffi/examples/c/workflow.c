@@ -71,8 +71,8 @@ int main(int argc, char **argv) {
     kubepki_csr *csr = NULL, *parsed = NULL;
     kubepki_cert *cert = NULL;
     kubepki_bytes *ca_pem = NULL, *ca_key_pem = NULL, *key_pem = NULL, *csr_pem = NULL,
-                  *cert_pem = NULL, *subject = NULL;
-    kubepki_strings *usages = NULL, *groups = NULL;
+                  *cert_pem = NULL, *subject = NULL, *user = NULL;
+    kubepki_strings *usages = NULL, *groups = NULL, *user_groups = NULL;
 
     printf("kubepki %s (header %d.%d.%d)\n", kubepki_version(), KUBEPKI_VERSION_MAJOR,
            KUBEPKI_VERSION_MINOR, KUBEPKI_VERSION_PATCH);
@@ -160,6 +160,24 @@ int main(int argc, char **argv) {
     }
     printf("verified: client auth chain to the CA\n");
 
+    /* Who the API server (--client-ca-file ca.crt) would take the certificate for. */
+    if ((rc = kubepki_kubernetes_identity(kubepki_bytes_data(ca_pem), kubepki_bytes_len(ca_pem),
+                                          NULL, 0, kubepki_bytes_data(cert_pem),
+                                          kubepki_bytes_len(cert_pem), now, &user, &user_groups,
+                                          &err)) != KUBEPKI_RESULT_OK) {
+        status = fail("identity", rc, err);
+        goto out;
+    }
+    if (strcmp((const char *)kubepki_bytes_data(user), "kubernetes-admin") != 0 ||
+        kubepki_strings_len(user_groups) != 1 ||
+        strcmp(kubepki_strings_get(user_groups, 0), "kubeadm:cluster-admins") != 0) {
+        fprintf(stderr, "identity: unexpected user %s\n", (const char *)kubepki_bytes_data(user));
+        status = 1;
+        goto out;
+    }
+    printf("kubernetes user: %s, group: %s\n", (const char *)kubepki_bytes_data(user),
+           kubepki_strings_get(user_groups, 0));
+
     /* Write the files an installer leaves behind. */
     if ((rc = kubepki_key_to_pem(ca_key, KUBEPKI_KEY_FORMAT_TRADITIONAL, &ca_key_pem, &err)) !=
             KUBEPKI_RESULT_OK ||
@@ -196,6 +214,8 @@ int main(int argc, char **argv) {
     status = 0;
 
 out:
+    kubepki_strings_free(user_groups);
+    kubepki_bytes_free(user);
     kubepki_strings_free(usages);
     kubepki_strings_free(groups);
     kubepki_bytes_free(subject);
