@@ -435,7 +435,7 @@ pub(crate) fn check_cert(
 
 /// Where `certs generate-csr` puts the request for `path`: `apiserver.crt` ->
 /// `apiserver.csr`, `admin.conf` -> `admin.conf.csr`.
-fn pending_csr(path: &Path) -> PathBuf {
+pub(crate) fn pending_csr(path: &Path) -> PathBuf {
     if path.extension().is_some_and(|e| e == "crt") {
         path.with_extension("csr")
     } else {

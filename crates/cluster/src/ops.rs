@@ -11,7 +11,8 @@ use kubepki_profile::{ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, b
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
 use crate::init::{
-    Plan, ensure_dir, generate_keys, load_cert, read, read_kubeconfig, required_sans, subject_of,
+    Plan, ensure_dir, generate_keys, load_cert, pending_csr, read, read_kubeconfig, required_sans,
+    subject_of,
 };
 use crate::kubeconfig::Kubeconfig;
 use crate::tree::{CaName, LEAVES, crt, key};
@@ -430,7 +431,7 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
     for (leaf, key_pair) in leaves.iter().zip(keys.by_ref()) {
         let profile = plan.profile(leaf.name)?;
         let key_path = key(&options.cert_dir, leaf.base);
-        let csr_path = options.cert_dir.join(format!("{}.csr", leaf.base));
+        let csr_path = pending_csr(&crt(&options.cert_dir, leaf.base));
         let csr = csr_of(&profile, &key_pair)?;
         write_atomic(
             &key_path,
@@ -449,7 +450,7 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
     for (spec, key_pair) in kubeconfigs.iter().zip(keys) {
         let profile = plan.profile(spec.profile)?;
         let path = options.kubeconfig_dir.join(spec.file);
-        let csr_path = options.kubeconfig_dir.join(format!("{}.csr", spec.file));
+        let csr_path = pending_csr(&options.kubeconfig_dir.join(spec.file));
         let csr = csr_of(&profile, &key_pair)?;
         let subject = subject_of(&profile);
         let user = subject.common_name().unwrap_or(spec.profile);
