@@ -40,6 +40,10 @@ pub(crate) struct InitArgs {
     /// The address the API server advertises.
     #[arg(long, default_value = "127.0.0.1")]
     pub(crate) advertise_address: IpAddr,
+    /// The port the API server binds: in the local kubeconfig files (controller-manager.conf,
+    /// scheduler.conf), and of a control-plane endpoint that names no port.
+    #[arg(long, default_value_t = 6443)]
+    pub(crate) apiserver_bind_port: u16,
     /// The service CIDR; its first address is a SAN of the API server.
     #[arg(long, default_value = "10.96.0.0/12")]
     pub(crate) service_cidr: String,
@@ -99,6 +103,7 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
         &node_name,
         args.advertise_address,
     );
+    options.apiserver_bind_port = args.apiserver_bind_port;
     options.service_cidr = args.service_cidr.clone();
     options.dns_domain = args.dns_domain.clone();
     options.cluster_name = args.cluster_name.clone();

@@ -47,6 +47,9 @@ pub struct InitOptions {
     pub node_name: String,
     /// The node's advertise address.
     pub advertise_address: IpAddr,
+    /// The port the API server listens on (kubeadm's `--apiserver-bind-port`, default 6443):
+    /// in the local kubeconfig files, and of the control-plane endpoint when it names none.
+    pub apiserver_bind_port: u16,
     /// The service CIDR (default `10.96.0.0/12`).
     pub service_cidr: String,
     /// The cluster DNS domain (default `cluster.local`).
@@ -87,6 +90,7 @@ impl InitOptions {
             kubeconfig_dir: kubeconfig_dir.into(),
             node_name: node_name.to_owned(),
             advertise_address,
+            apiserver_bind_port: 6443,
             service_cidr: "10.96.0.0/12".to_owned(),
             dns_domain: "cluster.local".to_owned(),
             cluster_name: "kubernetes".to_owned(),
@@ -226,8 +230,9 @@ fn host_url(host: &str, port: u16) -> String {
     }
 }
 
-/// Splits `HOST[:PORT]` (IPv6 as `[addr]:port` or bare), port 6443 by default.
-fn parse_endpoint(value: &str) -> Result<(San, String), ClusterError> {
+/// Splits `HOST[:PORT]` (IPv6 as `[addr]:port` or bare), `default_port` when it names none
+/// (kubeadm takes the API server's bind port).
+fn parse_endpoint(value: &str, default_port: u16) -> Result<(San, String), ClusterError> {
     let bad = |reason| ClusterError::InvalidEndpoint {
         value: value.to_owned(),
         reason,
@@ -251,7 +256,7 @@ fn parse_endpoint(value: &str) -> Result<(San, String), ClusterError> {
         Some(p) => p
             .parse::<u16>()
             .map_err(|_| bad("the port is not a number"))?,
-        None => 6443,
+        None => default_port,
     };
     if host.is_empty() {
         return Err(bad("the host is empty"));
@@ -264,10 +269,13 @@ fn parse_endpoint(value: &str) -> Result<(San, String), ClusterError> {
 impl Plan {
     pub(crate) fn new(options: &InitOptions) -> Result<Self, ClusterError> {
         let mut apiserver_extra_sans = Vec::new();
-        let local_server = host_url(&options.advertise_address.to_string(), 6443);
+        let local_server = host_url(
+            &options.advertise_address.to_string(),
+            options.apiserver_bind_port,
+        );
         let server = match &options.control_plane_endpoint {
             Some(endpoint) => {
-                let (san, url) = parse_endpoint(endpoint)?;
+                let (san, url) = parse_endpoint(endpoint, options.apiserver_bind_port)?;
                 apiserver_extra_sans.push(san);
                 url
             }
