@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
@@ -189,7 +189,8 @@ pub(crate) struct CheckExpirationArgs {
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
-    /// Exit with status 2 when a certificate or CA expires within this duration (e.g. 720h).
+    /// Also exit with status 2 when a certificate or CA expires within this duration (e.g.
+    /// 720h); one that has expired always does.
     #[arg(long)]
     pub(crate) warn_within: Option<String>,
 }
@@ -309,6 +310,13 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
         OutputFormat::Text => print!("{}", report.table()),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Yaml => print!("{}", report.to_yaml().map_err(CliError)?),
+    }
+    // kubeadm exits 0 whatever it finds; monitoring wants to know without parsing the table.
+    let expired = report.expiring_within(now, Duration::ZERO);
+    if !expired.is_empty() {
+        let names: Vec<&str> = expired.iter().map(|e| e.name.as_str()).collect();
+        eprintln!("expired: {}", names.join(", "));
+        return Ok(ExitCode::from(2));
     }
     if let Some(within) = warn {
         let expiring = report.expiring_within(now, within);

@@ -67,22 +67,40 @@ impl Budget {
         }
     }
 
-    /// Polls `probe` every 250 ms until it gives a value, failing after `limit` or at the
-    /// end of the budget, whichever comes first.
+    /// Polls `probe` every 250 ms until it gives a value, failing (with the probe's last
+    /// complaint) after `limit` or at the end of the budget, whichever comes first.
     pub(crate) fn wait_for<T>(
         &self,
         what: &str,
         limit: Duration,
-        mut probe: impl FnMut() -> Option<T>,
+        mut probe: impl FnMut() -> Result<T, String>,
     ) -> T {
         let end = self.end.min(Instant::now() + limit);
         loop {
-            if let Some(value) = probe() {
-                return value;
+            match probe() {
+                Ok(value) => return value,
+                Err(last) => assert!(
+                    Instant::now() < end,
+                    "timed out waiting for {what}; last: {last}"
+                ),
             }
-            assert!(Instant::now() < end, "timed out waiting for {what}");
             std::thread::sleep(Duration::from_millis(250));
         }
+    }
+}
+
+/// A probe's verdict on a command: its output when it succeeded and `good` accepts it,
+/// else what it said.
+pub(crate) fn passed(out: &Output, good: impl Fn(&str) -> bool) -> Result<String, String> {
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if out.status.success() && good(&stdout) {
+        Ok(stdout)
+    } else {
+        Err(format!(
+            "{}: {}{stdout}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ))
     }
 }
 
@@ -294,7 +312,7 @@ impl ControlPlane {
                 "etcd/healthcheck-client.key",
                 &["endpoint", "health"],
             );
-            out.status.success().then_some(())
+            passed(&out, |_| true)
         });
     }
 
@@ -319,32 +337,28 @@ impl ControlPlane {
         budget.wait_for("kube-apiserver /readyz", Duration::from_secs(120), || {
             self.apiserver.as_mut().map(Process::assert_running);
             let out = self.kubectl("super-admin.conf", &["get", "--raw=/readyz"]);
-            (out.status.success() && out.stdout == b"ok").then_some(())
+            passed(&out, |o| o == "ok")
         });
     }
 
     /// Restarts the API server and waits for `/readyz` as an anonymous client that does not
-    /// check the serving certificate (for a tree whose serving certificate is bad on purpose).
+    /// check the serving certificate (for a tree whose serving certificate is bad on purpose;
+    /// kubectl has no anonymous mode, so curl asks).
     pub(crate) fn restart_apiserver_unverified(&mut self) {
         self.apiserver = None;
         self.spawn_apiserver();
-        let empty = self.work.join("empty.conf");
-        std::fs::write(&empty, "").expect("write an empty kubeconfig");
-        let (empty, server) = (empty.display().to_string(), self.server());
+        let url = format!("{}/readyz", self.server());
         let budget = self.budget;
         budget.wait_for(
             "kube-apiserver /readyz (unverified)",
             Duration::from_secs(120),
             || {
                 self.apiserver.as_mut().map(Process::assert_running);
-                let out = self.kubectl_with(&[
-                    "--kubeconfig",
-                    &empty,
-                    "--server",
-                    &server,
-                    "--insecure-skip-tls-verify",
-                ])(&["get", "--raw=/readyz"]);
-                (out.status.success() && out.stdout == b"ok").then_some(())
+                let out = Command::new("curl")
+                    .args(["-sS", "--insecure", "--max-time", "5", &url])
+                    .output()
+                    .expect("run curl");
+                passed(&out, |o| o == "ok")
             },
         );
     }
@@ -475,10 +489,16 @@ impl ControlPlane {
                 let holder = String::from_utf8_lossy(&out.stdout).into_owned();
                 let log = std::fs::read_to_string(self.log("kube-controller-manager"))
                     .unwrap_or_default();
-                (out.status.success()
+                if out.status.success()
                     && !holder.is_empty()
-                    && log.contains("Successfully acquired lease"))
-                .then_some(())
+                    && log.contains("Successfully acquired lease")
+                {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "lease held by {holder:?}, not yet acquired by the new one"
+                    ))
+                }
             },
         );
     }

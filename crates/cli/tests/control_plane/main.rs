@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use harness::{Budget, ControlPlane, Ports, Tree, exclusive, fails, kubepki, ok, peers};
+use harness::{Budget, ControlPlane, Ports, Tree, exclusive, fails, kubepki, ok, passed, peers};
 
 /// The node of every tree.
 const NODE: &str = "cp-1";
@@ -148,7 +148,7 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
     }
     cp.budget
         .wait_for("admin.conf to list nodes", Duration::from_secs(20), || {
-            admin(&["get", "nodes"]).status.success().then_some(())
+            passed(&admin(&["get", "nodes"]), |_| true)
         });
     assert_eq!(
         whoami(&as_conf("controller-manager.conf")),
@@ -368,8 +368,7 @@ fn certificates_api_flow(
         Duration::from_secs(60),
         || {
             let out = admin(&["get", "csr", name, "-o", "jsonpath={.status.certificate}"]);
-            let text = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-            (out.status.success() && !text.is_empty()).then_some(text)
+            passed(&out, |text| !text.is_empty())
         },
     );
     let pem = kubepki::cluster::decode_data(&issued).expect("status.certificate is base64");
