@@ -297,7 +297,7 @@ impl Plan {
             apiserver_extra_sans,
             etcd_extra_sans,
             kubelet_client_group: match options.groups_compat {
-                GroupsCompat::Current => KubeletClientGroup::ClusterAdmins,
+                GroupsCompat::Current => KubeletClientGroup::None,
                 GroupsCompat::V1_28 => KubeletClientGroup::Masters,
             },
         };
@@ -340,7 +340,9 @@ impl Plan {
     }
 
     pub(crate) fn server_for(&self, spec: &KubeconfigSpec) -> &str {
-        if spec.local {
+        // kubeadm 1.28 pointed kubelet.conf at the control-plane endpoint.
+        let kubelet_1_28 = self.groups_compat == GroupsCompat::V1_28 && spec.file == "kubelet.conf";
+        if spec.local && !kubelet_1_28 {
             &self.local_server
         } else {
             &self.server

@@ -106,7 +106,9 @@ pub struct KubeconfigSpec {
     /// The built-in profile of its client certificate.
     pub profile: &'static str,
     /// Whether it talks to the local API server (advertise address) rather than the
-    /// control-plane endpoint, as kubeadm's controller-manager and scheduler files do.
+    /// control-plane endpoint, as kubeadm's controller-manager and scheduler files do, and
+    /// its kubelet.conf on the first control-plane node (kubeadm 1.31's
+    /// `ControlPlaneKubeletLocalMode`, the default since).
     pub local: bool,
 }
 
@@ -114,7 +116,7 @@ pub struct KubeconfigSpec {
 pub const KUBECONFIGS: &[KubeconfigSpec] = &[
     kubeconfig("admin.conf", "admin", false),
     kubeconfig("super-admin.conf", "super-admin", false),
-    kubeconfig("kubelet.conf", "kubelet-client", false),
+    kubeconfig("kubelet.conf", "kubelet-client", true),
     kubeconfig("controller-manager.conf", "controller-manager", true),
     kubeconfig("scheduler.conf", "scheduler", true),
 ];

@@ -51,10 +51,12 @@ pub const BUILTIN_NAMES: &[&str] = &[
 /// The group the API server's kubelet client certificate carries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum KubeletClientGroup {
-    /// `kubeadm:cluster-admins`, as kubeadm 1.29 and later.
-    #[default]
+    /// `kubeadm:cluster-admins`, as kubeadm 1.29 to 1.3x wrote it.
     ClusterAdmins,
-    /// No group: bind the user `kube-apiserver-kubelet-client` with RBAC yourself.
+    /// No group, as current kubeadm (checked at 1.37.2): the user
+    /// `kube-apiserver-kubelet-client` is bound to `system:kubelet-api-admin` by the
+    /// ClusterRoleBinding `kubeadm:apiserver-kubelet-client`.
+    #[default]
     None,
     /// `system:masters`, as kubeadm before 1.29.
     Masters,
@@ -659,7 +661,7 @@ mod tests {
             (
                 "apiserver-kubelet-client",
                 "kube-apiserver-kubelet-client",
-                vec!["kubeadm:cluster-admins"],
+                vec![],
             ),
             (
                 "apiserver-etcd-client",
@@ -714,7 +716,10 @@ mod tests {
             assert_eq!(p.backdate, BACKDATE);
         }
         for (group, orgs) in [
-            (KubeletClientGroup::None, vec![]),
+            (
+                KubeletClientGroup::ClusterAdmins,
+                vec!["kubeadm:cluster-admins".to_owned()],
+            ),
             (
                 KubeletClientGroup::Masters,
                 vec!["system:masters".to_owned()],

@@ -23,8 +23,9 @@ const NODE: &str = "cp-1";
 /// Time for one whole test, waits included (a cold kube-apiserver takes 10-30 s here).
 const TEST_BUDGET: Duration = Duration::from_secs(600);
 
-/// `kubepki init` on loopback with the test's API server port; returns the tree.
-fn kubepki_init(dir: &Path, algorithm: &str, ports: Ports) -> Tree {
+/// `kubepki init` with the test's API server port and the control-plane endpoint on
+/// loopback; returns the tree.
+fn kubepki_init(dir: &Path, algorithm: &str, ports: Ports, advertise: &str) -> Tree {
     let tree = Tree {
         pki: dir.join("pki"),
         confs: dir.to_path_buf(),
@@ -46,7 +47,7 @@ fn kubepki_init(dir: &Path, algorithm: &str, ports: Ports) -> Tree {
                 "--node-name",
                 NODE,
                 "--advertise-address",
-                "127.0.0.1",
+                advertise,
                 "--apiserver-bind-port",
                 &port,
                 "--control-plane-endpoint",
@@ -580,7 +581,7 @@ fn boot_and_prove(algorithm: &str) -> Option<(tempfile::TempDir, ControlPlane)> 
     let bin = peers()?;
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::pick();
-    let tree = kubepki_init(dir.path(), algorithm, ports);
+    let tree = kubepki_init(dir.path(), algorithm, ports, "127.0.0.1");
     let work = dir.path().join("run");
     std::fs::create_dir(&work).unwrap();
     let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(TEST_BUDGET));
