@@ -428,21 +428,28 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
 
     // kubeadm's check-expiration over kubepki's tree.
     let expiration = kubeadm_check_expiration(&bin, &ours_config, &ours.confs);
-    let table = ok(
-        "kubeadm certs check-expiration over kubepki's tree",
-        expiration,
-    );
-    assert!(!table.contains("MISSING"), "{table}");
-    for name in [
-        "admin.conf",
-        "super-admin.conf",
-        "apiserver ",
-        "etcd-server",
-        "front-proxy-client",
-    ] {
-        assert!(
-            table.contains(name),
-            "kubeadm does not list {name}:\n{table}"
+    let unshared = !String::from_utf8_lossy(&expiration.stderr).contains("unshare failed");
+    if unshared || std::env::var_os("CI").is_some() {
+        let table = ok(
+            "kubeadm certs check-expiration over kubepki's tree",
+            expiration,
+        );
+        assert!(!table.contains("MISSING"), "{table}");
+        for name in [
+            "admin.conf",
+            "super-admin.conf",
+            "apiserver ",
+            "etcd-server",
+            "front-proxy-client",
+        ] {
+            assert!(
+                table.contains(name),
+                "kubeadm does not list {name}:\n{table}"
+            );
+        }
+    } else {
+        eprintln!(
+            "\n\n    SKIP: kubeadm certs check-expiration needs a mount namespace (root)\n\n"
         );
     }
 
