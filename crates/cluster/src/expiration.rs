@@ -10,21 +10,24 @@ use crate::ClusterError;
 use crate::init::{load_cert, read_kubeconfig};
 use crate::tree::{CaName, LEAVES, crt, key};
 
-/// One row of check-expiration.
+/// One row of check-expiration: kubeadm's `output.kubeadm.k8s.io/v1alpha3` `Certificate`,
+/// field for field and in its order (`-o json` and `-o yaml` print these names).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpirationEntry {
     /// kubeadm's name (`apiserver`, `admin.conf`, `ca`).
     pub name: String,
-    /// NotAfter, RFC 3339 UTC (empty when missing).
-    pub expiration_date: String,
-    /// Time left in nanoseconds as Go's `time.Duration` (negative once expired, 0 when missing).
-    pub residual_time: i128,
-    /// The signing CA's name (empty for a CA).
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub certificate_authority: String,
+    /// NotAfter, RFC 3339 UTC; `null` when the file is missing (Go's zero `metav1.Time`).
+    pub expiration_date: Option<String>,
+    /// Whole seconds left, as kubeadm's `int64(ResidualTime() / time.Second)`: negative once
+    /// expired, 0 when missing.
+    #[serde(rename = "residualTime")]
+    pub residual_seconds: i64,
     /// Whether the CA key is absent here (external CA mode).
     pub externally_managed: bool,
+    /// The signing CA's name; empty (and left out) for a CA and for a missing file.
+    #[serde(rename = "caName", skip_serializing_if = "String::is_empty")]
+    pub ca_name: String,
     /// Whether the file is absent.
     pub missing: bool,
     #[serde(skip)]
@@ -78,16 +81,22 @@ fn entry(
         ),
         None => None,
     };
-    let residual_time = not_after.map_or(0, |end| match end.duration_since(now) {
+    // Go's Duration / time.Second truncates toward zero, as i128 division does.
+    let residual_nanos = not_after.map_or(0, |end| match end.duration_since(now) {
         Ok(d) => i128::try_from(d.as_nanos()).unwrap_or(i128::MAX),
         Err(e) => -i128::try_from(e.duration().as_nanos()).unwrap_or(i128::MAX),
     });
+    let residual_seconds = i64::try_from(residual_nanos / 1_000_000_000).unwrap_or(i64::MAX);
     Ok(ExpirationEntry {
         name: name.to_owned(),
-        expiration_date: not_after.map(rfc3339).unwrap_or_default(),
-        residual_time,
-        certificate_authority: ca.to_owned(),
-        externally_managed,
+        expiration_date: not_after.map(rfc3339),
+        residual_seconds,
+        externally_managed: not_after.is_some() && externally_managed,
+        ca_name: if not_after.is_some() {
+            ca.to_owned()
+        } else {
+            String::new()
+        },
         missing: not_after.is_none(),
         not_after,
     })
@@ -202,31 +211,57 @@ pub fn kubeadm_date(t: SystemTime) -> String {
     format!("{month} {d:02}, {y:04} {h:02}:{min:02} UTC")
 }
 
-/// Kubernetes' `ShortHumanDuration` of a residual time in nanoseconds: `<invalid>` when
-/// past, then `Ns`, `Nm`, `Nh`, `Nd` below a year, `Ny`.
-pub fn short_human_duration(nanos: i128) -> String {
-    let seconds = nanos / 1_000_000_000;
+/// apimachinery's `duration.HumanDuration` of a residual time in seconds, as kubeadm's
+/// table prints it: `<invalid>` when past, then `Ns` below 2 minutes, `NmSs` below 10
+/// minutes, `Nm` below 3 hours, `NhMm` below 8 hours, `Nh` below 2 days, `NdHh` below 8 days,
+/// `Nd` below 2 years, `NyDd` below 8 years, `Ny`.
+pub fn human_duration(seconds: i64) -> String {
     if seconds < -1 {
         return "<invalid>".to_owned();
     }
     if seconds < 0 {
         return "0s".to_owned();
     }
-    if seconds < 60 {
+    if seconds < 120 {
         return format!("{seconds}s");
     }
     let minutes = seconds / 60;
-    if minutes < 60 {
+    if minutes < 10 {
+        return match seconds % 60 {
+            0 => format!("{minutes}m"),
+            s => format!("{minutes}m{s}s"),
+        };
+    }
+    if minutes < 180 {
         return format!("{minutes}m");
     }
     let hours = minutes / 60;
-    if hours < 24 {
+    if hours < 8 {
+        return match minutes % 60 {
+            0 => format!("{hours}h"),
+            m => format!("{hours}h{m}m"),
+        };
+    }
+    if hours < 48 {
         return format!("{hours}h");
     }
-    if hours < 24 * 365 {
-        return format!("{}d", hours / 24);
+    let days = hours / 24;
+    if hours < 24 * 8 {
+        return match hours % 24 {
+            0 => format!("{days}d"),
+            h => format!("{days}d{h}h"),
+        };
     }
-    format!("{}y", hours / 24 / 365)
+    if hours < 24 * 365 * 2 {
+        return format!("{days}d");
+    }
+    if hours < 24 * 365 * 8 {
+        return match days % 365 {
+            0 => format!("{}y", days / 365),
+            d => format!("{}y{d}d", days / 365),
+        };
+    }
+    format!("{}y", days / 365)
 }
 
 /// Lays out lines as Go's `text/tabwriter` does with kubeadm's settings (minwidth 10,
@@ -302,11 +337,18 @@ impl ExpirationReport {
                 Some(end) => vec![
                     e.name.clone(),
                     kubeadm_date(end),
-                    short_human_duration(e.residual_time),
-                    e.certificate_authority.clone(),
+                    human_duration(e.residual_seconds),
+                    e.ca_name.clone(),
                     yes_no(e.externally_managed),
                 ],
-                None => vec![format!("!MISSING! {}", e.name), String::new()],
+                // kubeadm: "!MISSING! %s\t\t\t\t", four empty cells that keep the columns.
+                None => vec![
+                    format!("!MISSING! {}", e.name),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
             });
         }
         rows.push(Vec::new());
@@ -325,10 +367,16 @@ impl ExpirationReport {
                 Some(end) => vec![
                     e.name.clone(),
                     kubeadm_date(end),
-                    short_human_duration(e.residual_time),
+                    human_duration(e.residual_seconds),
                     yes_no(e.externally_managed),
                 ],
-                None => vec![format!("!MISSING! {}", e.name), String::new()],
+                // kubeadm: "!MISSING! %s\t\t\t".
+                None => vec![
+                    format!("!MISSING! {}", e.name),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ],
             });
         }
         tabwriter(&rows)
@@ -363,12 +411,21 @@ mod tests {
         assert_eq!(rfc3339(t), "2026-01-01T13:07:00Z");
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
         assert_eq!(kubeadm_date(leap), "Feb 29, 2000 00:00 UTC");
-        let s = 1_000_000_000i128;
-        assert_eq!(short_human_duration(-5 * s), "<invalid>");
-        assert_eq!(short_human_duration(59 * s), "59s");
-        assert_eq!(short_human_duration(59 * 60 * s), "59m");
-        assert_eq!(short_human_duration(23 * 3600 * s), "23h");
-        assert_eq!(short_human_duration(364 * 86_400 * s), "364d");
-        assert_eq!(short_human_duration(3650 * 86_400 * s), "10y");
+        for (seconds, text) in [
+            (-5, "<invalid>"),
+            (-1, "0s"),
+            (59, "59s"),
+            (119, "119s"),
+            (9 * 60 + 5, "9m5s"),
+            (59 * 60, "59m"),
+            (5 * 3600 + 60, "5h1m"),
+            (23 * 3600, "23h"),
+            (3 * 86_400 + 7200, "3d2h"),
+            (364 * 86_400, "364d"),
+            (1096 * 86_400, "3y1d"),
+            (3649 * 86_400, "9y"),
+        ] {
+            assert_eq!(human_duration(seconds), text, "{seconds} s");
+        }
     }
 }

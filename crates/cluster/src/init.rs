@@ -462,14 +462,15 @@ fn misfit(path: &Path) -> impl Fn(Misfit) -> ClusterError + '_ {
     }
 }
 
-/// Creates a folder (and its parents) with mode 0700 if it does not exist.
+/// Creates a folder (and its parents) with mode 0755, as kubeadm (client-go's `keyutil` and
+/// `cert` writers), if it does not exist: the keys in it are 0600 themselves.
 pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
     if path.is_dir() {
         return Ok(());
     }
     fs::DirBuilder::new()
         .recursive(true)
-        .mode(0o700)
+        .mode(0o755)
         .create(path)
         .map_err(|source| ClusterError::CreateDir {
             path: path.to_path_buf(),
@@ -846,11 +847,13 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     let sa_action = if sa_generate {
         let key = take_key()?;
         writes.key(&sa_key, &key)?;
-        writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Public);
+        // 0600 as kubeadm writes it (client-go's keyutil.WriteKey), though it is public.
+        writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Secret);
         Action::Written
     } else {
         if let Some(key) = sa_new {
-            writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Public);
+            // 0600 as kubeadm writes it (client-go's keyutil.WriteKey), though it is public.
+            writes.file(&sa_pub, key.public_key().to_pem(), FileKind::Secret);
         }
         Action::Kept
     };

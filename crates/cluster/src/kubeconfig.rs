@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Kubeconfig {
-    /// `v1`.
-    #[serde(default)]
+    /// `v1`. (The struct's kebab-case renaming would make it `api-version`, which kubectl
+    /// only tolerates because a missing `apiVersion` defaults to v1.)
+    #[serde(default, rename = "apiVersion")]
     pub api_version: String,
     /// The clusters.
     #[serde(default)]
@@ -22,8 +23,8 @@ pub struct Kubeconfig {
     /// `Config`.
     #[serde(default)]
     pub kind: String,
-    /// Always empty.
-    #[serde(default)]
+    /// Always empty, and then left out as client-go 1.37's clientcmd (kubeadm) does.
+    #[serde(default, skip_serializing_if = "serde_yaml::Mapping::is_empty")]
     pub preferences: serde_yaml::Mapping,
     /// The users.
     #[serde(default)]
@@ -193,7 +194,9 @@ mod tests {
         let k = Kubeconfig::for_client("kubernetes", "https://x:6443", "CA", "u", "C", "K");
         let text = k.to_yaml().unwrap();
         assert!(text.contains("current-context: u@kubernetes"));
-        assert!(text.contains("preferences: {}"));
+        assert!(!text.contains("preferences"), "{text}");
+        assert!(text.starts_with("apiVersion: v1\n"), "{text}");
+        assert!(text.contains("\nkind: Config\n"), "{text}");
         let back = Kubeconfig::from_yaml(&text).unwrap();
         assert_eq!(back, k);
         let (cluster, user) = back.current().unwrap();

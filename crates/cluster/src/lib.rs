@@ -10,7 +10,7 @@ mod tree;
 
 pub use error::{ClusterError, Misfit};
 pub use expiration::{
-    ExpirationEntry, ExpirationReport, check_expiration, kubeadm_date, short_human_duration,
+    ExpirationEntry, ExpirationReport, check_expiration, human_duration, kubeadm_date,
 };
 pub use init::{
     Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init, parse_san,

@@ -57,14 +57,15 @@ fn writes_kubeadms_tree_with_modes_and_formats() {
         );
     }
     assert_eq!(mode(&tree.path("sa.key")), 0o600);
-    assert_eq!(mode(&tree.path("sa.pub")), 0o644);
+    // kubeadm's modes (client-go's keyutil and cert writers): sa.pub 0600, folders 0755.
+    assert_eq!(mode(&tree.path("sa.pub")), 0o600);
     assert!(
         std::fs::read_to_string(tree.path("sa.pub"))
             .unwrap()
             .starts_with("-----BEGIN PUBLIC KEY-----")
     );
-    assert_eq!(mode(&tree.pki()), 0o700);
-    assert_eq!(mode(&tree.path("etcd")), 0o700);
+    assert_eq!(mode(&tree.pki()), 0o755);
+    assert_eq!(mode(&tree.path("etcd")), 0o755);
     for conf in CONFS {
         assert_eq!(mode(&tree.conf(conf)), 0o600, "{conf}");
     }

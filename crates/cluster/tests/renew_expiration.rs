@@ -31,8 +31,8 @@ fn check_expiration_prints_kubeadms_tables_at_a_pinned_clock() {
     let now = pinned() + Duration::from_secs(100 * DAY);
     let report = check_expiration(&tree.pki(), tree.dir.path(), now).unwrap();
     let table = report.table();
-    // Go's tabwriter sizes columns per block of lines that have the column: the !MISSING!
-    // line ends the block of columns 2..5, so the rows after it are narrower, as in kubeadm.
+    // kubeadm prints a missing row as "!MISSING! %s\t\t\t\t": its empty cells keep every
+    // column in one tabwriter block, so the rows after it stay aligned.
     let expected = "\
 CERTIFICATE                    EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED
 admin.conf                     Jan 01, 2027 00:00 UTC   265d            ca                      no      
@@ -43,9 +43,9 @@ controller-manager.conf        Jan 01, 2027 00:00 UTC   265d            ca      
 etcd-healthcheck-client        Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
 etcd-peer                      Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
 etcd-server                    Jan 01, 2027 00:00 UTC   265d            etcd-ca                 no      
-!MISSING! front-proxy-client   
-scheduler.conf                 Jan 01, 2027 00:00 UTC   265d      ca        no      
-super-admin.conf               Jan 01, 2027 00:00 UTC   265d      ca        no      
+!MISSING! front-proxy-client                                                                    
+scheduler.conf                 Jan 01, 2027 00:00 UTC   265d            ca                      no      
+super-admin.conf               Jan 01, 2027 00:00 UTC   265d            ca                      no      
 
 CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED
 ca                      Dec 30, 2035 00:00 UTC   9y              no      

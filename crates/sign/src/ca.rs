@@ -216,7 +216,7 @@ fn plan(
     let validity = profile.validity(options.validity)?;
     let now = options.now;
     let mut warnings = approved.warnings;
-    let mut not_before = now.checked_sub(profile.backdate).unwrap_or(now);
+    let not_before = now.checked_sub(profile.backdate).unwrap_or(now);
     let mut not_after = now
         .checked_add(validity)
         .ok_or(SignError::TimeOutOfRange(now))?;
@@ -233,7 +233,9 @@ fn plan(
                 now: Timestamp(now),
             });
         }
-        not_before = not_before.max(ca_not_before);
+        // NotBefore stays backdated even before the CA's own NotBefore, as
+        // kube-controller-manager's signer does (authority/policies.go): the backdate is
+        // there for nodes whose clocks are behind, and RFC 5280 does not nest validity.
         if not_after > ca_not_after {
             warnings.push(format!(
                 "validity clamped to the CA's NotAfter {}: the certificate ends then, not at {}",

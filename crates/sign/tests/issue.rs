@@ -139,6 +139,27 @@ fn validity_past_the_ca_is_clamped_with_a_warning() {
 }
 
 #[test]
+fn not_before_keeps_its_backdate_under_a_fresh_ca() {
+    // The CA's NotBefore is t0 - 5 min; a request signed 50 s after it keeps the whole
+    // 5-minute backdate, as kube-controller-manager's signer does, though that puts its
+    // NotBefore before the CA's (the tutorials' openssl CA is not backdated at all).
+    let ca = root(KeyAlgorithm::EcdsaP256, 30 * DAY);
+    let profile = builtin("client", &ClusterParams::default()).unwrap();
+    let now = ca.not_before() + Duration::from_secs(50);
+    let issued = ca
+        .issue(
+            &csr("/CN=jane", &[]),
+            &profile,
+            &IssueOptions::at(now).with_validity(Duration::from_secs(600)),
+        )
+        .unwrap();
+    let info = CertificateInfo::from_der(issued.der()).unwrap();
+    assert_eq!(info.not_before, now - Duration::from_secs(300));
+    assert!(info.not_before < ca.not_before());
+    assert_eq!(info.not_after, now + Duration::from_secs(600));
+}
+
+#[test]
 fn expired_ca_is_refused() {
     let ca = root(KeyAlgorithm::EcdsaP256, 30 * DAY);
     let profile = builtin("client", &ClusterParams::default()).unwrap();

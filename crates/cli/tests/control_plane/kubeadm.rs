@@ -180,6 +180,15 @@ fn kubeconfig_shape(bin: &Path, conf: &Path, scratch: &Path) -> BTreeMap<&'stati
         )
     };
     let mut fields = BTreeMap::new();
+    // The file's own top-level keys, as written (kubectl would normalise them).
+    let raw = std::fs::read_to_string(conf).unwrap();
+    let mut keys: Vec<&str> = raw
+        .lines()
+        .filter(|l| !l.starts_with([' ', '-', '#']) && !l.is_empty())
+        .filter_map(|l| l.split(':').next())
+        .collect();
+    keys.sort_unstable();
+    fields.insert("top-level keys", keys.join(" "));
     fields.insert("current context", view("{.current-context}"));
     fields.insert("contexts", view("{.contexts[*].name}"));
     fields.insert("clusters", view("{.clusters[*].name}"));
@@ -243,6 +252,39 @@ fn differences(ours: &Tree, theirs: &Tree, bin: &Path, scratch: &Path) -> Vec<Di
     if a != b {
         found.push(("sa.pub".into(), "key", a, b));
     }
+    // Every file and folder: present in both, with the same permissions.
+    let (a, b) = (modes(&ours.confs), modes(&theirs.confs));
+    for path in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (x, y) = (a.get(path), b.get(path));
+        if x != y {
+            let show = |m: Option<&u32>| m.map_or("absent".to_owned(), |m| format!("{m:o}"));
+            found.push((path.clone(), "mode", show(x), show(y)));
+        }
+    }
+    found
+}
+
+/// The permission bits of every file and folder under `dir`, by relative path (the tree's
+/// own folder and the test's scratch files left out).
+fn modes(dir: &Path) -> BTreeMap<String, u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(next) = stack.pop() {
+        for entry in std::fs::read_dir(&next).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            found.insert(rel, meta.permissions().mode() & 0o7777);
+            if meta.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
     found
 }
 
@@ -266,10 +308,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 /// `kubeadm certs check-expiration` reads kubeconfig files from /etc/kubernetes only: run it
 /// in a private mount namespace where /etc/kubernetes is `confs` (root and util-linux's
 /// `unshare` are needed; nothing outside the namespace changes).
-fn kubeadm_check_expiration(bin: &Path, config: &Path, confs: &Path) -> Output {
+fn kubeadm_check_expiration(bin: &Path, config: &Path, confs: &Path, output: &str) -> Output {
     let script = format!(
         "set -e; mount -t tmpfs kubepki-test /etc; mkdir /etc/kubernetes; \
-         mount --bind '{}' /etc/kubernetes; exec '{}' certs check-expiration --config '{}'",
+         mount --bind '{}' /etc/kubernetes; exec '{}' certs check-expiration --config '{}' -o {output}",
         confs.display(),
         bin.join("kubeadm").display(),
         config.display()
@@ -278,6 +320,59 @@ fn kubeadm_check_expiration(bin: &Path, config: &Path, confs: &Path) -> Output {
         .args(["--mount", "--propagation", "private", "sh", "-c", &script])
         .output()
         .expect("run unshare")
+}
+
+/// `kubeadm certs check-expiration` and `kubepki certs check-expiration` say the same of
+/// `tree`: the same table, and the same JSON (kubeadm's `output.kubeadm.k8s.io/v1alpha3`
+/// field names, types and omissions) but for residual times a few seconds apart.
+fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
+    let ours = |output: &str| {
+        ok(
+            "kubepki certs check-expiration",
+            kubepki(
+                &tree.confs,
+                &[
+                    "certs",
+                    "check-expiration",
+                    "--cert-dir",
+                    "pki",
+                    "--kubeconfig-dir",
+                    ".",
+                    "-o",
+                    output,
+                ],
+            ),
+        )
+    };
+    let theirs = |output: &str| {
+        ok(
+            "kubeadm certs check-expiration",
+            kubeadm_check_expiration(bin, config, &tree.confs, output),
+        )
+    };
+    assert_eq!(ours("text"), theirs("text"), "the tables differ");
+    let parse = |text: String| -> serde_json::Value { serde_json::from_str(&text).expect("JSON") };
+    let (mut a, mut b) = (parse(ours("json")), parse(theirs("json")));
+    for list in ["certificates", "certificateAuthorities"] {
+        let (xs, ys) = (
+            a[list].as_array_mut().unwrap(),
+            b[list].as_array_mut().unwrap(),
+        );
+        assert_eq!(xs.len(), ys.len(), "{list}");
+        for (x, y) in xs.iter_mut().zip(ys.iter_mut()) {
+            let (rx, ry) = (
+                x["residualTime"].as_i64().unwrap(),
+                y["residualTime"].as_i64().unwrap(),
+            );
+            assert!(
+                (rx - ry).abs() <= 60,
+                "residualTime {rx} against kubeadm's {ry}"
+            );
+            x["residualTime"] = 0.into();
+            y["residualTime"] = 0.into();
+        }
+    }
+    assert_eq!(a, b, "the JSON reports differ");
 }
 
 #[test]
@@ -304,7 +399,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
         pki: dir.path().join("kubeadm/pki"),
         confs: dir.path().join("kubeadm"),
     };
-    std::fs::create_dir_all(&theirs.pki).unwrap();
+    std::fs::create_dir_all(&theirs.confs).unwrap(); // kubeadm makes pki/ itself
     let config = dir.path().join("kubeadm.yaml");
     kubeadm_config(&config, &theirs.pki, ports.apiserver, version, "RSA-2048");
     let config_arg = config.display().to_string();
@@ -427,7 +522,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     }
 
     // kubeadm's check-expiration over kubepki's tree.
-    let expiration = kubeadm_check_expiration(&bin, &ours_config, &ours.confs);
+    let expiration = kubeadm_check_expiration(&bin, &ours_config, &ours.confs, "text");
     let unshared = !String::from_utf8_lossy(&expiration.stderr).contains("unshare failed");
     if unshared || std::env::var_os("CI").is_some() {
         let table = ok(
@@ -447,6 +542,38 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
                 "kubeadm does not list {name}:\n{table}"
             );
         }
+        // The same report from both tools, as text and as JSON, over the whole tree and
+        // over a copy with a certificate and a kubeconfig file missing.
+        same_expiration_report(&bin, &ours_config, &ours);
+        let holes = Tree {
+            pki: dir.path().join("holes/pki"),
+            confs: dir.path().join("holes"),
+        };
+        ok(
+            "cp -a",
+            Command::new("cp")
+                .arg("-a")
+                .arg(&ours_dir)
+                .arg(&holes.confs)
+                .output()
+                .unwrap(),
+        );
+        for gone in [
+            "pki/front-proxy-client.crt",
+            "pki/front-proxy-client.key",
+            "super-admin.conf",
+        ] {
+            std::fs::remove_file(holes.confs.join(gone)).unwrap();
+        }
+        let holes_config = dir.path().join("kubeadm-over-holes.yaml");
+        kubeadm_config(
+            &holes_config,
+            &holes.pki,
+            ports.apiserver,
+            version,
+            "RSA-2048",
+        );
+        same_expiration_report(&bin, &holes_config, &holes);
     } else {
         eprintln!(
             "\n\n    SKIP: kubeadm certs check-expiration needs a mount namespace (root)\n\n"
@@ -486,7 +613,11 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     }
     // Renewed, kubeadm's tree still has kubeadm's shape.
     let renewed = differences(&ours, &theirs, &bin, &scratch);
-    let drift: Vec<_> = renewed.iter().filter(|d| !found.contains(d)).collect();
+    // (kubepki keeps each replaced file as NAME.bak, 0600; kubeadm keeps none.)
+    let drift: Vec<_> = renewed
+        .iter()
+        .filter(|d| !found.contains(d) && !d.0.ends_with(".bak"))
+        .collect();
     assert!(
         drift.is_empty(),
         "renewal changed kubeadm's certificates: {drift:?}"
