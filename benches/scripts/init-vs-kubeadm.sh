@@ -21,7 +21,7 @@ trap 'rm -rf "$work"' EXIT
 
 now_ms() { date +%s%3N; }
 
-median() { sort -n | awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%d %d %d", m, v[1], v[NR]}'; }
+median() { sort -n | awk '{v[NR]=$1} END {m = (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2; printf "%d %d %d\n", m, v[1], v[NR]}'; }
 
 for algorithm in RSA-2048 ECDSA-P256; do
   : >"$work/kubepki.ms"; : >"$work/kubeadm.ms"

@@ -345,9 +345,15 @@ fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
             .map(|s| parse_san(s))
             .collect::<Result<_, _>>()?,
     };
-    let renewed = renew(&options, &args.name, SystemTime::now())?;
+    let report = renew(&options, &args.name, SystemTime::now())?;
+    for skipped in &report.skipped {
+        println!(
+            "skipped {:<26} detected external CA {}: its key is not here, so this certificate can't be renewed",
+            skipped.name, skipped.ca
+        );
+    }
     let mut restart: Vec<&str> = Vec::new();
-    for r in &renewed {
+    for r in &report.renewed {
         println!(
             "renewed {:<26} {} (old one kept as .bak)",
             r.name,

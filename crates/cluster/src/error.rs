@@ -160,6 +160,17 @@ pub enum ClusterError {
         /// What would have been signed.
         what: String,
     },
+    /// `certs renew all` stopped at one certificate after renewing others, which stay
+    /// renewed (their old files are kept as `.bak`).
+    #[error("renewal stopped at {at}{}: {source}", renewed_before(renewed))]
+    RenewIncomplete {
+        /// The certificate it failed on.
+        at: String,
+        /// The certificates renewed before it, in order.
+        renewed: Vec<String>,
+        /// Why it failed.
+        source: Box<ClusterError>,
+    },
     /// A profile problem (bad service CIDR, node name, validity).
     #[error(transparent)]
     Profile(#[from] ProfileError),
@@ -169,4 +180,12 @@ pub enum ClusterError {
     /// Key generation failed.
     #[error("key generation failed: {0}")]
     KeyGeneration(KeyError),
+}
+
+fn renewed_before(renewed: &[String]) -> String {
+    if renewed.is_empty() {
+        " (nothing renewed)".to_owned()
+    } else {
+        format!(" (already renewed: {})", renewed.join(", "))
+    }
 }

@@ -20,7 +20,7 @@ pub use kubeconfig::{
     decode_data,
 };
 pub use ops::{
-    COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, Renewed, generate_csrs, issue_component,
-    renew, renewable_names, user_kubeconfig,
+    COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed, Skipped, generate_csrs,
+    issue_component, renew, renewable_names, user_kubeconfig,
 };
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec};

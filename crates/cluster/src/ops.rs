@@ -58,6 +58,26 @@ pub struct Renewed {
     pub restart: &'static str,
 }
 
+/// A certificate `certs renew` left alone because its CA's key is not here (external CA
+/// mode): kubeadm's "Detected external CA, ... can't be renewed".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    /// kubeadm's name.
+    pub name: String,
+    /// The CA whose key is absent.
+    pub ca: String,
+}
+
+/// What `certs renew` did: every certificate it renewed, and every one it could not renew
+/// because its CA is external. Nothing else is touched.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RenewReport {
+    /// Renewed, in kubeadm's order.
+    pub renewed: Vec<Renewed>,
+    /// Left alone: the CA key is absent.
+    pub skipped: Vec<Skipped>,
+}
+
 fn restart_for(name: &str) -> &'static str {
     match name {
         "etcd-server" | "etcd-peer" | "etcd-healthcheck-client" => "etcd",
@@ -157,7 +177,37 @@ fn backup(path: &Path, kind: FileKind) -> Result<(), ClusterError> {
     Ok(())
 }
 
-fn renew_one(name: &str, options: &RenewOptions, now: SystemTime) -> Result<Renewed, ClusterError> {
+/// Renews `name` into `report`, or records it as skipped when its CA key is absent.
+fn renew_one(
+    name: &str,
+    options: &RenewOptions,
+    now: SystemTime,
+    report: &mut RenewReport,
+) -> Result<(), ClusterError> {
+    let ca = LEAVES
+        .iter()
+        .find(|l| l.name == name)
+        .map(|l| l.ca)
+        .or_else(|| RENEWABLE_KUBECONFIGS.contains(&name).then_some(CaName::Ca));
+    if let Some(ca) = ca {
+        if crt(&options.cert_dir, ca.base()).exists() && !key(&options.cert_dir, ca.base()).exists()
+        {
+            report.skipped.push(Skipped {
+                name: name.to_owned(),
+                ca: ca.name().to_owned(),
+            });
+            return Ok(());
+        }
+    }
+    report.renewed.push(renew_with_key(name, options, now)?);
+    Ok(())
+}
+
+fn renew_with_key(
+    name: &str,
+    options: &RenewOptions,
+    now: SystemTime,
+) -> Result<Renewed, ClusterError> {
     if let Some(leaf) = LEAVES.iter().find(|l| l.name == name) {
         let (crt_path, key_path) = (
             crt(&options.cert_dir, leaf.base),
@@ -193,25 +243,18 @@ fn renew_one(name: &str, options: &RenewOptions, now: SystemTime) -> Result<Rene
     if RENEWABLE_KUBECONFIGS.contains(&name) {
         let path = options.kubeconfig_dir.join(name);
         let ca = load_ca(&options.cert_dir, CaName::Ca, name)?;
-        let (mut config, der, old_key) = read_kubeconfig(&path)?;
+        let (_, der, old_key) = read_kubeconfig(&path)?;
         let der = der.ok_or_else(|| ClusterError::Misfit {
             path: path.clone(),
             reason: crate::Misfit::KubeconfigIncomplete("client certificate"),
         })?;
         let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
         let new_key_pem = key_pem(&path, &new_key)?;
-        let user_name = config
-            .contexts
-            .iter()
-            .find(|c| c.name == config.current_context)
-            .map(|c| c.context.user.clone())
-            .unwrap_or_default();
-        for user in config.users.iter_mut().filter(|u| u.name == user_name) {
-            user.user.client_certificate_data = Base64::encode_string(cert_pem.as_bytes());
-            user.user.client_key_data = Base64::encode_string(new_key_pem.as_bytes());
-        }
-        let text = config
-            .to_yaml()
+        let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
+            path: path.clone(),
+            reason: "not UTF-8 text".to_owned(),
+        })?;
+        let text = replace_credentials(&text, &ca.certificate_pem(), &cert_pem, &new_key_pem)
             .map_err(|reason| ClusterError::Kubeconfig {
                 path: path.clone(),
                 reason,
@@ -235,6 +278,65 @@ fn renew_one(name: &str, options: &RenewOptions, now: SystemTime) -> Result<Rene
     })
 }
 
+/// Edits a kubeconfig document as kubeadm's renewal does: the current context's user gets
+/// the new client certificate and key, its cluster the current CA; every other field (a
+/// context's namespace, a cluster's `tls-server-name` or `proxy-url`, other users, `exec`,
+/// extensions, fields this crate does not model) is kept as it was.
+fn replace_credentials(
+    text: &str,
+    ca_pem: &str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<String, String> {
+    use serde_yaml::Value;
+    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    let data = |pem: &str| Value::String(Base64::encode_string(pem.as_bytes()));
+    let current = doc
+        .get("current-context")
+        .and_then(Value::as_str)
+        .ok_or("no current-context")?
+        .to_owned();
+    let context = doc
+        .get("contexts")
+        .and_then(Value::as_sequence)
+        .and_then(|list| {
+            list.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(&current))
+        })
+        .and_then(|c| c.get("context"))
+        .ok_or_else(|| format!("the current context {current:?} is not in contexts"))?;
+    let field = |name: &str| context.get(name).and_then(Value::as_str).map(str::to_owned);
+    let user = field("user").ok_or_else(|| format!("context {current:?} names no user"))?;
+    let cluster =
+        field("cluster").ok_or_else(|| format!("context {current:?} names no cluster"))?;
+    let user_map = named_mut(&mut doc, "users", &user, "user")?;
+    user_map.insert("client-certificate-data".into(), data(cert_pem));
+    user_map.insert("client-key-data".into(), data(key_pem));
+    let cluster_map = named_mut(&mut doc, "clusters", &cluster, "cluster")?;
+    cluster_map.insert("certificate-authority-data".into(), data(ca_pem));
+    serde_yaml::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// The mapping `inner` of the entry named `name` in the list `list` of a kubeconfig
+/// (`users[name=..].user`, `clusters[name=..].cluster`).
+fn named_mut<'a>(
+    doc: &'a mut serde_yaml::Value,
+    list: &str,
+    name: &str,
+    inner: &str,
+) -> Result<&'a mut serde_yaml::Mapping, String> {
+    use serde_yaml::Value;
+    doc.get_mut(list)
+        .and_then(Value::as_sequence_mut)
+        .and_then(|l| {
+            l.iter_mut()
+                .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
+        })
+        .and_then(|e| e.get_mut(inner))
+        .and_then(Value::as_mapping_mut)
+        .ok_or_else(|| format!("{list} has no entry {name:?} with a {inner}"))
+}
+
 /// The names `certs renew` accepts (besides `all`).
 pub fn renewable_names() -> Vec<&'static str> {
     LEAVES
@@ -246,31 +348,44 @@ pub fn renewable_names() -> Vec<&'static str> {
 
 /// Renews `which` (a name of [`renewable_names`], or `all` for every one present): a fresh
 /// key and serial, the same subject, SANs (plus `add_sans` on serving certificates) and
-/// usages, signed by the same CA; the old files are kept as `*.bak`. CAs are never renewed.
+/// usages, signed by the same CA; the old files are kept as `*.bak`. A kubeconfig file is
+/// edited in place (its user's certificate and key, its cluster's CA data), every other
+/// field kept. A certificate whose CA key is absent (external CA) is skipped and reported,
+/// as kubeadm does; CAs are never renewed.
 ///
 /// # Errors
-/// [`ClusterError::CaNotRenewed`] for a CA, [`ClusterError::UnknownCertificate`],
-/// [`ClusterError::NoCaKey`] when the CA key is absent, read and write errors.
+/// [`ClusterError::CaNotRenewed`] for a CA, [`ClusterError::UnknownCertificate`], read and
+/// write errors. Each certificate is renewed whole (key, then certificate) before the next
+/// is started; on an error the error says which file, and the files renewed before it stay
+/// renewed.
 pub fn renew(
     options: &RenewOptions,
     which: &str,
     now: SystemTime,
-) -> Result<Vec<Renewed>, ClusterError> {
+) -> Result<RenewReport, ClusterError> {
+    let mut report = RenewReport::default();
     if which != "all" {
-        return Ok(vec![renew_one(which, options, now)?]);
+        renew_one(which, options, now, &mut report)?;
+        return Ok(report);
     }
-    let mut out = Vec::new();
-    for leaf in LEAVES {
-        if crt(&options.cert_dir, leaf.base).exists() {
-            out.push(renew_one(leaf.name, options, now)?);
-        }
+    let leaves = LEAVES
+        .iter()
+        .filter(|l| crt(&options.cert_dir, l.base).exists())
+        .map(|l| l.name);
+    let kubeconfigs = RENEWABLE_KUBECONFIGS
+        .iter()
+        .copied()
+        .filter(|f| options.kubeconfig_dir.join(f).exists());
+    for name in leaves.chain(kubeconfigs) {
+        renew_one(name, options, now, &mut report).map_err(|source| {
+            ClusterError::RenewIncomplete {
+                at: name.to_owned(),
+                renewed: report.renewed.iter().map(|r| r.name.clone()).collect(),
+                source: Box::new(source),
+            }
+        })?;
     }
-    for file in RENEWABLE_KUBECONFIGS {
-        if options.kubeconfig_dir.join(file).exists() {
-            out.push(renew_one(file, options, now)?);
-        }
-    }
-    Ok(out)
+    Ok(report)
 }
 
 /// A kubeconfig for a new user (kubeadm's `kubeconfig user`): CN `client_name`, O

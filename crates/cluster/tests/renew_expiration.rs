@@ -101,7 +101,7 @@ fn renew_changes_serial_and_key_keeps_subject_and_sans() {
     let later = pinned() + Duration::from_secs(300 * DAY);
     let mut options = renew_options(&tree);
     options.add_sans = vec!["added.example.test".parse::<San>().unwrap()];
-    let renewed = renew(&options, "apiserver", later).unwrap();
+    let renewed = renew(&options, "apiserver", later).unwrap().renewed;
     assert_eq!(renewed[0].restart, "kube-apiserver");
     let after = info(&tree.path("apiserver.crt"));
     assert_ne!(before.serial, after.serial);
@@ -130,7 +130,9 @@ fn renew_all_covers_kubeconfigs_and_never_cas() {
     let tree = tree_at(pinned());
     let ca = std::fs::read(tree.path("ca.crt")).unwrap();
     let admin_before = std::fs::read_to_string(tree.conf("admin.conf")).unwrap();
-    let renewed = renew(&renew_options(&tree), "all", pinned()).unwrap();
+    let renewed = renew(&renew_options(&tree), "all", pinned())
+        .unwrap()
+        .renewed;
     assert_eq!(renewed.len(), 11);
     assert_eq!(std::fs::read(tree.path("ca.crt")).unwrap(), ca);
     let admin_after = std::fs::read_to_string(tree.conf("admin.conf")).unwrap();
@@ -150,11 +152,106 @@ fn renew_all_covers_kubeconfigs_and_never_cas() {
         renew(&renew_options(&tree), "nope", pinned()),
         Err(ClusterError::UnknownCertificate { .. })
     ));
+}
+
+#[test]
+fn renew_with_an_external_ca_renews_the_rest_and_says_what_it_skipped() {
+    let tree = tree_at(pinned());
     std::fs::remove_file(tree.path("front-proxy-ca.key")).unwrap();
-    assert!(matches!(
-        renew(&renew_options(&tree), "front-proxy-client", pinned()),
-        Err(ClusterError::NoCaKey { .. })
-    ));
+    let before = std::fs::read(tree.path("front-proxy-client.crt")).unwrap();
+    let report = renew(&renew_options(&tree), "front-proxy-client", pinned()).unwrap();
+    assert!(report.renewed.is_empty());
+    assert_eq!(report.skipped[0].name, "front-proxy-client");
+    assert_eq!(report.skipped[0].ca, "front-proxy-ca");
+    let report = renew(&renew_options(&tree), "all", pinned()).unwrap();
+    assert_eq!(report.renewed.len(), 10);
+    assert_eq!(report.skipped.len(), 1);
+    assert_eq!(
+        std::fs::read(tree.path("front-proxy-client.crt")).unwrap(),
+        before
+    );
+    // A failure half-way names what was already renewed.
+    std::fs::write(tree.path("etcd/peer.crt"), "not a certificate").unwrap();
+    let err = renew(&renew_options(&tree), "all", pinned()).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ClusterError::RenewIncomplete { ref at, .. } if at == "etcd-peer"),
+        "{text}"
+    );
+    assert!(text.contains("already renewed: apiserver"), "{text}");
+}
+
+#[test]
+fn renewing_a_kubeconfig_keeps_what_it_does_not_own() {
+    let tree = tree_at(pinned());
+    let path = tree.conf("admin.conf");
+    let ours = Kubeconfig::from_yaml(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (cluster, user) = ours.current().unwrap();
+    // An admin's hand-edited admin.conf: fields kubepki does not model, a second user with
+    // exec credentials, a namespace, extensions.
+    let text = format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- cluster:
+    certificate-authority-data: {ca}
+    server: https://127.0.0.1:6443
+    tls-server-name: api.example.test
+    proxy-url: socks5://127.0.0.1:1080
+    extensions:
+    - name: client.authentication.k8s.io/exec
+      extension: {{audience: kubepki}}
+  name: kubernetes
+contexts:
+- context:
+    cluster: kubernetes
+    user: kubernetes-admin
+    namespace: team-a
+  name: kubernetes-admin@kubernetes
+- context:
+    cluster: kubernetes
+    user: oidc
+  name: oidc@kubernetes
+current-context: kubernetes-admin@kubernetes
+preferences:
+  colors: true
+users:
+- name: kubernetes-admin
+  user:
+    client-certificate-data: {cert}
+    client-key-data: {key}
+    token: also-here
+- name: oidc
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: kubelogin
+      args: [get-token]
+x-custom-field: kept
+",
+        ca = cluster.certificate_authority_data,
+        cert = user.client_certificate_data,
+        key = user.client_key_data,
+    );
+    std::fs::write(&path, &text).unwrap();
+    renew(&renew_options(&tree), "admin.conf", pinned()).unwrap();
+    let after: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut before: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let new_user = &after["users"][0]["user"];
+    assert_ne!(
+        new_user["client-certificate-data"],
+        before["users"][0]["user"]["client-certificate-data"]
+    );
+    assert_ne!(
+        new_user["client-key-data"],
+        before["users"][0]["user"]["client-key-data"]
+    );
+    // Apart from the renewed certificate and key, the document is the same, key for key.
+    before["users"][0]["user"]["client-certificate-data"] =
+        new_user["client-certificate-data"].clone();
+    before["users"][0]["user"]["client-key-data"] = new_user["client-key-data"].clone();
+    assert_eq!(after, before);
 }
 
 #[test]

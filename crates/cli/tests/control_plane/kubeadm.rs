@@ -449,6 +449,28 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
         );
     }
 
+    // Every kubeconfig kubepki writes is what clientcmd writes for the same content:
+    // `kubectl config view --raw` gives back the same document, key for key.
+    for conf in KUBECONFIGS {
+        let path = ours.conf(conf);
+        let viewed = ok(
+            "kubectl config view --raw",
+            Command::new(bin.join("kubectl"))
+                .env("HOME", &scratch)
+                .args(["config", "view", "--raw", "-o", "yaml", "--kubeconfig"])
+                .arg(&path)
+                .output()
+                .unwrap(),
+        );
+        let ours_yaml: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let viewed: serde_yaml::Value = serde_yaml::from_str(&viewed).unwrap();
+        assert_eq!(
+            ours_yaml, viewed,
+            "{conf} does not round-trip through clientcmd"
+        );
+    }
+
     // kubeadm over kubepki's tree: every file is used as it is, none is written.
     let ours_config = dir.path().join("kubeadm-over-kubepki.yaml");
     kubeadm_config(
