@@ -189,15 +189,15 @@ fn renew_one(
         .find(|l| l.name == name)
         .map(|l| l.ca)
         .or_else(|| RENEWABLE_KUBECONFIGS.contains(&name).then_some(CaName::Ca));
-    if let Some(ca) = ca {
-        if crt(&options.cert_dir, ca.base()).exists() && !key(&options.cert_dir, ca.base()).exists()
-        {
-            report.skipped.push(Skipped {
-                name: name.to_owned(),
-                ca: ca.name().to_owned(),
-            });
-            return Ok(());
-        }
+    let external = |ca: CaName| {
+        crt(&options.cert_dir, ca.base()).exists() && !key(&options.cert_dir, ca.base()).exists()
+    };
+    if let Some(ca) = ca.filter(|&ca| external(ca)) {
+        report.skipped.push(Skipped {
+            name: name.to_owned(),
+            ca: ca.name().to_owned(),
+        });
+        return Ok(());
     }
     report.renewed.push(renew_with_key(name, options, now)?);
     Ok(())
