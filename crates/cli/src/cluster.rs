@@ -138,6 +138,9 @@ pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
         };
         println!("{what:5} {:<26} {}", entry.name, entry.path.display());
     }
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     if report.is_incomplete() {
         println!(
             "external CA mode: the files marked MISSING must be provided before the control plane can start"

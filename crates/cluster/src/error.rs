@@ -40,14 +40,6 @@ pub enum Misfit {
         /// The subject wanted.
         expected: String,
     },
-    /// A kubeconfig file points at another API server.
-    #[error("its server is {found}, expected {expected}")]
-    WrongServer {
-        /// The URL found.
-        found: String,
-        /// The URL wanted.
-        expected: String,
-    },
     /// A kubeconfig file embeds another CA certificate.
     #[error("its certificate-authority-data is not the cluster CA {ca}")]
     WrongCaData {

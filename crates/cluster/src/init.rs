@@ -137,6 +137,9 @@ pub struct ReportEntry {
 pub struct InitReport {
     /// The entries.
     pub entries: Vec<ReportEntry>,
+    /// What was kept although it is not as `init` would write it (a kubeconfig file's
+    /// server URL, a kubelet-managed client certificate), one line each.
+    pub warnings: Vec<String>,
 }
 
 impl InitReport {
@@ -717,6 +720,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
 
     let kubeconfigs: Vec<&KubeconfigSpec> = plan.kubeconfigs().collect();
     let mut kc_states = Vec::new();
+    let mut warnings = Vec::new();
     for spec in &kubeconfigs {
         let path = kdir.join(spec.file);
         let state = if path.exists() {
@@ -727,7 +731,10 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 }));
             };
             match check_kubeconfig(&path, ca, &profile, plan.server_for(spec), now) {
-                Ok(()) => LeafState::Keep,
+                Ok(warning) => {
+                    warnings.extend(warning.map(|w| format!("{}: {w}", path.display())));
+                    LeafState::Keep
+                }
                 // A partial kubeconfig from `certs generate-csr`, its request not signed yet.
                 Err(ClusterError::Misfit {
                     reason: Misfit::KubeconfigIncomplete("client certificate"),
@@ -766,7 +773,10 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
 
     // Phase 3: issue, then write everything.
     let mut writes = Writes::default();
-    let mut report = InitReport::default();
+    let mut report = InitReport {
+        warnings,
+        ..InitReport::default()
+    };
     let mut signers: Vec<Option<Ca>> = Vec::new();
     for (ca, state) in CaName::ALL.iter().zip(cas) {
         let crt_path = crt(dir, ca.base());
@@ -968,16 +978,39 @@ pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterErr
     Ok((config, cert, key))
 }
 
+/// The first PEM block of `text` whose label ends with `label` (`CERTIFICATE`, or
+/// `PRIVATE KEY` for any kind of private key), as its own PEM text.
+fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let name = &after[..after.find("-----")?];
+        let end_marker = format!("-----END {name}-----");
+        let end = rest[start..].find(&end_marker)? + start + end_marker.len();
+        if name.ends_with(label) {
+            return Some(rest[start..end].to_owned());
+        }
+        rest = &rest[end..];
+    }
+    None
+}
+
+/// Checks an existing kubeconfig file as kubeadm does, and more: the CA data must be the
+/// cluster CA (kubeadm's only hard check); another server URL is kept with a warning, as
+/// kubeadm keeps it; the client certificate must be the profile's, signed by the CA, with
+/// its key. A client certificate kept in a file (kubeadm's kubelet.conf after
+/// kubelet-finalize) is checked when the file is readable here, and kept with a warning
+/// when it is not. Returns the warning, if any.
 fn check_kubeconfig(
     path: &Path,
     ca: &CaCert,
     profile: &Profile,
     server: &str,
     now: SystemTime,
-) -> Result<(), ClusterError> {
+) -> Result<Option<String>, ClusterError> {
     let bad = misfit(path);
     let (config, cert, key) = read_kubeconfig(path)?;
-    let (cluster, _) = config
+    let (cluster, user) = config
         .current()
         .ok_or_else(|| bad(Misfit::KubeconfigIncomplete("current context")))?;
     let ca_der = decode_data(&cluster.certificate_authority_data)
@@ -988,13 +1021,50 @@ fn check_kubeconfig(
             ca: ca.name.to_owned(),
         }));
     }
+    let mut warnings = Vec::new();
     if cluster.server != server {
-        return Err(bad(Misfit::WrongServer {
-            found: cluster.server.clone(),
-            expected: server.to_owned(),
-        }));
+        warnings.push(format!(
+            "its server is {}, not {server}: kept, as kubeadm keeps it",
+            cluster.server
+        ));
     }
-    let cert = cert.ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client certificate")))?;
+    let (cert, key) = match (cert, key) {
+        (Some(cert), key) => (cert, key),
+        (None, _) if !user.client_certificate.is_empty() => {
+            let cert_path = path
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(&user.client_certificate);
+            let key_path = match user.client_key.as_str() {
+                "" => cert_path.clone(),
+                file => path.parent().unwrap_or(Path::new(".")).join(file),
+            };
+            match (
+                fs::read_to_string(&cert_path),
+                fs::read_to_string(&key_path),
+            ) {
+                (Ok(cert_pem), Ok(key_pem)) => {
+                    // The kubelet keeps certificate and key in one PEM file.
+                    let cert = pem_blocks_labelled(&cert_pem, "CERTIFICATE")
+                        .and_then(|block| certificates_from_bytes(block.as_bytes()).ok())
+                        .and_then(|c| c.into_iter().next())
+                        .ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client certificate")))?;
+                    let key = pem_blocks_labelled(&key_pem, "PRIVATE KEY")
+                        .and_then(|block| KeyPair::from_bytes(block.as_bytes(), None).ok());
+                    (cert, key)
+                }
+                _ => {
+                    warnings.push(format!(
+                        "its client certificate is the file {}, not readable here: kept unchecked (the kubelet rotates it)",
+                        cert_path.display()
+                    ));
+                    return Ok(Some(warnings.join("; ")));
+                }
+            }
+        }
+        (None, _) => return Err(bad(Misfit::KubeconfigIncomplete("client certificate"))),
+    };
     let key = key.ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client key")))?;
-    check_cert(&cert, key.public_key(), ca, profile, now).map_err(bad)
+    check_cert(&cert, key.public_key(), ca, profile, now).map_err(bad)?;
+    Ok((!warnings.is_empty()).then(|| warnings.join("; ")))
 }

@@ -88,12 +88,21 @@ pub struct UserEntry {
     /// The private key PEM, base64.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub client_key_data: String,
+    /// A client certificate file instead of data (kubeadm's kubelet.conf after
+    /// kubelet-finalize: `/var/lib/kubelet/pki/kubelet-client-current.pem`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_certificate: String,
+    /// A client key file instead of data (the same file as the certificate for the kubelet).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub client_key: String,
 }
 
 impl core::fmt::Debug for UserEntry {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("UserEntry")
             .field("client_certificate_data", &self.client_certificate_data)
+            .field("client_certificate", &self.client_certificate)
+            .field("client_key", &self.client_key)
             .finish_non_exhaustive()
     }
 }
@@ -143,6 +152,7 @@ impl Kubeconfig {
                     } else {
                         Base64::encode_string(key_pem.as_bytes())
                     },
+                    ..UserEntry::default()
                 },
             }],
         }

@@ -7,7 +7,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
 use common::{options, pinned, tree_at};
-use kubepki_cluster::{Action, ClusterError, GroupsCompat, Kubeconfig, Misfit, decode_data, init};
+use kubepki_cluster::{
+    Action, ClusterError, GroupsCompat, Kubeconfig, Misfit, UserEntry, decode_data, init,
+};
 use kubepki_csr::San;
 use kubepki_sign::{CertificateInfo, certificates_from_bytes};
 
@@ -208,7 +210,7 @@ fn an_expired_leaf_is_a_misfit() {
 }
 
 #[test]
-fn a_kubeconfig_for_another_server_is_a_misfit() {
+fn a_kubeconfig_for_another_server_is_kept_with_a_warning_as_kubeadm() {
     let tree = tree_at(pinned());
     let mut options = tree.options.clone();
     options.control_plane_endpoint = Some("lb.example.test:8443".into());
@@ -217,17 +219,65 @@ fn a_kubeconfig_for_another_server_is_a_misfit() {
         .push("lb.example.test".into());
     std::fs::remove_file(tree.path("apiserver.crt")).unwrap();
     std::fs::remove_file(tree.path("apiserver.key")).unwrap();
-    match init(&options, pinned()) {
-        Err(ClusterError::Misfit {
-            path,
-            reason: Misfit::WrongServer { found, expected },
-        }) => {
-            assert!(path.ends_with("admin.conf"));
-            assert_eq!(found, "https://127.0.0.1:6443");
-            assert_eq!(expected, "https://lb.example.test:8443");
-        }
-        other => panic!("{other:?}"),
-    }
+    let before = std::fs::read(tree.conf("admin.conf")).unwrap();
+    let report = init(&options, pinned()).unwrap();
+    assert_eq!(std::fs::read(tree.conf("admin.conf")).unwrap(), before);
+    let warning = report
+        .warnings
+        .iter()
+        .find(|w| w.contains("admin.conf"))
+        .unwrap_or_else(|| panic!("{:?}", report.warnings));
+    assert!(
+        warning.contains("https://127.0.0.1:6443")
+            && warning.contains("https://lb.example.test:8443"),
+        "{warning}"
+    );
+}
+
+#[test]
+fn a_kubelet_conf_after_kubelet_finalize_is_accepted() {
+    // kubeadm's kubelet-finalize phase points kubelet.conf at the kubelet's rotated
+    // certificate file instead of embedding it.
+    let tree = tree_at(pinned());
+    let conf = tree.conf("kubelet.conf");
+    let config = Kubeconfig::from_yaml(&std::fs::read_to_string(&conf).unwrap()).unwrap();
+    let user = &config.users[0].user;
+    let mut pem = decode_data(&user.client_certificate_data).unwrap();
+    pem.extend(decode_data(&user.client_key_data).unwrap());
+    let current = tree.dir.path().join("kubelet-client-current.pem");
+    std::fs::write(&current, &pem).unwrap();
+    let mut finalized = config.clone();
+    finalized.users[0].user = UserEntry {
+        client_certificate: current.display().to_string(),
+        client_key: current.display().to_string(),
+        ..UserEntry::default()
+    };
+    std::fs::write(&conf, finalized.to_yaml().unwrap()).unwrap();
+    let report = init(&tree.options, pinned()).unwrap();
+    assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+    // On another machine the file is not there: kept, with a warning.
+    std::fs::remove_file(&current).unwrap();
+    let report = init(&tree.options, pinned()).unwrap();
+    assert!(
+        report
+            .warnings
+            .iter()
+            .any(|w| w.contains("kubelet-client-current.pem")),
+        "{:?}",
+        report.warnings
+    );
+    // A file of another cluster is refused.
+    let other = tree_at(pinned());
+    let theirs =
+        Kubeconfig::from_yaml(&std::fs::read_to_string(other.conf("kubelet.conf")).unwrap())
+            .unwrap();
+    let mut pem = decode_data(&theirs.users[0].user.client_certificate_data).unwrap();
+    pem.extend(decode_data(&theirs.users[0].user.client_key_data).unwrap());
+    std::fs::write(&current, &pem).unwrap();
+    assert!(matches!(
+        init(&tree.options, pinned()),
+        Err(ClusterError::Misfit { .. })
+    ));
 }
 
 #[test]
