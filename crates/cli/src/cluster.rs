@@ -59,9 +59,14 @@ pub(crate) struct InitArgs {
     /// Extra SANs (IPs or DNS names) of the API server certificate, comma-separated.
     #[arg(long, value_delimiter = ',')]
     pub(crate) apiserver_cert_extra_sans: Vec<String>,
-    /// Extra SANs of the etcd server and peer certificates, comma-separated.
+    /// Extra SANs of the etcd server certificate, comma-separated (kubeadm's
+    /// etcd.local.serverCertSANs).
     #[arg(long, value_delimiter = ',')]
     pub(crate) etcd_server_cert_extra_sans: Vec<String>,
+    /// Extra SANs of the etcd peer certificate, comma-separated (kubeadm's
+    /// etcd.local.peerCertSANs).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) etcd_peer_cert_extra_sans: Vec<String>,
     /// RSA-2048, RSA-3072, RSA-4096, ECDSA-P256 or ECDSA-P384.
     #[arg(long, default_value = "RSA-2048")]
     pub(crate) algorithm: String,
@@ -110,6 +115,7 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
     options.control_plane_endpoint = args.control_plane_endpoint.clone();
     options.apiserver_cert_extra_sans = args.apiserver_cert_extra_sans.clone();
     options.etcd_server_cert_extra_sans = args.etcd_server_cert_extra_sans.clone();
+    options.etcd_peer_cert_extra_sans = args.etcd_peer_cert_extra_sans.clone();
     options.algorithm = algorithm;
     options.cert_validity = Some(parse_duration(&args.cert_validity)?);
     options.ca_validity = Some(parse_duration(&args.ca_validity)?);

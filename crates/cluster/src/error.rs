@@ -120,6 +120,14 @@ pub enum ClusterError {
         /// The value given.
         value: String,
     },
+    /// An extra SAN given on the command line that is neither an IP address nor a DNS name.
+    #[error("{flag}: {value:?} is neither a valid IP address nor a valid DNS name")]
+    InvalidExtraSan {
+        /// The value given.
+        value: String,
+        /// The flag it was given with.
+        flag: &'static str,
+    },
     /// A control-plane endpoint that is not `HOST[:PORT]`.
     #[error("control-plane endpoint {value:?} is not HOST[:PORT]: {reason}")]
     InvalidEndpoint {

@@ -60,8 +60,10 @@ pub struct InitOptions {
     pub control_plane_endpoint: Option<String>,
     /// Extra SANs of the API server certificate (IP addresses or DNS names).
     pub apiserver_cert_extra_sans: Vec<String>,
-    /// Extra SANs of the etcd server and peer certificates.
+    /// Extra SANs of the etcd server certificate (kubeadm's `etcd.local.serverCertSANs`).
     pub etcd_server_cert_extra_sans: Vec<String>,
+    /// Extra SANs of the etcd peer certificate (kubeadm's `etcd.local.peerCertSANs`).
+    pub etcd_peer_cert_extra_sans: Vec<String>,
     /// The key algorithm of every key.
     pub algorithm: KeyAlgorithm,
     /// Validity of the leaf certificates (default 365 days).
@@ -97,6 +99,7 @@ impl InitOptions {
             control_plane_endpoint: None,
             apiserver_cert_extra_sans: Vec::new(),
             etcd_server_cert_extra_sans: Vec::new(),
+            etcd_peer_cert_extra_sans: Vec::new(),
             algorithm: KeyAlgorithm::Rsa2048,
             cert_validity: None,
             ca_validity: None,
@@ -226,6 +229,21 @@ pub fn parse_san(value: &str) -> Result<San, ClusterError> {
     })
 }
 
+/// Parses the extra SANs given with `flag`. kubeadm warns about an invalid one and leaves it
+/// out; `init` refuses it, naming the value and the flag, so that no certificate silently
+/// lacks a name its admin asked for.
+fn extra_sans(values: &[String], flag: &'static str) -> Result<Vec<San>, ClusterError> {
+    values
+        .iter()
+        .map(|value| {
+            parse_san(value).map_err(|_| ClusterError::InvalidExtraSan {
+                value: value.clone(),
+                flag,
+            })
+        })
+        .collect()
+}
+
 fn host_url(host: &str, port: u16) -> String {
     match host.parse::<IpAddr>() {
         Ok(IpAddr::V6(ip)) => format!("https://[{ip}]:{port}"),
@@ -284,14 +302,18 @@ impl Plan {
             }
             None => local_server.clone(),
         };
-        for value in &options.apiserver_cert_extra_sans {
-            apiserver_extra_sans.push(parse_san(value)?);
-        }
-        let etcd_extra_sans = options
-            .etcd_server_cert_extra_sans
-            .iter()
-            .map(|v| parse_san(v))
-            .collect::<Result<Vec<_>, _>>()?;
+        apiserver_extra_sans.extend(extra_sans(
+            &options.apiserver_cert_extra_sans,
+            "--apiserver-cert-extra-sans",
+        )?);
+        let etcd_extra_sans = extra_sans(
+            &options.etcd_server_cert_extra_sans,
+            "--etcd-server-cert-extra-sans",
+        )?;
+        let etcd_peer_extra_sans = extra_sans(
+            &options.etcd_peer_cert_extra_sans,
+            "--etcd-peer-cert-extra-sans",
+        )?;
         let params = ClusterParams {
             node_name: Some(options.node_name.clone()),
             advertise_address: Some(options.advertise_address),
@@ -299,6 +321,7 @@ impl Plan {
             dns_domain: options.dns_domain.clone(),
             apiserver_extra_sans,
             etcd_extra_sans,
+            etcd_peer_extra_sans,
             kubelet_client_group: match options.groups_compat {
                 GroupsCompat::Current => KubeletClientGroup::None,
                 GroupsCompat::V1_28 => KubeletClientGroup::Masters,

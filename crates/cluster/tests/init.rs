@@ -342,14 +342,51 @@ fn half_a_pair_is_refused() {
 }
 
 #[test]
+fn etcd_server_and_peer_take_their_own_extra_sans() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.etcd_server_cert_extra_sans = vec!["etcd-clients.example.test".into()];
+    options.etcd_peer_cert_extra_sans = vec!["10.0.0.9".into()];
+    init(&options, pinned()).unwrap();
+    let sans = |file: &str| {
+        let der =
+            certificates_from_bytes(&std::fs::read(dir.path().join("pki").join(file)).unwrap())
+                .unwrap()
+                .remove(0);
+        CertificateInfo::from_der(&der).unwrap().sans
+    };
+    let (server, peer) = (sans("etcd/server.crt"), sans("etcd/peer.crt"));
+    let client_name: San = "etcd-clients.example.test".parse().unwrap();
+    let peer_ip: San = "10.0.0.9".parse().unwrap();
+    assert!(
+        server.contains(&client_name) && !server.contains(&peer_ip),
+        "{server:?}"
+    );
+    assert!(
+        peer.contains(&peer_ip) && !peer.contains(&client_name),
+        "{peer:?}"
+    );
+}
+
+#[test]
 fn bad_san_and_endpoint_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
     options.apiserver_cert_extra_sans = vec!["not a name!".into()];
     match init(&options, pinned()) {
-        Err(ClusterError::InvalidSan { value }) => assert_eq!(value, "not a name!"),
+        Err(ClusterError::InvalidExtraSan { value, flag }) => {
+            assert_eq!(value, "not a name!");
+            assert_eq!(flag, "--apiserver-cert-extra-sans");
+        }
         other => panic!("{other:?}"),
     }
+    let mut options = common::options(dir.path());
+    options.etcd_peer_cert_extra_sans = vec!["under_score!".into()];
+    let err = init(&options, pinned()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--etcd-peer-cert-extra-sans: \"under_score!\" is neither a valid IP address nor a valid DNS name"
+    );
     let mut options = common::options(dir.path());
     options.control_plane_endpoint = Some("lb:port".into());
     assert!(matches!(

@@ -87,8 +87,10 @@ pub struct ClusterParams {
     pub dns_domain: String,
     /// Extra SANs of the API server certificate (`apiServer.certSANs`).
     pub apiserver_extra_sans: Vec<San>,
-    /// Extra SANs of the etcd server and peer certificates (`etcd.local.serverCertSANs`).
+    /// Extra SANs of the etcd server certificate (`etcd.local.serverCertSANs`).
     pub etcd_extra_sans: Vec<San>,
+    /// Extra SANs of the etcd peer certificate (`etcd.local.peerCertSANs`).
+    pub etcd_peer_extra_sans: Vec<San>,
     /// The group of `apiserver-kubelet-client`.
     pub kubelet_client_group: KubeletClientGroup,
 }
@@ -102,6 +104,7 @@ impl Default for ClusterParams {
             dns_domain: "cluster.local".to_owned(),
             apiserver_extra_sans: Vec::new(),
             etcd_extra_sans: Vec::new(),
+            etcd_peer_extra_sans: Vec::new(),
             kubelet_client_group: KubeletClientGroup::default(),
         }
     }
@@ -293,6 +296,7 @@ fn etcd_member(
     name: &str,
     description: &str,
     params: &ClusterParams,
+    extra_sans: &[San],
 ) -> Result<Profile, ProfileError> {
     let node = node_name(name, params)?;
     let mut extra = vec![
@@ -304,7 +308,7 @@ fn etcd_member(
     }
     extra.push(San::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)));
     extra.push(San::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)));
-    extra.extend(params.etcd_extra_sans.iter().cloned());
+    extra.extend(extra_sans.iter().cloned());
     Ok(leaf(
         name,
         description,
@@ -363,8 +367,18 @@ pub fn builtin(name: &str, params: &ClusterParams) -> Result<Profile, ProfileErr
             &[],
             "client certificate of the API server's aggregation proxy",
         ),
-        "etcd-server" => etcd_member(name, "serving certificate of etcd", params)?,
-        "etcd-peer" => etcd_member(name, "peer certificate between etcd members", params)?,
+        "etcd-server" => etcd_member(
+            name,
+            "serving certificate of etcd",
+            params,
+            &params.etcd_extra_sans,
+        )?,
+        "etcd-peer" => etcd_member(
+            name,
+            "peer certificate between etcd members",
+            params,
+            &params.etcd_peer_extra_sans,
+        )?,
         "etcd-healthcheck-client" => client(
             "kube-etcd-healthcheck-client",
             &[],
@@ -622,7 +636,17 @@ mod tests {
             let params = ClusterParams {
                 node_name: Some("cp-1".into()),
                 advertise_address: Some("192.168.1.10".parse().unwrap()),
-                etcd_extra_sans: sans(&["DNS:etcd.example"]),
+                // kubeadm's serverCertSANs and peerCertSANs: each for its own certificate.
+                etcd_extra_sans: if name == "etcd-server" {
+                    sans(&["DNS:etcd.example"])
+                } else {
+                    Vec::new()
+                },
+                etcd_peer_extra_sans: if name == "etcd-peer" {
+                    sans(&["DNS:etcd.example"])
+                } else {
+                    Vec::new()
+                },
                 ..ClusterParams::default()
             };
             let p = builtin(name, &params).unwrap();
