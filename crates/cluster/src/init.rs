@@ -14,7 +14,7 @@ use kubepki_fs::{FileKind, FileWrite, Overwrite, write_atomic_all};
 use kubepki_keys::{
     KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, verify_signature,
 };
-use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin};
+use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin, format_duration};
 use kubepki_sign::{
     Ca, CertificateInfo, IssueOptions, SignError, Timestamp, certificates_from_bytes,
 };
@@ -744,6 +744,19 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     let kubeconfigs: Vec<&KubeconfigSpec> = plan.kubeconfigs().collect();
     let mut kc_states = Vec::new();
     let mut warnings = Vec::new();
+    // kubeadm's validation warning, word for word; kubeadm then issues as asked, kubepki
+    // clamps each certificate to its CA's NotAfter (a certificate that outlives its CA
+    // fails verification from that day on).
+    if let (Some(leaf), Some(ca)) = (plan.cert_validity, plan.ca_validity) {
+        if leaf > ca {
+            warnings.push(format!(
+                "certificateValidityPeriod: the value {} is more than the caCertificateValidityPeriod: {}; \
+                 each certificate is clamped to its CA's NotAfter",
+                format_duration(leaf),
+                format_duration(ca)
+            ));
+        }
+    }
     for spec in &kubeconfigs {
         let path = kdir.join(spec.file);
         let state = if path.exists() {

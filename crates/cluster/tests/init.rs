@@ -342,6 +342,30 @@ fn half_a_pair_is_refused() {
 }
 
 #[test]
+fn a_leaf_validity_past_the_cas_is_clamped_with_kubeadms_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.cert_validity = Some(Duration::from_secs(20 * 86_400));
+    options.ca_validity = Some(Duration::from_secs(10 * 86_400));
+    let report = init(&options, pinned()).unwrap();
+    assert_eq!(
+        report.warnings,
+        [
+            "certificateValidityPeriod: the value 480h0m0s is more than the caCertificateValidityPeriod: 240h0m0s; \
+          each certificate is clamped to its CA's NotAfter"
+        ]
+    );
+    let der = |file: &str| {
+        certificates_from_bytes(&std::fs::read(dir.path().join("pki").join(file)).unwrap())
+            .unwrap()
+            .remove(0)
+    };
+    let ca = CertificateInfo::from_der(&der("ca.crt")).unwrap();
+    let leaf = CertificateInfo::from_der(&der("apiserver.crt")).unwrap();
+    assert_eq!(leaf.not_after, ca.not_after);
+}
+
+#[test]
 fn etcd_server_and_peer_take_their_own_extra_sans() {
     let dir = tempfile::tempdir().unwrap();
     let mut options = options(dir.path());
