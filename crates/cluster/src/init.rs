@@ -747,15 +747,15 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     // kubeadm's validation warning, word for word; kubeadm then issues as asked, kubepki
     // clamps each certificate to its CA's NotAfter (a certificate that outlives its CA
     // fails verification from that day on).
-    if let (Some(leaf), Some(ca)) = (plan.cert_validity, plan.ca_validity) {
-        if leaf > ca {
-            warnings.push(format!(
-                "certificateValidityPeriod: the value {} is more than the caCertificateValidityPeriod: {}; \
-                 each certificate is clamped to its CA's NotAfter",
-                format_duration(leaf),
-                format_duration(ca)
-            ));
-        }
+    if let (Some(leaf), Some(ca)) = (plan.cert_validity, plan.ca_validity)
+        && leaf > ca
+    {
+        warnings.push(format!(
+            "certificateValidityPeriod: the value {} is more than the caCertificateValidityPeriod: {}; \
+             each certificate is clamped to its CA's NotAfter",
+            format_duration(leaf),
+            format_duration(ca)
+        ));
     }
     for spec in &kubeconfigs {
         let path = kdir.join(spec.file);
