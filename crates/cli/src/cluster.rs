@@ -321,6 +321,12 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
         OutputFormat::Yaml => print!("{}", report.to_yaml().map_err(CliError)?),
     }
     // kubeadm exits 0 whatever it finds; monitoring wants to know without parsing the table.
+    for mismatch in &report.mismatched_keys {
+        eprintln!("error: {mismatch}");
+    }
+    if !report.mismatched_keys.is_empty() {
+        return Ok(ExitCode::from(2));
+    }
     let expired = report.expiring_within(now, Duration::ZERO);
     if !expired.is_empty() {
         let names: Vec<&str> = expired.iter().map(|e| e.name.as_str()).collect();
@@ -355,6 +361,9 @@ fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
             .collect::<Result<_, _>>()?,
     };
     let report = renew(&options, &args.name, SystemTime::now())?;
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
     for skipped in &report.skipped {
         println!(
             "skipped {:<26} detected external CA {}: its key is not here, so this certificate can't be renewed",

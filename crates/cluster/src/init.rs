@@ -10,7 +10,9 @@ use std::time::{Duration, SystemTime};
 
 use der::{Decode, Encode};
 use kubepki_csr::{San, Subject};
-use kubepki_fs::{FileKind, FileWrite, Overwrite, write_atomic_all};
+use kubepki_fs::{
+    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
+};
 use kubepki_keys::{
     KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, verify_signature,
 };
@@ -575,20 +577,86 @@ impl Writes {
         self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
     }
 
-    /// Writes every file (never over an existing file) with [`write_atomic_all`]: in
-    /// parallel, each folder fsynced once.
-    fn flush(self) -> Result<(), ClusterError> {
-        let files: Vec<FileWrite<'_>> = self
+    /// Writes every file (never over an existing file) as one change of the locked tree:
+    /// the journal first (so that a process killed half-way is rolled back by the next
+    /// run), then the keys, then the certificates and kubeconfig files (so that no
+    /// certificate is ever on disk without its key), each wave in parallel with each folder
+    /// fsynced once, then the commit.
+    fn flush(self, lock: &TreeLock) -> Result<(), ClusterError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let undo: Vec<Undo> = self
             .0
             .iter()
-            .map(|(path, bytes, kind)| FileWrite {
-                path,
-                bytes: bytes.as_bytes(),
-                kind: *kind,
-            })
+            .map(|(p, _, _)| Undo::Remove(p.clone()))
             .collect();
-        Ok(write_atomic_all(&files, Overwrite::Refuse)?)
+        let journal = Journal::begin(lock, &undo)?;
+        for keys_first in [true, false] {
+            let files: Vec<FileWrite<'_>> = self
+                .0
+                .iter()
+                .filter(|(path, _, _)| is_key_file(path) == keys_first)
+                .map(|(path, bytes, kind)| FileWrite {
+                    path,
+                    bytes: bytes.as_bytes(),
+                    kind: *kind,
+                })
+                .collect();
+            write_atomic_all(&files, Overwrite::Refuse)?;
+        }
+        Ok(journal.commit()?)
     }
+}
+
+/// Whether a file of the tree is a private key (`*.key`).
+fn is_key_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "key")
+}
+
+/// How long `init`, `certs renew`, `certs generate-csr` and `kubeconfig user` wait for
+/// another kubepki working on the same tree.
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Locks the tree (its certificate folder) and rolls back what a killed run left half-done.
+/// Returns the lock and a warning line when something was recovered.
+pub(crate) fn lock_tree(
+    cert_dir: &Path,
+    kubeconfig_dir: &Path,
+) -> Result<(TreeLock, Option<String>), ClusterError> {
+    let lock = TreeLock::acquire(cert_dir, LOCK_WAIT)?;
+    let etcd = cert_dir.join("etcd");
+    let recovered = recover(&lock, &[cert_dir, &etcd, kubeconfig_dir])?;
+    let note = (!recovered.is_empty()).then(|| {
+        let names = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !recovered.removed.is_empty() {
+            parts.push(format!(
+                "removed the half-written {}",
+                names(&recovered.removed)
+            ));
+        }
+        if !recovered.restored.is_empty() {
+            parts.push(format!(
+                "restored {} from its backup",
+                names(&recovered.restored)
+            ));
+        }
+        if !recovered.temp_files.is_empty() {
+            parts.push(format!(
+                "removed {} stale temporary file(s)",
+                recovered.temp_files.len()
+            ));
+        }
+        format!("an earlier run was interrupted: {}", parts.join("; "))
+    });
+    Ok((lock, note))
 }
 
 enum LeafState {
@@ -614,6 +682,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     let kdir = &options.kubeconfig_dir;
     ensure_dir(dir)?;
     ensure_dir(kdir)?;
+    let (lock, recovered) = lock_tree(dir, kdir)?;
     if !options.external_etcd {
         ensure_dir(&dir.join("etcd"))?;
     }
@@ -743,7 +812,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
 
     let kubeconfigs: Vec<&KubeconfigSpec> = plan.kubeconfigs().collect();
     let mut kc_states = Vec::new();
-    let mut warnings = Vec::new();
+    let mut warnings: Vec<String> = recovered.into_iter().collect();
     // kubeadm's validation warning, word for word; kubeadm then issues as asked, kubepki
     // clamps each certificate to its CA's NotAfter (a certificate that outlives its CA
     // fails verification from that day on).
@@ -932,7 +1001,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
             action,
         });
     }
-    writes.flush()?;
+    writes.flush(&lock)?;
     Ok(report)
 }
 

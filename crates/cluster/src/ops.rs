@@ -5,14 +5,16 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use kubepki_csr::{CsrBuilder, San, SanKind, Subject};
-use kubepki_fs::{FileKind, Overwrite, write_atomic};
+use kubepki_fs::{
+    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, write_atomic, write_atomic_all,
+};
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
 use kubepki_profile::{ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
 use crate::init::{
-    Plan, ensure_dir, generate_keys, load_cert, pending_csr, read, read_kubeconfig, required_sans,
-    subject_of,
+    Plan, ensure_dir, generate_keys, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
+    required_sans, subject_of,
 };
 use crate::kubeconfig::Kubeconfig;
 use crate::tree::{CaName, LEAVES, crt, key};
@@ -76,6 +78,8 @@ pub struct RenewReport {
     pub renewed: Vec<Renewed>,
     /// Left alone: the CA key is absent.
     pub skipped: Vec<Skipped>,
+    /// What was found and repaired first (a renewal a killed process left half-done).
+    pub warnings: Vec<String>,
 }
 
 fn restart_for(name: &str) -> &'static str {
@@ -170,15 +174,18 @@ fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem, ClusterEr
         })
 }
 
-fn backup(path: &Path, kind: FileKind) -> Result<(), ClusterError> {
+/// Keeps a complete copy of `path` as `path.bak`; returns the copy's path.
+fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
     let mut name = path.as_os_str().to_owned();
     name.push(".bak");
-    write_atomic(Path::new(&name), &read(path)?, kind, Overwrite::Replace)?;
-    Ok(())
+    let copy = PathBuf::from(name);
+    write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
+    Ok(copy)
 }
 
 /// Renews `name` into `report`, or records it as skipped when its CA key is absent.
 fn renew_one(
+    lock: &TreeLock,
     name: &str,
     options: &RenewOptions,
     now: SystemTime,
@@ -199,11 +206,14 @@ fn renew_one(
         });
         return Ok(());
     }
-    report.renewed.push(renew_with_key(name, options, now)?);
+    report
+        .renewed
+        .push(renew_with_key(lock, name, options, now)?);
     Ok(())
 }
 
 fn renew_with_key(
+    lock: &TreeLock,
     name: &str,
     options: &RenewOptions,
     now: SystemTime,
@@ -218,10 +228,21 @@ fn renew_with_key(
         let old_key = KeyPair::from_bytes(&read(&key_path)?, None).ok();
         let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
         let new_key_pem = key_pem(&key_path, &new_key)?;
-        backup(&crt_path, FileKind::Public)?;
-        if key_path.exists() {
-            backup(&key_path, FileKind::Secret)?;
-        }
+        // The pair changes as one: backups first, then the journal that restores them if
+        // this process dies between the key and the certificate, then key and certificate.
+        let mut undo = vec![Undo::Restore {
+            path: crt_path.clone(),
+            backup: backup(&crt_path, FileKind::Public)?,
+        }];
+        undo.push(if key_path.exists() {
+            Undo::Restore {
+                path: key_path.clone(),
+                backup: backup(&key_path, FileKind::Secret)?,
+            }
+        } else {
+            Undo::Remove(key_path.clone())
+        });
+        let journal = Journal::begin(lock, &undo)?;
         write_atomic(
             &key_path,
             new_key_pem.as_bytes(),
@@ -234,6 +255,7 @@ fn renew_with_key(
             FileKind::Public,
             Overwrite::Replace,
         )?;
+        journal.commit()?;
         return Ok(Renewed {
             name: name.to_owned(),
             path: crt_path,
@@ -363,9 +385,13 @@ pub fn renew(
     which: &str,
     now: SystemTime,
 ) -> Result<RenewReport, ClusterError> {
-    let mut report = RenewReport::default();
+    let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
+    let mut report = RenewReport {
+        warnings: recovered.into_iter().collect(),
+        ..RenewReport::default()
+    };
     if which != "all" {
-        renew_one(which, options, now, &mut report)?;
+        renew_one(&lock, which, options, now, &mut report)?;
         return Ok(report);
     }
     let leaves = LEAVES
@@ -377,7 +403,7 @@ pub fn renew(
         .copied()
         .filter(|f| options.kubeconfig_dir.join(f).exists());
     for name in leaves.chain(kubeconfigs) {
-        renew_one(name, options, now, &mut report).map_err(|source| {
+        renew_one(&lock, name, options, now, &mut report).map_err(|source| {
             ClusterError::RenewIncomplete {
                 at: name.to_owned(),
                 renewed: report.renewed.iter().map(|r| r.name.clone()).collect(),
@@ -405,6 +431,8 @@ pub fn user_kubeconfig(
     algorithm: KeyAlgorithm,
     now: SystemTime,
 ) -> Result<String, ClusterError> {
+    // Read the CA while no other kubepki changes the tree.
+    let _lock = TreeLock::acquire(cert_dir, crate::init::LOCK_WAIT)?;
     let ca = load_ca(cert_dir, CaName::Ca, client_name)?;
     let mut profile = builtin("client", &ClusterParams::default())?;
     profile.default_validity = validity;
@@ -518,6 +546,7 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
     let plan = Plan::new(options)?;
     ensure_dir(&options.cert_dir)?;
     ensure_dir(&options.kubeconfig_dir)?;
+    let (lock, _recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
     let leaves: Vec<_> = LEAVES
         .iter()
         .filter(|l| !(l.etcd && options.external_etcd))
@@ -533,6 +562,9 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
     .into_iter();
     let ca_pem = std::fs::read_to_string(crt(&options.cert_dir, "ca")).unwrap_or_default();
     let mut out = Vec::new();
+    // Every file is written in one journaled change: all of them, or (after a crash, at the
+    // next run) none.
+    let mut files: Vec<(PathBuf, Vec<u8>, FileKind)> = Vec::new();
     let csr_of = |profile: &Profile, key: &KeyPair| -> Result<String, ClusterError> {
         let csr = CsrBuilder::new(subject_of(profile))
             .sans(required_sans(profile)?)
@@ -548,18 +580,9 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
         let key_path = key(&options.cert_dir, leaf.base);
         let csr_path = pending_csr(&crt(&options.cert_dir, leaf.base));
         let csr = csr_of(&profile, &key_pair)?;
-        write_atomic(
-            &key_path,
-            key_pem(&key_path, &key_pair)?.as_bytes(),
-            FileKind::Secret,
-            Overwrite::Refuse,
-        )?;
-        write_atomic(
-            &csr_path,
-            csr.as_bytes(),
-            FileKind::Public,
-            Overwrite::Refuse,
-        )?;
+        let pem = key_pem(&key_path, &key_pair)?;
+        files.push((key_path, pem.as_bytes().to_vec(), FileKind::Secret));
+        files.push((csr_path.clone(), csr.into_bytes(), FileKind::Public));
         out.push(csr_path);
     }
     for (spec, key_pair) in kubeconfigs.iter().zip(keys) {
@@ -582,14 +605,30 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
             path: path.clone(),
             reason,
         })?;
-        write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
-        write_atomic(
-            &csr_path,
-            csr.as_bytes(),
-            FileKind::Public,
-            Overwrite::Refuse,
-        )?;
+        files.push((path, text.into_bytes(), FileKind::Secret));
+        files.push((csr_path.clone(), csr.into_bytes(), FileKind::Public));
         out.push(csr_path);
     }
+    if let Some((existing, _, _)) = files.iter().find(|(p, _, _)| p.exists()) {
+        return Err(kubepki_fs::FsError::Exists {
+            path: existing.clone(),
+        }
+        .into());
+    }
+    let undo: Vec<Undo> = files
+        .iter()
+        .map(|(p, _, _)| Undo::Remove(p.clone()))
+        .collect();
+    let journal = Journal::begin(&lock, &undo)?;
+    let writes: Vec<FileWrite<'_>> = files
+        .iter()
+        .map(|(path, bytes, kind)| FileWrite {
+            path,
+            bytes,
+            kind: *kind,
+        })
+        .collect();
+    write_atomic_all(&writes, Overwrite::Refuse)?;
+    journal.commit()?;
     Ok(out)
 }

@@ -6,6 +6,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod tree;
+
+pub use tree::{JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
+
 /// What a file holds, which decides its mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
@@ -43,6 +47,26 @@ pub enum FsError {
     Exists {
         /// The target.
         path: PathBuf,
+    },
+    /// Another process holds the lock on the folder.
+    #[error(
+        "{path} is locked by another kubepki ({holder}), still after {waited:?}: try again when it is done"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// What the holder wrote in it (`pid N`).
+        holder: String,
+        /// How long this process waited.
+        waited: std::time::Duration,
+    },
+    /// The journal of an interrupted change cannot be used.
+    #[error("the journal {path} of an interrupted change cannot be used: {reason}")]
+    Journal {
+        /// The journal (or the path it could not record).
+        path: PathBuf,
+        /// Why.
+        reason: &'static str,
     },
     /// An I/O error, with the path it concerns.
     #[error("cannot {action} {path}: {source}")]

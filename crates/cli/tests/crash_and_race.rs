@@ -1,0 +1,268 @@
+//! kill -9 at random moments and concurrent processes on one tree: `init` and `certs renew`
+//! leave the old state or the new one, never a certificate without its key or a key that
+//! is not its certificate's, and the next run repairs what a killed one left.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::cast_possible_truncation
+)] // the jitter's seed and span
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::{kubepki, ok, openssl_available};
+
+const TREE: [&str; 8] = [
+    "init",
+    "--cert-dir",
+    "pki",
+    "--kubeconfig-dir",
+    ".",
+    "--node-name",
+    "cp-1",
+    "--algorithm",
+];
+
+fn spawn(dir: &Path, args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_kubepki"))
+        .current_dir(dir)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start kubepki")
+}
+
+/// A small xorshift generator seeded from the clock (the seed is printed, to replay a run).
+struct Jitter(u64);
+
+impl Jitter {
+    fn new() -> Self {
+        let seed = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64 | 1);
+        eprintln!("jitter seed {seed}");
+        Self(seed)
+    }
+    /// A duration in `[low, high)`.
+    fn between(&mut self, low: Duration, high: Duration) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let span = (high - low).as_micros().max(1) as u64;
+        low + Duration::from_micros(self.0 % span)
+    }
+}
+
+/// Every `*.crt` of the tree with its `*.key` next to it.
+fn pairs(pki: &Path) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
+    let mut found = Vec::new();
+    for dir in [pki.to_path_buf(), pki.join("etcd")] {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "crt") {
+                found.push((path.clone(), path.with_extension("key")));
+            }
+        }
+    }
+    found
+}
+
+/// The public key of a certificate or of a private key, by openssl.
+fn public_key(path: &Path, certificate: bool) -> String {
+    let mut command = Command::new("openssl");
+    if certificate {
+        command.args(["x509", "-noout", "-pubkey", "-in"]);
+    } else {
+        command.args(["pkey", "-pubout", "-in"]);
+    }
+    let out = command.arg(path).output().expect("run openssl");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Pairs whose key is not their certificate's, as openssl sees them.
+fn mismatched(pki: &Path) -> Vec<String> {
+    pairs(pki)
+        .into_iter()
+        .filter(|(crt, key)| key.exists() && public_key(crt, true) != public_key(key, false))
+        .map(|(crt, _)| crt.display().to_string())
+        .collect()
+}
+
+/// The tree is whole and consistent: check-expiration passes with nothing missing, every
+/// key is its certificate's, every leaf verifies against its CA (openssl), no temp file or
+/// journal is left.
+fn assert_whole(dir: &Path) {
+    let pki = dir.join("pki");
+    let table = ok(kubepki(
+        dir,
+        &[
+            "certs",
+            "check-expiration",
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+        ],
+    ));
+    assert!(!table.contains("MISSING"), "{table}");
+    assert_eq!(mismatched(&pki), Vec::<String>::new());
+    for (leaf, ca) in [
+        ("apiserver.crt", "ca.crt"),
+        ("apiserver-kubelet-client.crt", "ca.crt"),
+        ("front-proxy-client.crt", "front-proxy-ca.crt"),
+        ("etcd/server.crt", "etcd/ca.crt"),
+        ("etcd/peer.crt", "etcd/ca.crt"),
+        ("apiserver-etcd-client.crt", "etcd/ca.crt"),
+    ] {
+        let out = Command::new("openssl")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(pki.join(ca))
+            .arg(pki.join(leaf))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{leaf} is not signed by {ca} on disk: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let sa_pub = std::fs::read_to_string(pki.join("sa.pub")).unwrap();
+    assert_eq!(
+        public_key(&pki.join("sa.key"), false),
+        sa_pub,
+        "sa.key and sa.pub differ"
+    );
+    for folder in [dir.to_path_buf(), pki.clone(), pki.join("etcd")] {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.contains(".tmp.") && name != ".kubepki.journal",
+                "{name} left in {}",
+                folder.display()
+            );
+        }
+    }
+}
+
+/// Whether a run has begun to write the tree (a file other than the lock is in `pki/`).
+fn writing_started(dir: &Path) -> bool {
+    std::fs::read_dir(dir.join("pki")).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name() != ".kubepki.lock" && e.file_name() != "etcd")
+    })
+}
+
+#[test]
+fn init_killed_at_random_moments_is_repaired_by_the_next_run() {
+    if !openssl_available() {
+        return;
+    }
+    let mut jitter = Jitter::new();
+    let (mut killed_while_writing, rounds) = (0, 24);
+    for _ in 0..rounds {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = spawn(dir.path(), &[&TREE[..], &["RSA-2048"]].concat());
+        // Key generation takes most of the run and writes nothing: wait for the first file
+        // to appear, then kill within the next few milliseconds, while the tree is written.
+        let first_file = Instant::now();
+        while first_file.elapsed() < Duration::from_secs(20) && !writing_started(dir.path()) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        std::thread::sleep(jitter.between(Duration::ZERO, Duration::from_millis(4)));
+        let _ = child.kill();
+        let _ = child.wait();
+        let pki = dir.path().join("pki");
+        // Never a certificate without its key, whatever the moment.
+        for (crt, key) in pairs(&pki) {
+            assert!(key.exists(), "{} without its key", crt.display());
+        }
+        if pki.join(".kubepki.journal").exists()
+            || pki.join("ca.key").exists() && !pki.join("sa.pub").exists()
+        {
+            killed_while_writing += 1;
+        }
+        // The next run rolls back what the killed one wrote and completes the tree: it is
+        // not mistaken for an external CA.
+        let rerun = ok(kubepki(dir.path(), &[&TREE[..], &["RSA-2048"]].concat()));
+        assert!(!rerun.contains("external CA"), "{rerun}");
+        assert_whole(dir.path());
+    }
+    eprintln!("{killed_while_writing} of {rounds} kills landed while files were being written");
+}
+
+#[test]
+fn concurrent_inits_on_one_tree_do_not_mix_it() {
+    if !openssl_available() {
+        return;
+    }
+    for _ in 0..4 {
+        let dir = tempfile::tempdir().unwrap();
+        let children: Vec<Child> = (0..4)
+            .map(|_| spawn(dir.path(), &[&TREE[..], &["RSA-2048"]].concat()))
+            .collect();
+        for mut child in children {
+            assert!(child.wait().unwrap().success(), "a concurrent init failed");
+        }
+        assert_whole(dir.path());
+    }
+}
+
+#[test]
+fn renew_killed_at_random_moments_never_leaves_a_mismatched_pair_unreported() {
+    if !openssl_available() {
+        return;
+    }
+    let mut jitter = Jitter::new();
+    let dir = tempfile::tempdir().unwrap();
+    ok(kubepki(dir.path(), &[&TREE[..], &["ECDSA-P256"]].concat()));
+    let renew = [
+        "certs",
+        "renew",
+        "all",
+        "--cert-dir",
+        "pki",
+        "--kubeconfig-dir",
+        ".",
+    ];
+    let start = Instant::now();
+    ok(kubepki(dir.path(), &renew));
+    let whole = start.elapsed();
+    for _ in 0..20 {
+        let mut child = spawn(dir.path(), &renew);
+        std::thread::sleep(jitter.between(Duration::ZERO, whole));
+        let _ = child.kill();
+        let _ = child.wait();
+        // check-expiration (which changes nothing) says so when a pair is mismatched.
+        let check = kubepki(
+            dir.path(),
+            &[
+                "certs",
+                "check-expiration",
+                "--cert-dir",
+                "pki",
+                "--kubeconfig-dir",
+                ".",
+            ],
+        );
+        if !mismatched(&dir.path().join("pki")).is_empty() {
+            assert_eq!(check.status.code(), Some(2));
+            assert!(
+                String::from_utf8_lossy(&check.stderr).contains("does not hold the key of"),
+                "{}",
+                String::from_utf8_lossy(&check.stderr)
+            );
+        }
+        // The next renewal restores the pair it left half-done, then renews.
+        ok(kubepki(dir.path(), &renew));
+        assert_whole(dir.path());
+    }
+}
