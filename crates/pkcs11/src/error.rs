@@ -60,7 +60,7 @@ pub enum Pkcs11Error {
         /// The token's label.
         token: String,
     },
-    /// The URI's `type` is not `private`, or the object it names is of another class.
+    /// The object the URI names is of another class than a private key.
     #[error("{wanted} on token {token} is a {found}, not a private key")]
     NotAPrivateKey {
         /// The object attributes asked for.
@@ -69,6 +69,12 @@ pub enum Pkcs11Error {
         token: String,
         /// What it is (`certificate`, `public key`, ...).
         found: String,
+    },
+    /// The URI's `type` names another kind of object than a private key.
+    #[error("the URI says type={uri_type}: a signing key needs type=private (or no type)")]
+    WrongUriType {
+        /// The type in the URI.
+        uri_type: crate::ObjectType,
     },
     /// An object with the label already exists where a new key was to be made.
     #[error("token {token} already holds an object labelled {label:?}: refusing to make another")]

@@ -510,14 +510,10 @@ pub(crate) fn find_private_key(
 ) -> Result<Option<Pkcs11Signer>, Pkcs11Error> {
     let wanted = uri.object_description();
     let token = inner.label().to_owned();
-    if let Some(t) = uri.object_type
-        && t != ObjectType::Private
+    if let Some(uri_type) = uri.object_type
+        && uri_type != ObjectType::Private
     {
-        return Err(Pkcs11Error::NotAPrivateKey {
-            wanted,
-            token,
-            found: format!("type={t} object (as the URI says)"),
-        });
+        return Err(Pkcs11Error::WrongUriType { uri_type });
     }
     let lease = inner.lease()?;
     let session = lease.session()?;
@@ -556,14 +552,10 @@ pub(crate) fn generate_key(
     let label = uri.object.clone().ok_or_else(|| Pkcs11Error::NoLabel {
         uri: uri.to_string(),
     })?;
-    if let Some(t) = uri.object_type
-        && t != ObjectType::Private
+    if let Some(uri_type) = uri.object_type
+        && uri_type != ObjectType::Private
     {
-        return Err(Pkcs11Error::NotAPrivateKey {
-            wanted: uri.object_description(),
-            token: inner.label().to_owned(),
-            found: format!("type={t} object (as the URI says)"),
-        });
+        return Err(Pkcs11Error::WrongUriType { uri_type });
     }
     let session = inner.rw_session()?;
     let existing = find(&session, &[Attribute::Label(label.as_bytes().to_vec())])?;
@@ -578,6 +570,8 @@ pub(crate) fn generate_key(
         Attribute::Token(true),
         Attribute::Private(false),
         Attribute::Verify(true),
+        Attribute::Encrypt(false),
+        Attribute::Wrap(false),
         Attribute::Label(label.as_bytes().to_vec()),
     ];
     let mut private = vec![
@@ -586,6 +580,10 @@ pub(crate) fn generate_key(
         Attribute::Sensitive(true),
         Attribute::Extractable(false),
         Attribute::Sign(true),
+        // A CA key signs and does nothing else.
+        Attribute::Decrypt(false),
+        Attribute::Unwrap(false),
+        Attribute::Derive(false),
         Attribute::Label(label.as_bytes().to_vec()),
     ];
     if let Some(id) = &uri.id {

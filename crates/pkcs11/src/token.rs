@@ -211,6 +211,9 @@ impl Token {
         let mut found = None;
         for slot in ctx.get_slots_with_token().map_err(call("C_GetSlotList"))? {
             let info = ctx.get_token_info(slot).map_err(call("C_GetTokenInfo"))?;
+            if !info.token_initialized() {
+                continue;
+            }
             if found.is_none() && token_matches(uri, slot, &info) {
                 found = Some((slot, info));
             } else {
@@ -258,7 +261,7 @@ impl Token {
     ///
     /// # Errors
     /// [`Pkcs11Error::NoSuchObject`], [`Pkcs11Error::AmbiguousObject`],
-    /// [`Pkcs11Error::NotAPrivateKey`], [`Pkcs11Error::UnsupportedKey`],
+    /// [`Pkcs11Error::WrongUriType`], [`Pkcs11Error::NotAPrivateKey`], [`Pkcs11Error::UnsupportedKey`],
     /// [`Pkcs11Error::NoPublicKey`], [`Pkcs11Error::MechanismNotSupported`],
     /// [`Pkcs11Error::Key`], [`Pkcs11Error::Call`].
     pub fn signer(&self, uri: &Pkcs11Uri) -> Result<Pkcs11Signer, Pkcs11Error> {
@@ -285,7 +288,7 @@ impl Token {
     /// the token.
     ///
     /// # Errors
-    /// [`Pkcs11Error::NoLabel`], [`Pkcs11Error::ObjectExists`],
+    /// [`Pkcs11Error::NoLabel`], [`Pkcs11Error::WrongUriType`], [`Pkcs11Error::ObjectExists`],
     /// [`Pkcs11Error::MechanismNotSupported`], [`Pkcs11Error::Call`], and as
     /// [`Token::signer`] when reading the new key back.
     pub fn generate(

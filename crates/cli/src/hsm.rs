@@ -1,0 +1,118 @@
+//! CA keys on a PKCS#11 token: where a key file is accepted, a `pkcs11:` URI is too.
+//!
+//! The environment is read here, not in the library: `KUBEPKI_PKCS11_PIN` is the PIN when
+//! the URI has no `pin-source` (the PIN never needs to be on the command line), and
+//! `KUBEPKI_PKCS11_MODULE` the module when the URI has no `module-path`.
+
+use std::path::{Path, PathBuf};
+
+use kubepki::Ca;
+use kubepki::sign::certificates_from_bytes;
+use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
+
+use crate::args::KeyListArgs;
+use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+
+/// The PIN, when the URI has no `pin-value` or `pin-source`.
+pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";
+/// The module, when the URI has no `module-path`.
+pub(crate) const MODULE_ENV: &str = "KUBEPKI_PKCS11_MODULE";
+
+/// The URI, when a key argument is a `pkcs11:` URI rather than a file.
+pub(crate) fn uri_of(key: &Path) -> Option<&str> {
+    key.to_str().filter(|s| is_pkcs11_uri(s))
+}
+
+fn options() -> OpenOptions {
+    let pin = std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty());
+    let module = std::env::var_os(MODULE_ENV)
+        .filter(|m| !m.is_empty())
+        .map(PathBuf::from);
+    let options = OpenOptions::new()
+        .fallback_pin(pin.as_deref())
+        .default_module(module.as_deref());
+    drop(zeroize::Zeroizing::new(pin));
+    options
+}
+
+/// Parses the URI and opens (and logs in to) its token.
+pub(crate) fn open(uri: &str) -> CliResult<(Pkcs11Uri, Token)> {
+    let uri = Pkcs11Uri::parse(uri)?;
+    let token = Token::open(&uri, &options())?;
+    Ok((uri, token))
+}
+
+/// The private key a URI names.
+pub(crate) fn signer(uri: &str) -> CliResult<Pkcs11Signer> {
+    let (uri, token) = open(uri)?;
+    Ok(token.signer(&uri)?)
+}
+
+/// Loads a CA from its certificate file (further certificates are its chain) and its key: a
+/// file (`passphrase` for an encrypted one) or a `pkcs11:` URI.
+pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> CliResult<Ca> {
+    let cert_bytes = read_file(cert)?;
+    let loading = |e: CliError| CliError(format!("loading CA {}: {e}", cert.display()));
+    match uri_of(key) {
+        Some(uri) => {
+            if passphrase.is_some() {
+                return Err(CliError(
+                    "a passphrase file is for a key file, not a pkcs11: URI (the PIN comes from pin-source or KUBEPKI_PKCS11_PIN)".to_owned(),
+                ));
+            }
+            let signer = signer(uri)?;
+            let mut certs = certificates_from_bytes(&cert_bytes).map_err(|e| loading(e.into()))?;
+            if certs.is_empty() {
+                return Err(loading(CliError("no certificate".to_owned())));
+            }
+            let first = certs.remove(0);
+            Ca::from_der(&first, Box::new(signer), certs).map_err(|e| loading(e.into()))
+        }
+        None => {
+            let passphrase = read_passphrase(passphrase)?;
+            Ca::from_pem(&cert_bytes, &read_file(key)?, passphrase.as_deref())
+                .map_err(|e| loading(e.into()))
+        }
+    }
+}
+
+fn yes_no(flag: Option<bool>) -> &'static str {
+    match flag {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    }
+}
+
+/// `kubepki key list pkcs11:token=...`: the token's private keys.
+pub(crate) fn key_list(args: &KeyListArgs) -> CliResult<()> {
+    if !is_pkcs11_uri(&args.uri) {
+        return Err(CliError(format!(
+            "{} is not a pkcs11: URI (e.g. pkcs11:token=kubepki?module-path=/usr/lib/softhsm/libsofthsm2.so)",
+            args.uri
+        )));
+    }
+    let (_, token) = open(&args.uri)?;
+    let keys = token.keys()?;
+    let mut rows = vec![
+        ["LABEL", "ID", "ALGORITHM", "EXTRACTABLE", "SENSITIVE"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for k in &keys {
+        rows.push(vec![
+            k.label.clone(),
+            if k.id.is_empty() {
+                "-".to_owned()
+            } else {
+                k.id_hex()
+            },
+            k.algorithm.clone(),
+            yes_no(k.extractable).to_owned(),
+            yes_no(k.sensitive).to_owned(),
+        ]);
+    }
+    print!("{}", crate::api::table(&rows));
+    eprintln!("{} private key(s) on token {}", keys.len(), token.label());
+    Ok(())
+}
