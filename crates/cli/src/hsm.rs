@@ -7,7 +7,9 @@
 use std::path::{Path, PathBuf};
 
 use kubepki::Ca;
+use kubepki::cluster::{CaName, key_uri_file};
 use kubepki::sign::certificates_from_bytes;
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
 
 use crate::args::KeyListArgs;
@@ -74,6 +76,46 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
                 .map_err(|e| loading(e.into()))
         }
     }
+}
+
+/// The cluster CA of a tree whose CA key is on a token: the URI given (`--ca-key-uri`), else
+/// the one `init --ca-key-uri` left in `ca.key.uri` when there is no `ca.key`. `None`: the
+/// CA key is a file, as usual.
+pub(crate) fn cluster_ca(cert_dir: &Path, given: Option<&str>) -> CliResult<Option<Ca>> {
+    let uri = match given {
+        Some(uri) => uri.to_owned(),
+        None => match recorded_key_uri(cert_dir)? {
+            Some(uri) => uri,
+            None => return Ok(None),
+        },
+    };
+    load_ca(&cert_dir.join("ca.crt"), Path::new(&uri), None).map(Some)
+}
+
+/// The URI in `ca.key.uri`, when there is no `ca.key`.
+pub(crate) fn recorded_key_uri(cert_dir: &Path) -> CliResult<Option<String>> {
+    let uri_file = key_uri_file(cert_dir, CaName::Ca);
+    if cert_dir.join("ca.key").exists() || !uri_file.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(read_file(&uri_file)?)
+        .map_err(|_| CliError(format!("{}: not UTF-8 text", uri_file.display())))?;
+    Ok(Some(text.trim().to_owned()))
+}
+
+/// Records where the cluster CA's key is (`ca.key.uri`), without any PIN, for the commands
+/// that later sign with it.
+pub(crate) fn write_key_uri(cert_dir: &Path, uri: &Pkcs11Uri) -> CliResult<PathBuf> {
+    let mut without_pin = uri.clone();
+    without_pin.pin_value = None;
+    let path = key_uri_file(cert_dir, CaName::Ca);
+    write_atomic(
+        &path,
+        format!("{without_pin}\n").as_bytes(),
+        FileKind::Public,
+        Overwrite::Replace,
+    )?;
+    Ok(path)
 }
 
 fn yes_no(flag: Option<bool>) -> &'static str {

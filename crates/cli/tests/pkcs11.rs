@@ -544,3 +544,125 @@ fn token_errors_say_what_went_wrong_and_write_nothing() {
     // And made no key on the token.
     assert!(!t.list_objects().contains("new-ca"));
 }
+
+/// The client certificate of a kubeconfig file, as PEM in `out`.
+fn kubeconfig_cert(t: &Token, kubeconfig: &str, out: &str) {
+    let text = std::fs::read_to_string(t.path(kubeconfig)).unwrap();
+    let data = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("client-certificate-data: "))
+        .unwrap_or_else(|| panic!("no client certificate in {kubeconfig}:\n{text}"));
+    std::fs::write(t.path("b64"), data).unwrap();
+    t.run_ok(
+        "openssl",
+        &["base64", "-d", "-A", "-in", "b64", "-out", out],
+    );
+}
+
+#[test]
+fn init_keeps_the_cluster_ca_key_on_the_token_for_renew_issue_and_kubeconfig() {
+    let Some(t) = token() else { return };
+    let uri = t.uri("cluster-ca");
+    let tree = [
+        "--cert-dir",
+        "pki",
+        "--kubeconfig-dir",
+        "kc",
+        "--node-name",
+        "cp1",
+        "--algorithm",
+        "ECDSA-P256",
+    ];
+    let mut args = vec!["init"];
+    args.extend(tree);
+    args.extend(["--ca-key-uri", &uri]);
+    let out = ok(t.kubepki(&args));
+    assert!(
+        out.contains("generated ECDSA-P256 key \"cluster-ca\" on token kubepki"),
+        "{out}"
+    );
+    assert!(!t.path("pki/ca.key").exists(), "ca.key was written");
+    assert!(t.path("pki/front-proxy-ca.key").exists());
+    let recorded = std::fs::read_to_string(t.path("pki/ca.key.uri")).unwrap();
+    assert_eq!(recorded.trim(), uri);
+    t.openssl_verify("pki/ca.crt", "pki/apiserver.crt");
+    kubeconfig_cert(&t, "kc/admin.conf", "admin.crt");
+    t.openssl_verify("pki/ca.crt", "admin.crt");
+    let block = private_key_block(&t.list_objects(), "cluster-ca").to_owned();
+    assert!(block.contains("never extractable"), "{block}");
+
+    // check-expiration knows the key is here (on the token), not externally managed.
+    let mut args = vec!["certs", "check-expiration", "-o", "json"];
+    args.extend(&tree[..4]);
+    let report: serde_json::Value = serde_json::from_str(&ok(t.kubepki(&args))).unwrap();
+    let cas = report["certificateAuthorities"].as_array().unwrap();
+    let ca = cas.iter().find(|c| c["name"] == "ca").unwrap();
+    assert_eq!(ca["externallyManaged"], false, "{report}");
+
+    // A second init uses the recorded URI: the key is found, everything is kept.
+    let mut args = vec!["init"];
+    args.extend(tree);
+    let out = ok(t.kubepki(&args));
+    assert!(out.contains("using the existing ECDSA-P256 key"), "{out}");
+    assert!(!out.contains("MISSING"), "{out}");
+
+    // Renewal with the CA key on the token (found through ca.key.uri).
+    let before = std::fs::read(t.path("pki/apiserver.crt")).unwrap();
+    let mut args = vec!["certs", "renew", "apiserver"];
+    args.extend(&tree[..4]);
+    ok(t.kubepki(&args));
+    assert_ne!(before, std::fs::read(t.path("pki/apiserver.crt")).unwrap());
+    t.openssl_verify("pki/ca.crt", "pki/apiserver.crt");
+    let mut args = vec!["certs", "renew", "admin.conf"];
+    args.extend(&tree[..4]);
+    ok(t.kubepki(&args));
+    kubeconfig_cert(&t, "kc/admin.conf", "admin2.crt");
+    t.openssl_verify("pki/ca.crt", "admin2.crt");
+
+    // A component certificate and a user's kubeconfig, the URI given explicitly.
+    ok(t.kubepki(&[
+        "certs",
+        "issue",
+        "kubelet-client",
+        "--node-name",
+        "worker-1",
+        "--cert-dir",
+        "pki",
+        "--out-dir",
+        "issued",
+        "--ca-key-uri",
+        &uri,
+    ]));
+    t.openssl_verify("pki/ca.crt", "issued/kubelet-client.crt");
+    let mut args = vec![
+        "kubeconfig",
+        "user",
+        "--client-name",
+        "jane",
+        "-o",
+        "jane.conf",
+    ];
+    args.extend(&tree[..4]);
+    ok(t.kubepki(&args));
+    kubeconfig_cert(&t, "jane.conf", "jane.crt");
+    t.openssl_verify("pki/ca.crt", "jane.crt");
+
+    // A wrong PIN stops renewal before anything is written.
+    let before = std::fs::read(t.path("pki/apiserver.crt")).unwrap();
+    let mut args = vec!["certs", "renew", "apiserver"];
+    args.extend(&tree[..4]);
+    let err = fails(t.kubepki_pin(Some("0000"), &args));
+    assert!(err.contains("wrong PIN for token kubepki"), "{err}");
+    assert_eq!(before, std::fs::read(t.path("pki/apiserver.crt")).unwrap());
+
+    // A key file and a token key for the same CA is refused.
+    std::fs::write(t.path("pki/ca.key"), "not used").unwrap();
+    let mut args = vec!["init"];
+    args.extend(tree);
+    args.extend(["--ca-key-uri", &uri]);
+    let err = fails(t.kubepki(&args));
+    assert!(
+        err.contains("the cluster CA's key is on the token"),
+        "{err}"
+    );
+}

@@ -68,6 +68,38 @@ fn restart_for(name: &str) -> &'static str {
     }
 }
 
+/// A CA for one operation: the cluster CA the caller opened (its key on a token, say), or
+/// one loaded from the tree.
+enum CaRef<'a> {
+    Given(&'a Ca),
+    Loaded(Ca),
+}
+
+impl core::ops::Deref for CaRef<'_> {
+    type Target = Ca;
+
+    fn deref(&self) -> &Ca {
+        match self {
+            CaRef::Given(ca) => ca,
+            CaRef::Loaded(ca) => ca,
+        }
+    }
+}
+
+/// `cluster_ca` when the operation needs the cluster CA and the caller gave it, else the CA
+/// from its files in `cert_dir`.
+fn ca_for<'a>(
+    cert_dir: &Path,
+    ca: CaName,
+    what: &str,
+    cluster_ca: Option<&'a Ca>,
+) -> Result<CaRef<'a>, ClusterError> {
+    match cluster_ca {
+        Some(given) if ca == CaName::Ca => Ok(CaRef::Given(given)),
+        _ => load_ca(cert_dir, ca, what).map(CaRef::Loaded),
+    }
+}
+
 fn load_ca(cert_dir: &Path, ca: CaName, what: &str) -> Result<Ca, ClusterError> {
     let (crt_path, key_path) = (crt(cert_dir, ca.base()), key(cert_dir, ca.base()));
     if !key_path.exists() {
@@ -157,13 +189,18 @@ fn backup(path: &Path, kind: FileKind) -> Result<(), ClusterError> {
     Ok(())
 }
 
-fn renew_one(name: &str, options: &RenewOptions, now: SystemTime) -> Result<Renewed, ClusterError> {
+fn renew_one(
+    name: &str,
+    options: &RenewOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<Renewed, ClusterError> {
     if let Some(leaf) = LEAVES.iter().find(|l| l.name == name) {
         let (crt_path, key_path) = (
             crt(&options.cert_dir, leaf.base),
             key(&options.cert_dir, leaf.base),
         );
-        let ca = load_ca(&options.cert_dir, leaf.ca, name)?;
+        let ca = ca_for(&options.cert_dir, leaf.ca, name, cluster_ca)?;
         let der = load_cert(&crt_path)?;
         let old_key = KeyPair::from_bytes(&read(&key_path)?, None).ok();
         let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
@@ -192,7 +229,7 @@ fn renew_one(name: &str, options: &RenewOptions, now: SystemTime) -> Result<Rene
     }
     if RENEWABLE_KUBECONFIGS.contains(&name) {
         let path = options.kubeconfig_dir.join(name);
-        let ca = load_ca(&options.cert_dir, CaName::Ca, name)?;
+        let ca = ca_for(&options.cert_dir, CaName::Ca, name, cluster_ca)?;
         let (mut config, der, old_key) = read_kubeconfig(&path)?;
         let der = der.ok_or_else(|| ClusterError::Misfit {
             path: path.clone(),
@@ -256,18 +293,33 @@ pub fn renew(
     which: &str,
     now: SystemTime,
 ) -> Result<Vec<Renewed>, ClusterError> {
+    renew_with_ca(options, which, now, None)
+}
+
+/// As [`renew`], with the cluster CA given when its key is not `ca.key` in the tree (a key
+/// on a PKCS#11 token): what the cluster CA signs is signed by `cluster_ca`; the
+/// front-proxy and etcd CAs are still read from their files.
+///
+/// # Errors
+/// As [`renew`].
+pub fn renew_with_ca(
+    options: &RenewOptions,
+    which: &str,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<Vec<Renewed>, ClusterError> {
     if which != "all" {
-        return Ok(vec![renew_one(which, options, now)?]);
+        return Ok(vec![renew_one(which, options, now, cluster_ca)?]);
     }
     let mut out = Vec::new();
     for leaf in LEAVES {
         if crt(&options.cert_dir, leaf.base).exists() {
-            out.push(renew_one(leaf.name, options, now)?);
+            out.push(renew_one(leaf.name, options, now, cluster_ca)?);
         }
     }
     for file in RENEWABLE_KUBECONFIGS {
         if options.kubeconfig_dir.join(file).exists() {
-            out.push(renew_one(file, options, now)?);
+            out.push(renew_one(file, options, now, cluster_ca)?);
         }
     }
     Ok(out)
@@ -291,6 +343,34 @@ pub fn user_kubeconfig(
     now: SystemTime,
 ) -> Result<String, ClusterError> {
     let ca = load_ca(cert_dir, CaName::Ca, client_name)?;
+    user_kubeconfig_with_ca(
+        &ca,
+        cluster_name,
+        server,
+        client_name,
+        groups,
+        validity,
+        algorithm,
+        now,
+    )
+}
+
+/// As [`user_kubeconfig`], signed by `ca` (the cluster CA, its key wherever it is: on a
+/// PKCS#11 token, say).
+///
+/// # Errors
+/// [`ClusterError::Sign`] when the profile refuses.
+#[allow(clippy::too_many_arguments)]
+pub fn user_kubeconfig_with_ca(
+    ca: &Ca,
+    cluster_name: &str,
+    server: &str,
+    client_name: &str,
+    groups: &[String],
+    validity: Duration,
+    algorithm: KeyAlgorithm,
+    now: SystemTime,
+) -> Result<String, ClusterError> {
     let mut profile = builtin("client", &ClusterParams::default())?;
     profile.default_validity = validity;
     profile.max_validity = validity;
@@ -345,12 +425,42 @@ pub fn issue_component(
     validity: Option<Duration>,
     now: SystemTime,
 ) -> Result<PathBuf, ClusterError> {
-    if !COMPONENTS.contains(&kind) {
-        return Err(ClusterError::UnknownCertificate {
+    check_component(kind)?;
+    let ca = load_ca(cert_dir, CaName::Ca, kind)?;
+    issue_component_with_ca(
+        &ca, out_dir, kind, node_name, address, algorithm, validity, now,
+    )
+}
+
+fn check_component(kind: &str) -> Result<(), ClusterError> {
+    if COMPONENTS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(ClusterError::UnknownCertificate {
             name: kind.to_owned(),
             known: COMPONENTS.join(", "),
-        });
+        })
     }
+}
+
+/// As [`issue_component`], signed by `ca` (the cluster CA, its key wherever it is: on a
+/// PKCS#11 token, say).
+///
+/// # Errors
+/// [`ClusterError::UnknownCertificate`] for another kind, [`ClusterError::Fs`] when a file
+/// exists.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_component_with_ca(
+    ca: &Ca,
+    out_dir: &Path,
+    kind: &str,
+    node_name: &str,
+    address: Option<IpAddr>,
+    algorithm: KeyAlgorithm,
+    validity: Option<Duration>,
+    now: SystemTime,
+) -> Result<PathBuf, ClusterError> {
+    check_component(kind)?;
     let params = ClusterParams {
         node_name: Some(node_name.to_owned()),
         advertise_address: address,
@@ -361,7 +471,6 @@ pub fn issue_component(
         profile.default_validity = v;
         profile.max_validity = profile.max_validity.max(v);
     }
-    let ca = load_ca(cert_dir, CaName::Ca, kind)?;
     let key_pair = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
     let issued = ca
         .issue_for_key(
