@@ -26,15 +26,13 @@ pub(crate) fn uri_of(key: &Path) -> Option<&str> {
 }
 
 fn options() -> OpenOptions {
-    let pin = std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty());
+    let pin = zeroize::Zeroizing::new(std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty()));
     let module = std::env::var_os(MODULE_ENV)
         .filter(|m| !m.is_empty())
         .map(PathBuf::from);
-    let options = OpenOptions::new()
+    OpenOptions::new()
         .fallback_pin(pin.as_deref())
-        .default_module(module.as_deref());
-    drop(zeroize::Zeroizing::new(pin));
-    options
+        .default_module(module.as_deref())
 }
 
 /// Parses the URI and opens (and logs in to) its token.
