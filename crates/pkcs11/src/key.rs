@@ -4,7 +4,10 @@ use core::fmt;
 use std::sync::Arc;
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5912::{ID_EC_PUBLIC_KEY, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1};
+use const_oid::db::rfc5912::{
+    ID_EC_PUBLIC_KEY, ID_RSASSA_PSS, RSA_ENCRYPTION, SECP_256_R_1, SECP_384_R_1,
+};
+use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsPssParams};
 use cryptoki::mechanism::{Mechanism, MechanismType};
 use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHandle};
 use cryptoki::session::Session;
@@ -32,6 +35,27 @@ enum Scheme {
     RsaSha256,
     /// CKM_RSA_PKCS over our DigestInfo, for tokens without CKM_SHA256_RSA_PKCS.
     RsaDigestInfo,
+    /// CKM_SHA256_RSA_PKCS_PSS: RSASSA-PSS with SHA-256, MGF1-SHA-256, a 32-byte salt.
+    RsaPssSha256,
+}
+
+/// DER of RSASSA-PSS-params { sha256, mgf1(sha256), saltLength 32 } (RFC 4055, section 3.1),
+/// as openssl writes them; trailerField is the default.
+const PSS_SHA256_PARAMS: [u8; 54] = [
+    0x30, 0x34, 0xa0, 0x0f, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
+    0x01, 0x05, 0x00, 0xa1, 0x1c, 0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01,
+    0x01, 0x08, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0xa2, 0x03, 0x02, 0x01, 0x20,
+];
+
+/// The PSS salt length, the SHA-256 digest's.
+const PSS_SALT_LEN: u64 = 32;
+
+fn pss_algorithm() -> Result<AlgorithmIdentifierOwned, der::Error> {
+    Ok(AlgorithmIdentifierOwned {
+        oid: ID_RSASSA_PSS,
+        parameters: Some(Any::from_der(&PSS_SHA256_PARAMS)?),
+    })
 }
 
 /// DER of DigestInfo { sha256, NULL } up to the digest (RFC 8017, section 9.2, note 1).
@@ -48,6 +72,8 @@ pub struct Pkcs11Signer {
     handle: ObjectHandle,
     public: PublicKey,
     scheme: Scheme,
+    /// The AlgorithmIdentifier of `scheme`, made once.
+    algorithm: AlgorithmIdentifierOwned,
     label: String,
     id: Vec<u8>,
 }
@@ -79,11 +105,50 @@ impl Pkcs11Signer {
         self.inner.label()
     }
 
+    /// The same key, signing RSASSA-PSS (SHA-256, MGF1-SHA-256, 32-byte salt) with
+    /// `CKM_SHA256_RSA_PKCS_PSS` instead of PKCS#1 v1.5.
+    ///
+    /// # Errors
+    /// [`Pkcs11Error::UnsupportedKey`] for an ECDSA key,
+    /// [`Pkcs11Error::MechanismNotSupported`] when the token lacks the mechanism.
+    pub fn with_rsa_pss(mut self) -> Result<Self, Pkcs11Error> {
+        let kind = self.public.kind();
+        if !matches!(kind, PublicKeyKind::Rsa { .. }) {
+            return Err(Pkcs11Error::UnsupportedKey {
+                wanted: format!("object={}", self.label),
+                token: self.inner.label().to_owned(),
+                reason: format!("RSASSA-PSS needs an RSA key, not {kind}"),
+            });
+        }
+        need(
+            &self.inner,
+            &self.inner.mechanisms()?,
+            MechanismType::SHA256_RSA_PKCS_PSS,
+            &kind.describe(),
+        )?;
+        self.algorithm = pss_algorithm().map_err(|e| {
+            Pkcs11Error::Key(KeyError::Malformed {
+                format: "RSASSA-PSS parameters",
+                reason: e.to_string(),
+            })
+        })?;
+        self.scheme = Scheme::RsaPssSha256;
+        Ok(self)
+    }
+
     fn sign_on_token(&self, message: &[u8]) -> Result<Vec<u8>, Pkcs11Error> {
         let (mechanism, data) = match self.scheme {
             Scheme::EcdsaP256 => (Mechanism::Ecdsa, Sha256::digest(message).to_vec()),
             Scheme::EcdsaP384 => (Mechanism::Ecdsa, Sha384::digest(message).to_vec()),
             Scheme::RsaSha256 => (Mechanism::Sha256RsaPkcs, message.to_vec()),
+            Scheme::RsaPssSha256 => (
+                Mechanism::Sha256RsaPkcsPss(PkcsPssParams {
+                    hash_alg: MechanismType::SHA256,
+                    mgf: PkcsMgfType::MGF1_SHA256,
+                    s_len: PSS_SALT_LEN.into(),
+                }),
+                message.to_vec(),
+            ),
             Scheme::RsaDigestInfo => {
                 let mut data = SHA256_DIGEST_INFO.to_vec();
                 data.extend_from_slice(&Sha256::digest(message));
@@ -103,7 +168,7 @@ impl Pkcs11Signer {
         match self.scheme {
             Scheme::EcdsaP256 => ecdsa_der(&raw, 32),
             Scheme::EcdsaP384 => ecdsa_der(&raw, 48),
-            Scheme::RsaSha256 | Scheme::RsaDigestInfo => Ok(raw),
+            Scheme::RsaSha256 | Scheme::RsaDigestInfo | Scheme::RsaPssSha256 => Ok(raw),
         }
     }
 }
@@ -114,11 +179,7 @@ impl Signer for Pkcs11Signer {
     }
 
     fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
-        match self.scheme {
-            Scheme::EcdsaP256 => ecdsa_sha256(),
-            Scheme::EcdsaP384 => ecdsa_sha384(),
-            Scheme::RsaSha256 | Scheme::RsaDigestInfo => rsa_pkcs1_sha256(),
-        }
+        self.algorithm.clone()
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
@@ -428,6 +489,7 @@ fn mechanism_name(m: MechanismType) -> &'static str {
     match m {
         MechanismType::ECDSA => "CKM_ECDSA",
         MechanismType::SHA256_RSA_PKCS => "CKM_SHA256_RSA_PKCS",
+        MechanismType::SHA256_RSA_PKCS_PSS => "CKM_SHA256_RSA_PKCS_PSS",
         MechanismType::ECC_KEY_PAIR_GEN => "CKM_EC_KEY_PAIR_GEN",
         MechanismType::RSA_PKCS_KEY_PAIR_GEN => "CKM_RSA_PKCS_KEY_PAIR_GEN",
         _ => "the mechanism",
@@ -494,11 +556,17 @@ fn signer_for(
             });
         }
     };
+    let algorithm = match scheme {
+        Scheme::EcdsaP256 => ecdsa_sha256(),
+        Scheme::EcdsaP384 => ecdsa_sha384(),
+        Scheme::RsaSha256 | Scheme::RsaDigestInfo | Scheme::RsaPssSha256 => rsa_pkcs1_sha256(),
+    };
     Ok(Pkcs11Signer {
         inner: Arc::clone(inner),
         handle,
         public,
         scheme,
+        algorithm,
         label: attrs.label(),
         id: attrs.bytes(AttributeType::Id).unwrap_or_default().to_vec(),
     })
@@ -712,6 +780,21 @@ mod tests {
             )
             .unwrap();
         }
+    }
+
+    #[test]
+    fn pss_parameters_are_the_ones_the_verifier_reads() {
+        // An RSA key signing PSS in software must verify under our identifier: proof that
+        // the hand-written parameters say SHA-256, MGF1-SHA-256 and a 32-byte salt.
+        let algorithm = pss_algorithm().unwrap();
+        assert_eq!(algorithm.oid, ID_RSASSA_PSS);
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let err =
+            verify_signature(key.public_key().spki(), &algorithm, b"m", &[0; 64]).unwrap_err();
+        assert!(
+            matches!(err, KeyError::AlgorithmMismatch { .. }),
+            "parameters refused: {err}"
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use core::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as CkError, RvError};
@@ -54,9 +54,71 @@ impl OpenOptions {
     }
 }
 
+/// A loaded, initialized module. C_Initialize and C_Finalize are per process, not per
+/// caller: every token opened through one module shares this, and the module is finalized
+/// when the last of them is gone, so closing one token never pulls the module from under
+/// another.
+struct Module {
+    ctx: Pkcs11,
+    /// The canonical path it is registered under.
+    key: PathBuf,
+}
+
+/// The modules loaded, by canonical path.
+static MODULES: Mutex<Vec<(PathBuf, Weak<Module>)>> = Mutex::new(Vec::new());
+
+impl Drop for Module {
+    fn drop(&mut self) {
+        // Under the registry's lock, so that no other thread initializes the module again
+        // while it is being finalized.
+        let registry = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+        // Another thread may have loaded the module again between the last handle going
+        // and this lock: then it stays initialized, for that one to finalize.
+        let reloaded = registry
+            .iter()
+            .any(|(key, module)| *key == self.key && module.strong_count() > 0);
+        if !reloaded {
+            // Nothing to do about a failure while dropping; the library is unloaded next.
+            let _ = self.ctx.clone().finalize();
+        }
+    }
+}
+
+/// The module at `path`, loaded and initialized once per process.
+fn module(path: &Path) -> Result<Arc<Module>, Pkcs11Error> {
+    let key = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut modules = MODULES.lock().unwrap_or_else(PoisonError::into_inner);
+    modules.retain(|(_, module)| module.strong_count() > 0);
+    if let Some(module) = modules
+        .iter()
+        .find(|(p, _)| *p == key)
+        .and_then(|(_, module)| module.upgrade())
+    {
+        return Ok(module);
+    }
+    let ctx = Pkcs11::new(path).map_err(|e| Pkcs11Error::NoSuchModule {
+        path: path.to_path_buf(),
+        reason: match e {
+            CkError::LibraryLoading(e) => e.to_string(),
+            other => other.to_string(),
+        },
+    })?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        // Already initialized: by another user of the library in this process.
+        Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(call("C_Initialize")(e)),
+    }
+    let module = Arc::new(Module {
+        ctx,
+        key: key.clone(),
+    });
+    modules.push((key, Arc::downgrade(&module)));
+    Ok(module)
+}
+
 /// What every handle to one token shares: the module, the slot, and the idle sessions.
 pub(crate) struct Inner {
-    ctx: Pkcs11,
+    module: Arc<Module>,
     slot: Slot,
     label: String,
     idle: Mutex<Vec<Session>>,
@@ -64,14 +126,12 @@ pub(crate) struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        // Close the sessions before finalizing the module: the module forgets them anyway,
-        // but a session dropped after C_Finalize would call into a finalized library.
+        // Close the sessions before the module may be finalized (when `module` drops next):
+        // a session closed after C_Finalize would call into a finalized library.
         self.idle
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner)
             .clear();
-        // Nothing to do about a failure while dropping; the library is unloaded next.
-        let _ = self.ctx.clone().finalize();
     }
 }
 
@@ -127,6 +187,7 @@ impl Inner {
         let session = match idle {
             Some(session) => session,
             None => self
+                .module
                 .ctx
                 .open_ro_session(self.slot)
                 .map_err(call("C_OpenSession"))?,
@@ -138,13 +199,15 @@ impl Inner {
     }
 
     pub(crate) fn rw_session(&self) -> Result<Session, Pkcs11Error> {
-        self.ctx
+        self.module
+            .ctx
             .open_rw_session(self.slot)
             .map_err(call("C_OpenSession"))
     }
 
     pub(crate) fn mechanisms(&self) -> Result<Vec<MechanismType>, Pkcs11Error> {
-        self.ctx
+        self.module
+            .ctx
             .get_mechanism_list(self.slot)
             .map_err(call("C_GetMechanismList"))
     }
@@ -182,6 +245,11 @@ impl Token {
     /// attributes match (the first, when several do), and logs in with the PIN from the
     /// URI's `pin-value` or `pin-source`, or the fallback in `options`.
     ///
+    /// A PKCS#11 login belongs to the process, not to a handle: while another [`Token`] on
+    /// the same module and token is open (and so logged in), this one shares its login and
+    /// the PIN is not checked again. The module is loaded once per process and finalized
+    /// when the last token opened through it is dropped.
+    ///
     /// # Errors
     /// [`Pkcs11Error::NoModulePath`], [`Pkcs11Error::NoSuchModule`],
     /// [`Pkcs11Error::NoSuchToken`], [`Pkcs11Error::PinRequired`], [`Pkcs11Error::WrongPin`],
@@ -196,17 +264,8 @@ impl Token {
             })?;
         // Read the PIN first: a bad pin-source is reported before the module is touched.
         let pin = uri.pin(options.pin.as_deref().map(String::as_str))?;
-        let ctx = Pkcs11::new(&module).map_err(|e| Pkcs11Error::NoSuchModule {
-            path: module.clone(),
-            reason: match e {
-                CkError::LibraryLoading(e) => e.to_string(),
-                other => other.to_string(),
-            },
-        })?;
-        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(call("C_Initialize")(e)),
-        }
+        let loaded = self::module(&module)?;
+        let ctx = &loaded.ctx;
         let mut available = Vec::new();
         let mut found = None;
         for slot in ctx.get_slots_with_token().map_err(call("C_GetSlotList"))? {
@@ -234,11 +293,11 @@ impl Token {
         let label = info.label().to_owned();
         let session = ctx.open_ro_session(slot).map_err(call("C_OpenSession"))?;
         if info.login_required() {
-            login(&ctx, slot, &session, &label, pin.as_deref(), &info)?;
+            login(ctx, slot, &session, &label, pin.as_deref(), &info)?;
         }
         Ok(Token {
             inner: Arc::new(Inner {
-                ctx,
+                module: Arc::clone(&loaded),
                 slot,
                 label,
                 idle: Mutex::new(vec![session]),
