@@ -129,6 +129,15 @@ impl Token {
         self.kubepki_pin(Some(PIN), args)
     }
 
+    /// `kubepki args` with the module in `KUBEPKI_PKCS11_MODULE`, not in the URIs.
+    fn kubepki_module_from_env(&self, args: &[&str]) -> Output {
+        let mut command = self.command(env!("CARGO_BIN_EXE_kubepki"));
+        command
+            .env("KUBEPKI_PKCS11_PIN", PIN)
+            .env("KUBEPKI_PKCS11_MODULE", MODULE);
+        command.args(args).output().unwrap()
+    }
+
     /// A client CSR for `cn` (its key a file: only the CA key is on the token).
     fn csr(&self, cn: &str) -> String {
         let csr = format!("{cn}.csr");
@@ -664,5 +673,77 @@ fn init_keeps_the_cluster_ca_key_on_the_token_for_renew_issue_and_kubeconfig() {
     assert!(
         err.contains("the cluster CA's key is on the token"),
         "{err}"
+    );
+}
+
+#[test]
+fn an_intermediate_ca_with_both_keys_on_the_token() {
+    let Some(t) = token() else { return };
+    // Two keys on one token in one process (the module is shared, not finalized twice),
+    // and the module named by KUBEPKI_PKCS11_MODULE instead of the URI.
+    let root = "pkcs11:token=kubepki;object=root";
+    let intermediate = "pkcs11:token=kubepki;object=intermediate";
+    ok(t.kubepki_module_from_env(&[
+        "ca",
+        "init",
+        "--cert",
+        "root.crt",
+        "--key",
+        root,
+        "-a",
+        "RSA-2048",
+        "--subject",
+        "/CN=root",
+    ]));
+    let said = ok_stderr(t.kubepki_module_from_env(&[
+        "ca",
+        "init",
+        "--cert",
+        "intermediate.crt",
+        "--key",
+        intermediate,
+        "--subject",
+        "/CN=intermediate",
+        "--parent-cert",
+        "root.crt",
+        "--parent-key",
+        root,
+        "-a",
+        "ECDSA-P256",
+    ]));
+    assert!(
+        said.contains("generated ECDSA-P256 key \"intermediate\""),
+        "{said}"
+    );
+    t.openssl_verify("root.crt", "intermediate.crt");
+    let csr = t.csr("jane");
+    ok(t.kubepki_module_from_env(&[
+        "sign",
+        "--ca-cert",
+        "intermediate.crt",
+        "--ca-key",
+        intermediate,
+        "--csr",
+        &csr,
+        "--chain",
+        "-o",
+        "jane.crt",
+    ]));
+    let out = t.run_ok(
+        "openssl",
+        &[
+            "verify",
+            "-CAfile",
+            "root.crt",
+            "-untrusted",
+            "intermediate.crt",
+            "jane.crt",
+        ],
+    );
+    assert!(out.contains("jane.crt: OK"), "{out}");
+    let listed = ok(t.kubepki_module_from_env(&["key", "list", "pkcs11:token=kubepki"]));
+    assert!(
+        listed.contains("root ") && listed.contains("intermediate "),
+        "{listed}"
     );
 }
