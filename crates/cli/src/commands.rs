@@ -180,14 +180,10 @@ fn key_generate_on_token(
         "generated {} key {:?} (id {}) on token {}: sensitive, not extractable",
         algorithm,
         signer.label(),
-        hex(signer.id()),
+        signer.id_hex(),
         token.label()
     );
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn key_public(args: &KeyPublicArgs) -> CliResult<()> {
@@ -325,7 +321,7 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
                 "{what} {} key {:?} (id {}) on token {}",
                 signer.public_key().kind(),
                 signer.label(),
-                hex(signer.id()),
+                signer.id_hex(),
                 token.label()
             );
             (Box::new(signer), None, said)

@@ -100,6 +100,11 @@ impl Pkcs11Signer {
         &self.id
     }
 
+    /// The key's CKA_ID as lowercase hex, as `pkcs11-tool` prints it.
+    pub fn id_hex(&self) -> String {
+        hex(&self.id)
+    }
+
     /// The label of the token holding the key.
     pub fn token_label(&self) -> &str {
         self.inner.label()
@@ -259,11 +264,7 @@ impl KeyInfo {
 struct Attrs(Vec<Attribute>);
 
 impl Attrs {
-    fn read(
-        session: &Session,
-        handle: ObjectHandle,
-        types: &[AttributeType],
-    ) -> Result<Attrs, Pkcs11Error> {
+    fn read(session: &Session, handle: ObjectHandle, types: &[AttributeType]) -> Attrs {
         // Asked one at a time: some tokens refuse the whole template when one attribute
         // is unavailable (a sensitive value, an attribute of another key type).
         let mut found = Vec::new();
@@ -272,7 +273,7 @@ impl Attrs {
                 found.append(&mut attrs);
             }
         }
-        Ok(Attrs(found))
+        Attrs(found)
     }
 
     fn bytes(&self, t: AttributeType) -> Option<&[u8]> {
@@ -467,7 +468,7 @@ fn public_key_of(
                     session,
                     handle,
                     &[AttributeType::EcParams, AttributeType::EcPoint],
-                )?;
+                );
                 if public.bytes(AttributeType::EcParams).and_then(curve_of) != Some(curve) {
                     continue;
                 }
@@ -520,7 +521,7 @@ fn signer_for(
     handle: ObjectHandle,
     wanted: &str,
 ) -> Result<Pkcs11Signer, Pkcs11Error> {
-    let attrs = Attrs::read(session, handle, &KEY_ATTRS)?;
+    let attrs = Attrs::read(session, handle, &KEY_ATTRS);
     let public = public_key_of(session, &attrs, wanted, inner.label())?;
     let kind = public.kind();
     let mechanisms = inner.mechanisms()?;
@@ -592,7 +593,7 @@ pub(crate) fn find_private_key(
             // Something else with that label or id is a clearer error than "not found".
             if uri.object.is_some() || uri.id.is_some() {
                 for other in find(session, &template(uri, None))? {
-                    let attrs = Attrs::read(session, other, &[AttributeType::Class])?;
+                    let attrs = Attrs::read(session, other, &[AttributeType::Class]);
                     if let Some(class) = attrs.class() {
                         return Err(Pkcs11Error::NotAPrivateKey {
                             wanted,
@@ -719,7 +720,7 @@ pub(crate) fn list_keys(inner: &Arc<Inner>) -> Result<Vec<KeyInfo>, Pkcs11Error>
     let session = lease.session()?;
     let mut keys = Vec::new();
     for handle in find(session, &[Attribute::Class(ObjectClass::PRIVATE_KEY)])? {
-        let attrs = Attrs::read(session, handle, &KEY_ATTRS)?;
+        let attrs = Attrs::read(session, handle, &KEY_ATTRS);
         let algorithm = match attrs.key_type() {
             Some(KeyType::RSA) | Some(KeyType::EC) => {
                 match public_key_of(session, &attrs, "", inner.label()) {
