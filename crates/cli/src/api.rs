@@ -215,7 +215,7 @@ pub(crate) fn create(args: &CreateArgs, now: SystemTime) -> CliResult<()> {
     Ok(())
 }
 
-fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..cols)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))

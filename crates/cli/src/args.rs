@@ -61,6 +61,15 @@ pub(crate) enum KeyCommand {
     Generate(KeyGenerateArgs),
     /// Write the public key of a private key as PEM `PUBLIC KEY` (like kubeadm's sa.pub).
     Public(KeyPublicArgs),
+    /// List the private keys on a PKCS#11 token: label, id, algorithm, extractable or not.
+    List(KeyListArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyListArgs {
+    /// The token, e.g. `pkcs11:token=kubepki?module-path=/usr/lib/softhsm/libsofthsm2.so`
+    /// (PIN from `pin-source=file:...` or `KUBEPKI_PKCS11_PIN`).
+    pub(crate) uri: String,
 }
 
 /// How a private key file is written.
@@ -81,7 +90,8 @@ pub(crate) struct KeyGenerateArgs {
     /// RSA-2048, RSA-3072, RSA-4096, ECDSA-P256 or ECDSA-P384.
     #[arg(long, short = 'a', default_value = "ECDSA-P256")]
     pub(crate) algorithm: String,
-    /// Where to write the key.
+    /// Where to write the key; a `pkcs11:token=...;object=LABEL` URI generates it on the
+    /// token instead (sensitive, never extractable).
     #[arg(long, short = 'o')]
     pub(crate) out: PathBuf,
     /// The file format.
@@ -100,7 +110,7 @@ pub(crate) struct KeyGenerateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct KeyPublicArgs {
-    /// The private key.
+    /// The private key: a file, or a `pkcs11:` URI of a key on a token.
     #[arg(long, short = 'k')]
     pub(crate) key: PathBuf,
     /// Passphrase file for an encrypted key.
@@ -162,7 +172,8 @@ pub(crate) struct CaInitArgs {
     /// Where to write the CA certificate.
     #[arg(long)]
     pub(crate) cert: PathBuf,
-    /// Where to write the CA key (0600).
+    /// Where to write the CA key (0600), or a `pkcs11:` URI: the token's private key with
+    /// that label signs when there is one, else a new key is generated on the token.
     #[arg(long)]
     pub(crate) key: PathBuf,
     /// The subject.
@@ -186,7 +197,7 @@ pub(crate) struct CaInitArgs {
     /// Make an intermediate signed by this parent CA certificate...
     #[arg(long, requires = "parent_key")]
     pub(crate) parent_cert: Option<PathBuf>,
-    /// ...and this parent CA key.
+    /// ...and this parent CA key (a file or a `pkcs11:` URI).
     #[arg(long, requires = "parent_cert")]
     pub(crate) parent_key: Option<PathBuf>,
     /// Replace an existing CA key and certificate.
@@ -199,7 +210,8 @@ pub(crate) struct SignArgs {
     /// The CA certificate.
     #[arg(long)]
     pub(crate) ca_cert: PathBuf,
-    /// The CA key.
+    /// The CA key: a file, or a `pkcs11:` URI of a key on a token (PIN from `pin-source`
+    /// or `KUBEPKI_PKCS11_PIN`, module from `module-path` or `KUBEPKI_PKCS11_MODULE`).
     #[arg(long)]
     pub(crate) ca_key: PathBuf,
     /// Passphrase file for an encrypted CA key.

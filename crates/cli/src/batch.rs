@@ -9,17 +9,18 @@ use clap::Args;
 use kubepki::keys::pem::{looks_like_pem, pem_blocks};
 use kubepki::profile::parse_duration;
 use kubepki::sign::issue_batch;
-use kubepki::{Ca, ClusterParams, IssueOptions};
+use kubepki::{ClusterParams, IssueOptions};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+use crate::commands::{CliError, CliResult, read_file};
 
 #[derive(Debug, Args)]
 pub(crate) struct SignBatchArgs {
     /// The CA certificate.
     #[arg(long)]
     pub(crate) ca_cert: PathBuf,
-    /// The CA key.
+    /// The CA key: a file, or a `pkcs11:` URI of a key on a token (PIN from `pin-source`
+    /// or `KUBEPKI_PKCS11_PIN`, module from `module-path` or `KUBEPKI_PKCS11_MODULE`).
     #[arg(long)]
     pub(crate) ca_key: PathBuf,
     /// Passphrase file for an encrypted CA key.
@@ -128,13 +129,11 @@ fn from_stream(path: &Path) -> CliResult<Vec<Item>> {
 }
 
 pub(crate) fn sign_batch(args: &SignBatchArgs, now: SystemTime) -> CliResult<()> {
-    let passphrase = read_passphrase(args.ca_passphrase_file.as_ref())?;
-    let ca = Ca::from_pem(
-        &read_file(&args.ca_cert)?,
-        &read_file(&args.ca_key)?,
-        passphrase.as_deref(),
-    )
-    .map_err(|e| CliError(format!("loading CA {}: {e}", args.ca_cert.display())))?;
+    let ca = crate::hsm::load_ca(
+        &args.ca_cert,
+        &args.ca_key,
+        args.ca_passphrase_file.as_ref(),
+    )?;
     let profiles_yaml = match &args.profiles_file {
         Some(path) => Some(
             String::from_utf8(read_file(path)?)

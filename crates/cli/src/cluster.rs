@@ -9,7 +9,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
     Action, GroupsCompat, InitOptions, Kubeconfig, RenewOptions, check_expiration, generate_csrs,
-    init, issue_component, parse_san, renew, user_kubeconfig,
+    init_with_ca_signer, issue_component, issue_component_with_ca, parse_san, renew_with_ca,
+    user_kubeconfig, user_kubeconfig_with_ca,
 };
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
@@ -82,6 +83,11 @@ pub(crate) struct InitArgs {
     /// Group names as current kubeadm or kubeadm 1.28.
     #[arg(long, value_enum, default_value = "current")]
     pub(crate) groups_compat: GroupsCompatArg,
+    /// Keep the cluster CA's key on a PKCS#11 token: the key this `pkcs11:` URI names (made
+    /// there, sensitive and never extractable, when it does not exist). `ca.key` is not
+    /// written; `ca.key.uri` records the URI (without PIN) for renew, issue and kubeconfig.
+    #[arg(long)]
+    pub(crate) ca_key_uri: Option<String>,
 }
 
 /// This host's name as kubeadm takes it: lower case.
@@ -127,9 +133,68 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
     Ok(options)
 }
 
+/// The signer of `init --ca-key-uri` (or of the URI an earlier one recorded in
+/// `ca.key.uri`): the token's key, made there when absent (and only when there is no
+/// `ca.crt` yet: an existing CA's key cannot be made anew).
+fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<TokenCa>> {
+    let recorded = crate::hsm::recorded_key_uri(&args.cert_dir)?;
+    let Some(uri) = args.ca_key_uri.as_ref().or(recorded.as_ref()) else {
+        return Ok(None);
+    };
+    let key_file = args.cert_dir.join("ca.key");
+    if key_file.exists() {
+        return Err(CliError(format!(
+            "{} exists: with --ca-key-uri the cluster CA's key is on the token, not in a file",
+            key_file.display()
+        )));
+    }
+    let (uri, token) = crate::hsm::open(uri)?;
+    let crt_exists = args.cert_dir.join("ca.crt").exists();
+    let (signer, what) = match token.find_signer(&uri)? {
+        Some(signer) => (signer, "using the existing"),
+        None if crt_exists => {
+            return Err(CliError(format!(
+                "{} exists but token {} has no key {}: its key cannot be made anew",
+                args.cert_dir.join("ca.crt").display(),
+                token.label(),
+                uri.object_description()
+            )));
+        }
+        None => (token.generate(&uri, options.algorithm)?, "generated"),
+    };
+    let said = format!(
+        "[certs] CA key: {what} {} key {:?} on token {}",
+        kubepki::Signer::public_key(&signer).kind(),
+        signer.label(),
+        token.label()
+    );
+    Ok(Some(TokenCa {
+        signer: Box::new(signer),
+        said,
+        uri,
+    }))
+}
+
+/// The cluster CA's key on a token, for `init --ca-key-uri`.
+struct TokenCa {
+    signer: Box<dyn kubepki::Signer>,
+    /// What was done: key found or made.
+    said: String,
+    uri: kubepki_pkcs11::Pkcs11Uri,
+}
+
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
     let options = init_options(args)?;
-    let report = init(&options, SystemTime::now())?;
+    let (signer, token_ca) = match init_ca_signer(args, &options)? {
+        Some(TokenCa { signer, said, uri }) => (Some(signer), Some((said, uri))),
+        None => (None, None),
+    };
+    let report = init_with_ca_signer(&options, SystemTime::now(), signer)?;
+    if let Some((said, uri)) = token_ca {
+        // Recorded once the tree is made, so a refused init leaves no pointer behind.
+        let path = crate::hsm::write_key_uri(&args.cert_dir, &uri)?;
+        println!("{said}, recorded in {}", path.display());
+    }
     println!(
         "[certs] node {}, advertise address {}, {}",
         options.node_name, options.advertise_address, options.algorithm
@@ -219,6 +284,10 @@ pub(crate) struct RenewArgs {
     /// The new validity.
     #[arg(long, default_value = "8760h")]
     pub(crate) cert_validity: String,
+    /// The cluster CA's key on a PKCS#11 token (`pkcs11:` URI); default: `ca.key`, else the
+    /// URI `init --ca-key-uri` recorded in `ca.key.uri`.
+    #[arg(long)]
+    pub(crate) ca_key_uri: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -243,6 +312,10 @@ pub(crate) struct IssueArgs {
     /// The validity.
     #[arg(long)]
     pub(crate) validity: Option<String>,
+    /// The cluster CA's key on a PKCS#11 token (`pkcs11:` URI); default: `ca.key`, else the
+    /// URI `init --ca-key-uri` recorded in `ca.key.uri`.
+    #[arg(long)]
+    pub(crate) ca_key_uri: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -276,6 +349,10 @@ pub(crate) struct KubeconfigUserArgs {
     /// Replace an existing --out file.
     #[arg(long)]
     pub(crate) force: bool,
+    /// The cluster CA's key on a PKCS#11 token (`pkcs11:` URI); default: `ca.key`, else the
+    /// URI `init --ca-key-uri` recorded in `ca.key.uri`.
+    #[arg(long)]
+    pub(crate) ca_key_uri: Option<String>,
 }
 
 pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
@@ -285,20 +362,39 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
         CertsCommand::Issue(args) => {
             let out_dir = args.out_dir.as_ref().unwrap_or(&args.cert_dir);
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
-            let path = issue_component(
-                &args.cert_dir,
-                out_dir,
-                &args.kind,
-                &args.node_name,
-                args.address,
-                args.algorithm.parse()?,
-                validity,
-                SystemTime::now(),
-            )?;
+            let now = SystemTime::now();
+            let algorithm = args.algorithm.parse()?;
+            let path = match crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())? {
+                Some(ca) => issue_component_with_ca(
+                    &ca,
+                    out_dir,
+                    &args.kind,
+                    &args.node_name,
+                    args.address,
+                    algorithm,
+                    validity,
+                    now,
+                )?,
+                None => issue_component(
+                    &args.cert_dir,
+                    out_dir,
+                    &args.kind,
+                    &args.node_name,
+                    args.address,
+                    algorithm,
+                    validity,
+                    now,
+                )?,
+            };
             println!("wrote {} and its key", path.display());
             Ok(ExitCode::SUCCESS)
         }
         CertsCommand::GenerateCsr(args) => {
+            if args.ca_key_uri.is_some() {
+                return Err(CliError(
+                    "generate-csr makes no CA: --ca-key-uri belongs to init".to_owned(),
+                ));
+            }
             for path in generate_csrs(&init_options(args)?)? {
                 println!("wrote {}", path.display());
             }
@@ -360,7 +456,8 @@ fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
             .map(|s| parse_san(s))
             .collect::<Result<_, _>>()?,
     };
-    let report = renew(&options, &args.name, SystemTime::now())?;
+    let ca = crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())?;
+    let report = renew_with_ca(&options, &args.name, SystemTime::now(), ca.as_ref())?;
     for warning in &report.warnings {
         eprintln!("warning: {warning}");
     }
@@ -405,16 +502,33 @@ pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode>
         .or_else(|| cluster.map(|c| c.cluster.server.clone()))
         .unwrap_or_else(|| "https://127.0.0.1:6443".to_owned());
     let cluster_name = cluster.map_or("kubernetes", |c| c.name.as_str());
-    let text = user_kubeconfig(
-        &args.dirs.cert_dir,
-        cluster_name,
-        &server,
-        &args.client_name,
-        &args.org,
+    let (validity, algorithm, now) = (
         parse_duration(&args.validity)?,
         args.algorithm.parse()?,
         SystemTime::now(),
-    )?;
+    );
+    let text = match crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())? {
+        Some(ca) => user_kubeconfig_with_ca(
+            &ca,
+            cluster_name,
+            &server,
+            &args.client_name,
+            &args.org,
+            validity,
+            algorithm,
+            now,
+        )?,
+        None => user_kubeconfig(
+            &args.dirs.cert_dir,
+            cluster_name,
+            &server,
+            &args.client_name,
+            &args.org,
+            validity,
+            algorithm,
+            now,
+        )?,
+    };
     match &args.out {
         Some(path) => {
             let overwrite = if args.force {

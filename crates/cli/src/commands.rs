@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use kubepki::keys::KeyFormat;
 use kubepki::profile::parse_duration;
 use kubepki::{
-    Ca, ClusterParams, Csr, CsrBuilder, IssueOptions, KeyAlgorithm, KeyPair, San, Subject,
+    Ca, ClusterParams, Csr, CsrBuilder, IssueOptions, KeyAlgorithm, KeyPair, San, Signer, Subject,
 };
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
@@ -101,6 +101,7 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
     match cli.command {
         Command::Key(KeyCommand::Generate(args)) => key_generate(&args),
         Command::Key(KeyCommand::Public(args)) => key_public(&args),
+        Command::Key(KeyCommand::List(args)) => crate::hsm::key_list(&args),
         Command::Csr(CsrCommand::Create(args)) => csr_create(&args),
         Command::Ca(CaCommand::Init(args)) => ca_init(&args),
         Command::Sign(args) => sign(&args),
@@ -123,6 +124,9 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
 
 fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
+    if let Some(uri) = crate::hsm::uri_of(&args.out) {
+        return key_generate_on_token(args, uri, algorithm);
+    }
     let passphrase = read_passphrase(args.passphrase_file.as_ref())?;
     // Refuse before the (slow) generation, and again atomically when writing.
     if !args.force && args.out.exists() {
@@ -151,9 +155,44 @@ fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
     Ok(())
 }
 
+/// `key generate --out pkcs11:...`: the key is made on the token and never leaves it.
+fn key_generate_on_token(
+    args: &KeyGenerateArgs,
+    uri: &str,
+    algorithm: KeyAlgorithm,
+) -> CliResult<()> {
+    if args.passphrase_file.is_some() || args.force {
+        return Err(CliError(
+            "--passphrase-file and --force are for key files: a key on a token is protected by the token and never replaced".to_owned(),
+        ));
+    }
+    let (uri, token) = crate::hsm::open(uri)?;
+    let signer = token.generate(&uri, algorithm)?;
+    if let Some(public) = &args.public_out {
+        write_atomic(
+            public,
+            signer.public_key().to_pem().as_bytes(),
+            FileKind::Public,
+            Overwrite::Replace,
+        )?;
+    }
+    eprintln!(
+        "generated {} key {:?} (id {}) on token {}: sensitive, not extractable",
+        algorithm,
+        signer.label(),
+        signer.id_hex(),
+        token.label()
+    );
+    Ok(())
+}
+
 fn key_public(args: &KeyPublicArgs) -> CliResult<()> {
-    let key = load_key(&args.key, args.passphrase_file.as_ref())?;
-    let pem = key.public_key().to_pem();
+    let pem = match crate::hsm::uri_of(&args.key) {
+        Some(uri) => crate::hsm::signer(uri)?.public_key().to_pem(),
+        None => load_key(&args.key, args.passphrase_file.as_ref())?
+            .public_key()
+            .to_pem(),
+    };
     match &args.out {
         Some(out) => write_atomic(out, pem.as_bytes(), FileKind::Public, Overwrite::Replace)?,
         None => print!("{pem}"),
@@ -224,8 +263,14 @@ fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
 }
 
 fn ca_init(args: &CaInitArgs) -> CliResult<()> {
+    let on_token = crate::hsm::uri_of(&args.key);
     if !args.force {
-        for path in [&args.key, &args.cert] {
+        // A key on a token is never replaced, only used: no file to check for it.
+        let files = match on_token {
+            Some(_) => vec![&args.cert],
+            None => vec![&args.key, &args.cert],
+        };
+        for path in files {
             if path.exists() {
                 return Err(CliError(format!(
                     "{} already exists: refusing to replace a CA (use --force to replace it)",
@@ -258,23 +303,50 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
         profile.max_validity = validity;
     }
     let options = IssueOptions::at(SystemTime::now()).with_validity(validity);
-    let key = KeyPair::generate(algorithm)?;
-    let pem = key_pem(&key, args.format, None)?;
-    let ca = match (&args.parent_cert, &args.parent_key) {
+    // The parent first: a parent that does not load must not leave a new key on a token.
+    let parent = match (&args.parent_cert, &args.parent_key) {
         (Some(parent_cert), Some(parent_key)) => {
-            let parent = Ca::from_pem(&read_file(parent_cert)?, &read_file(parent_key)?, None)?;
-            parent.issue_intermediate(Box::new(key), &subject, &profile, &options)?
+            Some(crate::hsm::load_ca(parent_cert, parent_key, None)?)
         }
-        _ => Ca::self_signed(Box::new(key), &subject, &profile, &options)?,
+        _ => None,
+    };
+    let (signer, pem, said): (Box<dyn Signer>, _, _) = match on_token {
+        Some(uri) => {
+            let (uri, token) = crate::hsm::open(uri)?;
+            let (signer, what) = match token.find_signer(&uri)? {
+                Some(signer) => (signer, "using the existing"),
+                None => (token.generate(&uri, algorithm)?, "generated"),
+            };
+            let said = format!(
+                "{what} {} key {:?} (id {}) on token {}",
+                signer.public_key().kind(),
+                signer.label(),
+                signer.id_hex(),
+                token.label()
+            );
+            (Box::new(signer), None, said)
+        }
+        None => {
+            let key = KeyPair::generate(algorithm)?;
+            let pem = key_pem(&key, args.format, None)?;
+            let said = format!("its key {}", args.key.display());
+            (Box::new(key), Some(pem), said)
+        }
+    };
+    let ca = match &parent {
+        Some(parent) => parent.issue_intermediate(signer, &subject, &profile, &options)?,
+        None => Ca::self_signed(signer, &subject, &profile, &options)?,
     };
     // The key first: a certificate without its key is useless, a key without its
     // certificate can be certified again.
-    write_atomic(
-        &args.key,
-        pem.as_bytes(),
-        FileKind::Secret,
-        overwrite(args.force),
-    )?;
+    if let Some(pem) = pem {
+        write_atomic(
+            &args.key,
+            pem.as_bytes(),
+            FileKind::Secret,
+            overwrite(args.force),
+        )?;
+    }
     let mut cert_pem = ca.certificate_pem();
     for above in ca.chain_der() {
         cert_pem.push_str(&kubepki::keys::pem::pem_encode("CERTIFICATE", above));
@@ -286,23 +358,20 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
         overwrite(args.force),
     )?;
     eprintln!(
-        "wrote CA {} ({}) and its key {}",
+        "wrote CA {} ({}), {said}",
         args.cert.display(),
         ca.subject(),
-        args.key.display()
     );
     Ok(())
 }
 
 fn sign(args: &SignArgs) -> CliResult<()> {
     let now = SystemTime::now();
-    let passphrase = read_passphrase(args.ca_passphrase_file.as_ref())?;
-    let ca = Ca::from_pem(
-        &read_file(&args.ca_cert)?,
-        &read_file(&args.ca_key)?,
-        passphrase.as_deref(),
-    )
-    .map_err(|e| CliError(format!("loading CA {}: {e}", args.ca_cert.display())))?;
+    let ca = crate::hsm::load_ca(
+        &args.ca_cert,
+        &args.ca_key,
+        args.ca_passphrase_file.as_ref(),
+    )?;
     let profiles_yaml = match &args.profiles_file {
         Some(path) => Some(
             String::from_utf8(read_file(path)?)

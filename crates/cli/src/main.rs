@@ -5,6 +5,7 @@ mod args;
 mod batch;
 mod cluster;
 mod commands;
+mod hsm;
 mod inspect;
 mod verify;
 

@@ -11,6 +11,11 @@ use kubepki_sign::{SignError, Timestamp};
 #[non_exhaustive]
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Misfit {
+    /// A CA key file where the CA's key is to be on a PKCS#11 token.
+    #[error(
+        "the CA's key is to be on a PKCS#11 token, yet this key file exists: remove it, or do not name a token"
+    )]
+    KeyOnToken,
     /// The certificate was not signed by the CA it belongs under.
     #[error("it is not signed by CA {ca}")]
     NotSignedBy {

@@ -120,8 +120,12 @@ pub fn check_expiration(
     kubeconfig_dir: &Path,
     now: SystemTime,
 ) -> Result<ExpirationReport, ClusterError> {
-    let external =
-        |ca: CaName| crt(cert_dir, ca.base()).exists() && !key(cert_dir, ca.base()).exists();
+    // A CA key on a token (`ca.key.uri`) is managed here, not externally.
+    let external = |ca: CaName| {
+        crt(cert_dir, ca.base()).exists()
+            && !key(cert_dir, ca.base()).exists()
+            && !crate::tree::key_uri_file(cert_dir, ca).exists()
+    };
     let mut certificates = Vec::new();
     for file in [
         "admin.conf",

@@ -14,7 +14,7 @@ use kubepki_fs::{
     FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
 };
 use kubepki_keys::{
-    KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, verify_signature,
+    KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, Signer, verify_signature,
 };
 use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin, format_duration};
 use kubepki_sign::{
@@ -202,6 +202,8 @@ enum CaState {
     External(Box<CaCert>),
     /// To be created.
     New,
+    /// To be created with the caller's signer (a key on a token): no key file.
+    NewWithSigner(Box<dyn Signer>),
     /// Not part of this tree (etcd CA with an external etcd).
     Skipped,
 }
@@ -677,6 +679,22 @@ enum LeafState {
 /// the reverse; [`ClusterError::InvalidSan`], [`ClusterError::InvalidEndpoint`],
 /// [`ClusterError::Profile`] for bad options; [`ClusterError::Fs`] when writing fails.
 pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, ClusterError> {
+    init_with_ca_signer(options, now, None)
+}
+
+/// As [`init`], with the cluster CA's key held by `ca_signer` (a key on a PKCS#11 token)
+/// instead of `ca.key`: a missing `ca.crt` is self-signed with it, an existing one must be
+/// its certificate, and no `ca.key` is written. The front-proxy and etcd CAs are files as
+/// usual.
+///
+/// # Errors
+/// As [`init`]; [`ClusterError::Misfit`] when `ca.key` exists (the key cannot be both a file
+/// and on the token) or `ca.crt` is not the signer's certificate.
+pub fn init_with_ca_signer(
+    options: &InitOptions,
+    now: SystemTime,
+    mut ca_signer: Option<Box<dyn Signer>>,
+) -> Result<InitReport, ClusterError> {
     let plan = Plan::new(options)?;
     let dir = &options.cert_dir;
     let kdir = &options.kubeconfig_dir;
@@ -692,21 +710,23 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     let mut cas: Vec<CaState> = Vec::new();
     for ca in CaName::ALL {
         let (crt_path, key_path) = (crt(dir, ca.base()), key(dir, ca.base()));
-        let state = match (crt_path.exists(), key_path.exists()) {
+        let given = if ca == CaName::Ca {
+            ca_signer.take()
+        } else {
+            None
+        };
+        let state = match (crt_path.exists(), key_path.exists(), given) {
             _ if ca == CaName::EtcdCa && options.external_etcd => CaState::Skipped,
-            (true, true) => {
-                let der = load_cert(&crt_path)?;
-                let key = load_key(&key_path)?;
-                let loaded = Ca::from_der(&der, Box::new(key), Vec::new())
-                    .map_err(|e| misfit(&crt_path)(Misfit::NotACa(e.to_string())))?;
-                if loaded.not_after() < now {
-                    return Err(misfit(&crt_path)(Misfit::Expired {
-                        not_after: Timestamp(loaded.not_after()),
-                    }));
-                }
-                CaState::Loaded(loaded)
+            (_, true, Some(_)) => {
+                return Err(misfit(&key_path)(Misfit::KeyOnToken));
             }
-            (true, false) => {
+            (true, false, Some(signer)) => CaState::Loaded(existing_ca(&crt_path, signer, now)?),
+            (false, false, Some(signer)) => CaState::NewWithSigner(signer),
+            (true, true, None) => {
+                let key = Box::new(load_key(&key_path)?);
+                CaState::Loaded(existing_ca(&crt_path, key, now)?)
+            }
+            (true, false, None) => {
                 let der = load_cert(&crt_path)?;
                 CaState::External(Box::new(CaCert::from_der(ca.name(), der).map_err(
                     |source| ClusterError::Sign {
@@ -715,13 +735,13 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                     },
                 )?))
             }
-            (false, true) => {
+            (false, true, None) => {
                 return Err(ClusterError::IncompletePair {
                     present: key_path,
                     missing: crt_path,
                 });
             }
-            (false, false) => CaState::New,
+            (false, false, None) => CaState::New,
         };
         cas.push(state);
     }
@@ -731,7 +751,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 CaCert::from_der(ca.name(), loaded.certificate_der().to_vec()).ok()
             }
             CaState::External(cert) => CaCert::from_der(cert.name, cert.der.clone()).ok(),
-            CaState::New | CaState::Skipped => None,
+            CaState::New | CaState::NewWithSigner(_) | CaState::Skipped => None,
         }
     };
     let ca_certs: Vec<Option<CaCert>> = CaName::ALL.iter().map(|c| ca_cert(*c)).collect();
@@ -913,6 +933,17 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 signers.push(Some(created));
                 Action::Written
             }
+            CaState::NewWithSigner(signer) => {
+                let profile = plan.profile(ca.name())?;
+                let created = Ca::self_signed(signer, &subject_of(&profile), &profile, &issue)
+                    .map_err(|source| ClusterError::Sign {
+                        name: ca.name().to_owned(),
+                        source,
+                    })?;
+                writes.file(&crt_path, created.certificate_pem(), FileKind::Public);
+                signers.push(Some(created));
+                Action::Written
+            }
         };
         report.entries.push(ReportEntry {
             name: ca.name().to_owned(),
@@ -1003,6 +1034,23 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
     }
     writes.flush(&lock)?;
     Ok(report)
+}
+
+/// A CA already in the tree, with the key that signs for it; it must not have expired.
+fn existing_ca(
+    crt_path: &Path,
+    signer: Box<dyn Signer>,
+    now: SystemTime,
+) -> Result<Ca, ClusterError> {
+    let der = load_cert(crt_path)?;
+    let loaded = Ca::from_der(&der, signer, Vec::new())
+        .map_err(|e| misfit(crt_path)(Misfit::NotACa(e.to_string())))?;
+    if loaded.not_after() < now {
+        return Err(misfit(crt_path)(Misfit::Expired {
+            not_after: Timestamp(loaded.not_after()),
+        }));
+    }
+    Ok(loaded)
 }
 
 fn key_path_of(dir: &Path, base: &str) -> PathBuf {

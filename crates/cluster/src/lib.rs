@@ -13,7 +13,8 @@ pub use expiration::{
     ExpirationEntry, ExpirationReport, check_expiration, human_duration, kubeadm_date,
 };
 pub use init::{
-    Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init, parse_san,
+    Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init,
+    init_with_ca_signer, parse_san,
 };
 pub use kubeconfig::{
     ClusterEntry, ContextEntry, Kubeconfig, NamedCluster, NamedContext, NamedUser, UserEntry,
@@ -21,6 +22,7 @@ pub use kubeconfig::{
 };
 pub use ops::{
     COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed, Skipped, generate_csrs,
-    issue_component, renew, renewable_names, user_kubeconfig,
+    issue_component, issue_component_with_ca, renew, renew_with_ca, renewable_names,
+    user_kubeconfig, user_kubeconfig_with_ca,
 };
-pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec};
+pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};

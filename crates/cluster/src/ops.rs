@@ -92,6 +92,38 @@ fn restart_for(name: &str) -> &'static str {
     }
 }
 
+/// A CA for one operation: the cluster CA the caller opened (its key on a token, say), or
+/// one loaded from the tree.
+enum CaRef<'a> {
+    Given(&'a Ca),
+    Loaded(Ca),
+}
+
+impl core::ops::Deref for CaRef<'_> {
+    type Target = Ca;
+
+    fn deref(&self) -> &Ca {
+        match self {
+            CaRef::Given(ca) => ca,
+            CaRef::Loaded(ca) => ca,
+        }
+    }
+}
+
+/// `cluster_ca` when the operation needs the cluster CA and the caller gave it, else the CA
+/// from its files in `cert_dir`.
+fn ca_for<'a>(
+    cert_dir: &Path,
+    ca: CaName,
+    what: &str,
+    cluster_ca: Option<&'a Ca>,
+) -> Result<CaRef<'a>, ClusterError> {
+    match cluster_ca {
+        Some(given) if ca == CaName::Ca => Ok(CaRef::Given(given)),
+        _ => load_ca(cert_dir, ca, what).map(CaRef::Loaded),
+    }
+}
+
 fn load_ca(cert_dir: &Path, ca: CaName, what: &str) -> Result<Ca, ClusterError> {
     let (crt_path, key_path) = (crt(cert_dir, ca.base()), key(cert_dir, ca.base()));
     if !key_path.exists() {
@@ -189,6 +221,7 @@ fn renew_one(
     name: &str,
     options: &RenewOptions,
     now: SystemTime,
+    cluster_ca: Option<&Ca>,
     report: &mut RenewReport,
 ) -> Result<(), ClusterError> {
     let ca = LEAVES
@@ -196,8 +229,11 @@ fn renew_one(
         .find(|l| l.name == name)
         .map(|l| l.ca)
         .or_else(|| RENEWABLE_KUBECONFIGS.contains(&name).then_some(CaName::Ca));
+    // External: the CA certificate is here, its key neither here nor given (on a token).
     let external = |ca: CaName| {
-        crt(&options.cert_dir, ca.base()).exists() && !key(&options.cert_dir, ca.base()).exists()
+        !(ca == CaName::Ca && cluster_ca.is_some())
+            && crt(&options.cert_dir, ca.base()).exists()
+            && !key(&options.cert_dir, ca.base()).exists()
     };
     if let Some(ca) = ca.filter(|&ca| external(ca)) {
         report.skipped.push(Skipped {
@@ -208,7 +244,7 @@ fn renew_one(
     }
     report
         .renewed
-        .push(renew_with_key(lock, name, options, now)?);
+        .push(renew_with_key(lock, name, options, now, cluster_ca)?);
     Ok(())
 }
 
@@ -217,13 +253,14 @@ fn renew_with_key(
     name: &str,
     options: &RenewOptions,
     now: SystemTime,
+    cluster_ca: Option<&Ca>,
 ) -> Result<Renewed, ClusterError> {
     if let Some(leaf) = LEAVES.iter().find(|l| l.name == name) {
         let (crt_path, key_path) = (
             crt(&options.cert_dir, leaf.base),
             key(&options.cert_dir, leaf.base),
         );
-        let ca = load_ca(&options.cert_dir, leaf.ca, name)?;
+        let ca = ca_for(&options.cert_dir, leaf.ca, name, cluster_ca)?;
         let der = load_cert(&crt_path)?;
         let old_key = KeyPair::from_bytes(&read(&key_path)?, None).ok();
         let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
@@ -264,7 +301,7 @@ fn renew_with_key(
     }
     if RENEWABLE_KUBECONFIGS.contains(&name) {
         let path = options.kubeconfig_dir.join(name);
-        let ca = load_ca(&options.cert_dir, CaName::Ca, name)?;
+        let ca = ca_for(&options.cert_dir, CaName::Ca, name, cluster_ca)?;
         let (_, der, old_key) = read_kubeconfig(&path)?;
         let der = der.ok_or_else(|| ClusterError::Misfit {
             path: path.clone(),
@@ -385,13 +422,28 @@ pub fn renew(
     which: &str,
     now: SystemTime,
 ) -> Result<RenewReport, ClusterError> {
+    renew_with_ca(options, which, now, None)
+}
+
+/// As [`renew`], with the cluster CA given when its key is not `ca.key` in the tree (a key
+/// on a PKCS#11 token): what the cluster CA signs is signed by `cluster_ca`; the
+/// front-proxy and etcd CAs are still read from their files.
+///
+/// # Errors
+/// As [`renew`].
+pub fn renew_with_ca(
+    options: &RenewOptions,
+    which: &str,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<RenewReport, ClusterError> {
     let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
     let mut report = RenewReport {
         warnings: recovered.into_iter().collect(),
         ..RenewReport::default()
     };
     if which != "all" {
-        renew_one(&lock, which, options, now, &mut report)?;
+        renew_one(&lock, which, options, now, cluster_ca, &mut report)?;
         return Ok(report);
     }
     let leaves = LEAVES
@@ -403,7 +455,7 @@ pub fn renew(
         .copied()
         .filter(|f| options.kubeconfig_dir.join(f).exists());
     for name in leaves.chain(kubeconfigs) {
-        renew_one(&lock, name, options, now, &mut report).map_err(|source| {
+        renew_one(&lock, name, options, now, cluster_ca, &mut report).map_err(|source| {
             ClusterError::RenewIncomplete {
                 at: name.to_owned(),
                 renewed: report.renewed.iter().map(|r| r.name.clone()).collect(),
@@ -434,6 +486,34 @@ pub fn user_kubeconfig(
     // Read the CA while no other kubepki changes the tree.
     let _lock = TreeLock::acquire(cert_dir, crate::init::LOCK_WAIT)?;
     let ca = load_ca(cert_dir, CaName::Ca, client_name)?;
+    user_kubeconfig_with_ca(
+        &ca,
+        cluster_name,
+        server,
+        client_name,
+        groups,
+        validity,
+        algorithm,
+        now,
+    )
+}
+
+/// As [`user_kubeconfig`], signed by `ca` (the cluster CA, its key wherever it is: on a
+/// PKCS#11 token, say).
+///
+/// # Errors
+/// [`ClusterError::Sign`] when the profile refuses.
+#[allow(clippy::too_many_arguments)]
+pub fn user_kubeconfig_with_ca(
+    ca: &Ca,
+    cluster_name: &str,
+    server: &str,
+    client_name: &str,
+    groups: &[String],
+    validity: Duration,
+    algorithm: KeyAlgorithm,
+    now: SystemTime,
+) -> Result<String, ClusterError> {
     let mut profile = builtin("client", &ClusterParams::default())?;
     profile.default_validity = validity;
     profile.max_validity = validity;
@@ -488,12 +568,42 @@ pub fn issue_component(
     validity: Option<Duration>,
     now: SystemTime,
 ) -> Result<PathBuf, ClusterError> {
-    if !COMPONENTS.contains(&kind) {
-        return Err(ClusterError::UnknownCertificate {
+    check_component(kind)?;
+    let ca = load_ca(cert_dir, CaName::Ca, kind)?;
+    issue_component_with_ca(
+        &ca, out_dir, kind, node_name, address, algorithm, validity, now,
+    )
+}
+
+fn check_component(kind: &str) -> Result<(), ClusterError> {
+    if COMPONENTS.contains(&kind) {
+        Ok(())
+    } else {
+        Err(ClusterError::UnknownCertificate {
             name: kind.to_owned(),
             known: COMPONENTS.join(", "),
-        });
+        })
     }
+}
+
+/// As [`issue_component`], signed by `ca` (the cluster CA, its key wherever it is: on a
+/// PKCS#11 token, say).
+///
+/// # Errors
+/// [`ClusterError::UnknownCertificate`] for another kind, [`ClusterError::Fs`] when a file
+/// exists.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_component_with_ca(
+    ca: &Ca,
+    out_dir: &Path,
+    kind: &str,
+    node_name: &str,
+    address: Option<IpAddr>,
+    algorithm: KeyAlgorithm,
+    validity: Option<Duration>,
+    now: SystemTime,
+) -> Result<PathBuf, ClusterError> {
+    check_component(kind)?;
     let params = ClusterParams {
         node_name: Some(node_name.to_owned()),
         advertise_address: address,
@@ -504,7 +614,6 @@ pub fn issue_component(
         profile.default_validity = v;
         profile.max_validity = profile.max_validity.max(v);
     }
-    let ca = load_ca(cert_dir, CaName::Ca, kind)?;
     let key_pair = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
     let issued = ca
         .issue_for_key(

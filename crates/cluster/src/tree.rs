@@ -136,3 +136,9 @@ pub(crate) fn crt(dir: &Path, base: &str) -> PathBuf {
 pub(crate) fn key(dir: &Path, base: &str) -> PathBuf {
     dir.join(format!("{base}.key"))
 }
+
+/// The file that says where a CA's key is when it is not `<base>.key` but on a PKCS#11
+/// token: `<base>.key.uri`, one `pkcs11:` URI (no PIN) on one line.
+pub fn key_uri_file(dir: &Path, ca: CaName) -> PathBuf {
+    dir.join(format!("{}.key.uri", ca.base()))
+}

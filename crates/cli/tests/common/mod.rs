@@ -28,16 +28,25 @@ pub(crate) fn ok(output: Output) -> String {
 /// Whether `openssl` runs here. When it does not, prints a loud SKIP, or fails the test when
 /// `CI` is set.
 pub(crate) fn openssl_available() -> bool {
-    let found = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
+    tool_available(
+        "openssl",
+        &["version"],
+        "install it to run the interop tests",
+    )
+}
+
+/// Whether `program` runs here (`args` is a harmless invocation; its exit status does not
+/// matter, as some tools have no `--version`). When it does not, prints a loud SKIP line
+/// (with `hint`), or fails the test when `CI` is set: under CI a missing tool is a failure,
+/// never a silent pass.
+pub(crate) fn tool_available(program: &str, args: &[&str], hint: &str) -> bool {
+    let found = Command::new(program).args(args).output().is_ok();
     if !found {
         assert!(
             std::env::var_os("CI").is_none(),
-            "openssl is required when CI is set"
+            "{program} is required when CI is set ({hint})"
         );
-        eprintln!("SKIP: openssl not found; install it to run the interop tests");
+        eprintln!("SKIP: {program} not found; {hint}");
     }
     found
 }

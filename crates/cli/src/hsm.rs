@@ -1,0 +1,158 @@
+//! CA keys on a PKCS#11 token: where a key file is accepted, a `pkcs11:` URI is too.
+//!
+//! The environment is read here, not in the library: `KUBEPKI_PKCS11_PIN` is the PIN when
+//! the URI has no `pin-source` (the PIN never needs to be on the command line), and
+//! `KUBEPKI_PKCS11_MODULE` the module when the URI has no `module-path`.
+
+use std::path::{Path, PathBuf};
+
+use kubepki::Ca;
+use kubepki::cluster::{CaName, key_uri_file};
+use kubepki::sign::certificates_from_bytes;
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
+use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
+
+use crate::args::KeyListArgs;
+use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+
+/// The PIN, when the URI has no `pin-value` or `pin-source`.
+pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";
+/// The module, when the URI has no `module-path`.
+pub(crate) const MODULE_ENV: &str = "KUBEPKI_PKCS11_MODULE";
+
+/// The URI, when a key argument is a `pkcs11:` URI rather than a file.
+pub(crate) fn uri_of(key: &Path) -> Option<&str> {
+    key.to_str().filter(|s| is_pkcs11_uri(s))
+}
+
+fn options() -> OpenOptions {
+    let pin = zeroize::Zeroizing::new(std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty()));
+    let module = std::env::var_os(MODULE_ENV)
+        .filter(|m| !m.is_empty())
+        .map(PathBuf::from);
+    OpenOptions::new()
+        .fallback_pin(pin.as_deref())
+        .default_module(module.as_deref())
+}
+
+/// Parses the URI and opens (and logs in to) its token.
+pub(crate) fn open(uri: &str) -> CliResult<(Pkcs11Uri, Token)> {
+    let uri = Pkcs11Uri::parse(uri)?;
+    let token = Token::open(&uri, &options())?;
+    Ok((uri, token))
+}
+
+/// The private key a URI names.
+pub(crate) fn signer(uri: &str) -> CliResult<Pkcs11Signer> {
+    let (uri, token) = open(uri)?;
+    Ok(token.signer(&uri)?)
+}
+
+/// Loads a CA from its certificate file (further certificates are its chain) and its key: a
+/// file (`passphrase` for an encrypted one) or a `pkcs11:` URI.
+pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> CliResult<Ca> {
+    let cert_bytes = read_file(cert)?;
+    let loading = |e: CliError| CliError(format!("loading CA {}: {e}", cert.display()));
+    match uri_of(key) {
+        Some(uri) => {
+            if passphrase.is_some() {
+                return Err(CliError(
+                    "a passphrase file is for a key file, not a pkcs11: URI (the PIN comes from pin-source or KUBEPKI_PKCS11_PIN)".to_owned(),
+                ));
+            }
+            let signer = signer(uri)?;
+            let mut certs = certificates_from_bytes(&cert_bytes).map_err(|e| loading(e.into()))?;
+            if certs.is_empty() {
+                return Err(loading(CliError("no certificate".to_owned())));
+            }
+            let first = certs.remove(0);
+            Ca::from_der(&first, Box::new(signer), certs).map_err(|e| loading(e.into()))
+        }
+        None => {
+            let passphrase = read_passphrase(passphrase)?;
+            Ca::from_pem(&cert_bytes, &read_file(key)?, passphrase.as_deref())
+                .map_err(|e| loading(e.into()))
+        }
+    }
+}
+
+/// The cluster CA of a tree whose CA key is on a token: the URI given (`--ca-key-uri`), else
+/// the one `init --ca-key-uri` left in `ca.key.uri` when there is no `ca.key`. `None`: the
+/// CA key is a file, as usual.
+pub(crate) fn cluster_ca(cert_dir: &Path, given: Option<&str>) -> CliResult<Option<Ca>> {
+    let uri = match given {
+        Some(uri) => uri.to_owned(),
+        None => match recorded_key_uri(cert_dir)? {
+            Some(uri) => uri,
+            None => return Ok(None),
+        },
+    };
+    load_ca(&cert_dir.join("ca.crt"), Path::new(&uri), None).map(Some)
+}
+
+/// The URI in `ca.key.uri`, when there is no `ca.key`.
+pub(crate) fn recorded_key_uri(cert_dir: &Path) -> CliResult<Option<String>> {
+    let uri_file = key_uri_file(cert_dir, CaName::Ca);
+    if cert_dir.join("ca.key").exists() || !uri_file.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(read_file(&uri_file)?)
+        .map_err(|_| CliError(format!("{}: not UTF-8 text", uri_file.display())))?;
+    Ok(Some(text.trim().to_owned()))
+}
+
+/// Records where the cluster CA's key is (`ca.key.uri`), without any PIN, for the commands
+/// that later sign with it.
+pub(crate) fn write_key_uri(cert_dir: &Path, uri: &Pkcs11Uri) -> CliResult<PathBuf> {
+    let mut without_pin = uri.clone();
+    without_pin.pin_value = None;
+    let path = key_uri_file(cert_dir, CaName::Ca);
+    write_atomic(
+        &path,
+        format!("{without_pin}\n").as_bytes(),
+        FileKind::Public,
+        Overwrite::Replace,
+    )?;
+    Ok(path)
+}
+
+fn yes_no(flag: Option<bool>) -> &'static str {
+    match flag {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    }
+}
+
+/// `kubepki key list pkcs11:token=...`: the token's private keys.
+pub(crate) fn key_list(args: &KeyListArgs) -> CliResult<()> {
+    if !is_pkcs11_uri(&args.uri) {
+        return Err(CliError(format!(
+            "{} is not a pkcs11: URI (e.g. pkcs11:token=kubepki?module-path=/usr/lib/softhsm/libsofthsm2.so)",
+            args.uri
+        )));
+    }
+    let (_, token) = open(&args.uri)?;
+    let keys = token.keys()?;
+    let mut rows = vec![
+        ["LABEL", "ID", "ALGORITHM", "EXTRACTABLE", "SENSITIVE"]
+            .map(str::to_owned)
+            .to_vec(),
+    ];
+    for k in &keys {
+        rows.push(vec![
+            k.label.clone(),
+            if k.id.is_empty() {
+                "-".to_owned()
+            } else {
+                k.id_hex()
+            },
+            k.algorithm.clone(),
+            yes_no(k.extractable).to_owned(),
+            yes_no(k.sensitive).to_owned(),
+        ]);
+    }
+    print!("{}", crate::api::table(&rows));
+    eprintln!("{} private key(s) on token {}", keys.len(), token.label());
+    Ok(())
+}
