@@ -103,7 +103,7 @@ pub(crate) struct KeyGenerateArgs {
     /// Also write the public key here.
     #[arg(long)]
     pub(crate) public_out: Option<PathBuf>,
-    /// Replace an existing file.
+    /// Replace existing files (--out and --public-out).
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -119,6 +119,9 @@ pub(crate) struct KeyPublicArgs {
     /// Where to write the public key (stdout when absent).
     #[arg(long, short = 'o')]
     pub(crate) out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -156,7 +159,7 @@ pub(crate) struct CsrCreateArgs {
     /// Where to write the CSR.
     #[arg(long, short = 'o')]
     pub(crate) out: PathBuf,
-    /// Replace an existing key when generating one.
+    /// Replace existing files: --out, and --key when generating one.
     #[arg(long)]
     pub(crate) force: bool,
 }
@@ -238,6 +241,9 @@ pub(crate) struct SignArgs {
     /// Append the CA chain (for an intermediate CA) after the certificate.
     #[arg(long)]
     pub(crate) chain: bool,
+    /// Replace an existing --out file (`sign ... -o ca.crt` would otherwise replace the CA).
+    #[arg(long)]
+    pub(crate) force: bool,
 }
 
 /// Output formats of `inspect` and `profiles`.

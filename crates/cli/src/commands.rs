@@ -73,6 +73,24 @@ fn overwrite(force: bool) -> Overwrite {
     }
 }
 
+/// The one rule for every output: an existing file is refused, naming it, unless `--force`.
+/// Checked for all of a command's outputs before it writes any, so that nothing is half done.
+fn refuse_existing<'a>(
+    outputs: impl IntoIterator<Item = &'a PathBuf>,
+    force: bool,
+) -> CliResult<()> {
+    if force {
+        return Ok(());
+    }
+    match outputs
+        .into_iter()
+        .find(|p| std::fs::symlink_metadata(p).is_ok())
+    {
+        Some(path) => Err(kubepki_fs::FsError::Exists { path: path.clone() }.into()),
+        None => Ok(()),
+    }
+}
+
 fn key_pem(
     key: &KeyPair,
     format: KeyFileFormat,
@@ -135,6 +153,10 @@ fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
         }
         .into());
     }
+    refuse_existing(
+        std::iter::once(&args.out).chain(&args.public_out),
+        args.force,
+    )?;
     let key = KeyPair::generate(algorithm)?;
     let pem = key_pem(&key, args.format, passphrase.as_deref())?;
     write_atomic(
@@ -148,7 +170,7 @@ fn key_generate(args: &KeyGenerateArgs) -> CliResult<()> {
             public,
             key.public_key().to_pem().as_bytes(),
             FileKind::Public,
-            Overwrite::Replace,
+            overwrite(args.force),
         )?;
     }
     eprintln!("wrote {} key {}", algorithm, args.out.display());
@@ -166,6 +188,7 @@ fn key_generate_on_token(
             "--passphrase-file and --force are for key files: a key on a token is protected by the token and never replaced".to_owned(),
         ));
     }
+    refuse_existing(&args.public_out, false)?;
     let (uri, token) = crate::hsm::open(uri)?;
     let signer = token.generate(&uri, algorithm)?;
     if let Some(public) = &args.public_out {
@@ -173,7 +196,7 @@ fn key_generate_on_token(
             public,
             signer.public_key().to_pem().as_bytes(),
             FileKind::Public,
-            Overwrite::Replace,
+            Overwrite::Refuse,
         )?;
     }
     eprintln!(
@@ -194,13 +217,14 @@ fn key_public(args: &KeyPublicArgs) -> CliResult<()> {
             .to_pem(),
     };
     match &args.out {
-        Some(out) => write_atomic(out, pem.as_bytes(), FileKind::Public, Overwrite::Replace)?,
+        Some(out) => write_atomic(out, pem.as_bytes(), FileKind::Public, overwrite(args.force))?,
         None => print!("{pem}"),
     }
     Ok(())
 }
 
 fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
+    refuse_existing([&args.out], args.force)?;
     let subject = match (&args.subject, &args.cn) {
         (Some(_), Some(_)) => {
             return Err(CliError(
@@ -256,7 +280,7 @@ fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
         &args.out,
         csr.to_pem().as_bytes(),
         FileKind::Public,
-        Overwrite::Replace,
+        overwrite(args.force),
     )?;
     eprintln!("wrote CSR {} for {}", args.out.display(), csr.subject());
     Ok(())
@@ -366,6 +390,7 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
 }
 
 fn sign(args: &SignArgs) -> CliResult<()> {
+    refuse_existing([&args.out], args.force)?;
     let now = SystemTime::now();
     let ca = crate::hsm::load_ca(
         &args.ca_cert,
@@ -402,7 +427,7 @@ fn sign(args: &SignArgs) -> CliResult<()> {
         &args.out,
         pem.as_bytes(),
         FileKind::Public,
-        Overwrite::Replace,
+        overwrite(args.force),
     )?;
     eprintln!(
         "wrote {} for {} under profile {}",

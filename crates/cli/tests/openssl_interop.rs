@@ -70,6 +70,7 @@ fn our_keys_pass_openssl_pkey_check() {
                     &file,
                     "--public-out",
                     "pub.pem",
+                    "--force",
                 ],
             ));
             let out = openssl(&dir, &["pkey", "-in", &file, "-check", "-noout"]);
@@ -374,6 +375,7 @@ fn openssl_csrs_signed_by_us_verify_with_openssl() {
                 "8760h",
                 "--out",
                 "client.crt",
+                "--force",
             ],
         ));
         let out = openssl(
@@ -437,6 +439,7 @@ fn openssl_csrs_signed_by_us_verify_with_openssl() {
                 "server",
                 "--out",
                 "server.crt",
+                "--force",
             ],
         ));
         let out = openssl(
@@ -635,6 +638,7 @@ fn cas_made_by_openssl_sign() {
                 "client",
                 "--out",
                 "u.crt",
+                "--force",
             ],
         ));
         let out = openssl(
@@ -642,6 +646,37 @@ fn cas_made_by_openssl_sign() {
             &["verify", "-CAfile", cert, "-purpose", "sslclient", "u.crt"],
         );
         assert!(out.contains("u.crt: OK"), "{cert}: {out}");
+    }
+    // One rule for every output: `sign -o` onto an existing file (here, the CA certificate)
+    // is refused, naming it, unless --force.
+    let ca_before = std::fs::read(dir.join("x509.crt")).unwrap();
+    let refused = kubepki(
+        &dir,
+        &[
+            "sign",
+            "--ca-cert",
+            "x509.crt",
+            "--ca-key",
+            "x509.key",
+            "--csr",
+            "u.csr",
+            "--out",
+            "x509.crt",
+        ],
+    );
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(message.contains("x509.crt already exists"), "{message}");
+    assert_eq!(std::fs::read(dir.join("x509.crt")).unwrap(), ca_before);
+    for args in [
+        &[
+            "csr", "create", "--key", "x509.key", "--cn", "u", "--out", "u.csr",
+        ][..],
+        &["key", "public", "--key", "x509.key", "--out", "u.csr"][..],
+    ] {
+        let refused = kubepki(&dir, args);
+        assert!(!refused.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("u.csr already exists"));
     }
 }
 
