@@ -446,10 +446,7 @@ pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
 fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
     match (cert, key) {
         (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(
-            Ca::from_pem(&read_file(cert)?, &read_file(key)?, None)
-                .map_err(|e| CliError(format!("{}: {e}", cert.display())))?,
-        )),
+        (Some(cert), Some(key)) => Ok(Some(crate::commands::load_ca(cert, key, None)?)),
         _ => Err(CliError(format!(
             "{what}: give both the cert file and the key file"
         ))),

@@ -9,7 +9,7 @@ use clap::Args;
 use kubepki::keys::pem::{looks_like_pem, pem_blocks};
 use kubepki::profile::parse_duration;
 use kubepki::sign::issue_batch;
-use kubepki::{Ca, ClusterParams, IssueOptions};
+use kubepki::{ClusterParams, IssueOptions};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::commands::{CliError, CliResult, read_file, read_passphrase};
@@ -129,12 +129,7 @@ fn from_stream(path: &Path) -> CliResult<Vec<Item>> {
 
 pub(crate) fn sign_batch(args: &SignBatchArgs, now: SystemTime) -> CliResult<()> {
     let passphrase = read_passphrase(args.ca_passphrase_file.as_ref())?;
-    let ca = Ca::from_pem(
-        &read_file(&args.ca_cert)?,
-        &read_file(&args.ca_key)?,
-        passphrase.as_deref(),
-    )
-    .map_err(|e| CliError(format!("loading CA {}: {e}", args.ca_cert.display())))?;
+    let ca = crate::commands::load_ca(&args.ca_cert, &args.ca_key, passphrase.as_deref())?;
     let profiles_yaml = match &args.profiles_file {
         Some(path) => Some(
             String::from_utf8(read_file(path)?)

@@ -1,0 +1,118 @@
+//! Messages that name the file or value at fault, and warnings that a careless setup earns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
+
+use std::path::Path;
+use std::process::Output;
+
+mod common;
+use common::{kubepki, ok};
+
+fn fails(output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A CA (ca.crt, ca.key) and a client CSR (jane.csr) in `dir`.
+fn ca_and_csr(dir: &Path) {
+    ok(kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "ca.crt",
+            "--key",
+            "ca.key",
+            "-a",
+            "ECDSA-P256",
+        ],
+    ));
+    ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "create",
+            "--generate-key",
+            "ECDSA-P256",
+            "-k",
+            "jane.key",
+            "--cn",
+            "jane",
+            "-o",
+            "jane.csr",
+        ],
+    ));
+}
+
+fn sign(dir: &Path) -> Output {
+    kubepki(
+        dir,
+        &[
+            "sign",
+            "--ca-cert",
+            "ca.crt",
+            "--ca-key",
+            "ca.key",
+            "--csr",
+            "jane.csr",
+            "-o",
+            "jane.crt",
+        ],
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_ca_key_readable_by_others_earns_a_warning_naming_file_and_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let out = sign(dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(!stderr.contains("readable by group or others"), "{stderr}");
+    std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sign(dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("warning: CA key ca.key has mode 0644: it is readable by group or others"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_truncated_ca_key_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let key = std::fs::read_to_string(dir.join("ca.key")).unwrap();
+    std::fs::write(dir.join("ca.key"), &key[..key.len() / 2]).unwrap();
+    let err = fails(sign(dir));
+    assert!(err.contains("loading CA key ca.key: "), "{err}");
+    assert!(!err.contains("ca.crt"), "{err}");
+}
+
+#[test]
+fn a_garbage_ca_in_verify_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    ok(sign(dir));
+    std::fs::write(dir.join("garbage.pem"), "hello, not a certificate\n").unwrap();
+    let err = fails(kubepki(
+        dir,
+        &["verify", "--ca", "garbage.pem", "--cert", "jane.crt"],
+    ));
+    assert!(
+        err.contains("garbage.pem: not a CA certificate file"),
+        "{err}"
+    );
+    assert!(!err.contains("no trust anchors"), "{err}");
+}
