@@ -127,7 +127,18 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
     Ok(options)
 }
 
+/// Warns about each CA key of the tree that group or others can read.
+fn warn_tree_ca_keys(cert_dir: &Path) {
+    for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
+        let path = cert_dir.join(key);
+        if path.exists() {
+            crate::commands::warn_if_key_readable(&path);
+        }
+    }
+}
+
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
+    warn_tree_ca_keys(&args.cert_dir);
     let options = init_options(args)?;
     let report = init(&options, SystemTime::now())?;
     println!(
@@ -283,6 +294,7 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
         CertsCommand::CheckExpiration(args) => check(args),
         CertsCommand::Renew(args) => run_renew(args),
         CertsCommand::Issue(args) => {
+            warn_tree_ca_keys(&args.cert_dir);
             let out_dir = args.out_dir.as_ref().unwrap_or(&args.cert_dir);
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
             let path = issue_component(
@@ -343,6 +355,7 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
 }
 
 fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
+    warn_tree_ca_keys(&args.dirs.cert_dir);
     let options = RenewOptions {
         cert_dir: args.dirs.cert_dir.clone(),
         kubeconfig_dir: args.dirs.kubeconfig_dir.clone(),

@@ -116,3 +116,35 @@ fn a_garbage_ca_in_verify_is_named() {
     );
     assert!(!err.contains("no trust anchors"), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn init_warns_about_a_tree_ca_key_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let init = || {
+        kubepki(
+            dir,
+            &[
+                "init",
+                "--node-name",
+                "cp1",
+                "--advertise-address",
+                "10.0.0.1",
+                "--algorithm",
+                "ECDSA-P256",
+            ],
+        )
+    };
+    ok(init());
+    let key = dir.join("kubernetes/pki/ca.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = init();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("ca.key has mode 0640: it is readable by group or others"),
+        "{stderr}"
+    );
+}
