@@ -318,6 +318,9 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
         }
         _ => Ca::self_signed(Box::new(key), &subject, &profile, &options)?,
     };
+    for warning in ca.warnings() {
+        eprintln!("warning: {warning}");
+    }
     // The key first: a certificate without its key is useless, a key without its
     // certificate can be certified again.
     write_atomic(

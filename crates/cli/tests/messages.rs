@@ -148,3 +148,73 @@ fn init_warns_about_a_tree_ca_key_readable_by_others() {
         "{stderr}"
     );
 }
+
+#[test]
+fn an_intermediate_outliving_its_parent_gets_the_clamp_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "root.crt",
+            "--key",
+            "root.key",
+            "-a",
+            "ECDSA-P256",
+            "--validity",
+            "8760h",
+        ],
+    ));
+    let out = kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "int.crt",
+            "--key",
+            "int.key",
+            "-a",
+            "ECDSA-P256",
+            "-s",
+            "/CN=intermediate",
+            "--validity",
+            "87600h",
+            "--parent-cert",
+            "root.crt",
+            "--parent-key",
+            "root.key",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("warning: validity clamped to the CA's NotAfter"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_validity_past_9999_is_a_real_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fails(kubepki(
+        tmp.path(),
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "ca.crt",
+            "--key",
+            "ca.key",
+            "-a",
+            "ECDSA-P256",
+            "--validity",
+            "87600000h",
+        ],
+    ));
+    assert!(!err.contains("SystemTime"), "{err}");
+    assert!(err.contains("9999-12-31T23:59:59Z"), "{err}");
+}

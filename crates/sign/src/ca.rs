@@ -123,6 +123,9 @@ pub struct Ca {
     /// What a TLS peer sends after a certificate we issue: this CA and the CAs above it,
     /// roots left out. Computed once, when the CA is loaded.
     served_chain: Vec<Vec<u8>>,
+    /// What the caller should know about how this CA was made (its validity clamped to the
+    /// parent's NotAfter); empty for a CA that was loaded or self-signed.
+    warnings: Vec<String>,
 }
 
 impl fmt::Debug for Ca {
@@ -313,7 +316,16 @@ impl Ca {
         let issued = self.issue_for_key(signer.public_key(), subject, &[], profile, options)?;
         let mut chain = vec![self.der.clone()];
         chain.extend(self.chain.iter().cloned());
-        Ca::from_der(issued.der(), signer, chain)
+        let mut ca = Ca::from_der(issued.der(), signer, chain)?;
+        ca.warnings = issued.warnings().to_vec();
+        Ok(ca)
+    }
+
+    /// Things the caller should tell the user about how this CA was made, as
+    /// [`IssuedCert::warnings`] says them for a leaf: an intermediate whose validity would have
+    /// outlived its parent is clamped to the parent's NotAfter, with a warning.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Issues a certificate for a request under `profile`. Proof of possession was checked
@@ -468,6 +480,7 @@ impl Ca {
             self_issued: info.self_issued,
             signer,
             chain,
+            warnings: Vec::new(),
         })
     }
 
