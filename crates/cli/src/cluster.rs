@@ -137,10 +137,24 @@ fn warn_tree_ca_keys(cert_dir: &Path) {
     }
 }
 
+/// `init`'s failure in words that fit `init`: it has no `--force`, so a file that appeared
+/// while it ran is not met with the write layer's "use --force" hint.
+fn init_error(e: kubepki::cluster::ClusterError) -> CliError {
+    match e {
+        kubepki::cluster::ClusterError::Fs(kubepki_fs::FsError::Exists { path }) => {
+            CliError(format!(
+                "{} appeared while init was writing the tree (is another process at work on it?): init never replaces a file; run it again to keep what fits",
+                path.display()
+            ))
+        }
+        e => e.into(),
+    }
+}
+
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
     warn_tree_ca_keys(&args.cert_dir);
     let options = init_options(args)?;
-    let report = init(&options, SystemTime::now())?;
+    let report = init(&options, SystemTime::now()).map_err(init_error)?;
     println!(
         "[certs] node {}, advertise address {}, {}",
         options.node_name, options.advertise_address, options.algorithm
@@ -439,6 +453,19 @@ mod tests {
     use super::*;
     use crate::args::{Cli, Command};
     use clap::Parser;
+
+    #[test]
+    fn init_does_not_suggest_a_force_it_does_not_have() {
+        let e = kubepki::cluster::ClusterError::Fs(kubepki_fs::FsError::Exists {
+            path: PathBuf::from("pki/ca.crt"),
+        });
+        let message = init_error(e).0;
+        assert!(!message.contains("--force"), "{message}");
+        assert!(
+            message.starts_with("pki/ca.crt appeared while init was writing"),
+            "{message}"
+        );
+    }
 
     fn run(args: &[&str]) -> CliResult<ExitCode> {
         let mut argv = vec!["kubepki"];

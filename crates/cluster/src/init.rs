@@ -631,7 +631,7 @@ pub fn init(options: &InitOptions, now: SystemTime) -> Result<InitReport, Cluste
                 let loaded = Ca::from_der(&der, Box::new(key), Vec::new())
                     .map_err(|e| misfit(&crt_path)(Misfit::NotACa(e.to_string())))?;
                 if loaded.not_after() < now {
-                    return Err(misfit(&crt_path)(Misfit::Expired {
+                    return Err(misfit(&crt_path)(Misfit::CaExpired {
                         not_after: Timestamp(loaded.not_after()),
                     }));
                 }
