@@ -218,3 +218,23 @@ fn a_validity_past_9999_is_a_real_error() {
     assert!(!err.contains("SystemTime"), "{err}");
     assert!(err.contains("9999-12-31T23:59:59Z"), "{err}");
 }
+
+#[test]
+fn profiles_json_is_json_all_the_way_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(kubepki(tmp.path(), &["profiles", "-o", "json"]));
+    assert!(!out.contains("SubjectPolicy"), "{out}");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let admin = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "admin")
+        .unwrap();
+    assert!(admin["subject"].is_object(), "{admin}");
+    assert_eq!(
+        admin["subject"]["organizations"][0],
+        "kubeadm:cluster-admins"
+    );
+    assert_eq!(admin["sans"]["max_sans"], 256);
+}
