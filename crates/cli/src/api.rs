@@ -101,37 +101,37 @@ pub(crate) struct DeleteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ControllerArgs {
     /// The CA certificate for every signer without its own (PEM).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_cert_file: Option<PathBuf>,
     /// The CA key for every signer without its own (PEM).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_key_file: Option<PathBuf>,
     /// The longest validity issued.
-    #[arg(long, default_value = "8760h")]
+    #[arg(long, value_name = "DURATION", default_value = "8760h")]
     pub(crate) cluster_signing_duration: String,
     /// CA certificate for kubernetes.io/kube-apiserver-client.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kube_apiserver_client_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kube-apiserver-client.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kube_apiserver_client_key_file: Option<PathBuf>,
     /// CA certificate for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_client_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_client_key_file: Option<PathBuf>,
     /// CA certificate for kubernetes.io/kubelet-serving.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kubelet-serving.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
     /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) profiles: Option<PathBuf>,
     /// The domain of the custom signers made from --profiles.
-    #[arg(long, default_value = "kubepki.io")]
+    #[arg(long, value_name = "DOMAIN", default_value = "kubepki.io")]
     pub(crate) signer_domain: String,
     /// Do not auto-approve kubelet client requests.
     #[arg(long)]
@@ -143,7 +143,7 @@ pub(crate) struct ControllerArgs {
     #[arg(long)]
     pub(crate) once: bool,
     /// Seconds between passes.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub(crate) interval: u64,
     #[command(flatten)]
     pub(crate) store: StoreArgs,

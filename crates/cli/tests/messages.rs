@@ -238,3 +238,21 @@ fn profiles_json_is_json_all_the_way_down() {
     );
     assert_eq!(admin["sans"]["max_sans"], 256);
 }
+
+#[test]
+fn controller_help_does_not_wrap_one_word_per_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = ok(kubepki(tmp.path(), &["controller", "--help"]));
+    let lone_words = help
+        .lines()
+        .filter(|l| {
+            let indent = l.len() - l.trim_start().len();
+            indent > 40 && l.split_whitespace().count() == 1
+        })
+        .count();
+    assert_eq!(lone_words, 0, "{help}");
+    assert!(
+        help.contains("--cluster-signing-kubelet-serving-cert-file <FILE>"),
+        "{help}"
+    );
+}
