@@ -314,13 +314,19 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
     let ca = match (&args.parent_cert, &args.parent_key) {
         (Some(parent_cert), Some(parent_key)) => {
             let parent = load_ca(parent_cert, parent_key, None)?;
-            parent.issue_intermediate(Box::new(key), &subject, &profile, &options)?
+            let (ca, warnings) = parent.issue_intermediate_with_warnings(
+                Box::new(key),
+                &subject,
+                &profile,
+                &options,
+            )?;
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            ca
         }
         _ => Ca::self_signed(Box::new(key), &subject, &profile, &options)?,
     };
-    for warning in ca.warnings() {
-        eprintln!("warning: {warning}");
-    }
     // The key first: a certificate without its key is useless, a key without its
     // certificate can be certified again.
     write_atomic(

@@ -123,9 +123,6 @@ pub struct Ca {
     /// What a TLS peer sends after a certificate we issue: this CA and the CAs above it,
     /// roots left out. Computed once, when the CA is loaded.
     served_chain: Vec<Vec<u8>>,
-    /// What the caller should know about how this CA was made (its validity clamped to the
-    /// parent's NotAfter); empty for a CA that was loaded or self-signed.
-    warnings: Vec<String>,
 }
 
 impl fmt::Debug for Ca {
@@ -312,20 +309,29 @@ impl Ca {
         profile: &Profile,
         options: &IssueOptions,
     ) -> Result<Ca, SignError> {
+        self.issue_intermediate_with_warnings(signer, subject, profile, options)
+            .map(|(ca, _)| ca)
+    }
+
+    /// As [`Ca::issue_intermediate`], with the things the caller should tell the user, as
+    /// [`IssuedCert::warnings`] says them for a leaf: an intermediate whose validity would
+    /// outlive this CA is clamped to this CA's NotAfter, with a warning.
+    ///
+    /// # Errors
+    /// As [`Ca::issue_intermediate`].
+    pub fn issue_intermediate_with_warnings(
+        &self,
+        signer: Box<dyn Signer>,
+        subject: &Subject,
+        profile: &Profile,
+        options: &IssueOptions,
+    ) -> Result<(Ca, Vec<String>), SignError> {
         require_ca_profile(profile)?;
         let issued = self.issue_for_key(signer.public_key(), subject, &[], profile, options)?;
         let mut chain = vec![self.der.clone()];
         chain.extend(self.chain.iter().cloned());
-        let mut ca = Ca::from_der(issued.der(), signer, chain)?;
-        ca.warnings = issued.warnings().to_vec();
-        Ok(ca)
-    }
-
-    /// Things the caller should tell the user about how this CA was made, as
-    /// [`IssuedCert::warnings`] says them for a leaf: an intermediate whose validity would have
-    /// outlived its parent is clamped to the parent's NotAfter, with a warning.
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
+        let ca = Ca::from_der(issued.der(), signer, chain)?;
+        Ok((ca, issued.warnings().to_vec()))
     }
 
     /// Issues a certificate for a request under `profile`. Proof of possession was checked
@@ -480,7 +486,6 @@ impl Ca {
             self_issued: info.self_issued,
             signer,
             chain,
-            warnings: Vec::new(),
         })
     }
 
