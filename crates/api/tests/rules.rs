@@ -847,10 +847,15 @@ fn names_are_dns_subdomains_as_the_api_server_checks() {
 #[test]
 fn a_250_character_name_is_stored_and_a_longer_one_refused_clearly() {
     let (_dir, store) = store();
+    let named = |name: &str| {
+        let mut csr = client("jane");
+        csr.metadata.name = name.to_owned();
+        csr
+    };
     let name = "a".repeat(250);
-    create_request(&store, client(&name), &admin(), now()).unwrap();
+    create_request(&store, named(&name), &admin(), now()).unwrap();
     assert_eq!(store.get(&name).unwrap().metadata.name, name);
-    let err = create_request(&store, client(&"b".repeat(253)), &admin(), now()).unwrap_err();
+    let err = create_request(&store, named(&"b".repeat(253)), &admin(), now()).unwrap_err();
     assert!(
         matches!(err, ApiError::NameTooLongForStore { len: 253, max: 250 }),
         "{err}"
