@@ -471,6 +471,29 @@ profiles:
     }
 
     #[test]
+    fn limits_are_read_and_must_be_positive() {
+        let set = ProfileSet::from_yaml(&with_client(
+            "    usages: [client auth]\n    expiry: 1h\n    subject: {max_organizations: 3}\n    sans: {allowed: [DNS], max_sans: 5}\n",
+        ))
+        .unwrap();
+        let client = set.get("client").unwrap();
+        assert_eq!(client.subject.max_organizations, 3);
+        assert_eq!(client.sans.max_sans, 5);
+        let default = ProfileSet::from_yaml(GOOD).unwrap();
+        assert_eq!(
+            default.get("node").unwrap().sans.max_sans,
+            crate::DEFAULT_MAX_SANS
+        );
+        let (_, field, reason) = invalid(&with_client(
+            "    usages: [client auth]\n    expiry: 1h\n    sans: {allowed: [DNS], max_sans: 0}\n",
+        ));
+        assert_eq!(
+            (field.as_str(), reason.as_str()),
+            ("sans.max_sans", "expected a positive number")
+        );
+    }
+
+    #[test]
     fn loads_a_good_file() {
         let set = ProfileSet::from_yaml(GOOD).unwrap();
         assert_eq!(set.names(), vec!["client", "node", "sub-ca"]);
