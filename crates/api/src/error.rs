@@ -112,6 +112,39 @@ pub enum ApiError {
         /// The parser's message.
         reason: String,
     },
+    /// A manifest or stored object longer than the API server's request limit.
+    #[error("object of {size} bytes is larger than the limit of {max} bytes")]
+    TooLarge {
+        /// Its length.
+        size: usize,
+        /// The limit, [`MAX_OBJECT_BYTES`](crate::MAX_OBJECT_BYTES).
+        max: usize,
+    },
+    /// A manifest or stored object nested too deeply to be read safely.
+    #[error("object nests {depth} levels deep, more than the limit of {max}")]
+    TooDeep {
+        /// The depth found (an upper bound).
+        depth: usize,
+        /// The limit, [`MAX_DEPTH`](crate::MAX_DEPTH).
+        max: usize,
+    },
+    /// A name the API server accepts (up to 253 characters) but too long for a file name in
+    /// the file store (`NAME.json` within 255 bytes).
+    #[error("name of {len} bytes is longer than the file store's limit of {max} bytes")]
+    NameTooLongForStore {
+        /// The name's length.
+        len: usize,
+        /// The store's limit.
+        max: usize,
+    },
+    /// A stored object that cannot be read; the store's other objects are unaffected.
+    #[error("{}: unreadable object: {reason}", .path.display())]
+    Corrupt {
+        /// The object's file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+    },
     /// A jsonpath template kubepki does not understand.
     #[error("invalid jsonpath {template:?}: {reason}")]
     JsonPath {

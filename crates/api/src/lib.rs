@@ -23,13 +23,13 @@ pub use signers::{
     Signers, usage_profile, validate_apiserver_client, validate_kubelet_client,
     validate_kubelet_serving,
 };
-pub use store::{CsrStore, FileStore};
+pub use store::{CsrStore, FileStore, Scan};
 pub use time::{format_time, human_duration, parse_time};
 pub use types::{
     API_VERSION, APPROVED, Base64Bytes, CertificateSigningRequest,
     CertificateSigningRequestCondition, CertificateSigningRequestList,
     CertificateSigningRequestSpec, CertificateSigningRequestStatus, DENIED, FAILED, KIND,
-    ObjectMeta,
+    MAX_ANNOTATIONS_BYTES, MAX_DEPTH, MAX_OBJECT_BYTES, ObjectMeta,
 };
 pub use validation::{
     FieldError, FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET,

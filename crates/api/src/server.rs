@@ -1,6 +1,7 @@
 //! What the API server does around the store: fill in the requester, validate, admit, and
 //! update with the update rules (retrying on a conflict from a fresh read).
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::ApiError;
@@ -18,6 +19,8 @@ pub struct UserInfo {
     pub uid: Option<String>,
     /// The groups.
     pub groups: Vec<String>,
+    /// The extra attributes (scopes and the like) the authenticator attached.
+    pub extra: BTreeMap<String, Vec<String>>,
 }
 
 fn random_uid() -> String {
@@ -38,7 +41,8 @@ fn random_uid() -> String {
 }
 
 /// Creates a request as `POST /apis/certificates.k8s.io/v1/certificatesigningrequests` does:
-/// the requester's identity overwrites `spec.username`/`uid`/`groups`, the status is cleared,
+/// the requester's identity overwrites `spec.username`/`uid`/`groups`/`extra` (whatever the
+/// manifest claimed), the status is cleared,
 /// `uid` and `creationTimestamp` are set, then validation and the
 /// `CertificateSubjectRestriction` admission run.
 ///
@@ -53,6 +57,7 @@ pub fn create_request(
     csr.spec.username = Some(user.username.clone());
     csr.spec.uid = user.uid.clone();
     csr.spec.groups = user.groups.clone();
+    csr.spec.extra = user.extra.clone();
     if !csr.spec.groups.iter().any(|g| g == "system:authenticated") {
         csr.spec.groups.push("system:authenticated".to_owned());
     }

@@ -249,6 +249,7 @@ pub fn usage_profile(
             require_any_san: false,
             keep_requested: true,
             extra: Vec::new(),
+            ..SanPolicy::default()
         },
     })
 }

@@ -2,13 +2,23 @@
 //! under a directory, guarded by an exclusive lock, with optimistic `resourceVersion`.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::path::{Path, PathBuf};
 
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::ApiError;
-use crate::types::CertificateSigningRequest;
+use crate::types::{CertificateSigningRequest, MAX_OBJECT_BYTES};
+
+/// What [`CsrStore::scan`] found: the objects that could be read, and why each of the others
+/// could not (each error names its file).
+#[derive(Debug, Default)]
+pub struct Scan {
+    /// The readable objects, sorted by name.
+    pub objects: Vec<CertificateSigningRequest>,
+    /// One error per object that could not be read, usually [`ApiError::Corrupt`].
+    pub unreadable: Vec<ApiError>,
+}
 
 /// A place to keep CertificateSigningRequests, with the API server's semantics: create
 /// refuses an existing name, update refuses a stale `resourceVersion`.
@@ -19,16 +29,27 @@ pub trait CsrStore {
     /// [`ApiError::NotFound`]; I/O and decoding errors.
     fn get(&self, name: &str) -> Result<CertificateSigningRequest, ApiError>;
 
-    /// Every object, sorted by name.
+    /// Every readable object, sorted by name; an object that cannot be read is left out (see
+    /// [`CsrStore::scan`] to learn which).
     ///
     /// # Errors
-    /// I/O and decoding errors.
-    fn list(&self) -> Result<Vec<CertificateSigningRequest>, ApiError>;
+    /// I/O errors on the store itself.
+    fn list(&self) -> Result<Vec<CertificateSigningRequest>, ApiError> {
+        Ok(self.scan()?.objects)
+    }
+
+    /// Every readable object, sorted by name, and an error naming each one that is not: one
+    /// corrupt object never hides the others.
+    ///
+    /// # Errors
+    /// I/O errors on the store itself.
+    fn scan(&self) -> Result<Scan, ApiError>;
 
     /// Stores a new object, assigning its `resourceVersion`; returns it as stored.
     ///
     /// # Errors
-    /// [`ApiError::AlreadyExists`]; I/O errors.
+    /// [`ApiError::AlreadyExists`]; [`ApiError::NameTooLongForStore`] for a name the store
+    /// cannot hold; I/O errors.
     fn create(&self, csr: CertificateSigningRequest)
     -> Result<CertificateSigningRequest, ApiError>;
 
@@ -73,10 +94,15 @@ pub trait CsrStore {
     }
 }
 
+/// The longest name [`FileStore`] holds: `NAME.json` must fit a file name (255 bytes).
+const MAX_NAME_BYTES: usize = 255 - ".json".len();
+
 /// The embedded store: `<dir>/<name>.json` per object (the JSON Kubernetes writes), a
 /// `.resource-version` counter, and `.lock`, held exclusively (`flock`) around every
 /// read-modify-write so several processes can share the directory. Every write is a temp file,
-/// fsync and rename, so a crash never leaves a half-written object.
+/// fsync and rename, so a crash never leaves a half-written object; the temp files a killed
+/// process leaves (`.NAME.json.tmp.PID.N`) are removed by the next [`CsrStore::scan`] or
+/// [`CsrStore::list`], which hold the lock, so no write can be in flight.
 #[derive(Clone, Debug)]
 pub struct FileStore {
     dir: PathBuf,
@@ -139,8 +165,8 @@ impl FileStore {
 
     fn read(&self, name: &str) -> Result<CertificateSigningRequest, ApiError> {
         let path = self.path(name)?;
-        let text = match fs::read_to_string(&path) {
-            Ok(t) => t,
+        let file = match File::open(&path) {
+            Ok(f) => f,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 return Err(ApiError::NotFound {
                     name: name.to_owned(),
@@ -148,7 +174,41 @@ impl FileStore {
             }
             Err(e) => return Err(io(&path)(e)),
         };
-        CertificateSigningRequest::from_yaml(&text)
+        // One byte past the limit is enough to refuse it; never read a huge file whole.
+        let mut bytes = Vec::new();
+        file.take(MAX_OBJECT_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io(&path))?;
+        let corrupt = |reason: String| ApiError::Corrupt {
+            path: path.clone(),
+            reason,
+        };
+        if bytes.len() > MAX_OBJECT_BYTES {
+            return Err(corrupt(format!(
+                "larger than the limit of {MAX_OBJECT_BYTES} bytes"
+            )));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| corrupt("not UTF-8 text".to_owned()))?;
+        let csr =
+            CertificateSigningRequest::from_yaml(&text).map_err(|e| corrupt(e.to_string()))?;
+        if csr.metadata.name != name {
+            return Err(corrupt(format!(
+                "metadata.name is {:?}, not the file's name",
+                csr.metadata.name
+            )));
+        }
+        Ok(csr)
+    }
+
+    /// Removes the temp files of writes that never finished (the writer was killed). Called
+    /// with the lock held: every write of this store happens under it, so none is in flight.
+    fn remove_stale_temp_files(&self, file_names: &[String]) {
+        for file in file_names {
+            if is_temp_file(file) {
+                // Best effort: a file that cannot be removed now is tried again next time.
+                let _ = fs::remove_file(self.dir.join(file));
+            }
+        }
     }
 
     fn write(&self, csr: &CertificateSigningRequest, overwrite: Overwrite) -> Result<(), ApiError> {
@@ -176,41 +236,56 @@ impl CsrStore for FileStore {
         self.read(name)
     }
 
-    fn list(&self) -> Result<Vec<CertificateSigningRequest>, ApiError> {
+    fn scan(&self) -> Result<Scan, ApiError> {
         let _guard = self.lock()?;
-        let mut names = Vec::new();
+        let mut files = Vec::new();
         let entries = match fs::read_dir(&self.dir) {
             Ok(e) => e,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Scan::default()),
             Err(e) => return Err(io(&self.dir)(e)),
         };
         for entry in entries {
             let entry = entry.map_err(io(&self.dir))?;
-            let file = entry.file_name().to_string_lossy().into_owned();
-            if let Some(name) = file.strip_suffix(".json")
-                && !name.starts_with('.')
-            {
-                names.push(name.to_owned());
-            }
+            files.push(entry.file_name().to_string_lossy().into_owned());
         }
-        names.sort();
-        let mut out = Vec::with_capacity(names.len());
+        self.remove_stale_temp_files(&files);
+        let mut names: Vec<&str> = files
+            .iter()
+            .filter_map(|f| f.strip_suffix(".json"))
+            .filter(|n| !n.starts_with('.'))
+            .collect();
+        names.sort_unstable();
+        let mut scan = Scan::default();
         for name in names {
-            match self.read(&name) {
-                Ok(csr) => out.push(csr),
-                Err(ApiError::NotFound { .. }) => {}
-                Err(e) => return Err(e),
+            match self.read(name) {
+                Ok(csr) => scan.objects.push(csr),
+                Err(ApiError::NotFound { name }) => {
+                    // Gone since the directory was read, or a name the store never writes.
+                    if self.path(&name).is_err() {
+                        scan.unreadable.push(ApiError::Corrupt {
+                            path: self.dir.join(format!("{name}.json")),
+                            reason: "not a valid object name".to_owned(),
+                        });
+                    }
+                }
+                Err(e) => scan.unreadable.push(e),
             }
         }
-        Ok(out)
+        Ok(scan)
     }
 
     fn create(
         &self,
         mut csr: CertificateSigningRequest,
     ) -> Result<CertificateSigningRequest, ApiError> {
-        let _guard = self.lock()?;
         let name = csr.metadata.name.clone();
+        if name.len() > MAX_NAME_BYTES {
+            return Err(ApiError::NameTooLongForStore {
+                len: name.len(),
+                max: MAX_NAME_BYTES,
+            });
+        }
+        let _guard = self.lock()?;
         if self.path(&name)?.exists() {
             return Err(ApiError::AlreadyExists { name });
         }
@@ -270,4 +345,10 @@ impl CsrStore for FileStore {
             Err(e) => Err(io(&path)(e)),
         }
     }
+}
+
+/// A temp file of [`write_atomic`] in the store: `.NAME.json.tmp.PID.N` (the name cut short
+/// for a long one) or `.resource-version.tmp.PID.N`. Object files never start with a dot.
+fn is_temp_file(file: &str) -> bool {
+    file.starts_with('.') && file.contains(".tmp.")
 }

@@ -14,6 +14,18 @@ pub const API_VERSION: &str = "certificates.k8s.io/v1";
 /// `CertificateSigningRequest`.
 pub const KIND: &str = "CertificateSigningRequest";
 
+/// The largest manifest or stored object read, in bytes: the API server's request limit
+/// (3 MiB). Larger text is refused before it is parsed.
+pub const MAX_OBJECT_BYTES: usize = 3 * 1024 * 1024;
+
+/// The deepest nesting of collections read. A CertificateSigningRequest is about five levels
+/// deep; deeper text is refused before it is parsed, because the YAML parser takes time
+/// quadratic in the depth.
+pub const MAX_DEPTH: usize = 100;
+
+/// The API server's limit on the total size of an object's annotations (256 KiB).
+pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+
 /// Condition type `Approved`.
 pub const APPROVED: &str = "Approved";
 /// Condition type `Denied`.
@@ -217,11 +229,27 @@ impl CertificateSigningRequest {
         csr
     }
 
-    /// Reads one object from YAML or JSON (JSON is YAML).
+    /// Reads one object from YAML or JSON (JSON is YAML). Text longer than
+    /// [`MAX_OBJECT_BYTES`] or nested deeper than [`MAX_DEPTH`] is refused before parsing,
+    /// in time linear in its length.
     ///
     /// # Errors
-    /// [`ApiError::Decode`] for text that is not a CertificateSigningRequest.
+    /// [`ApiError::TooLarge`], [`ApiError::TooDeep`]; [`ApiError::Decode`] for text that is not
+    /// a CertificateSigningRequest.
     pub fn from_yaml(text: &str) -> Result<Self, ApiError> {
+        if text.len() > MAX_OBJECT_BYTES {
+            return Err(ApiError::TooLarge {
+                size: text.len(),
+                max: MAX_OBJECT_BYTES,
+            });
+        }
+        let depth = nesting_depth(text);
+        if depth > MAX_DEPTH {
+            return Err(ApiError::TooDeep {
+                depth,
+                max: MAX_DEPTH,
+            });
+        }
         let csr: CertificateSigningRequest =
             serde_yaml::from_str(text).map_err(|e| ApiError::Decode {
                 what: "CertificateSigningRequest".to_owned(),
@@ -299,6 +327,50 @@ impl CertificateSigningRequest {
         }
         s
     }
+}
+
+/// An upper bound on how deeply `text` nests collections, read in one pass without parsing:
+/// block levels (indentation, and compact `- `/`? ` entries on one line) plus flow brackets.
+/// Every bracket counts, even inside quotes or comments, so the bound never falls short of the
+/// parser's depth; a real manifest stays far below [`MAX_DEPTH`] all the same.
+fn nesting_depth(text: &str) -> usize {
+    // Indentation columns of the open block levels.
+    let mut block: Vec<usize> = Vec::new();
+    let mut flow = 0usize;
+    let mut max = 0usize;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let mut rest = &line[indent..];
+        if flow == 0 && !rest.is_empty() && !rest.starts_with('#') {
+            while block.last().is_some_and(|&col| col >= indent) {
+                block.pop();
+            }
+            block.push(indent);
+            let mut col = indent;
+            while let Some(after) = rest
+                .strip_prefix("- ")
+                .or_else(|| rest.strip_prefix("? "))
+                .or_else(|| rest.strip_prefix(": "))
+            {
+                let trimmed = after.trim_start_matches(' ');
+                col += rest.len() - trimmed.len();
+                rest = trimmed;
+                block.push(col);
+            }
+        }
+        max = max.max(block.len() + flow);
+        for c in rest.bytes() {
+            match c {
+                b'[' | b'{' => {
+                    flow += 1;
+                    max = max.max(block.len() + flow);
+                }
+                b']' | b'}' => flow = flow.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+    max
 }
 
 /// A list of requests as `kubectl get -o yaml|json` prints it (`kind: List`).
@@ -380,5 +452,60 @@ status:
         )
         .unwrap_err();
         assert!(err.to_string().contains("illegal base64"), "{err}");
+    }
+
+    #[test]
+    fn refuses_deep_nesting_before_parsing_in_bounded_time() {
+        let start = std::time::Instant::now();
+        // Flow style, as the issue's `a: [[[[...]]]]`, 1,000,000 levels (under 3 MiB).
+        let deep = format!("a: {}{}\n", "[".repeat(1_000_000), "]".repeat(1_000_000));
+        let err = CertificateSigningRequest::from_yaml(&deep).unwrap_err();
+        assert!(
+            matches!(err, ApiError::TooDeep { max: MAX_DEPTH, .. }),
+            "{err}"
+        );
+        // JSON objects, and compact block sequences `- - - x`.
+        let json = format!("{}{}", "{\"a\":".repeat(200_000), "}".repeat(200_000));
+        assert!(matches!(
+            CertificateSigningRequest::from_yaml(&json),
+            Err(ApiError::TooDeep { .. })
+        ));
+        let block = format!("a:\n{}x\n", "- ".repeat(500_000));
+        assert!(matches!(
+            CertificateSigningRequest::from_yaml(&block),
+            Err(ApiError::TooDeep { .. })
+        ));
+        // Indented block mappings.
+        let indented: String = (0..200)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        assert!(matches!(
+            CertificateSigningRequest::from_yaml(&indented),
+            Err(ApiError::TooDeep { .. })
+        ));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+        // The usual manifest passes the check.
+        assert!(nesting_depth(YAML) < 10, "{}", nesting_depth(YAML));
+        CertificateSigningRequest::from_yaml(YAML).unwrap();
+    }
+
+    #[test]
+    fn refuses_oversized_text_before_parsing() {
+        let big = format!(
+            "apiVersion: certificates.k8s.io/v1\n#{}\n",
+            "x".repeat(MAX_OBJECT_BYTES)
+        );
+        let err = CertificateSigningRequest::from_yaml(&big).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ApiError::TooLarge {
+                    max: MAX_OBJECT_BYTES,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("3145728"), "{err}");
     }
 }

@@ -9,7 +9,7 @@ use kubepki_keys::pem::pem_blocks;
 use kubepki_profile::Usage;
 
 use crate::ApiError;
-use crate::types::{APPROVED, CertificateSigningRequest, DENIED, FAILED};
+use crate::types::{APPROVED, CertificateSigningRequest, DENIED, FAILED, MAX_ANNOTATIONS_BYTES};
 
 /// `kubernetes.io/kube-apiserver-client`.
 pub const KUBE_APISERVER_CLIENT: &str = "kubernetes.io/kube-apiserver-client";
@@ -196,6 +196,54 @@ fn dns1123_label_error(label: &str) -> Option<String> {
     })
 }
 
+/// The API server's `NameIsDNSSubdomain`, used for CertificateSigningRequest names: at most
+/// 253 characters, lowercase RFC 1123 labels separated by dots.
+fn validate_name(name: &str, out: &mut Vec<FieldError>) {
+    const FIELD: &str = "metadata.name";
+    if name.is_empty() {
+        return;
+    }
+    let value = format!("{name:?}");
+    if name.len() > 253 {
+        out.push(invalid(
+            FIELD,
+            value.clone(),
+            "must be no more than 253 characters",
+        ));
+    }
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    if !name.split('.').all(label_ok) {
+        out.push(invalid(
+            FIELD,
+            value,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        ));
+    }
+}
+
+/// The API server's limit on the total size of annotations (keys and values).
+fn validate_annotations(csr: &CertificateSigningRequest, out: &mut Vec<FieldError>) {
+    let total: usize = csr
+        .metadata
+        .annotations
+        .iter()
+        .map(|(k, v)| k.len() + v.len())
+        .sum();
+    if total > MAX_ANNOTATIONS_BYTES {
+        out.push(err(
+            "metadata.annotations",
+            FieldErrorKind::TooLong(MAX_ANNOTATIONS_BYTES),
+        ));
+    }
+}
+
 fn validate_conditions(csr: &CertificateSigningRequest, out: &mut Vec<FieldError>) {
     let mut seen = BTreeSet::new();
     for (i, c) in csr.status.conditions.iter().enumerate() {
@@ -284,6 +332,10 @@ fn validate_object(csr: &CertificateSigningRequest, create: bool) -> Vec<FieldEr
             FieldErrorKind::Required("name or generateName is required".to_owned()),
         ));
     }
+    if create {
+        validate_name(&csr.metadata.name, &mut out);
+    }
+    validate_annotations(csr, &mut out);
     if let Err(e) = request_csr(&csr.spec.request.0) {
         out.push(e);
     }

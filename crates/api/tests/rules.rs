@@ -801,3 +801,91 @@ fn cleaner() {
         Some("approved and issued more than 1h ago")
     );
 }
+
+#[test]
+fn names_are_dns_subdomains_as_the_api_server_checks() {
+    for bad in [
+        "jane\u{1b}[31m",
+        "jane\nother   1s   kubernetes.io/x   me   <none>   Approved,Issued",
+        "Jane",
+        "jane doe",
+        "jäne",
+        "a/../b",
+        "-jane",
+        "jane.",
+    ] {
+        let mut csr = client("jane");
+        csr.metadata.name = bad.to_owned();
+        let message = invalid_message(&csr);
+        assert!(
+            message.contains("metadata.name: Invalid value: ")
+                && message.contains("a lowercase RFC 1123 subdomain must consist of"),
+            "{bad:?}: {message}"
+        );
+        // The name is quoted with its control characters escaped.
+        assert!(
+            !message.contains('\u{1b}') && !message.contains('\n'),
+            "{message}"
+        );
+    }
+    let mut csr = client("jane");
+    csr.metadata.name = "a".repeat(254);
+    assert!(
+        invalid_message(&csr).contains("metadata.name: Invalid value: ")
+            && invalid_message(&csr).contains("must be no more than 253 characters"),
+        "{}",
+        invalid_message(&csr)
+    );
+    // What the API server accepts: dots, digits, long labels, 253 characters.
+    for good in ["jane", "node-1.example.com", "csr-4x7qz", &"a".repeat(253)] {
+        let mut csr = client("jane");
+        csr.metadata.name = good.to_owned();
+        validate_create(&csr).unwrap();
+    }
+}
+
+#[test]
+fn a_250_character_name_is_stored_and_a_longer_one_refused_clearly() {
+    let (_dir, store) = store();
+    let named = |name: &str| {
+        let mut csr = client("jane");
+        csr.metadata.name = name.to_owned();
+        csr
+    };
+    let name = "a".repeat(250);
+    create_request(&store, named(&name), &admin(), now()).unwrap();
+    assert_eq!(store.get(&name).unwrap().metadata.name, name);
+    let err = create_request(&store, named(&"b".repeat(253)), &admin(), now()).unwrap_err();
+    assert!(
+        matches!(err, ApiError::NameTooLongForStore { len: 253, max: 250 }),
+        "{err}"
+    );
+}
+
+#[test]
+fn annotations_are_limited_to_256_kib() {
+    let mut csr = client("jane");
+    csr.metadata
+        .annotations
+        .insert("note".to_owned(), "x".repeat(MAX_ANNOTATIONS_BYTES));
+    assert_eq!(
+        invalid_message(&csr),
+        r#"CertificateSigningRequest.certificates.k8s.io "jane" is invalid: metadata.annotations: Too long: may not be more than 262144 bytes"#
+    );
+}
+
+#[test]
+fn create_overwrites_extra_with_the_requesters() {
+    let (_dir, store) = store();
+    let mut csr = client("jane");
+    csr.spec
+        .extra
+        .insert("scopes".to_owned(), vec!["cluster-admin".to_owned()]);
+    let created = create_request(&store, csr, &admin(), now()).unwrap();
+    assert!(created.spec.extra.is_empty(), "{:?}", created.spec.extra);
+    let mut user = admin();
+    user.extra
+        .insert("scopes".to_owned(), vec!["view".to_owned()]);
+    let created = create_request(&store, client("joe"), &user, now()).unwrap();
+    assert_eq!(created.spec.extra["scopes"], ["view"]);
+}

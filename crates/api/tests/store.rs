@@ -115,3 +115,77 @@ fn threads_with_their_own_handles_lose_nothing_and_sign_once() {
     }
     drop(dir);
 }
+
+#[test]
+fn a_corrupt_object_is_skipped_and_named() {
+    let (_dir, store) = store();
+    create_request(&store, client("jane"), &admin(), now()).unwrap();
+    create_request(&store, client("joe"), &admin(), now()).unwrap();
+    // Truncated JSON, as a crash of some other tool or a full disk leaves it.
+    let path = store.dir().join("jane.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() / 2]).unwrap();
+    let scan = store.scan().unwrap();
+    assert_eq!(scan.objects.len(), 1);
+    assert_eq!(scan.objects[0].metadata.name, "joe");
+    assert_eq!(scan.unreadable.len(), 1);
+    let ApiError::Corrupt { path: bad, .. } = &scan.unreadable[0] else {
+        panic!("{:?}", scan.unreadable);
+    };
+    assert_eq!(bad, &path);
+    assert!(
+        scan.unreadable[0]
+            .to_string()
+            .starts_with(&format!("{}: unreadable object: ", path.display())),
+        "{}",
+        scan.unreadable[0]
+    );
+    let names: Vec<String> = store
+        .list()
+        .unwrap()
+        .into_iter()
+        .map(|c| c.metadata.name)
+        .collect();
+    assert_eq!(names, ["joe"]);
+    let err = store.get("jane").unwrap_err();
+    assert!(matches!(err, ApiError::Corrupt { .. }), "{err}");
+    assert!(err.to_string().contains("jane.json"), "{err}");
+    // An object file too large to be a request is not read whole.
+    std::fs::write(&path, vec![b' '; MAX_OBJECT_BYTES + 10]).unwrap();
+    let err = store.get("jane").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("larger than the limit of 3145728 bytes"),
+        "{err}"
+    );
+    // The rest keeps working.
+    update_request(&store, "joe", |c| {
+        Ok((approve(c, false, now())? == Decision::Changed, ()))
+    })
+    .unwrap();
+    store.delete("jane").unwrap();
+    assert!(store.scan().unwrap().unreadable.is_empty());
+}
+
+#[test]
+fn stale_temp_files_of_killed_writers_are_removed() {
+    let (_dir, store) = store();
+    create_request(&store, client("jane"), &admin(), now()).unwrap();
+    let dir = store.dir();
+    // What `write_atomic` leaves when its process is killed between write and rename.
+    for stale in [
+        ".jane.json.tmp.4242.0",
+        ".joe.json.tmp.4242.1",
+        ".resource-version.tmp.4242.2",
+    ] {
+        std::fs::write(dir.join(stale), b"{").unwrap();
+    }
+    let names = store.list().unwrap();
+    assert_eq!(names.len(), 1);
+    let mut left: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".lock", ".resource-version", "jane.json"]);
+}

@@ -101,37 +101,37 @@ pub(crate) struct DeleteArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ControllerArgs {
     /// The CA certificate for every signer without its own (PEM).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_cert_file: Option<PathBuf>,
     /// The CA key for every signer without its own (PEM).
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_key_file: Option<PathBuf>,
     /// The longest validity issued.
-    #[arg(long, default_value = "8760h")]
+    #[arg(long, value_name = "DURATION", default_value = "8760h")]
     pub(crate) cluster_signing_duration: String,
     /// CA certificate for kubernetes.io/kube-apiserver-client.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kube_apiserver_client_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kube-apiserver-client.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kube_apiserver_client_key_file: Option<PathBuf>,
     /// CA certificate for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_client_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_client_key_file: Option<PathBuf>,
     /// CA certificate for kubernetes.io/kubelet-serving.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_cert_file: Option<PathBuf>,
     /// CA key for kubernetes.io/kubelet-serving.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
     /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     pub(crate) profiles: Option<PathBuf>,
     /// The domain of the custom signers made from --profiles.
-    #[arg(long, default_value = "kubepki.io")]
+    #[arg(long, value_name = "DOMAIN", default_value = "kubepki.io")]
     pub(crate) signer_domain: String,
     /// Do not auto-approve kubelet client requests.
     #[arg(long)]
@@ -143,7 +143,7 @@ pub(crate) struct ControllerArgs {
     #[arg(long)]
     pub(crate) once: bool,
     /// Seconds between passes.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
     pub(crate) interval: u64,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
@@ -196,23 +196,74 @@ fn local_user() -> String {
 
 /// `create -f`.
 pub(crate) fn create(args: &CreateArgs, now: SystemTime) -> CliResult<()> {
-    let text = if args.filename.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s)?;
-        s
+    let what = if args.filename.as_os_str() == "-" {
+        "standard input".to_owned()
     } else {
-        String::from_utf8(read_file(&args.filename)?)
-            .map_err(|_| CliError(format!("{}: not UTF-8 text", args.filename.display())))?
+        args.filename.display().to_string()
     };
-    let csr = CertificateSigningRequest::from_yaml(&text)?;
+    // Read one byte past the API server's request limit, never the whole of a huge input.
+    let mut bytes = Vec::new();
+    let limit = api::MAX_OBJECT_BYTES as u64 + 1;
+    if args.filename.as_os_str() == "-" {
+        std::io::stdin().take(limit).read_to_end(&mut bytes)?;
+    } else {
+        std::fs::File::open(&args.filename)
+            .and_then(|f| f.take(limit).read_to_end(&mut bytes))
+            .map_err(|e| CliError(format!("cannot read {what}: {e}")))?;
+    }
+    if bytes.len() > api::MAX_OBJECT_BYTES {
+        return Err(CliError(format!(
+            "{what}: larger than the limit of {} bytes",
+            api::MAX_OBJECT_BYTES
+        )));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| CliError(format!("{what}: not UTF-8 text")))?;
+    let csr = CertificateSigningRequest::from_yaml(&text)
+        .map_err(|e| CliError(format!("{what}: {e}")))?;
     let user = UserInfo {
         username: args.as_user.clone().unwrap_or_else(local_user),
         uid: None,
         groups: args.as_group.clone(),
+        extra: Default::default(),
     };
     let created = api::create_request(&args.store.open(), csr, &user, now)?;
-    println!("{RESOURCE}/{} created", created.metadata.name);
+    println!("{RESOURCE}/{} created", printable(&created.metadata.name));
     Ok(())
+}
+
+/// Stored text made safe for a terminal: control characters (ANSI escapes, newlines that
+/// would forge a table row, C1 controls) are written as `\u{..}` escapes.
+fn printable(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// JSON text with the controls JSON leaves raw (DEL and C1) escaped as `\u00XX`,
+/// which both formats read back as the same character.
+fn escape_raw_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{7f}'..='\u{9f}' => format!("\\u{:04x}", u32::from(c)),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// Prints one warning per object the store could not read; the others are used.
+fn warn_unreadable(scan: &api::Scan) {
+    for e in &scan.unreadable {
+        eprintln!("warning: skipping {}", printable(&e.to_string()));
+    }
 }
 
 pub(crate) fn table(rows: &[Vec<String>]) -> String {
@@ -249,10 +300,10 @@ fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
         |s| api::human_duration(Duration::from_secs(u64::try_from(s).unwrap_or(0))),
     );
     vec![
-        csr.metadata.name.clone(),
+        printable(&csr.metadata.name),
         age,
-        csr.spec.signer_name.clone(),
-        csr.spec.username.clone().unwrap_or_default(),
+        printable(&csr.spec.signer_name),
+        printable(csr.spec.username.as_deref().unwrap_or_default()),
         requested,
         csr.condition_string(),
     ]
@@ -264,7 +315,11 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
     let store = args.store.open();
     let (items, single) = match &args.name {
         Some(name) => (vec![store.get(name)?], true),
-        None => (store.list()?, false),
+        None => {
+            let scan = store.scan()?;
+            warn_unreadable(&scan);
+            (scan.objects, false)
+        }
     };
     let value = if single {
         serde_json::to_value(&items[0])?
@@ -292,11 +347,15 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
             rows.extend(items.iter().map(|c| row(c, now)));
             print!("{}", table(&rows));
         }
+        // libyaml writes every non-printable character as an escape already.
         Some("yaml") => print!("{}", to_yaml(&value)?),
-        Some("json") => println!("{}", serde_json::to_string_pretty(&value)?),
+        Some("json") => println!(
+            "{}",
+            escape_raw_controls(&serde_json::to_string_pretty(&value)?)
+        ),
         Some("name") => {
             for c in &items {
-                println!("{RESOURCE}/{}", c.metadata.name);
+                println!("{RESOURCE}/{}", printable(&c.metadata.name));
             }
         }
         Some(other) => {
@@ -308,10 +367,27 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
                     ))
                 })?;
             let template = template.trim_matches('\'');
-            print!("{}", api::jsonpath(template, &value)?);
+            // The template's own text (newlines included) is the user's; only what came from
+            // the store is escaped.
+            print!("{}", api::jsonpath(template, &sanitized(value))?);
         }
     }
     Ok(())
+}
+
+/// `value` with control characters in its strings escaped, for jsonpath output.
+fn sanitized(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(printable(&s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(sanitized).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (printable(&k), sanitized(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn to_yaml(value: &serde_json::Value) -> CliResult<String> {
@@ -370,10 +446,7 @@ pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
 fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
     match (cert, key) {
         (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(
-            Ca::from_pem(&read_file(cert)?, &read_file(key)?, None)
-                .map_err(|e| CliError(format!("{}: {e}", cert.display())))?,
-        )),
+        (Some(cert), Some(key)) => Ok(Some(crate::commands::load_ca(cert, key, None)?)),
         _ => Err(CliError(format!(
             "{what}: give both the cert file and the key file"
         ))),
@@ -437,45 +510,72 @@ fn pass(
     controller: &SigningController,
     now: SystemTime,
 ) -> CliResult<()> {
-    for csr in store.list()? {
+    let scan = store.scan()?;
+    warn_unreadable(&scan);
+    for csr in scan.objects {
         let name = csr.metadata.name.clone();
-        if !args.no_auto_approve {
-            let (_, d) = api::update_request(store, &name, |c| {
-                let d = api::auto_approve(c, now)?;
-                Ok((d == Decision::Changed, d))
-            })?;
-            if d == Decision::Changed {
-                eprintln!("{RESOURCE}/{name} auto-approved (self kubelet client)");
-            }
+        // One object's trouble is reported and the pass goes on to the next.
+        if let Err(e) = pass_one(args, store, controller, &name, now) {
+            eprintln!(
+                "{RESOURCE}/{}: {}",
+                printable(&name),
+                printable(&e.to_string())
+            );
         }
-        let result = api::update_request(store, &name, |c| {
-            let outcome = controller.sign(c, now)?;
-            Ok((outcome != SignOutcome::Skipped, outcome))
-        });
-        match result {
-            Ok((_, SignOutcome::Issued { not_after, .. })) => {
-                eprintln!(
-                    "{RESOURCE}/{name} issued, valid until {}",
-                    api::format_time(not_after)
-                );
+    }
+    Ok(())
+}
+
+fn pass_one(
+    args: &ControllerArgs,
+    store: &FileStore,
+    controller: &SigningController,
+    name: &str,
+    now: SystemTime,
+) -> Result<(), ApiError> {
+    let shown = printable(name);
+    if !args.no_auto_approve {
+        match api::update_request(store, name, |c| {
+            let d = api::auto_approve(c, now)?;
+            Ok((d == Decision::Changed, d))
+        }) {
+            Ok((_, Decision::Changed)) => {
+                eprintln!("{RESOURCE}/{shown} auto-approved (self kubelet client)");
             }
-            Ok((_, SignOutcome::Failed(why))) => eprintln!("{RESOURCE}/{name} failed: {why}"),
-            Ok((_, SignOutcome::Skipped)) | Err(ApiError::NotFound { .. }) => {}
-            Err(e) => eprintln!("{RESOURCE}/{name}: {e}"),
+            Ok((_, Decision::Unchanged)) => {}
+            Err(ApiError::NotFound { .. }) => return Ok(()),
+            Err(e) => eprintln!("{RESOURCE}/{shown}: {}", printable(&e.to_string())),
         }
-        if !args.no_cleaner {
-            let current = match store.get(&name) {
-                Ok(c) => c,
-                Err(ApiError::NotFound { .. }) => continue,
-                Err(e) => return Err(e.into()),
-            };
-            if let Some(why) = api::cleanup_reason(&current, now) {
-                match store.delete(&name) {
-                    Ok(()) | Err(ApiError::NotFound { .. }) => {
-                        eprintln!("{RESOURCE}/{name} removed: {why}")
-                    }
-                    Err(e) => return Err(e.into()),
+    }
+    let result = api::update_request(store, name, |c| {
+        let outcome = controller.sign(c, now)?;
+        Ok((outcome != SignOutcome::Skipped, outcome))
+    });
+    match result {
+        Ok((_, SignOutcome::Issued { not_after, .. })) => {
+            eprintln!(
+                "{RESOURCE}/{shown} issued, valid until {}",
+                api::format_time(not_after)
+            );
+        }
+        Ok((_, SignOutcome::Failed(why))) => {
+            eprintln!("{RESOURCE}/{shown} failed: {}", printable(&why));
+        }
+        Ok((_, SignOutcome::Skipped)) | Err(ApiError::NotFound { .. }) => {}
+        Err(e) => eprintln!("{RESOURCE}/{shown}: {}", printable(&e.to_string())),
+    }
+    if !args.no_cleaner {
+        let current = match store.get(name) {
+            Ok(c) => c,
+            Err(ApiError::NotFound { .. }) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(why) = api::cleanup_reason(&current, now) {
+            match store.delete(name) {
+                Ok(()) | Err(ApiError::NotFound { .. }) => {
+                    eprintln!("{RESOURCE}/{shown} removed: {why}");
                 }
+                Err(e) => return Err(e),
             }
         }
     }
@@ -487,7 +587,11 @@ pub(crate) fn controller(args: &ControllerArgs) -> CliResult<()> {
     let controller = build_controller(args)?;
     let store = args.store.open();
     loop {
-        pass(args, &store, &controller, SystemTime::now())?;
+        match pass(args, &store, &controller, SystemTime::now()) {
+            // A daemon outlives a store it cannot read for a moment; one pass reports it.
+            Err(e) if !args.once => eprintln!("error: {}", printable(&e.0)),
+            other => other?,
+        }
         if args.once {
             return Ok(());
         }

@@ -183,13 +183,38 @@ struct TokenCa {
     uri: kubepki_pkcs11::Pkcs11Uri,
 }
 
+/// Warns about each CA key of the tree that group or others can read.
+fn warn_tree_ca_keys(cert_dir: &Path) {
+    for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
+        let path = cert_dir.join(key);
+        if path.exists() {
+            crate::commands::warn_if_key_readable(&path);
+        }
+    }
+}
+
+/// `init`'s failure in words that fit `init`: it has no `--force`, so a file that appeared
+/// while it ran is not met with the write layer's "use --force" hint.
+fn init_error(e: kubepki::cluster::ClusterError) -> CliError {
+    match e {
+        kubepki::cluster::ClusterError::Fs(kubepki_fs::FsError::Exists { path }) => {
+            CliError(format!(
+                "{} appeared while init was writing the tree (is another process at work on it?): init never replaces a file; run it again to keep what fits",
+                path.display()
+            ))
+        }
+        e => e.into(),
+    }
+}
+
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
+    warn_tree_ca_keys(&args.cert_dir);
     let options = init_options(args)?;
     let (signer, token_ca) = match init_ca_signer(args, &options)? {
         Some(TokenCa { signer, said, uri }) => (Some(signer), Some((said, uri))),
         None => (None, None),
     };
-    let report = init_with_ca_signer(&options, SystemTime::now(), signer)?;
+    let report = init_with_ca_signer(&options, SystemTime::now(), signer).map_err(init_error)?;
     if let Some((said, uri)) = token_ca {
         // Recorded once the tree is made, so a refused init leaves no pointer behind.
         let path = crate::hsm::write_key_uri(&args.cert_dir, &uri)?;
@@ -360,6 +385,7 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
         CertsCommand::CheckExpiration(args) => check(args),
         CertsCommand::Renew(args) => run_renew(args),
         CertsCommand::Issue(args) => {
+            warn_tree_ca_keys(&args.cert_dir);
             let out_dir = args.out_dir.as_ref().unwrap_or(&args.cert_dir);
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
             let now = SystemTime::now();
@@ -445,6 +471,7 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
 }
 
 fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
+    warn_tree_ca_keys(&args.dirs.cert_dir);
     let options = RenewOptions {
         cert_dir: args.dirs.cert_dir.clone(),
         kubeconfig_dir: args.dirs.kubeconfig_dir.clone(),
@@ -549,6 +576,19 @@ mod tests {
     use super::*;
     use crate::args::{Cli, Command};
     use clap::Parser;
+
+    #[test]
+    fn init_does_not_suggest_a_force_it_does_not_have() {
+        let e = kubepki::cluster::ClusterError::Fs(kubepki_fs::FsError::Exists {
+            path: PathBuf::from("pki/ca.crt"),
+        });
+        let message = init_error(e).0;
+        assert!(!message.contains("--force"), "{message}");
+        assert!(
+            message.starts_with("pki/ca.crt appeared while init was writing"),
+            "{message}"
+        );
+    }
 
     fn run(args: &[&str]) -> CliResult<ExitCode> {
         let mut argv = vec!["kubepki"];

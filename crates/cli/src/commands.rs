@@ -65,6 +65,57 @@ pub(crate) fn load_key(path: &Path, passphrase: Option<&PathBuf>) -> CliResult<K
         .map_err(|e| in_file(path)(e.into()))
 }
 
+/// Warns, as ssh does for private keys, when a key file can be read by group or others.
+pub(crate) fn warn_if_key_readable(path: &Path) {
+    if let Some(mode) = readable_by_others(path) {
+        eprintln!(
+            "warning: CA key {} has mode {mode:04o}: it is readable by group or others (run chmod 600 {})",
+            path.display(),
+            path.display()
+        );
+    }
+}
+
+/// The file's permission bits when group or others may read it.
+#[cfg(unix)]
+fn readable_by_others(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = fs::metadata(path).ok()?.permissions().mode() & 0o7777;
+    (mode & 0o044 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn readable_by_others(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// Loads a CA from its certificate and key files, naming the file at fault: the key file for
+/// a truncated or unreadable key, the certificate file for a bad certificate or a key that
+/// does not match it. Warns when the key is readable by group or others.
+pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&[u8]>) -> CliResult<Ca> {
+    let key_bytes = read_file(key)?;
+    warn_if_key_readable(key);
+    let pair = KeyPair::from_bytes(&key_bytes, passphrase)
+        .map_err(|e| CliError(format!("loading CA key {}: {e}", key.display())))?;
+    let cert_bytes = read_file(cert)?;
+    let mut certs = kubepki::sign::certificates_from_bytes(&cert_bytes)
+        .map_err(|e| CliError(format!("loading CA certificate {}: {e}", cert.display())))?;
+    if certs.is_empty() {
+        return Err(CliError(format!(
+            "loading CA certificate {}: no CERTIFICATE PEM block",
+            cert.display()
+        )));
+    }
+    let first = certs.remove(0);
+    Ca::from_der(&first, Box::new(pair), certs).map_err(|e| {
+        CliError(format!(
+            "loading CA certificate {} with key {}: {e}",
+            cert.display(),
+            key.display()
+        ))
+    })
+}
+
 fn overwrite(force: bool) -> Overwrite {
     if force {
         Overwrite::Replace
@@ -358,7 +409,14 @@ fn ca_init(args: &CaInitArgs) -> CliResult<()> {
         }
     };
     let ca = match &parent {
-        Some(parent) => parent.issue_intermediate(signer, &subject, &profile, &options)?,
+        Some(parent) => {
+            let (ca, warnings) =
+                parent.issue_intermediate_with_warnings(signer, &subject, &profile, &options)?;
+            for warning in warnings {
+                eprintln!("warning: {warning}");
+            }
+            ca
+        }
         None => Ca::self_signed(signer, &subject, &profile, &options)?,
     };
     // The key first: a certificate without its key is useless, a key without its

@@ -70,8 +70,7 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;
-            Ca::from_pem(&cert_bytes, &read_file(key)?, passphrase.as_deref())
-                .map_err(|e| loading(e.into()))
+            crate::commands::load_ca(cert, key, passphrase.as_deref())
         }
     }
 }

@@ -238,10 +238,32 @@ fn profile_json(p: &Profile) -> Value {
         "sans": {
             "allowed": p.sans.allowed.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "required": p.sans.required.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "require_any": p.sans.require_any_san,
             "keep_requested": p.sans.keep_requested,
             "extra": p.sans.extra.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "max_sans": p.sans.max_sans,
         },
-        "subject": format!("{:?}", p.subject),
+        "subject": subject_json(&p.subject),
+    })
+}
+
+/// A subject policy in the words of a profile file (`common_name`, `organizations`, ...).
+fn subject_json(s: &kubepki::profile::SubjectPolicy) -> Value {
+    use kubepki::profile::NameRule;
+    let (common_name, prefix, required) = match &s.common_name {
+        None => (None, None, false),
+        Some(NameRule::Exact(cn)) => (Some(cn.clone()), None, true),
+        Some(NameRule::Prefix(p)) => (None, Some(p.clone()), true),
+        Some(NameRule::Any) => (None, None, true),
+    };
+    json!({
+        "common_name": common_name,
+        "common_name_prefix": prefix,
+        "require_common_name": required,
+        "organizations": s.organizations,
+        "required_organizations": s.required_organizations,
+        "forbidden_organizations": s.forbidden_organizations,
+        "max_organizations": s.max_organizations,
     })
 }
 

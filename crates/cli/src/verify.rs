@@ -114,6 +114,27 @@ pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
         None => {}
     }
     let ca = read_file(&args.ca)?;
+    // A --ca that holds no certificate is the file at fault, not the leaf.
+    let anchors = kubepki::sign::certificates_from_bytes(&ca).map_err(|e| {
+        CliError(format!(
+            "{}: not a CA certificate file: {e}",
+            args.ca.display()
+        ))
+    })?;
+    if anchors.is_empty() {
+        return Err(CliError(format!(
+            "{}: not a CA certificate file: no CERTIFICATE PEM block",
+            args.ca.display()
+        )));
+    }
+    for der in &anchors {
+        kubepki::sign::parse_certificate(der).map_err(|e| {
+            CliError(format!(
+                "{}: not a CA certificate file: {e}",
+                args.ca.display()
+            ))
+        })?;
+    }
     let cert = read_file(&args.cert)?;
     let untrusted = args.untrusted.as_deref().map(read_file).transpose()?;
     let path = verify_pem(&ca, untrusted.as_deref(), &cert, &options)

@@ -468,3 +468,125 @@ fn two_processes_approve_and_sign_once() {
     }
     assert_eq!(serials.len(), names.len());
 }
+
+/// A stored request with `name`, made through the binary (`csr manifest` then `create -f`).
+fn stored_request(dir: &Path, name: &str, extra_args: &[&str]) {
+    setup(dir, name, &["dev"], &[]);
+    let manifest = ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "manifest",
+            "--csr",
+            &format!("{name}.csr"),
+            "--name",
+            name,
+        ],
+    ));
+    let file = format!("{name}.yaml");
+    std::fs::write(dir.join(&file), manifest).unwrap();
+    let mut args = vec!["create", "-f", &file];
+    args.extend(extra_args);
+    ok(kubepki(dir, &args));
+}
+
+#[test]
+fn a_corrupt_object_is_skipped_with_a_warning_and_the_controller_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    stored_request(dir, "jane", &[]);
+    stored_request(dir, "joe", &[]);
+    let bad = dir.join("kubernetes/csr-store/jane.json");
+    let text = std::fs::read_to_string(&bad).unwrap();
+    std::fs::write(&bad, &text[..text.len() / 2]).unwrap();
+    // A stale temp file of a killed writer.
+    let stale = dir.join("kubernetes/csr-store/.joe.json.tmp.99999.0");
+    std::fs::write(&stale, "{").unwrap();
+    let out = kubepki(dir, &["get", "csr"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = ok(out);
+    assert!(stdout.contains("joe"), "{stdout}");
+    assert!(!stdout.contains("jane"), "{stdout}");
+    assert!(
+        stderr.contains("warning: skipping ") && stderr.contains("jane.json: unreadable object"),
+        "{stderr}"
+    );
+    assert!(!stale.exists());
+    ok(kubepki(dir, &["certificate", "approve", "joe"]));
+    let out = controller(dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(stderr.contains("jane.json: unreadable object"), "{stderr}");
+    assert!(stderr.contains("/joe issued"), "{stderr}");
+    let err = fails(kubepki(dir, &["get", "csr", "jane"]));
+    assert!(err.contains("jane.json: unreadable object"), "{err}");
+}
+
+#[test]
+fn stored_control_characters_are_never_printed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // The requester name comes from --as; the object name is validated on create.
+    stored_request(
+        dir,
+        "jane",
+        &[
+            "--as",
+            "evil\u{1b}[2J\nforged   1s   x   y   <none>   Approved,Issued",
+        ],
+    );
+    for output in [
+        &[][..],
+        &["-o", "wide"],
+        &["-o", "json"],
+        &["-o", "yaml"],
+        &["-o", "jsonpath={.items[0].spec.username}"],
+    ] {
+        let mut args = vec!["get", "csr"];
+        args.extend(output);
+        let stdout = ok(kubepki(dir, &args));
+        assert!(!stdout.contains('\u{1b}'), "{output:?}: {stdout}");
+        assert!(!stdout.contains("\nforged"), "{output:?}: {stdout}");
+    }
+    // A name with escapes is refused on create, quoted.
+    setup(dir, "joe", &[], &[]);
+    let manifest = ok(kubepki(
+        dir,
+        &["csr", "manifest", "--csr", "joe.csr", "--name", "joe"],
+    ));
+    std::fs::write(
+        dir.join("bad.yaml"),
+        manifest.replace("name: joe", "name: \"joe\\e[31m\""),
+    )
+    .unwrap();
+    let err = fails(kubepki(dir, &["create", "-f", "bad.yaml"]));
+    assert!(
+        err.contains(r#"metadata.name: Invalid value: "joe\u{1b}[31m""#),
+        "{err}"
+    );
+    assert!(!err.contains('\u{1b}'), "{err}");
+}
+
+#[test]
+fn oversized_and_deeply_nested_manifests_are_refused_quickly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let start = std::time::Instant::now();
+    std::fs::write(
+        dir.join("deep.yaml"),
+        format!("a: {}\n", "[".repeat(100_000)),
+    )
+    .unwrap();
+    let err = fails(kubepki(dir, &["create", "-f", "deep.yaml"]));
+    assert!(
+        err.contains("deep.yaml: object nests") && err.contains("more than the limit of 100"),
+        "{err}"
+    );
+    std::fs::write(dir.join("big.yaml"), vec![b'#'; 4 << 20]).unwrap();
+    let err = fails(kubepki(dir, &["create", "-f", "big.yaml"]));
+    assert!(
+        err.contains("big.yaml: larger than the limit of 3145728 bytes"),
+        "{err}"
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}

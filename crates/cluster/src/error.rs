@@ -37,6 +37,15 @@ pub enum Misfit {
         /// Its NotAfter.
         not_after: Timestamp,
     },
+    /// A CA certificate has expired. `certs renew` renews leaves only, so the way out is a new
+    /// tree.
+    #[error(
+        "the CA certificate expired at {not_after}: a CA is not renewed in place; move the whole tree away and run `kubepki init` again to make a new CA and everything under it"
+    )]
+    CaExpired {
+        /// Its NotAfter.
+        not_after: Timestamp,
+    },
     /// The subject is not the one the cluster needs.
     #[error("its subject is {found}, expected {expected}")]
     WrongSubject {

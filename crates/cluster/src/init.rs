@@ -1046,7 +1046,7 @@ fn existing_ca(
     let loaded = Ca::from_der(&der, signer, Vec::new())
         .map_err(|e| misfit(crt_path)(Misfit::NotACa(e.to_string())))?;
     if loaded.not_after() < now {
-        return Err(misfit(crt_path)(Misfit::Expired {
+        return Err(misfit(crt_path)(Misfit::CaExpired {
             not_after: Timestamp(loaded.not_after()),
         }));
     }

@@ -324,7 +324,7 @@ fn a_ca_is_never_replaced_even_when_expired() {
     match init(&tree.options, pinned() + Duration::from_secs(3651 * 86_400)) {
         Err(ClusterError::Misfit {
             path,
-            reason: Misfit::Expired { .. },
+            reason: Misfit::CaExpired { .. },
         }) => assert!(path.ends_with("ca.crt")),
         other => panic!("{other:?}"),
     }

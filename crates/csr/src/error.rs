@@ -14,6 +14,26 @@ pub enum CsrError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A subject attribute value longer than RFC 5280's upper bound for its type.
+    #[error(
+        "subject attribute {attribute} is {length} characters long, more than RFC 5280's upper bound of {max}"
+    )]
+    AttributeTooLong {
+        /// The attribute's short name (`CN`, `O`, …) or dotted OID.
+        attribute: String,
+        /// The value's length in characters.
+        length: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// A request larger than [`MAX_CSR_BYTES`](crate::MAX_CSR_BYTES).
+    #[error("certificate request of {size} bytes is larger than the limit of {max} bytes")]
+    TooLarge {
+        /// Its size (DER, or PEM text).
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// An attribute name in a subject that is not known.
     #[error(
         "unknown subject attribute {name:?} (use CN, O, OU, C, ST, L, DC, emailAddress, serialNumber or a dotted OID)"

@@ -7,6 +7,6 @@ mod san;
 mod subject;
 
 pub use error::CsrError;
-pub use request::{Csr, CsrBuilder, RequestedExtension, group_in_ou_warnings};
+pub use request::{Csr, CsrBuilder, MAX_CSR_BYTES, RequestedExtension, group_in_ou_warnings};
 pub use san::{San, SanKind};
 pub use subject::{NameAttribute, Subject};

@@ -15,6 +15,10 @@ use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 
 use crate::{CsrError, San, Subject};
 
+/// The largest request read, DER (PEM text may be twice this): 256 KiB holds a subject at
+/// RFC 5280's bounds and hundreds of SANs, and refuses multi-megabyte requests before parsing.
+pub const MAX_CSR_BYTES: usize = 256 * 1024;
+
 /// Builds a PKCS#10 request: a subject, SANs, and the key that signs it.
 #[derive(Clone, Debug, Default)]
 pub struct CsrBuilder {
@@ -135,6 +139,12 @@ impl Csr {
     /// # Errors
     /// As [`Csr::from_pem`] and [`Csr::from_der`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, CsrError> {
+        if bytes.len() > 2 * MAX_CSR_BYTES {
+            return Err(CsrError::TooLarge {
+                size: bytes.len(),
+                max: 2 * MAX_CSR_BYTES,
+            });
+        }
         if looks_like_pem(bytes) {
             let text = core::str::from_utf8(bytes)
                 .map_err(|_| CsrError::Malformed("PEM text is not valid UTF-8".to_owned()))?;
@@ -150,6 +160,12 @@ impl Csr {
     /// [`CsrError::Pem`] for text that is not PEM, [`CsrError::WrongPemLabel`] for another
     /// kind of block, else as [`Csr::from_der`].
     pub fn from_pem(pem: &str) -> Result<Self, CsrError> {
+        if pem.len() > 2 * MAX_CSR_BYTES {
+            return Err(CsrError::TooLarge {
+                size: pem.len(),
+                max: 2 * MAX_CSR_BYTES,
+            });
+        }
         let blocks = pem_blocks(pem).map_err(CsrError::Pem)?;
         let block = &blocks[0];
         match block.label.as_str() {
@@ -165,13 +181,24 @@ impl Csr {
     /// # Errors
     /// [`CsrError::Malformed`] for bytes that do not decode, trailing data, or a malformed
     /// extensionRequest; [`CsrError::UnsupportedVersion`]; [`CsrError::PublicKey`] for a weak
-    /// or unsupported key; [`CsrError::ProofOfPossession`] when the signature does not verify.
+    /// or unsupported key; [`CsrError::ProofOfPossession`] when the signature does not verify;
+    /// [`CsrError::TooLarge`] past [`MAX_CSR_BYTES`] (checked first);
+    /// [`CsrError::AttributeTooLong`] for a subject value past RFC 5280's upper bound.
     pub fn from_der(der: &[u8]) -> Result<Self, CsrError> {
+        if der.len() > MAX_CSR_BYTES {
+            return Err(CsrError::TooLarge {
+                size: der.len(),
+                max: MAX_CSR_BYTES,
+            });
+        }
         let malformed = |e: der::Error| CsrError::Malformed(e.to_string());
         let request = CertReq::from_der(der).map_err(malformed)?;
         if request.info.version != Version::V1 {
             return Err(CsrError::UnsupportedVersion(request.info.version as u8));
         }
+        // The subject's bounds first: cheaper than the signature, and what a huge CN trips.
+        let subject = Subject::from_name(&request.info.subject)?;
+        subject.check_bounds()?;
         let public_key =
             PublicKey::from_spki(request.info.public_key.clone()).map_err(CsrError::PublicKey)?;
         // The signature covers the CertificationRequestInfo as received, not as we would
@@ -202,7 +229,6 @@ impl Csr {
                 sans.extend(names.0.iter().filter_map(San::from_general_name));
             }
         }
-        let subject = Subject::from_name(&request.info.subject)?;
         Ok(Csr {
             der: der.to_vec(),
             request,
@@ -297,4 +323,91 @@ pub fn group_in_ou_warnings(subject: &Subject) -> Vec<String> {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::str::FromStr;
+
+    use der::asn1::BitString;
+    use kubepki_keys::{KeyAlgorithm, KeyPair};
+    use x509_cert::name::Name;
+    use x509_cert::spki::AlgorithmIdentifierOwned;
+
+    use super::*;
+
+    /// A request whose subject is `subject` (RFC 4514), signed with garbage: the bounds are
+    /// checked before the signature.
+    fn request_with(subject: &str) -> Vec<u8> {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let info = CertReqInfo {
+            version: Version::V1,
+            subject: Name::from_str(subject).unwrap(),
+            public_key: key.public_key().spki().clone(),
+            attributes: SetOfVec::new(),
+        };
+        CertReq {
+            info,
+            algorithm: AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2"),
+                parameters: None,
+            },
+            signature: BitString::from_bytes(&[0; 8]).unwrap(),
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    #[test]
+    fn a_common_name_past_64_characters_is_refused() {
+        let der = request_with(&format!("CN={}", "a".repeat(5000)));
+        let err = Csr::from_der(&der).unwrap_err();
+        assert!(
+            matches!(&err, CsrError::AttributeTooLong { attribute, length: 5000, max: 64 } if attribute == "CN"),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "subject attribute CN is 5000 characters long, more than RFC 5280's upper bound of 64"
+        );
+        let err = Csr::from_der(&request_with(&format!("O={}", "o".repeat(65)))).unwrap_err();
+        assert!(
+            matches!(err, CsrError::AttributeTooLong { max: 64, .. }),
+            "{err}"
+        );
+        // At the bound the subject passes and the (garbage) signature is what fails.
+        let err = Csr::from_der(&request_with(&format!("CN={}", "a".repeat(64)))).unwrap_err();
+        assert!(matches!(err, CsrError::ProofOfPossession(_)), "{err}");
+    }
+
+    #[test]
+    fn a_huge_request_is_refused_before_parsing() {
+        let err = Csr::from_der(&vec![0x30; MAX_CSR_BYTES + 1]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CsrError::TooLarge {
+                    max: MAX_CSR_BYTES,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = Csr::from_bytes(&vec![b'-'; 3 * MAX_CSR_BYTES]).unwrap_err();
+        assert!(matches!(err, CsrError::TooLarge { .. }), "{err}");
+    }
+
+    #[test]
+    fn building_refuses_a_long_common_name() {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let err = CsrBuilder::new(Subject::from_parts(&"x".repeat(65), &[] as &[&str]))
+            .build(&key)
+            .unwrap_err();
+        assert!(
+            matches!(err, CsrError::AttributeTooLong { length: 65, .. }),
+            "{err}"
+        );
+    }
 }

@@ -14,6 +14,31 @@ use crate::CsrError;
 /// emailAddress (PKCS#9), deprecated in names but still written by OpenSSL users.
 const ID_EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 
+/// RFC 5280's upper bounds (Appendix A.1) on attribute values, in characters: `ub-common-name`,
+/// `ub-organization-name`, … Any other attribute is held to `ub-name` (32768). C (two
+/// letters exactly) is checked where it is encoded, with its own message.
+const UPPER_BOUNDS: [(ObjectIdentifier, usize); 8] = [
+    (CN, 64),
+    (O, 64),
+    (OU, 64),
+    (ST, 128),
+    (L, 128),
+    (SERIAL_NUMBER, 64),
+    (ID_EMAIL_ADDRESS, 255),
+    (DOMAIN_COMPONENT, 63),
+];
+
+/// `ub-name`: the bound on any other attribute value.
+const UB_NAME: usize = 32768;
+
+/// The upper bound RFC 5280 sets on values of `oid`, in characters.
+fn upper_bound(oid: &ObjectIdentifier) -> usize {
+    UPPER_BOUNDS
+        .iter()
+        .find(|(known, _)| known == oid)
+        .map_or(UB_NAME, |(_, max)| *max)
+}
+
 /// One attribute of a name: its type and its text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct NameAttribute {
@@ -219,12 +244,34 @@ impl Subject {
         Ok(Subject { rdns })
     }
 
+    /// Checks every value against RFC 5280's upper bounds (CN, O and OU at most 64 characters,
+    /// L and ST 128, DC 63, emailAddress 255, others 32768).
+    ///
+    /// # Errors
+    /// [`CsrError::AttributeTooLong`] naming the first attribute past its bound.
+    pub fn check_bounds(&self) -> Result<(), CsrError> {
+        for attr in self.attributes() {
+            let max = upper_bound(&attr.oid);
+            let length = attr.value.chars().count();
+            if length > max {
+                return Err(CsrError::AttributeTooLong {
+                    attribute: attr.short_name(),
+                    length,
+                    max,
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The X.509 name: UTF8String values, but PrintableString for C (as RFC 5280 requires)
     /// and IA5String for emailAddress and DC.
     ///
     /// # Errors
-    /// [`CsrError::InvalidSubject`] for a value its type cannot hold (e.g. C longer than 2).
+    /// [`CsrError::AttributeTooLong`] for a value past RFC 5280's upper bound (CN over 64
+    /// characters); [`CsrError::InvalidSubject`] for a value its type cannot hold.
     pub fn to_name(&self) -> Result<Name, CsrError> {
+        self.check_bounds()?;
         let invalid = |attr: &NameAttribute, reason: &str| CsrError::InvalidSubject {
             subject: self.to_string(),
             reason: format!("{}={:?}: {reason}", attr.short_name(), attr.value),

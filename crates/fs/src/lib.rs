@@ -219,7 +219,13 @@ fn unique_temp_path(dir: &Path, name: &str) -> PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    dir.join(format!(".{name}.tmp.{}.{n}", std::process::id()))
+    // Keep the temp name within NAME_MAX (255 bytes) even for a 250-byte target name:
+    // "." + name + ".tmp." + pid (<= 10 digits) + "." + n (<= 20 digits).
+    let mut end = name.len().min(255 - 36);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    dir.join(format!(".{}.tmp.{}.{n}", &name[..end], std::process::id()))
 }
 
 #[cfg(unix)]

@@ -79,6 +79,14 @@ pub enum KeyError {
         /// The label found.
         label: String,
     },
+    /// A key in OpenSSL's legacy encrypted PEM format (`Proc-Type: 4,ENCRYPTED` headers).
+    #[error(
+        "{label} block is in OpenSSL's legacy encrypted format (Proc-Type: 4,ENCRYPTED), which is not supported: convert it to encrypted PKCS#8 with `openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.key -out NEW.key`"
+    )]
+    LegacyEncryptedPem {
+        /// The block's label, e.g. `RSA PRIVATE KEY`.
+        label: String,
+    },
     /// Input that is not PEM at all, or PEM that does not decode.
     #[error("malformed PEM: {0}")]
     Pem(String),

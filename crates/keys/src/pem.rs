@@ -48,11 +48,10 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
         let end = block
             .find(&end_marker)
             .ok_or_else(|| KeyError::Pem(format!("no END line for the {label} block")))?;
-        let whole = &block[..end + end_marker.len()];
-        let (decoded_label, der) = der::pem::decode_vec(whole.as_bytes())
-            .map_err(|e| KeyError::Pem(format!("{label} block: {e}")))?;
+        let body = &block[BEGIN.len() + label_end + "-----".len()..end];
+        let der = decode_body(label, body)?;
         blocks.push(PemBlock {
-            label: decoded_label.to_owned(),
+            label: label.to_owned(),
             der,
         });
         rest = &block[end + end_marker.len()..];
@@ -61,6 +60,32 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
         return Err(KeyError::Pem("no PEM block found".to_owned()));
     }
     Ok(blocks)
+}
+
+/// Decodes a block's body as RFC 7468's lax parser does: whitespace anywhere (so any line
+/// length: 64 columns, the 76 of MIME tools, one long line) and CRLF or LF line ends. RFC 1421
+/// headers are refused; the legacy OpenSSL encryption header gets its own error.
+fn decode_body(label: &str, body: &str) -> Result<Vec<u8>, KeyError> {
+    use base64ct::{Base64, Encoding};
+    if body.lines().any(|l| l.contains(':')) {
+        if body.lines().any(|l| {
+            let l = l.trim();
+            l.starts_with("Proc-Type:") && l.contains("ENCRYPTED")
+        }) {
+            return Err(KeyError::LegacyEncryptedPem {
+                label: label.to_owned(),
+            });
+        }
+        return Err(KeyError::Pem(format!(
+            "{label} block: PEM headers are not allowed (RFC 7468)"
+        )));
+    }
+    let mut clean: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let der = Base64::decode_vec(core::str::from_utf8(&clean).unwrap_or_default())
+        .map_err(|e| KeyError::Pem(format!("{label} block: invalid Base64 ({e})")));
+    // The body may be a private key.
+    zeroize::Zeroize::zeroize(&mut clean);
+    der
 }
 
 /// Whether `bytes` look like PEM text rather than DER.
@@ -87,6 +112,41 @@ mod tests {
         assert_eq!(blocks.len(), 2);
         assert_eq!(blocks[0].label, "EC PARAMETERS");
         assert_eq!(blocks[1].der, vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn any_line_length_is_read() {
+        let der: Vec<u8> = (0..=255).collect();
+        let pem = pem_encode("CERTIFICATE", &der);
+        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+        for width in [76, 40, 1000] {
+            let lines: Vec<String> = body
+                .as_bytes()
+                .chunks(width)
+                .map(|c| String::from_utf8(c.to_vec()).unwrap())
+                .collect();
+            let text = format!(
+                "-----BEGIN CERTIFICATE-----\r\n{}\r\n-----END CERTIFICATE-----\r\n",
+                lines.join("\r\n")
+            );
+            let blocks = pem_blocks(&text).unwrap();
+            assert_eq!(blocks[0].der, der, "width {width}");
+        }
+        let bad = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        assert!(matches!(pem_blocks(bad), Err(KeyError::Pem(m)) if m.contains("invalid Base64")));
+    }
+
+    #[test]
+    fn legacy_encrypted_keys_get_the_conversion_command() {
+        let text = "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0123456789ABCDEF0123456789ABCDEF\n\nAAAA\n-----END RSA PRIVATE KEY-----\n";
+        let err = pem_blocks(text).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::LegacyEncryptedPem { label } if label == "RSA PRIVATE KEY"),
+            "{err}"
+        );
+        let message = err.to_string();
+        assert!(message.contains("legacy encrypted format"), "{message}");
+        assert!(message.contains("openssl pkcs8 -topk8"), "{message}");
     }
 
     #[test]

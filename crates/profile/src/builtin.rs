@@ -219,6 +219,7 @@ fn server_sans(extra: Vec<San>) -> SanPolicy {
         require_any_san: true,
         keep_requested: true,
         extra,
+        ..SanPolicy::default()
     }
 }
 

@@ -46,6 +46,28 @@ pub enum ProfileError {
         /// The SAN in OpenSSL form (`DNS:x`).
         san: String,
     },
+    /// More O values than the profile allows.
+    #[error("profile {profile} allows at most {max} O values, the request has {count}")]
+    TooManyOrganizations {
+        /// The profile.
+        profile: String,
+        /// How many the request has.
+        count: usize,
+        /// The profile's limit.
+        max: usize,
+    },
+    /// More SANs than the profile allows.
+    #[error(
+        "profile {profile} allows at most {max} subject alternative names, the request has {count}"
+    )]
+    TooManySans {
+        /// The profile.
+        profile: String,
+        /// How many the request has.
+        count: usize,
+        /// The profile's limit.
+        max: usize,
+    },
     /// A SAN kind the profile requires is missing.
     #[error("profile {profile} requires a {kind} subject alternative name, the request has none")]
     SanRequired {

@@ -116,6 +116,18 @@ impl<'a> Fields<'a> {
         }
     }
 
+    fn count(&self, key: &str) -> Result<Option<usize>, ProfileError> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .filter(|n| *n > 0)
+                .map(Some)
+                .ok_or_else(|| self.error(key, "expected a positive number")),
+        }
+    }
+
     fn bool(&self, key: &str) -> Result<Option<bool>, ProfileError> {
         match self.get(key) {
             None => Ok(None),
@@ -174,6 +186,7 @@ const SUBJECT_FIELDS: &[&str] = &[
     "organizations",
     "required_organizations",
     "forbidden_organizations",
+    "max_organizations",
 ];
 const SAN_FIELDS: &[&str] = &[
     "allowed",
@@ -181,6 +194,7 @@ const SAN_FIELDS: &[&str] = &[
     "require_any",
     "keep_requested",
     "extra",
+    "max_sans",
 ];
 
 fn san_kinds(fields: &Fields<'_>, key: &str) -> Result<Vec<SanKind>, ProfileError> {
@@ -259,6 +273,9 @@ fn load_profile(name: &str, value: &Value) -> Result<Profile, ProfileError> {
         subject.organizations = s.strings("organizations")?;
         subject.required_organizations = s.strings("required_organizations")?.unwrap_or_default();
         subject.forbidden_organizations = s.strings("forbidden_organizations")?.unwrap_or_default();
+        if let Some(max) = s.count("max_organizations")? {
+            subject.max_organizations = max;
+        }
         if let Some(bad) = subject
             .required_organizations
             .iter()
@@ -276,6 +293,9 @@ fn load_profile(name: &str, value: &Value) -> Result<Profile, ProfileError> {
         sans.allowed = san_kinds(&s, "allowed")?;
         sans.required = san_kinds(&s, "required")?;
         sans.require_any_san = s.bool("require_any")?.unwrap_or(false);
+        if let Some(max) = s.count("max_sans")? {
+            sans.max_sans = max;
+        }
         sans.keep_requested = s
             .bool("keep_requested")?
             .unwrap_or(!sans.allowed.is_empty());
@@ -448,6 +468,29 @@ profiles:
 
     fn with_client(body: &str) -> String {
         format!("profiles:\n  client:\n{body}")
+    }
+
+    #[test]
+    fn limits_are_read_and_must_be_positive() {
+        let set = ProfileSet::from_yaml(&with_client(
+            "    usages: [client auth]\n    expiry: 1h\n    subject: {max_organizations: 3}\n    sans: {allowed: [DNS], max_sans: 5}\n",
+        ))
+        .unwrap();
+        let client = set.get("client").unwrap();
+        assert_eq!(client.subject.max_organizations, 3);
+        assert_eq!(client.sans.max_sans, 5);
+        let default = ProfileSet::from_yaml(GOOD).unwrap();
+        assert_eq!(
+            default.get("node").unwrap().sans.max_sans,
+            crate::DEFAULT_MAX_SANS
+        );
+        let (_, field, reason) = invalid(&with_client(
+            "    usages: [client auth]\n    expiry: 1h\n    sans: {allowed: [DNS], max_sans: 0}\n",
+        ));
+        assert_eq!(
+            (field.as_str(), reason.as_str()),
+            ("sans.max_sans", "expected a positive number")
+        );
     }
 
     #[test]

@@ -14,5 +14,8 @@ pub use builtin::{
 pub use duration::{format_duration, parse_duration};
 pub use error::ProfileError;
 pub use file::ProfileSet;
-pub use profile::{Approved, CaConstraint, NameRule, Profile, SanPolicy, SubjectPolicy};
+pub use profile::{
+    Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
+    SanPolicy, SubjectPolicy,
+};
 pub use usage::{Usage, key_usage_and_eku, usages_from_cert_bits};

@@ -50,8 +50,13 @@ impl NameRule {
     }
 }
 
+/// The default of [`SubjectPolicy::max_organizations`]: generous (Kubernetes groups), finite.
+pub const DEFAULT_MAX_ORGANIZATIONS: usize = 64;
+/// The default of [`SanPolicy::max_sans`]: generous, finite (openssl loads the result).
+pub const DEFAULT_MAX_SANS: usize = 256;
+
 /// Rules for the subject. Kubernetes reads the user from CN and the groups from every O.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectPolicy {
     /// The rule for the common name; `None` accepts any CN or none.
     pub common_name: Option<NameRule>,
@@ -61,10 +66,24 @@ pub struct SubjectPolicy {
     pub required_organizations: Vec<String>,
     /// O values that must not be present (e.g. `system:masters`).
     pub forbidden_organizations: Vec<String>,
+    /// The most O values a request may have ([`DEFAULT_MAX_ORGANIZATIONS`] by default).
+    pub max_organizations: usize,
+}
+
+impl Default for SubjectPolicy {
+    fn default() -> Self {
+        SubjectPolicy {
+            common_name: None,
+            organizations: None,
+            required_organizations: Vec::new(),
+            forbidden_organizations: Vec::new(),
+            max_organizations: DEFAULT_MAX_ORGANIZATIONS,
+        }
+    }
 }
 
 /// Rules for the subject alternative names.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SanPolicy {
     /// The kinds a requested SAN may be (applies to the request's SANs, not to `extra`).
     pub allowed: Vec<SanKind>,
@@ -77,6 +96,21 @@ pub struct SanPolicy {
     pub keep_requested: bool,
     /// SANs the profile adds, after the kept requested ones.
     pub extra: Vec<San>,
+    /// The most SANs a request may have ([`DEFAULT_MAX_SANS`] by default).
+    pub max_sans: usize,
+}
+
+impl Default for SanPolicy {
+    fn default() -> Self {
+        SanPolicy {
+            allowed: Vec::new(),
+            required: Vec::new(),
+            require_any_san: false,
+            keep_requested: false,
+            extra: Vec::new(),
+            max_sans: DEFAULT_MAX_SANS,
+        }
+    }
 }
 
 /// A signing profile: what a certificate issued under it says, and what a request must look
@@ -134,13 +168,29 @@ impl Profile {
     /// # Errors
     /// [`ProfileError::CommonNameMismatch`], [`ProfileError::OrganizationNotAllowed`],
     /// [`ProfileError::OrganizationsMismatch`], [`ProfileError::OrganizationRequired`],
-    /// [`ProfileError::SanNotAllowed`] or [`ProfileError::SanRequired`], each naming the value.
+    /// [`ProfileError::SanNotAllowed`] or [`ProfileError::SanRequired`], each naming the value;
+    /// [`ProfileError::TooManyOrganizations`] and [`ProfileError::TooManySans`] stating the limit.
     pub fn check_request(
         &self,
         subject: &Subject,
         requested_sans: &[San],
     ) -> Result<Approved, ProfileError> {
         let mut warnings = Vec::new();
+        let orgs = subject.organizations().len();
+        if orgs > self.subject.max_organizations {
+            return Err(ProfileError::TooManyOrganizations {
+                profile: self.name.clone(),
+                count: orgs,
+                max: self.subject.max_organizations,
+            });
+        }
+        if requested_sans.len() > self.sans.max_sans {
+            return Err(ProfileError::TooManySans {
+                profile: self.name.clone(),
+                count: requested_sans.len(),
+                max: self.sans.max_sans,
+            });
+        }
         self.check_subject(subject, &mut warnings)?;
         let sans = self.approve_sans(requested_sans, &mut warnings)?;
         Ok(Approved {
@@ -309,6 +359,45 @@ impl Profile {
             .as_ref()
             .unwrap_or(&self.subject.required_organizations);
         Some(Subject::from_parts(cn, orgs))
+    }
+}
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+
+    #[test]
+    fn too_many_organizations_and_sans_are_refused_with_the_limit() {
+        let profile = crate::builtin::ca_profile("ca", "x");
+        let orgs: Vec<String> = (0..80).map(|i| format!("o{i}")).collect();
+        let err = profile
+            .check_request(&Subject::from_parts("jane", &orgs), &[])
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ProfileError::TooManyOrganizations {
+                    count: 80,
+                    max: 64,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "profile ca allows at most 64 O values, the request has 80"
+        );
+        let sans: Vec<San> = (0..300)
+            .map(|i| San::parse(&format!("DNS:h{i}.example")).unwrap())
+            .collect();
+        let err = profile
+            .check_request(&Subject::from_parts("jane", &[] as &[&str]), &sans)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "profile ca allows at most 256 subject alternative names, the request has 300"
+        );
     }
 }
 

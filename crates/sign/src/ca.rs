@@ -309,11 +309,29 @@ impl Ca {
         profile: &Profile,
         options: &IssueOptions,
     ) -> Result<Ca, SignError> {
+        self.issue_intermediate_with_warnings(signer, subject, profile, options)
+            .map(|(ca, _)| ca)
+    }
+
+    /// As [`Ca::issue_intermediate`], with the things the caller should tell the user, as
+    /// [`IssuedCert::warnings`] says them for a leaf: an intermediate whose validity would
+    /// outlive this CA is clamped to this CA's NotAfter, with a warning.
+    ///
+    /// # Errors
+    /// As [`Ca::issue_intermediate`].
+    pub fn issue_intermediate_with_warnings(
+        &self,
+        signer: Box<dyn Signer>,
+        subject: &Subject,
+        profile: &Profile,
+        options: &IssueOptions,
+    ) -> Result<(Ca, Vec<String>), SignError> {
         require_ca_profile(profile)?;
         let issued = self.issue_for_key(signer.public_key(), subject, &[], profile, options)?;
         let mut chain = vec![self.der.clone()];
         chain.extend(self.chain.iter().cloned());
-        Ca::from_der(issued.der(), signer, chain)
+        let ca = Ca::from_der(issued.der(), signer, chain)?;
+        Ok((ca, issued.warnings().to_vec()))
     }
 
     /// Issues a certificate for a request under `profile`. Proof of possession was checked

@@ -14,8 +14,17 @@ impl core::fmt::Display for Timestamp {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match der::DateTime::from_system_time(self.0) {
             Ok(t) => write!(f, "{t}"),
-            Err(_) => write!(f, "{:?}", self.0),
+            Err(_) => f.write_str(&describe_out_of_range(self.0)),
         }
+    }
+}
+
+/// A time X.509 cannot hold, said in words rather than as a `SystemTime` debug string.
+fn describe_out_of_range(time: SystemTime) -> String {
+    match time.duration_since(std::time::UNIX_EPOCH) {
+        // The mean Gregorian year is 31,556,952 seconds.
+        Ok(since) => format!("around the year {}", 1970 + since.as_secs() / 31_556_952),
+        Err(_) => "before 1970".to_owned(),
     }
 }
 
@@ -84,7 +93,10 @@ pub enum SignError {
         not_after: Timestamp,
     },
     /// A time outside what X.509 can encode.
-    #[error("time {0:?} cannot be encoded in a certificate")]
+    #[error(
+        "time {} is outside what a certificate can hold (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z): choose a shorter validity",
+        Timestamp(*.0)
+    )]
     TimeOutOfRange(SystemTime),
     /// The request was refused by the profile.
     #[error(transparent)]

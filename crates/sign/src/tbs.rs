@@ -95,3 +95,18 @@ pub(crate) fn sign_certificate(
     .to_der()
     .map_err(encode)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_time_past_9999_is_said_in_words() {
+        let far = UNIX_EPOCH + Duration::from_secs(300_000_000_000);
+        let err = x509_time(far).unwrap_err();
+        assert!(matches!(err, SignError::TimeOutOfRange(_)), "{err}");
+        let message = err.to_string();
+        assert!(!message.contains("SystemTime"), "{message}");
+        assert!(message.starts_with("time around the year 11476 is outside what a certificate can hold (1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"), "{message}");
+    }
+}

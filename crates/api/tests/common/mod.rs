@@ -56,6 +56,7 @@ pub(crate) fn admin() -> UserInfo {
         username: "kubernetes-admin".to_owned(),
         uid: None,
         groups: vec!["system:masters".to_owned()],
+        extra: Default::default(),
     }
 }
 

@@ -1,0 +1,258 @@
+//! Messages that name the file or value at fault, and warnings that a careless setup earns.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
+
+use std::path::Path;
+use std::process::Output;
+
+mod common;
+use common::{kubepki, ok};
+
+fn fails(output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "unexpected success: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A CA (ca.crt, ca.key) and a client CSR (jane.csr) in `dir`.
+fn ca_and_csr(dir: &Path) {
+    ok(kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "ca.crt",
+            "--key",
+            "ca.key",
+            "-a",
+            "ECDSA-P256",
+        ],
+    ));
+    ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "create",
+            "--generate-key",
+            "ECDSA-P256",
+            "-k",
+            "jane.key",
+            "--cn",
+            "jane",
+            "-o",
+            "jane.csr",
+        ],
+    ));
+}
+
+fn sign(dir: &Path) -> Output {
+    kubepki(
+        dir,
+        &[
+            "sign",
+            "--ca-cert",
+            "ca.crt",
+            "--ca-key",
+            "ca.key",
+            "--csr",
+            "jane.csr",
+            "-o",
+            "jane.crt",
+        ],
+    )
+}
+
+#[cfg(unix)]
+#[test]
+fn a_ca_key_readable_by_others_earns_a_warning_naming_file_and_mode() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let out = sign(dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(!stderr.contains("readable by group or others"), "{stderr}");
+    std::fs::set_permissions(dir.join("ca.key"), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = sign(dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("warning: CA key ca.key has mode 0644: it is readable by group or others"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_truncated_ca_key_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let key = std::fs::read_to_string(dir.join("ca.key")).unwrap();
+    std::fs::write(dir.join("ca.key"), &key[..key.len() / 2]).unwrap();
+    let err = fails(sign(dir));
+    assert!(err.contains("loading CA key ca.key: "), "{err}");
+    assert!(!err.contains("ca.crt"), "{err}");
+}
+
+#[test]
+fn a_garbage_ca_in_verify_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    ok(sign(dir));
+    std::fs::write(dir.join("garbage.pem"), "hello, not a certificate\n").unwrap();
+    let err = fails(kubepki(
+        dir,
+        &["verify", "--ca", "garbage.pem", "--cert", "jane.crt"],
+    ));
+    assert!(
+        err.contains("garbage.pem: not a CA certificate file"),
+        "{err}"
+    );
+    assert!(!err.contains("no trust anchors"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn init_warns_about_a_tree_ca_key_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let init = || {
+        kubepki(
+            dir,
+            &[
+                "init",
+                "--node-name",
+                "cp1",
+                "--advertise-address",
+                "10.0.0.1",
+                "--algorithm",
+                "ECDSA-P256",
+            ],
+        )
+    };
+    ok(init());
+    let key = dir.join("kubernetes/pki/ca.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = init();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("ca.key has mode 0640: it is readable by group or others"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_intermediate_outliving_its_parent_gets_the_clamp_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "root.crt",
+            "--key",
+            "root.key",
+            "-a",
+            "ECDSA-P256",
+            "--validity",
+            "8760h",
+        ],
+    ));
+    let out = kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "int.crt",
+            "--key",
+            "int.key",
+            "-a",
+            "ECDSA-P256",
+            "-s",
+            "/CN=intermediate",
+            "--validity",
+            "87600h",
+            "--parent-cert",
+            "root.crt",
+            "--parent-key",
+            "root.key",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    ok(out);
+    assert!(
+        stderr.contains("warning: validity clamped to the CA's NotAfter"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_validity_past_9999_is_a_real_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = fails(kubepki(
+        tmp.path(),
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "ca.crt",
+            "--key",
+            "ca.key",
+            "-a",
+            "ECDSA-P256",
+            "--validity",
+            "87600000h",
+        ],
+    ));
+    assert!(!err.contains("SystemTime"), "{err}");
+    assert!(err.contains("9999-12-31T23:59:59Z"), "{err}");
+}
+
+#[test]
+fn profiles_json_is_json_all_the_way_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = ok(kubepki(tmp.path(), &["profiles", "-o", "json"]));
+    assert!(!out.contains("SubjectPolicy"), "{out}");
+    let value: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let admin = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "admin")
+        .unwrap();
+    assert!(admin["subject"].is_object(), "{admin}");
+    assert_eq!(
+        admin["subject"]["organizations"][0],
+        "kubeadm:cluster-admins"
+    );
+    assert_eq!(admin["sans"]["max_sans"], 256);
+}
+
+#[test]
+fn controller_help_does_not_wrap_one_word_per_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let help = ok(kubepki(tmp.path(), &["controller", "--help"]));
+    let lone_words = help
+        .lines()
+        .filter(|l| {
+            let indent = l.len() - l.trim_start().len();
+            indent > 40 && l.split_whitespace().count() == 1
+        })
+        .count();
+    assert_eq!(lone_words, 0, "{help}");
+    assert!(
+        help.contains("--cluster-signing-kubelet-serving-cert-file <FILE>"),
+        "{help}"
+    );
+}
