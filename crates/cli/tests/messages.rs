@@ -62,6 +62,7 @@ fn sign(dir: &Path) -> Output {
             "jane.csr",
             "-o",
             "jane.crt",
+            "--force",
         ],
     )
 }
