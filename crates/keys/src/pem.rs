@@ -45,10 +45,14 @@ pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
             .ok_or_else(|| KeyError::Pem("unterminated BEGIN line".to_owned()))?;
         let label = &block[BEGIN.len()..BEGIN.len() + label_end];
         let end_marker = format!("{END}{label}-----");
-        let end = block
+        // The END line is looked for after the BEGIN line, which it may otherwise overlap
+        // (`-----BEGIN X---------END X-----`, found by the cert_inspect fuzz target).
+        let body_start = BEGIN.len() + label_end + "-----".len();
+        let end = block[body_start..]
             .find(&end_marker)
+            .map(|e| e + body_start)
             .ok_or_else(|| KeyError::Pem(format!("no END line for the {label} block")))?;
-        let body = &block[BEGIN.len() + label_end + "-----".len()..end];
+        let body = &block[body_start..end];
         let der = decode_body(label, body)?;
         blocks.push(PemBlock {
             label: label.to_owned(),
@@ -102,6 +106,20 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_end_line_overlapping_the_begin_line_is_an_error_not_a_panic() {
+        for text in [
+            "-----BEGIN CERTIFICATE---------END CERTIFICATE-----\n",
+            "-----BEGIN X---------END X-----",
+            "-----BEGIN -----",
+        ] {
+            assert!(
+                matches!(pem_blocks(text), Err(KeyError::Pem(_))),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn several_blocks_with_text_between() {
