@@ -128,7 +128,7 @@ pub(crate) struct ControllerArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
     /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, visible_alias = "profiles-file", value_name = "FILE")]
     pub(crate) profiles: Option<PathBuf>,
     /// The domain of the custom signers made from --profiles.
     #[arg(long, value_name = "DOMAIN", default_value = "kubepki.io")]
@@ -147,6 +147,8 @@ pub(crate) struct ControllerArgs {
     pub(crate) interval: u64,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
+    #[command(flatten)]
+    pub(crate) cluster: crate::cluster_controller::ClusterControllerArgs,
 }
 
 /// `kubepki csr manifest`: a CertificateSigningRequest manifest for a CSR file.
@@ -446,7 +448,7 @@ pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
 fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
     match (cert, key) {
         (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(crate::commands::load_ca(cert, key, None)?)),
+        (Some(cert), Some(key)) => Ok(Some(crate::hsm::load_ca(cert, key, None)?)),
         _ => Err(CliError(format!(
             "{what}: give both the cert file and the key file"
         ))),
@@ -585,6 +587,9 @@ fn pass_one(
 /// `controller`.
 pub(crate) fn controller(args: &ControllerArgs) -> CliResult<()> {
     let controller = build_controller(args)?;
+    if args.cluster.enabled() {
+        return crate::cluster_controller::run(&args.cluster, controller);
+    }
     let store = args.store.open();
     loop {
         match pass(args, &store, &controller, SystemTime::now()) {

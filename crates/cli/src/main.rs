@@ -4,6 +4,7 @@ mod api;
 mod args;
 mod batch;
 mod cluster;
+mod cluster_controller;
 mod commands;
 mod hsm;
 mod inspect;

@@ -120,7 +120,7 @@ pub(crate) struct Process {
 }
 
 impl Process {
-    fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Self {
+    pub(crate) fn spawn(name: &'static str, mut command: Command, log: PathBuf) -> Self {
         let out = File::create(&log).expect("create a log file");
         let err = out.try_clone().expect("clone the log file");
         let child = command
@@ -151,8 +151,29 @@ impl Process {
         let _ = self.child.wait();
     }
 
+    /// SIGKILL, as a crashed node or an OOM kill: no chance to clean up.
+    pub(crate) fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The process id.
+    pub(crate) fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log file (standard output and error).
+    pub(crate) fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// Whether it still runs.
+    pub(crate) fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// Fails when the program has exited (it should be serving).
-    fn assert_running(&mut self) {
+    pub(crate) fn assert_running(&mut self) {
         if let Ok(Some(status)) = self.child.try_wait() {
             panic!("{} exited ({status}):\n{}", self.name, tail(&self.log, 30));
         }
@@ -226,6 +247,10 @@ pub(crate) struct ControlPlane {
     pub(crate) work: PathBuf,
     pub(crate) budget: Budget,
     node: String,
+    /// kube-controller-manager's `--controllers`.
+    pub(crate) controllers: String,
+    /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults: 20, 30).
+    pub(crate) kcm_qps: (u32, u32),
     etcd: Option<Process>,
     apiserver: Option<Process>,
     controller_manager: Option<Process>,
@@ -248,19 +273,21 @@ impl ControlPlane {
             work: work.to_path_buf(),
             budget,
             node: node.to_owned(),
+            controllers: "*,bootstrapsigner,tokencleaner".to_owned(),
+            kcm_qps: (20, 30),
             etcd: None,
             apiserver: None,
             controller_manager: None,
         }
     }
 
-    fn command(&self, program: &str) -> Command {
+    pub(crate) fn command(&self, program: &str) -> Command {
         let mut command = Command::new(self.bin.join(program));
         command.env("HOME", &self.work).env_remove("KUBECONFIG");
         command
     }
 
-    fn log(&self, name: &str) -> PathBuf {
+    pub(crate) fn log(&self, name: &str) -> PathBuf {
         self.work.join(format!("{name}.log"))
     }
 
@@ -458,7 +485,9 @@ impl ControlPlane {
             .arg(format!("--cluster-signing-cert-file={}", t.pki("ca.crt")))
             .arg(format!("--cluster-signing-key-file={}", t.pki("ca.key")))
             .arg("--use-service-account-credentials=true")
-            .arg("--controllers=*,bootstrapsigner,tokencleaner")
+            .arg(format!("--controllers={}", self.controllers))
+            .arg(format!("--kube-api-qps={}", self.kcm_qps.0))
+            .arg(format!("--kube-api-burst={}", self.kcm_qps.1))
             .arg("--cluster-name=kubernetes");
         self.controller_manager = Some(Process::spawn(
             "kube-controller-manager",
@@ -501,6 +530,11 @@ impl ControlPlane {
                 }
             },
         );
+    }
+
+    /// Stops kube-controller-manager alone (to start it again with other controllers).
+    pub(crate) fn stop_controller_manager(&mut self) {
+        self.controller_manager = None;
     }
 
     /// Stops all three (the controller manager first, etcd last).

@@ -10,6 +10,7 @@
 
 mod harness;
 mod kubeadm;
+mod signer;
 
 use std::path::Path;
 use std::process::{Command, Output};

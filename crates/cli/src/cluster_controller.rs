@@ -1,0 +1,149 @@
+//! `kubepki controller --kubeconfig FILE`: the signing (and approving) controller on a real
+//! cluster, through `kubepki-kube`. The embedded store's controller stays in `api.rs`; both
+//! take the same signer flags and build the same [`SigningController`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use clap::{Args, ValueEnum};
+use kubepki::api::SigningController;
+use kubepki_kube::{ApprovalPolicy, ControllerOptions, LeaseConfig, Metrics};
+
+use crate::commands::{CliError, CliResult};
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// `2026-12-03T07:00:00Z INFO issued csr=...`.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The flags of the cluster mode.
+#[derive(Debug, Args)]
+pub(crate) struct ClusterControllerArgs {
+    /// Sign the requests of a real cluster through this kubeconfig, instead of the embedded
+    /// store.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// Sign the requests of a real cluster, finding it as kubectl does: $KUBECONFIG,
+    /// ~/.kube/config, then the pod's service account.
+    #[arg(long, conflicts_with = "kubeconfig")]
+    pub(crate) in_cluster: bool,
+    /// Approve on our own: kubelet-client (kube-controller-manager's rule, with a
+    /// SubjectAccessReview), kubelet-serving (the requester is the node, every name one of
+    /// its addresses). Comma-separated or repeated.
+    #[arg(long, value_name = "POLICIES")]
+    pub(crate) approve: Vec<String>,
+    /// Sign only while holding a coordination.k8s.io Lease (lease 15s, renew 10s, retry 2s).
+    #[arg(long)]
+    pub(crate) leader_elect: bool,
+    /// The Lease's namespace.
+    #[arg(long, value_name = "NAMESPACE", default_value = "kube-system")]
+    pub(crate) leader_elect_resource_namespace: String,
+    /// The Lease's name.
+    #[arg(long, value_name = "NAME", default_value = "kubepki-controller")]
+    pub(crate) leader_elect_resource_name: String,
+    /// This replica's identity in the Lease (default: host name and process id).
+    #[arg(long, value_name = "ID")]
+    pub(crate) leader_elect_identity: Option<String>,
+    /// Serve Prometheus /metrics, /healthz and /readyz here.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_addr: Option<SocketAddr>,
+    /// Requests handled at once.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub(crate) workers: u16,
+    /// Log lines as text or JSON.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+}
+
+impl ClusterControllerArgs {
+    /// Whether the controller runs against a cluster.
+    pub(crate) fn enabled(&self) -> bool {
+        self.kubeconfig.is_some() || self.in_cluster
+    }
+}
+
+fn identity(args: &ClusterControllerArgs) -> String {
+    if let Some(id) = &args.leader_elect_identity {
+        return id.clone();
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "kubepki".to_owned());
+    format!("{host}_{}", std::process::id())
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUBEPKI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Runs the controller against the cluster until SIGTERM (or Ctrl-C).
+pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> CliResult<()> {
+    let approval = ApprovalPolicy::from_words(args.approve.iter().map(String::as_str))
+        .map_err(CliError)?;
+    if args.workers == 0 {
+        return Err(CliError("--workers must be at least 1".to_owned()));
+    }
+    init_logs(args.log_format);
+    let lease = args.leader_elect.then(|| {
+        LeaseConfig::new(
+            &args.leader_elect_resource_namespace,
+            &args.leader_elect_resource_name,
+            &identity(args),
+        )
+    });
+    let options = ControllerOptions {
+        signing,
+        approval,
+        lease,
+        workers: args.workers,
+        clock: SystemTime::now,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let metrics = Arc::new(Metrics::new());
+        if let Some(addr) = args.metrics_addr {
+            let (bound, _task) = kubepki_kube::serve(addr, Arc::clone(&metrics))
+                .await
+                .map_err(|e| CliError(e.to_string()))?;
+            tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
+        }
+        let client = kubepki_kube::connect(args.kubeconfig.as_deref())
+            .await
+            .map_err(|e| CliError(e.to_string()))?;
+        kubepki_kube::run(client, options, metrics, terminated())
+            .await
+            .map_err(|e| CliError(e.to_string()))
+    })
+}

@@ -1,0 +1,78 @@
+//! The crate's one error type.
+
+/// What went wrong talking to the cluster or acting on a request.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum KubeError {
+    /// No kubeconfig could be read or inferred.
+    #[error("kubeconfig {path}: {source}")]
+    Kubeconfig {
+        /// The file, or `$KUBECONFIG / ~/.kube/config / in-cluster` when inferred.
+        path: String,
+        /// Why it could not be used.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The API server answered with an error (or could not be reached).
+    #[error("{action}: {source}")]
+    Api {
+        /// What we were doing, e.g. `update status of csr/node-csr-1`.
+        action: String,
+        /// The client's error.
+        source: kube::Error,
+    },
+    /// An object could not be converted between the API's JSON and kubepki's types.
+    #[error("{what}: {source}")]
+    Convert {
+        /// The object.
+        what: String,
+        /// The decoding error.
+        source: serde_json::Error,
+    },
+    /// The request itself (signing, validation) failed.
+    #[error(transparent)]
+    Request(#[from] kubepki_api::ApiError),
+    /// A write kept meeting a newer resourceVersion.
+    #[error("{action}: still conflicting after {attempts} fresh reads")]
+    Conflict {
+        /// What we were doing.
+        action: String,
+        /// How many times it was tried.
+        attempts: u32,
+    },
+    /// This replica held the leader lease and could not renew it in time: it stops at once,
+    /// as kube-controller-manager does, so that two replicas never sign at the same time.
+    #[error("leader lease {lease} lost: {why}")]
+    LeaseLost {
+        /// `namespace/name` of the Lease.
+        lease: String,
+        /// Why it was lost.
+        why: String,
+    },
+    /// The metrics and health endpoint could not listen.
+    #[error("metrics address {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+}
+
+impl KubeError {
+    pub(crate) fn api(action: impl Into<String>, source: kube::Error) -> Self {
+        KubeError::Api {
+            action: action.into(),
+            source,
+        }
+    }
+
+    /// Whether the API server refused the write because the object changed (HTTP 409).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, KubeError::Api { source: kube::Error::Api(status), .. } if status.code == 409)
+    }
+
+    /// Whether the object does not exist (HTTP 404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, KubeError::Api { source: kube::Error::Api(status), .. } if status.code == 404)
+    }
+}
