@@ -83,7 +83,8 @@ fn init_logs(format: LogFormat) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -107,8 +108,8 @@ async fn terminated() {
 
 /// Runs the controller against the cluster until SIGTERM (or Ctrl-C).
 pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> CliResult<()> {
-    let approval = ApprovalPolicy::from_words(args.approve.iter().map(String::as_str))
-        .map_err(CliError)?;
+    let approval =
+        ApprovalPolicy::from_words(args.approve.iter().map(String::as_str)).map_err(CliError)?;
     if args.workers == 0 {
         return Err(CliError("--workers must be at least 1".to_owned()));
     }

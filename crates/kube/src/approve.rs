@@ -193,7 +193,9 @@ impl Approver {
             Err(e) => return Ok(Verdict::Leave(e.to_string())),
         };
         if let Err(e) = validate_kubelet_serving(&request, &csr.spec.usages) {
-            return Ok(Verdict::Leave(format!("not a kubelet serving request: {e}")));
+            return Ok(Verdict::Leave(format!(
+                "not a kubelet serving request: {e}"
+            )));
         }
         let user = csr.spec.username.as_deref().unwrap_or_default();
         let Some(node_name) = user.strip_prefix("system:node:") else {
@@ -255,14 +257,53 @@ pub fn approve_condition(
     if csr.condition(APPROVED).is_some() || csr.condition(DENIED).is_some() {
         return None;
     }
-    csr.status.conditions.push(CertificateSigningRequestCondition {
-        type_: APPROVED.to_owned(),
-        status: "True".to_owned(),
-        reason: Some("AutoApproved".to_owned()),
-        message: Some(message.to_owned()),
-        last_update_time: Some(format_time(now)),
-        last_transition_time: Some(format_time(now)),
-        unknown: BTreeMap::new(),
-    });
+    csr.status
+        .conditions
+        .push(CertificateSigningRequestCondition {
+            type_: APPROVED.to_owned(),
+            status: "True".to_owned(),
+            reason: Some("AutoApproved".to_owned()),
+            message: Some(message.to_owned()),
+            last_update_time: Some(format_time(now)),
+            last_transition_time: Some(format_time(now)),
+            unknown: BTreeMap::new(),
+        });
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn policies_are_read_from_words_and_an_unknown_word_is_named() {
+        let p = ApprovalPolicy::from_words(["kubelet-client,kubelet-serving"]).unwrap();
+        assert!(p.kubelet_client && p.kubelet_serving);
+        let p = ApprovalPolicy::from_words(["kubelet-serving"]).unwrap();
+        assert!(!p.kubelet_client && p.kubelet_serving && p.any());
+        assert!(!ApprovalPolicy::from_words([]).unwrap().any());
+        let err = ApprovalPolicy::from_words(["kubelet-client,everything"]).unwrap_err();
+        assert!(err.contains("\"everything\""), "{err}");
+    }
+
+    #[test]
+    fn approval_adds_one_condition_and_never_overrides_a_decision() {
+        let mut csr = CertificateSigningRequest::new(
+            "n1-serving",
+            b"-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
+            KUBELET_SERVING,
+            &["digital signature", "server auth"],
+        );
+        let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
+        assert_eq!(approve_condition(&mut csr, "ok", now), Some(()));
+        let c = csr.condition(APPROVED).unwrap();
+        assert_eq!(c.reason.as_deref(), Some("AutoApproved"));
+        assert_eq!(c.last_update_time.as_deref(), Some("2027-01-15T08:00:00Z"));
+        assert_eq!(approve_condition(&mut csr, "again", now), None);
+        assert_eq!(csr.status.conditions.len(), 1);
+
+        let mut denied = csr.clone();
+        denied.status.conditions[0].type_ = DENIED.to_owned();
+        assert_eq!(approve_condition(&mut denied, "ok", now), None);
+    }
 }

@@ -13,11 +13,11 @@ use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::watcher;
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
+use crate::KubeError;
 use crate::approve::{ApprovalPolicy, Approver, Verdict, approve_condition};
 use crate::csrs::{KubeCsrs, Subresource, from_kube};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
-use crate::KubeError;
 
 /// How long a request whose handling failed waits before it is tried again.
 const RETRY_AFTER: Duration = Duration::from_secs(5);

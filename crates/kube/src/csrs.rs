@@ -135,3 +135,47 @@ impl KubeCsrs {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_object_converts_with_every_field_kept() {
+        let json = serde_json::json!({
+            "apiVersion": "certificates.k8s.io/v1",
+            "kind": "CertificateSigningRequest",
+            "metadata": {
+                "name": "node-csr-1",
+                "resourceVersion": "42",
+                "uid": "0b5f6a4e-1",
+                "creationTimestamp": "2026-12-03T07:00:00Z",
+                "managedFields": [{"manager": "kubectl", "operation": "Update"}],
+            },
+            "spec": {
+                "request": "LS0tLS1CRUdJTg==",
+                "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+                "usages": ["digital signature", "client auth"],
+                "username": "system:node:n1",
+                "groups": ["system:nodes", "system:authenticated"],
+                "expirationSeconds": 3600,
+            },
+            "status": {"conditions": [{
+                "type": "Approved", "status": "True", "reason": "AutoApproved",
+                "lastUpdateTime": "2026-12-03T07:00:01Z",
+            }]},
+        });
+        let theirs: KubeCsr = serde_json::from_value(json).unwrap();
+        let ours = from_kube(&theirs).unwrap();
+        assert_eq!(ours.metadata.name, "node-csr-1");
+        assert_eq!(ours.metadata.resource_version.as_deref(), Some("42"));
+        assert!(ours.metadata.unknown.contains_key("managedFields"));
+        assert_eq!(ours.spec.expiration_seconds, Some(3600));
+        assert_eq!(ours.spec.username.as_deref(), Some("system:node:n1"));
+        assert!(ours.is_approved());
+        assert_eq!(ours.api_version, kubepki_api::API_VERSION);
+        // And back: what we write is what the API server gave, plus our change.
+        let back: KubeCsr = serde_json::from_value(serde_json::to_value(&ours).unwrap()).unwrap();
+        assert_eq!(back, theirs);
+    }
+}

@@ -101,7 +101,9 @@ impl LeaderElector {
                     return Ok(());
                 }
                 Ok(false) => {}
-                Err(e) => tracing::warn!(lease = %self.config.describe(), error = %e, "leader election"),
+                Err(e) => {
+                    tracing::warn!(lease = %self.config.describe(), error = %e, "leader election")
+                }
             }
             tokio::time::sleep(self.config.retry_period).await;
         }
@@ -124,7 +126,9 @@ impl LeaderElector {
                         ),
                     };
                 }
-                Err(e) => tracing::warn!(lease = %self.config.describe(), error = %e, "renewing the leader lease"),
+                Err(e) => {
+                    tracing::warn!(lease = %self.config.describe(), error = %e, "renewing the leader lease")
+                }
             }
             if last_renewal.elapsed() >= self.config.renew_deadline {
                 return KubeError::LeaseLost {

@@ -64,11 +64,7 @@ impl Metrics {
             "CertificateSigningRequests the controller looked at",
             seen.clone(),
         );
-        registry.register(
-            "approved",
-            "Requests approved, by policy",
-            approved.clone(),
-        );
+        registry.register("approved", "Requests approved, by policy", approved.clone());
         registry.register("denied", "Requests seen denied", denied.clone());
         registry.register(
             "signed",
@@ -212,4 +208,36 @@ pub async fn serve(
         }
     });
     Ok((bound, task))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_render_by_signer_and_reason_and_readyz_follows_readiness() {
+        let m = Metrics::new();
+        m.seen();
+        m.signed("kubernetes.io/kubelet-serving", 0.0004);
+        m.failed("SignerValidationFailure");
+        m.set_leader(true);
+        let text = m.render();
+        for line in [
+            "kubepki_csr_requests_seen_total 1",
+            "kubepki_csr_signed_total{signer=\"kubernetes.io/kubelet-serving\"} 1",
+            "kubepki_csr_failed_total{reason=\"SignerValidationFailure\"} 1",
+            "kubepki_csr_signing_duration_seconds_count 1",
+            "kubepki_csr_leader 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
+        assert_eq!(
+            m.respond("/readyz").status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        m.set_ready(true);
+        assert_eq!(m.respond("/readyz").status(), StatusCode::OK);
+        assert_eq!(m.respond("/healthz").status(), StatusCode::OK);
+        assert_eq!(m.respond("/nothing").status(), StatusCode::NOT_FOUND);
+    }
 }
