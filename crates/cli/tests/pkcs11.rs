@@ -752,3 +752,61 @@ fn an_intermediate_ca_with_both_keys_on_the_token() {
         "{listed}"
     );
 }
+
+#[test]
+fn the_controller_signs_with_a_cluster_signing_key_on_the_token() {
+    let Some(t) = token() else { return };
+    let uri = t.uri("signing-ca");
+    ok(t.kubepki(&[
+        "ca",
+        "init",
+        "--cert",
+        "ca.crt",
+        "--key",
+        &uri,
+        "-a",
+        "ECDSA-P256",
+    ]));
+    let csr = t.csr("jane");
+    ok(t.kubepki(&[
+        "csr",
+        "manifest",
+        "--csr",
+        &csr,
+        "--name",
+        "jane",
+        "-o",
+        "jane.yaml",
+    ]));
+    ok(t.kubepki(&["create", "-f", "jane.yaml", "--store", "store"]));
+    ok(t.kubepki(&["certificate", "approve", "jane", "--store", "store"]));
+    // kube-controller-manager's flags, the key a pkcs11: URI: the same CA loading as
+    // `controller --kubeconfig` on a real cluster.
+    let said = ok_stderr(t.kubepki(&[
+        "controller",
+        "--cluster-signing-cert-file",
+        "ca.crt",
+        "--cluster-signing-key-file",
+        &uri,
+        "--once",
+        "--store",
+        "store",
+    ]));
+    assert!(said.contains("jane issued"), "{said}");
+    let json = t.run_ok(
+        env!("CARGO_BIN_EXE_kubepki"),
+        &[
+            "get",
+            "csr",
+            "jane",
+            "-o",
+            "jsonpath={.status.certificate}",
+            "--store",
+            "store",
+        ],
+    );
+    use base64ct::Encoding;
+    let pem = base64ct::Base64::decode_vec(json.trim()).unwrap();
+    std::fs::write(t.path("jane.crt"), pem).unwrap();
+    t.openssl_verify("ca.crt", "jane.crt");
+}
