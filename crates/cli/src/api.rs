@@ -127,7 +127,9 @@ pub(crate) struct ControllerArgs {
     /// CA key for kubernetes.io/kubelet-serving.
     #[arg(long, value_name = "FILE")]
     pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
-    /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`.
+    /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`; its
+    /// `signers:` section may name a CA per profile (`NAME: {cert_file, key_file}`, paths
+    /// relative to the file, the key possibly a `pkcs11:` URI), else the default CA signs.
     #[arg(long, visible_alias = "profiles-file", value_name = "FILE")]
     pub(crate) profiles: Option<PathBuf>,
     /// The domain of the custom signers made from --profiles.
@@ -455,18 +457,70 @@ fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResu
     }
 }
 
+/// The `signers:` section of a profile file: the CA of each custom signer, by profile name.
+#[derive(Debug, Default, serde::Deserialize)]
+struct SignerCas {
+    #[serde(default)]
+    signers: std::collections::BTreeMap<String, SignerCaFiles>,
+}
+
+/// One custom signer's CA: a certificate file and a key file or `pkcs11:` URI, relative to
+/// the profile file.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignerCaFiles {
+    cert_file: PathBuf,
+    key_file: PathBuf,
+}
+
+/// The custom signers' own CAs named in the profile file at `path`.
+fn signer_cas(
+    path: &std::path::Path,
+    text: &str,
+    set: &ProfileSet,
+) -> CliResult<Vec<(String, Ca)>> {
+    let named: SignerCas = serde_yaml::from_str(text)
+        .map_err(|e| CliError(format!("{}: signers: {e}", path.display())))?;
+    let base = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut cas = Vec::new();
+    for (name, files) in named.signers {
+        if set.get(&name).is_err() {
+            return Err(CliError(format!(
+                "{}: signers: {name:?} is not a profile of the file",
+                path.display()
+            )));
+        }
+        let key = if files.key_file.to_string_lossy().starts_with("pkcs11:") {
+            files.key_file
+        } else {
+            base.join(files.key_file)
+        };
+        cas.push((
+            name,
+            crate::hsm::load_ca(&base.join(files.cert_file), &key, None)?,
+        ));
+    }
+    Ok(cas)
+}
+
 fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
     let mut signers = Signers::new();
+    let mut custom_cas = Vec::new();
     if let Some(path) = &args.profiles {
         let text = String::from_utf8(read_file(path)?)
             .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
         let set = ProfileSet::from_yaml(&text)
             .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
         signers = signers.with_profile_set(&args.signer_domain, &set);
+        custom_cas = signer_cas(path, &text, &set)?;
     }
     let duration = parse_duration(&args.cluster_signing_duration)?;
     let mut controller = SigningController::new(signers).with_duration(duration);
     let mut any = false;
+    for (name, ca) in custom_cas {
+        controller = controller.with_signer_ca(&format!("{}/{name}", args.signer_domain), ca);
+        any = true;
+    }
     if let Some(ca) = load_ca(
         &args.cluster_signing_cert_file,
         &args.cluster_signing_key_file,
@@ -499,7 +553,7 @@ fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
     }
     if !any {
         return Err(CliError(
-            "no CA: give --cluster-signing-cert-file and --cluster-signing-key-file (or a per-signer pair)"
+            "no CA: give --cluster-signing-cert-file and --cluster-signing-key-file (or a per-signer pair, or signers: in the profile file)"
                 .to_owned(),
         ));
     }

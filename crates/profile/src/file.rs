@@ -347,10 +347,11 @@ impl ProfileSet {
         };
         for key in top.keys() {
             match key.as_str() {
-                Some("default" | "profiles") => {}
+                // `signers` names the CA of each custom signer; the controller reads it.
+                Some("default" | "profiles" | "signers") => {}
                 other => {
                     return Err(ProfileError::Yaml(format!(
-                        "unknown top-level field {:?} (expected default, profiles)",
+                        "unknown top-level field {:?} (expected default, profiles, signers)",
                         other.unwrap_or("(not a string)")
                     )));
                 }

@@ -31,6 +31,8 @@ profiles:
       common_name_prefix: \"app:\"
       forbidden_organizations: [system:masters]
     sans: {allowed: [DNS]}
+signers:
+  app: {cert_file: app-ca.crt, key_file: app-ca.key}
 ";
 
 /// `kubepki controller`'s default `--workers`: requests in flight at once.
@@ -362,6 +364,23 @@ fn boot(controllers: &str) -> Option<(tempfile::TempDir, ControlPlane)> {
     cp.controllers = controllers.to_owned();
     cp.start();
     std::fs::write(dir.path().join("profiles.yaml"), PROFILES).unwrap();
+    // example.com/app has a CA of its own, named in the profile file.
+    ok(
+        "kubepki ca init (example.com/app's CA)",
+        kubepki(
+            dir.path(),
+            &[
+                "ca",
+                "init",
+                "--cert",
+                "app-ca.crt",
+                "--key",
+                "app-ca.key",
+                "--subject",
+                "/CN=example.com app CA",
+            ],
+        ),
+    );
     Some((dir, cp))
 }
 
@@ -433,38 +452,31 @@ fn load_requests(dir: &Path, prefix: &str, clients: usize) -> Vec<Request> {
         .collect()
 }
 
-/// Checks every certificate of `kinds` with `openssl verify -purpose` against the CA.
-fn openssl_verifies(cp: &ControlPlane, dir: &Path, certs: &[(String, Kind, Vec<u8>)]) {
-    for (purpose, kinds) in [
-        (
-            "sslclient",
-            &[Kind::ApiserverClient, Kind::KubeletClient, Kind::Custom][..],
-        ),
-        ("sslserver", &[Kind::KubeletServing][..]),
-    ] {
-        let files: Vec<String> = certs
-            .iter()
-            .filter(|(_, k, _)| kinds.contains(k))
-            .map(|(name, _, pem)| {
-                let file = dir.join(format!("{name}.crt"));
-                std::fs::write(&file, pem).unwrap();
-                file.display().to_string()
-            })
-            .collect();
-        let out = Command::new("openssl")
-            .args([
-                "verify",
-                "-CAfile",
-                &cp.tree.pki("ca.crt"),
-                "-purpose",
-                purpose,
-            ])
-            .args(&files)
-            .output()
-            .expect("run openssl verify");
-        let text = ok("openssl verify", out);
-        assert_eq!(text.matches(": OK").count(), files.len(), "{text}");
-    }
+/// Checks every certificate of `kinds` with `openssl verify -purpose` against `ca`.
+fn openssl_verifies(
+    dir: &Path,
+    certs: &[(String, Kind, Vec<u8>)],
+    ca: &str,
+    purpose: &str,
+    kinds: &[Kind],
+) {
+    let files: Vec<String> = certs
+        .iter()
+        .filter(|(_, k, _)| kinds.contains(k))
+        .map(|(name, _, pem)| {
+            let file = dir.join(format!("{name}.crt"));
+            std::fs::write(&file, pem).unwrap();
+            file.display().to_string()
+        })
+        .collect();
+    assert!(!files.is_empty());
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile", ca, "-purpose", purpose])
+        .args(&files)
+        .output()
+        .expect("run openssl verify");
+    let text = ok("openssl verify", out);
+    assert_eq!(text.matches(": OK").count(), files.len(), "{text}");
 }
 
 #[test]
@@ -617,7 +629,26 @@ fn two_kubepki_controllers_sign_for_the_cluster_through_a_leader_kill() {
         "{logged} issued lines for {} certificates",
         issued.len()
     );
-    openssl_verifies(&cp, dir, &issued);
+    let (cluster_ca, app_ca) = (
+        cp.tree.pki("ca.crt"),
+        dir.join("app-ca.crt").display().to_string(),
+    );
+    openssl_verifies(
+        dir,
+        &issued,
+        &cluster_ca,
+        "sslclient",
+        &[Kind::ApiserverClient, Kind::KubeletClient],
+    );
+    openssl_verifies(
+        dir,
+        &issued,
+        &cluster_ca,
+        "sslserver",
+        &[Kind::KubeletServing],
+    );
+    // The custom signer's certificates chain to its own CA, not to the cluster's.
+    openssl_verifies(dir, &issued, &app_ca, "sslclient", &[Kind::Custom]);
     // expirationSeconds 3600 on the custom signer: NotAfter is an hour away, not 720h.
     for (name, kind, pem) in &issued {
         if *kind == Kind::Custom {
