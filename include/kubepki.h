@@ -44,6 +44,10 @@
 // Patch version of the library the header was generated from.
 #define KUBEPKI_VERSION_PATCH 0
 
+// The ABI version of the header: the `N` of the shared library's SONAME `libkubepki.so.N`.
+// It changes whenever a function's signature or a type's layout changes incompatibly.
+#define KUBEPKI_ABI_VERSION KUBEPKI_VERSION_MAJOR
+
 // The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
 // 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification); a number is never
 // reused. Codes received from C are read as `uint32_t`.
@@ -270,6 +274,11 @@ extern "C" {
 // The library's version as a NUL-terminated string, e.g. `"0.1.0"`; static, never freed.
 // Compare it with `KUBEPKI_VERSION_*` to detect a header/library mismatch.
 const char *kubepki_version(void);
+
+// The ABI version of the library actually loaded (the `N` of `libkubepki.so.N`). A program
+// compares it with the `KUBEPKI_ABI_VERSION` it was compiled against and refuses to run
+// when they differ.
+uint32_t kubepki_abi_version(void);
 
 // Creates a self-signed root CA with (a copy of) `key` under a CA `profile` (e.g. the
 // built-in `ca`). `subject` may be NULL to take the profile's fixed subject.

@@ -56,3 +56,15 @@ const _: () = assert!(KUBEPKI_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION
 pub extern "C" fn kubepki_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
+
+/// The ABI version of the header: the `N` of the shared library's SONAME `libkubepki.so.N`.
+/// It changes whenever a function's signature or a type's layout changes incompatibly.
+pub const KUBEPKI_ABI_VERSION: u32 = KUBEPKI_VERSION_MAJOR;
+
+/// The ABI version of the library actually loaded (the `N` of `libkubepki.so.N`). A program
+/// compares it with the `KUBEPKI_ABI_VERSION` it was compiled against and refuses to run
+/// when they differ.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_abi_version() -> u32 {
+    KUBEPKI_ABI_VERSION
+}

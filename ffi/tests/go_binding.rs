@@ -36,7 +36,7 @@ fn go_vet_and_go_test_pass() {
         go.arg(args[0]);
         if let Some(dir) = &external {
             go.args(["-tags", "kubepki_external"])
-                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki.a"));
+                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki_ffi.a"));
         }
         let output = go
             .args(&args[1..])
