@@ -4,7 +4,10 @@
 fn main() {
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap_or_default();
-    if matches!(os.as_str(), "linux" | "freebsd" | "netbsd" | "openbsd" | "dragonfly") {
+    if matches!(
+        os.as_str(),
+        "linux" | "freebsd" | "netbsd" | "openbsd" | "dragonfly"
+    ) {
         println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libkubepki.so.{major}");
     }
     println!("cargo:rerun-if-changed=build.rs");

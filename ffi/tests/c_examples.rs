@@ -297,7 +297,8 @@ fn pkg_config_file_pins_the_link_line() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let prefix = stage(dir.path(), &[]);
-    let text = std::fs::read_to_string(prefix.join("lib/pkgconfig/kubepki.pc")).expect("kubepki.pc");
+    let text =
+        std::fs::read_to_string(prefix.join("lib/pkgconfig/kubepki.pc")).expect("kubepki.pc");
     assert!(text.contains("\nLibs: -L${libdir} -lkubepki\n"), "{text}");
     let private = text
         .lines()
@@ -322,10 +323,16 @@ fn shared_library_has_its_soname_and_links_through_pkg_config() {
     let own = run(Command::new("readelf")
         .arg("-d")
         .arg(lib.join(format!("libkubepki.so.{}", env!("CARGO_PKG_VERSION")))));
-    let soname = format!("Library soname: [libkubepki.so.{}]", env!("CARGO_PKG_VERSION_MAJOR"));
+    let soname = format!(
+        "Library soname: [libkubepki.so.{}]",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
     assert!(own.contains(&soname), "{own}");
     let (exe, dynamic) = link_with_pkg_config(&prefix, false);
-    let needed = format!("Shared library: [libkubepki.so.{}]", env!("CARGO_PKG_VERSION_MAJOR"));
+    let needed = format!(
+        "Shared library: [libkubepki.so.{}]",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
     assert!(dynamic.contains(&needed), "{dynamic}");
     let stdout = run(Command::new(&exe)
         .env("LD_LIBRARY_PATH", &lib)
