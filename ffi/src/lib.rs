@@ -6,6 +6,7 @@
 
 mod ca;
 mod cert;
+mod cluster;
 mod csr;
 mod error;
 #[cfg(fuzzing)]
@@ -13,15 +14,18 @@ mod error;
 pub mod fuzzing;
 mod keys;
 mod profile;
+mod signer;
 mod util;
 mod verify;
 
 pub use ca::*;
 pub use cert::*;
+pub use cluster::*;
 pub use csr::*;
 pub use error::*;
 pub use keys::*;
 pub use profile::*;
+pub use signer::*;
 pub use util::*;
 pub use verify::*;
 

@@ -253,7 +253,7 @@ fn header_version_macros_follow_cargo() {
 /// The system libraries `libkubepki.a` needs on Linux with glibc, as rustc prints them: a
 /// change here changes what every C and Go user must link.
 const LINUX_NATIVE_STATIC_LIBS: &str =
-    "-lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
+    "-ldl -lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
 
 /// Installs the library under a fresh prefix with ffi/stage.sh (`extra` selects static or
 /// shared only) and returns the prefix.
@@ -358,4 +358,114 @@ fn static_library_links_through_pkg_config_static() {
     assert!(!dynamic.contains("libkubepki"), "{dynamic}");
     let stdout = run(Command::new(&exe).arg(dir.path()).arg("1700000000"));
     assert!(stdout.contains("verified"), "{stdout}");
+}
+
+/// The `kubepki` binary, built once.
+fn kubepki_cli() -> PathBuf {
+    static CLI: OnceLock<PathBuf> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "kubepki-cli", "--bin", "kubepki"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p kubepki-cli failed");
+        target_dir().join("debug").join("kubepki")
+    })
+    .clone()
+}
+
+/// Checks the installer's tree with OpenSSL: each leaf chains to its CA for its purpose.
+fn openssl_checks_the_tree(pki: &Path) {
+    for (ca, leaf, purpose) in [
+        ("ca.crt", "apiserver.crt", "sslserver"),
+        ("ca.crt", "apiserver-kubelet-client.crt", "sslclient"),
+        ("front-proxy-ca.crt", "front-proxy-client.crt", "sslclient"),
+        ("etcd/ca.crt", "etcd/server.crt", "sslserver"),
+        ("etcd/ca.crt", "etcd/peer.crt", "sslclient"),
+        ("etcd/ca.crt", "etcd/healthcheck-client.crt", "sslclient"),
+        ("etcd/ca.crt", "apiserver-etcd-client.crt", "sslclient"),
+    ] {
+        let out = run(Command::new("openssl")
+            .args(["verify", "-purpose", purpose, "-CAfile"])
+            .arg(pki.join(ca))
+            .arg(pki.join(leaf)));
+        assert!(out.contains(": OK"), "{leaf}: {out}");
+    }
+    let sans = run(Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(pki.join("apiserver.crt")));
+    for san in [
+        "DNS:node-1",
+        "DNS:k8s.example.test",
+        "IP Address:10.0.0.5",
+        "IP Address:10.0.0.100",
+        "IP Address:10.96.0.1",
+        "DNS:kubernetes.default.svc.cluster.local",
+    ] {
+        assert!(sans.contains(san), "apiserver lacks {san}: {sans}");
+    }
+}
+
+#[test]
+fn installer_writes_the_whole_tree_in_one_call_under_sanitizers() {
+    if !have("cc", "--version") || !have("openssl", "version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("installer");
+    compile_c("installer.c", true, &exe);
+    let pki = dir.path().join("kubernetes/pki");
+    let kubeconfigs = dir.path().join("kubernetes");
+    // openssl and check-expiration use the real clock, so issue now (0).
+    let stdout = run(Command::new(&exe)
+        .arg(&pki)
+        .arg(&kubeconfigs)
+        .args(["node-1", "10.0.0.5"]));
+    assert!(stdout.contains("refused: "), "{stdout}");
+    assert!(stdout.contains("10.96.0.0/99"), "{stdout}");
+    // 3 CAs, 7 leaves, sa, 5 kubeconfig files.
+    assert!(stdout.contains("init wrote 16 of 16"), "{stdout}");
+    assert!(stdout.contains("init again kept 16 of 16"), "{stdout}");
+    assert!(
+        stdout.contains("bundle holds 27 files, 17 secret"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("MISSING"), "{stdout}");
+    openssl_checks_the_tree(&pki);
+    let check = run(Command::new(kubepki_cli())
+        .args(["certs", "check-expiration", "--cert-dir"])
+        .arg(&pki)
+        .arg("--kubeconfig-dir")
+        .arg(&kubeconfigs));
+    for name in ["admin.conf", "apiserver", "etcd-server", "front-proxy-ca"] {
+        assert!(check.contains(name), "{check}");
+    }
+    assert!(!check.contains("MISSING"), "{check}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&pki.join("ca.key")), 0o600);
+    assert_eq!(mode(&pki.join("ca.crt")), 0o644);
+    assert_eq!(mode(&kubeconfigs.join("admin.conf")), 0o600);
+}
+
+#[test]
+fn installer_is_clean_under_valgrind() {
+    if !have("cc", "--version") || !have("valgrind", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("installer");
+    compile_c("installer.c", false, &exe);
+    let stdout = run(Command::new("valgrind")
+        .args(["--error-exitcode=1", "--leak-check=full", "--quiet"])
+        .arg(format!(
+            "--suppressions={}",
+            root().join("ffi/tests/valgrind.supp").display()
+        ))
+        .arg(&exe)
+        .arg(dir.path().join("pki"))
+        .arg(dir.path())
+        .args(["node-1", "10.0.0.5", "1800000000"]));
+    assert!(stdout.contains("init again kept 16 of 16"), "{stdout}");
 }

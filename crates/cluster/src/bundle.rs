@@ -57,6 +57,18 @@ impl Bundle {
     }
 }
 
+impl InitOptions {
+    /// Checks the options as [`crate::init`] and [`generate`] check them before anything is
+    /// made: SANs, the control-plane endpoint, the service CIDR, names.
+    ///
+    /// # Errors
+    /// [`ClusterError::InvalidSan`], [`ClusterError::InvalidExtraSan`],
+    /// [`ClusterError::InvalidEndpoint`], [`ClusterError::Profile`], naming the value.
+    pub fn validate(&self) -> Result<(), ClusterError> {
+        Plan::new(self).map(|_| ())
+    }
+}
+
 /// The tree [`crate::init`] lays out in empty folders, in memory: the same CAs, leaves,
 /// service-account key pair and kubeconfig files, made from the same options (their
 /// `cert_dir` and `kubeconfig_dir` are not used) at time `now`. Nothing touches the disk.
