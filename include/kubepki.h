@@ -44,9 +44,17 @@
 // Patch version of the library the header was generated from.
 #define KUBEPKI_VERSION_PATCH 0
 
+// The ABI version of the header: the `N` of the shared library's SONAME `libkubepki.so.N`.
+// It changes whenever a function's signature or a type's layout changes incompatibly.
+#define KUBEPKI_ABI_VERSION KUBEPKI_VERSION_MAJOR
+
+// The largest signature a callback may return: an RSA-4096 signature is 512 bytes, a DER
+// ECDSA P-384 signature at most 104.
+#define KUBEPKI_MAX_SIGNATURE_LEN 512
+
 // The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
-// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification); a number is never
-// reused. Codes received from C are read as `uint32_t`.
+// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification, 6xx the cluster
+// tree, 7xx PKCS#11); a number is never reused. Codes received from C are read as `uint32_t`.
 enum kubepki_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -178,12 +186,71 @@ enum kubepki_result
   KUBEPKI_RESULT_VERIFY_NAME_CONSTRAINT = 509,
   // Any other verification failure.
   KUBEPKI_RESULT_VERIFY_OTHER = 599,
+  // An existing file of the tree does not fit (wrong CA, key, names, expired).
+  KUBEPKI_RESULT_CLUSTER_MISFIT = 600,
+  // A certificate without its key, or the reverse.
+  KUBEPKI_RESULT_CLUSTER_INCOMPLETE_PAIR = 601,
+  // Reading or writing the tree failed (permissions, disk, lock).
+  KUBEPKI_RESULT_CLUSTER_IO = 602,
+  // A SAN, an endpoint or another cluster parameter that is not valid.
+  KUBEPKI_RESULT_CLUSTER_INVALID_PARAMETER = 603,
+  // A certificate name that is not part of the tree.
+  KUBEPKI_RESULT_CLUSTER_UNKNOWN_CERTIFICATE = 604,
+  // The CA's key is absent (external CA mode): it cannot sign.
+  KUBEPKI_RESULT_CLUSTER_NO_CA_KEY = 605,
+  // Renewal stopped part-way: the message says which files were renewed.
+  KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE = 606,
+  // A kubeconfig file that does not read.
+  KUBEPKI_RESULT_CLUSTER_KUBECONFIG = 607,
+  // A CA cannot be renewed.
+  KUBEPKI_RESULT_CLUSTER_CA_NOT_RENEWED = 608,
+  // Any other cluster problem.
+  KUBEPKI_RESULT_CLUSTER_OTHER = 699,
+  // A PKCS#11 URI that does not parse (RFC 7512).
+  KUBEPKI_RESULT_PKCS11_BAD_URI = 700,
+  // No module path, or the module does not load.
+  KUBEPKI_RESULT_PKCS11_MODULE = 701,
+  // No token matches the URI.
+  KUBEPKI_RESULT_PKCS11_TOKEN = 702,
+  // No (or more than one, or the wrong kind of) object matches the URI.
+  KUBEPKI_RESULT_PKCS11_OBJECT = 703,
+  // PIN missing, wrong, locked, or its source unreadable.
+  KUBEPKI_RESULT_PKCS11_PIN = 704,
+  // The token lacks the mechanism, or the key is of an unsupported kind.
+  KUBEPKI_RESULT_PKCS11_MECHANISM = 705,
+  // Any other PKCS#11 failure.
+  KUBEPKI_RESULT_PKCS11_OTHER = 799,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
 typedef enum kubepki_result kubepki_result;
 #else
 typedef uint32_t kubepki_result;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+// What `kubepki_cluster_init` did to a file, or what `kubepki_renew` did to a certificate.
+enum kubepki_action
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  // Created now.
+  KUBEPKI_ACTION_WRITTEN = 0,
+  // Existed, fits, left untouched.
+  KUBEPKI_ACTION_KEPT = 1,
+  // Not written: its CA's key is absent (external CA mode); `ca` names the CA.
+  KUBEPKI_ACTION_MISSING = 2,
+  // Renewed: new key and certificate; `note` names the component to restart.
+  KUBEPKI_ACTION_RENEWED = 3,
+  // Not renewed: its CA is external (`ca` names it).
+  KUBEPKI_ACTION_SKIPPED = 4,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum kubepki_action kubepki_action;
+#else
+typedef uint32_t kubepki_action;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -228,6 +295,11 @@ typedef uint32_t kubepki_purpose;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
+// A cluster tree made in memory by `kubepki_cluster_generate`: files in kubeadm's order,
+// with paths as under `/etc/kubernetes` (`pki/ca.crt`, `pki/etcd/server.key`,
+// `admin.conf`). Free with `kubepki_bundle_free`, which zeroizes every file.
+typedef struct kubepki_bundle kubepki_bundle;
+
 // Bytes returned by the library (PEM, DER, text). The data is followed by a NUL byte not
 // counted in the length, so PEM and text can be used as C strings. Free with
 // `kubepki_bytes_free`, which zeroizes the memory (returned private keys live here).
@@ -241,6 +313,14 @@ typedef struct kubepki_ca kubepki_ca;
 // across threads.
 typedef struct kubepki_cert kubepki_cert;
 
+// The parameters of `kubepki init`, with kubeadm's defaults: advertise address 127.0.0.1,
+// port 6443, service CIDR 10.96.0.0/12, DNS domain cluster.local, cluster name kubernetes,
+// RSA-2048 keys, certificates for 1 year and CAs for 10 years, a local etcd. The node name
+// has no default (kubeadm takes the host name): set it. Each setter checks its value and
+// fails, naming it, without changing the parameters. Not thread-safe while being set; a
+// `const` one may be used by several calls at once.
+typedef struct kubepki_cluster_params kubepki_cluster_params;
+
 // A parsed or built request whose proof of possession has been checked. Immutable: a
 // `const kubepki_csr *` may be shared across threads.
 typedef struct kubepki_csr kubepki_csr;
@@ -253,15 +333,93 @@ typedef struct kubepki_csr_builder kubepki_csr_builder;
 // The full message of a failed call, with its code. Free with `kubepki_error_free`.
 typedef struct kubepki_error kubepki_error;
 
+// The rows of `kubepki_check_expiration`: certificates first, then CAs, in kubeadm's order.
+typedef struct kubepki_expiration_report kubepki_expiration_report;
+
 // A private key. Immutable once made: a `const kubepki_key *` may be shared across threads.
 typedef struct kubepki_key kubepki_key;
 
 // A signing profile. Immutable: a `const kubepki_profile *` may be shared across threads.
 typedef struct kubepki_profile kubepki_profile;
 
+// What `kubepki_cluster_init` or `kubepki_renew` did, file by file, and its warnings.
+// Free with `kubepki_report_free`.
+typedef struct kubepki_report kubepki_report;
+
+// A key that signs somewhere else: made by `kubepki_signer_new` (a callback) or
+// `kubepki_signer_from_pkcs11` (a PKCS#11 token). Free with `kubepki_signer_free`; a CA or
+// cluster parameters made from it keep their own reference, so it may be freed first.
+typedef struct kubepki_signer kubepki_signer;
+
 // A list of NUL-terminated strings (SANs as `DNS:name`, groups, usages). Free with
 // `kubepki_strings_free`.
 typedef struct kubepki_strings kubepki_strings;
+
+// One row of a report, borrowed from it: valid until the report is freed.
+typedef struct kubepki_report_row {
+  // kubeadm's name (`ca`, `apiserver`, `admin.conf`, `sa`).
+  const char *name;
+  // The certificate, kubeconfig or key file; "" when not known.
+  const char *path;
+  // What was done.
+  kubepki_action action;
+  // The CA concerned for `Missing` and `Skipped`, else "".
+  const char *ca;
+  // The component to restart for `Renewed`, else "".
+  const char *note;
+} kubepki_report_row;
+
+// One row of an expiration report, borrowed from it.
+typedef struct kubepki_expiration_row {
+  // kubeadm's name (`admin.conf`, `apiserver`, `ca`).
+  const char *name;
+  // The end of validity in seconds since 1970; 0 when missing.
+  int64_t not_after;
+  // Seconds left at the report's time (negative once expired); 0 when missing.
+  int64_t residual_seconds;
+  // The CA that signed it; "" for a CA or a missing file.
+  const char *ca;
+  // Whether it is a CA.
+  bool is_ca;
+  // Whether its CA's key is absent (external CA): it cannot be renewed here.
+  bool externally_managed;
+  // Whether the file is absent.
+  bool missing;
+} kubepki_expiration_row;
+
+// A borrowed text: `len` bytes of UTF-8 at `data`, not NUL-terminated. Lists of texts
+// (groups, certificate names) are arrays of these.
+typedef struct kubepki_str {
+  // The first byte (may be NULL when `len` is 0).
+  const uint8_t *data;
+  // The number of bytes.
+  size_t len;
+} kubepki_str;
+
+// The sign callback of an external signer. It signs `message` (the DER of a certificate's
+// to-be-signed part) with the private key, for the signer's algorithm: ECDSA P-256 over
+// SHA-256, ECDSA P-384 over SHA-384, RSA PKCS#1 v1.5 over SHA-256. `digest` is that hash of
+// `message`, for clients that sign digests (most KMS and HSM APIs); use one or the other.
+//
+// It writes the signature in X.509's encoding (a DER `Ecdsa-Sig-Value` for ECDSA, the raw
+// PKCS#1 signature for RSA) to `signature`, which has room for `signature_capacity`
+// (`KUBEPKI_MAX_SIGNATURE_LEN`) bytes, sets `*signature_len`, and returns 0. Any other
+// return value is a failure: the call that was signing fails with
+// `KUBEPKI_RESULT_KEY_SIGNING` and a message holding that value.
+//
+// The library checks every signature against the public key before using it: a wrong one
+// fails with `KUBEPKI_RESULT_KEY_SIGNATURE` and no certificate is returned.
+//
+// It may be called from several threads at once when a CA built on it issues from several
+// threads; `user_data` is passed through untouched.
+typedef uint32_t (*kubepki_sign_callback)(void *user_data,
+                                          const uint8_t *message,
+                                          size_t message_len,
+                                          const uint8_t *digest,
+                                          size_t digest_len,
+                                          uint8_t *signature,
+                                          size_t signature_capacity,
+                                          size_t *signature_len);
 
 #ifdef __cplusplus
 extern "C" {
@@ -270,6 +428,11 @@ extern "C" {
 // The library's version as a NUL-terminated string, e.g. `"0.1.0"`; static, never freed.
 // Compare it with `KUBEPKI_VERSION_*` to detect a header/library mismatch.
 const char *kubepki_version(void);
+
+// The ABI version of the library actually loaded (the `N` of `libkubepki.so.N`). A program
+// compares it with the `KUBEPKI_ABI_VERSION` it was compiled against and refuses to run
+// when they differ.
+uint32_t kubepki_abi_version(void);
 
 // Creates a self-signed root CA with (a copy of) `key` under a CA `profile` (e.g. the
 // built-in `ca`). `subject` may be NULL to take the profile's fixed subject.
@@ -440,6 +603,396 @@ bool kubepki_cert_is_ca(const struct kubepki_cert *cert);
 // `cert` is NULL or a handle from this library that was not freed before and is not
 // used by another thread.
 void kubepki_cert_free(struct kubepki_cert *cert);
+
+// Makes cluster parameters with kubeadm's defaults (see `kubepki_cluster_params`).
+//
+// # Safety
+// `out` points to storage for one pointer; `err_out` is NULL or points to storage for one
+// pointer.
+kubepki_result kubepki_cluster_params_new(struct kubepki_cluster_params **out,
+                                          struct kubepki_error **err_out);
+
+// Frees cluster parameters. NULL is accepted and ignored.
+//
+// # Safety
+// `params` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_cluster_params_free(struct kubepki_cluster_params *params);
+
+// Sets the control-plane node's name (kubeadm's `--node-name`): a DNS name, in the API
+// server and etcd certificates and the kubelet's identity `system:node:NAME`.
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_node_name(struct kubepki_cluster_params *params,
+                                                    const uint8_t *value,
+                                                    size_t value_len,
+                                                    struct kubepki_error **err_out);
+
+// Sets the API server's advertise address (`--apiserver-advertise-address`): an IPv4 or
+// IPv6 address.
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_advertise_address(struct kubepki_cluster_params *params,
+                                                            const uint8_t *value,
+                                                            size_t value_len,
+                                                            struct kubepki_error **err_out);
+
+// Sets the shared control-plane endpoint (`--control-plane-endpoint`, `HOST[:PORT]`, an
+// IPv6 address in brackets with a port): a load balancer's name or address, put in the
+// API server certificate and in the kubeconfig files' server URL.
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_control_plane_endpoint(struct kubepki_cluster_params *params,
+                                                                 const uint8_t *value,
+                                                                 size_t value_len,
+                                                                 struct kubepki_error **err_out);
+
+// Sets the cluster name in the kubeconfig files (`--cluster-name`, default `kubernetes`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_cluster_name(struct kubepki_cluster_params *params,
+                                                       const uint8_t *value,
+                                                       size_t value_len,
+                                                       struct kubepki_error **err_out);
+
+// Sets the service CIDR (`--service-cidr`): one IPv4 or IPv6 network, or an IPv4 and an
+// IPv6 network separated by a comma (dual stack). The API server certificate gets the
+// first address of the first network, as kubeadm.
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_service_cidr(struct kubepki_cluster_params *params,
+                                                       const uint8_t *value,
+                                                       size_t value_len,
+                                                       struct kubepki_error **err_out);
+
+// Sets the cluster DNS domain (`--service-dns-domain`, default `cluster.local`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_dns_domain(struct kubepki_cluster_params *params,
+                                                     const uint8_t *value,
+                                                     size_t value_len,
+                                                     struct kubepki_error **err_out);
+
+// Adds a SAN (an IP address or a DNS name) to the API server certificate
+// (`--apiserver-cert-extra-sans`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_add_apiserver_san(struct kubepki_cluster_params *params,
+                                                        const uint8_t *value,
+                                                        size_t value_len,
+                                                        struct kubepki_error **err_out);
+
+// Adds a SAN to the etcd server certificate (kubeadm's `etcd.local.serverCertSANs`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_add_etcd_server_san(struct kubepki_cluster_params *params,
+                                                          const uint8_t *value,
+                                                          size_t value_len,
+                                                          struct kubepki_error **err_out);
+
+// Adds a SAN to the etcd peer certificate (kubeadm's `etcd.local.peerCertSANs`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_add_etcd_peer_san(struct kubepki_cluster_params *params,
+                                                        const uint8_t *value,
+                                                        size_t value_len,
+                                                        struct kubepki_error **err_out);
+
+// Sets the algorithm of every key (`RSA-2048` as kubeadm, `RSA-3072`, `RSA-4096`,
+// `ECDSA-P256`, `ECDSA-P384`).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_algorithm(struct kubepki_cluster_params *params,
+                                                    const uint8_t *value,
+                                                    size_t value_len,
+                                                    struct kubepki_error **err_out);
+
+// External CA mode: the cluster CA's certificate (PEM) without its key. `init` writes
+// it as `ca.crt` when absent (an existing `ca.crt` must be the same), and reports what
+// it would sign as missing, to be signed elsewhere. `kubepki_cluster_generate` refuses
+// this mode (it has no tree to leave files missing in).
+//
+// # Safety
+// `params` is a live handle not used by another thread; `value` points to `value_len`
+// bytes; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_params_set_external_ca(struct kubepki_cluster_params *params,
+                                                      const uint8_t *value,
+                                                      size_t value_len,
+                                                      struct kubepki_error **err_out);
+
+// Sets the API server's port (`--apiserver-bind-port`, default 6443): in the local
+// kubeconfig files, and of the control-plane endpoint when it names none.
+//
+// # Safety
+// `params` is a live handle not used by another thread; `err_out` is NULL or points to
+// storage for one pointer.
+kubepki_result kubepki_cluster_params_set_bind_port(struct kubepki_cluster_params *params,
+                                                    uint16_t port,
+                                                    struct kubepki_error **err_out);
+
+// Sets the validity of the leaf certificates in seconds (kubeadm's
+// `certificateValidityPeriod`, default 1 year). 0 is refused.
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`.
+kubepki_result kubepki_cluster_params_set_cert_validity(struct kubepki_cluster_params *params,
+                                                        uint64_t seconds,
+                                                        struct kubepki_error **err_out);
+
+// Sets the validity of the CAs in seconds (kubeadm's `caCertificateValidityPeriod`,
+// default 10 years). 0 is refused.
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`.
+kubepki_result kubepki_cluster_params_set_ca_validity(struct kubepki_cluster_params *params,
+                                                      uint64_t seconds,
+                                                      struct kubepki_error **err_out);
+
+// An external etcd (`true`): no `etcd/` folder, no etcd CA, no `apiserver-etcd-client`.
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`.
+kubepki_result kubepki_cluster_params_set_external_etcd(struct kubepki_cluster_params *params,
+                                                        bool external,
+                                                        struct kubepki_error **err_out);
+
+// Group names as kubeadm 1.28 (`true`: `admin.conf` in `system:masters`, no
+// `super-admin.conf`) or as current kubeadm (`false`, the default).
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`.
+kubepki_result kubepki_cluster_params_set_kubeadm_1_28_groups(struct kubepki_cluster_params *params,
+                                                              bool v1_28,
+                                                              struct kubepki_error **err_out);
+
+// The number of threads generating keys (0, the default: one per core).
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`.
+kubepki_result kubepki_cluster_params_set_threads(struct kubepki_cluster_params *params,
+                                                  uint32_t threads,
+                                                  struct kubepki_error **err_out);
+
+// The cluster CA's key is `signer` (a PKCS#11 token's key, or a KMS key behind a callback):
+// a missing `ca.crt` is self-signed with it, an existing one must be its certificate, and
+// no `ca.key` is written or returned. The parameters keep their own reference to the
+// signer.
+//
+// # Safety
+// As `kubepki_cluster_params_set_bind_port`; `signer` is a live signer.
+kubepki_result kubepki_cluster_params_set_ca_signer(struct kubepki_cluster_params *params,
+                                                    const struct kubepki_signer *signer,
+                                                    struct kubepki_error **err_out);
+
+// The number of rows; 0 for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_report_len(const struct kubepki_report *report);
+
+// Fills `*row` with row `index`; false (and `*row` untouched) for NULL or an index out of
+// range. The row's texts belong to the report.
+//
+// # Safety
+// `report` is NULL or a live handle; `row` is NULL or points to a writable row.
+bool kubepki_report_row_get(const struct kubepki_report *report,
+                            size_t index,
+                            struct kubepki_report_row *row);
+
+// The number of warnings (what was kept though not as it would be written, an interrupted
+// run recovered); 0 for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_report_warnings_len(const struct kubepki_report *report);
+
+// Warning `index`, owned by the report; NULL for NULL or an index out of range.
+//
+// # Safety
+// `report` is NULL or a live handle.
+const char *kubepki_report_warning(const struct kubepki_report *report,
+                                   size_t index);
+
+// Frees a report. NULL is accepted and ignored.
+//
+// # Safety
+// `report` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_report_free(struct kubepki_report *report);
+
+// Lays out kubeadm's tree under `cert_dir` (kubeadm: `/etc/kubernetes/pki`) and
+// `kubeconfig_dir` (`/etc/kubernetes`) at `now_unix` (0: the current time), as
+// `kubepki init`: the same files and modes, what exists and fits is kept, a CA is never
+// replaced, a misfit or a half pair is refused before anything is written, and the whole
+// set is written or none of it. `*report` lists every file and what was done.
+//
+// # Safety
+// `params` is a live handle; the folders point to their lengths in bytes; `report` points
+// to storage for one pointer; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_cluster_init(const struct kubepki_cluster_params *params,
+                                    const uint8_t *cert_dir,
+                                    size_t cert_dir_len,
+                                    const uint8_t *kubeconfig_dir,
+                                    size_t kubeconfig_dir_len,
+                                    int64_t now_unix,
+                                    struct kubepki_report **report,
+                                    struct kubepki_error **err_out);
+
+// Makes the tree `kubepki_cluster_init` would lay out in empty folders, in memory, at
+// `now_unix` (0: the current time): nothing touches the disk. External CA mode is refused
+// (`KUBEPKI_RESULT_INVALID_PARAMETER`).
+//
+// # Safety
+// `params` is a live handle; `bundle` points to storage for one pointer; `err_out` is NULL
+// or points to storage for one pointer.
+kubepki_result kubepki_cluster_generate(const struct kubepki_cluster_params *params,
+                                        int64_t now_unix,
+                                        struct kubepki_bundle **bundle,
+                                        struct kubepki_error **err_out);
+
+// The number of files; 0 for NULL.
+//
+// # Safety
+// `bundle` is NULL or a live handle.
+size_t kubepki_bundle_len(const struct kubepki_bundle *bundle);
+
+// The path of file `index` (`pki/ca.crt`), owned by the bundle; NULL for NULL or an index
+// out of range.
+//
+// # Safety
+// `bundle` is NULL or a live handle.
+const char *kubepki_bundle_path(const struct kubepki_bundle *bundle,
+                                size_t index);
+
+// The content of file `index`, owned by the bundle (`*len` set to its length, not
+// NUL-terminated); NULL (and `*len` 0) for NULL or an index out of range.
+//
+// # Safety
+// `bundle` is NULL or a live handle; `len` is NULL or points to a writable `size_t`.
+const uint8_t *kubepki_bundle_data(const struct kubepki_bundle *bundle,
+                                   size_t index,
+                                   size_t *len);
+
+// Whether file `index` holds a private key (write it with mode 0600); false for NULL or an
+// index out of range.
+//
+// # Safety
+// `bundle` is NULL or a live handle.
+bool kubepki_bundle_is_secret(const struct kubepki_bundle *bundle,
+                              size_t index);
+
+// Zeroizes and frees a bundle. NULL is accepted and ignored.
+//
+// # Safety
+// `bundle` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_bundle_free(struct kubepki_bundle *bundle);
+
+// Reads the expiration of every certificate of the tree at `now_unix` (0: the current
+// time), as `kubepki certs check-expiration`: the leaves and the kubeconfig files' client
+// certificates, then the CAs; absent files are rows marked missing.
+//
+// # Safety
+// The folders point to their lengths in bytes; `report` points to storage for one pointer;
+// `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_check_expiration(const uint8_t *cert_dir,
+                                        size_t cert_dir_len,
+                                        const uint8_t *kubeconfig_dir,
+                                        size_t kubeconfig_dir_len,
+                                        int64_t now_unix,
+                                        struct kubepki_expiration_report **report,
+                                        struct kubepki_error **err_out);
+
+// The number of rows; 0 for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_expiration_len(const struct kubepki_expiration_report *report);
+
+// Fills `*row` with row `index`; false (and `*row` untouched) for NULL or an index out of
+// range. The row's texts belong to the report.
+//
+// # Safety
+// `report` is NULL or a live handle; `row` is NULL or points to a writable row.
+bool kubepki_expiration_row_get(const struct kubepki_expiration_report *report,
+                                size_t index,
+                                struct kubepki_expiration_row *row);
+
+// Frees an expiration report. NULL is accepted and ignored.
+//
+// # Safety
+// `report` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_expiration_report_free(struct kubepki_expiration_report *report);
+
+// Renews certificates of the tree at `now_unix` (0: the current time), as
+// `kubepki certs renew`: `names` lists kubeadm's names (`apiserver`, `admin.conf`, ...) or
+// is the one name `all`; `names_len` 0 means `all`. Each gets a new key (same algorithm)
+// and a certificate for `validity_seconds` (0: 1 year), signed by its CA from the tree, or
+// the cluster CA by `cluster_ca` when not NULL (a CA key on a token). `*report` lists the
+// renewed files (with the component to restart) and those skipped (external CA).
+//
+// # Safety
+// The folders point to their lengths in bytes; `names` is NULL (`names_len` 0) or points to
+// `names_len` texts; `cluster_ca` is NULL or a live CA; `report` points to storage for one
+// pointer; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_renew(const uint8_t *cert_dir,
+                             size_t cert_dir_len,
+                             const uint8_t *kubeconfig_dir,
+                             size_t kubeconfig_dir_len,
+                             const struct kubepki_str *names,
+                             size_t names_len,
+                             uint64_t validity_seconds,
+                             const struct kubepki_ca *cluster_ca,
+                             int64_t now_unix,
+                             struct kubepki_report **report,
+                             struct kubepki_error **err_out);
+
+// A kubeconfig file for a new user (kubeadm's `kubeconfig user`): a fresh `algorithm` key
+// (NULL: `ECDSA-P256`), a client certificate with CN `user` and O `groups`, signed by `ca`
+// for `validity_seconds` (0: 24 hours) from `now_unix` (0: the current time), for the
+// cluster `cluster_name` at `server` (`https://HOST:PORT`). `*out` holds the YAML, with the
+// private key in it: free it with `kubepki_bytes_free`, which zeroizes it.
+//
+// # Safety
+// `ca` is a live CA; the texts point to their lengths in bytes (`algorithm` may be NULL);
+// `groups` is NULL (`groups_len` 0) or points to `groups_len` texts; `out` points to
+// storage for one pointer; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_kubeconfig_user(const struct kubepki_ca *ca,
+                                       const uint8_t *cluster_name,
+                                       size_t cluster_name_len,
+                                       const uint8_t *server,
+                                       size_t server_len,
+                                       const uint8_t *user,
+                                       size_t user_len,
+                                       const struct kubepki_str *groups,
+                                       size_t groups_len,
+                                       const uint8_t *algorithm,
+                                       size_t algorithm_len,
+                                       uint64_t validity_seconds,
+                                       int64_t now_unix,
+                                       struct kubepki_bytes **out,
+                                       struct kubepki_error **err_out);
 
 // Starts a request for a subject in OpenSSL's form (`/CN=jane/O=dev`) or RFC 4514 form
 // (`CN=jane,O=dev`).
@@ -675,6 +1228,73 @@ kubepki_result kubepki_profile_from_yaml(const uint8_t *yaml,
 // `profile` is NULL or a handle from this library that was not freed before and is not
 // used by another thread.
 void kubepki_profile_free(struct kubepki_profile *profile);
+
+// Makes a signer whose private key is behind `sign_callback` (see `kubepki_sign_callback`):
+// `algorithm` is the key's kubeadm name (`ECDSA-P256`, `ECDSA-P384`, `RSA-2048`,
+// `RSA-3072`, `RSA-4096`) and `public_key_der` its public key as a DER
+// SubjectPublicKeyInfo; the two must agree.
+//
+// # Safety
+// `algorithm` and `public_key_der` point to their lengths in bytes; `sign_callback` is a
+// function that may be called with `user_data` from any thread, from several at once, for
+// as long as the signer or anything made from it (a CA, cluster parameters) lives; `out`
+// points to storage for one pointer; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_signer_new(const uint8_t *algorithm,
+                                  size_t algorithm_len,
+                                  const uint8_t *public_key_der,
+                                  size_t public_key_der_len,
+                                  kubepki_sign_callback sign_callback,
+                                  void *user_data,
+                                  struct kubepki_signer **out,
+                                  struct kubepki_error **err_out);
+
+// Opens the private key a PKCS#11 URI names (RFC 7512, e.g.
+// `pkcs11:token=kubepki;object=cluster-ca?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin`)
+// as a signer. The PIN comes from the URI's `pin-source` or `pin-value`, else from the
+// `KUBEPKI_PKCS11_PIN` environment variable; the module from `module-path`, else
+// `KUBEPKI_PKCS11_MODULE`.
+//
+// # Safety
+// `uri` points to `uri_len` bytes; `out` and `err_out` as for `kubepki_signer_new`.
+kubepki_result kubepki_signer_from_pkcs11(const uint8_t *uri,
+                                          size_t uri_len,
+                                          struct kubepki_signer **out,
+                                          struct kubepki_error **err_out);
+
+// Frees a signer. NULL is accepted and ignored. CAs and cluster parameters made from it
+// keep working.
+//
+// # Safety
+// `signer` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_signer_free(struct kubepki_signer *signer);
+
+// Makes a CA from its certificate (PEM or DER, optionally followed by its chain, nearest
+// first) and a signer holding its key. Checks that the certificate is a CA and that the
+// signer's public key is the certificate's.
+//
+// # Safety
+// `cert` points to `cert_len` bytes; `signer` is a live signer; `out` points to storage for
+// one pointer; `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_ca_from_cert_and_signer(const uint8_t *cert,
+                                               size_t cert_len,
+                                               const struct kubepki_signer *signer,
+                                               struct kubepki_ca **out,
+                                               struct kubepki_error **err_out);
+
+// Opens a CA whose key is on a PKCS#11 token: its certificate (PEM or DER, optionally
+// followed by its chain) and the URI of its private key, as for
+// `kubepki_signer_from_pkcs11`.
+//
+// # Safety
+// `cert` and `uri` point to their lengths in bytes; `out` and `err_out` as for
+// `kubepki_ca_from_cert_and_signer`.
+kubepki_result kubepki_ca_from_pkcs11(const uint8_t *cert,
+                                      size_t cert_len,
+                                      const uint8_t *uri,
+                                      size_t uri_len,
+                                      struct kubepki_ca **out,
+                                      struct kubepki_error **err_out);
 
 // The start of the bytes (never NULL for a live object); NULL for NULL.
 //

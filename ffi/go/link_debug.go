@@ -7,6 +7,6 @@ package kubepki
 // `-tags kubepki_external` and CGO_LDFLAGS naming the library (see link_external.go).
 
 /*
-#cgo LDFLAGS: ${SRCDIR}/../../target/debug/libkubepki.a -lm -ldl -lpthread -lrt -lutil -lgcc_s
+#cgo LDFLAGS: ${SRCDIR}/../../target/debug/libkubepki_ffi.a -lm -ldl -lpthread -lrt -lutil -lgcc_s
 */
 import "C"

@@ -5,6 +5,6 @@ package kubepki
 // Links the release build of the static library: `cargo build -p kubepki-ffi --release` first.
 
 /*
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libkubepki.a -lm -ldl -lpthread -lrt -lutil -lgcc_s
+#cgo LDFLAGS: ${SRCDIR}/../../target/release/libkubepki_ffi.a -lm -ldl -lpthread -lrt -lutil -lgcc_s
 */
 import "C"

@@ -19,6 +19,18 @@ pub struct kubepki_ca {
     inner: Ca,
 }
 
+impl kubepki_ca {
+    /// Wraps a CA made elsewhere in this crate.
+    pub(crate) fn new(inner: Ca) -> Self {
+        kubepki_ca { inner }
+    }
+
+    /// The CA itself.
+    pub(crate) fn inner(&self) -> &Ca {
+        &self.inner
+    }
+}
+
 /// The subject given, or the profile's fixed one when `text` is NULL.
 fn subject_or_fixed(text: Option<&str>, profile: &kubepki_profile) -> Result<Subject, Failure> {
     match text {

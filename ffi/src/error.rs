@@ -2,13 +2,14 @@
 
 use std::ffi::{CString, c_char};
 
+use kubepki::cluster::ClusterError;
 use kubepki::profile::ProfileError;
 use kubepki::{CsrError, KeyError, SignError};
 use kubepki_verify::VerifyError;
 
 /// The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
-/// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification); a number is never
-/// reused. Codes received from C are read as `uint32_t`.
+/// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification, 6xx the cluster
+/// tree, 7xx PKCS#11); a number is never reused. Codes received from C are read as `uint32_t`.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum kubepki_result {
@@ -143,6 +144,42 @@ pub enum kubepki_result {
     VerifyNameConstraint = 509,
     /// Any other verification failure.
     VerifyOther = 599,
+
+    /// An existing file of the tree does not fit (wrong CA, key, names, expired).
+    ClusterMisfit = 600,
+    /// A certificate without its key, or the reverse.
+    ClusterIncompletePair = 601,
+    /// Reading or writing the tree failed (permissions, disk, lock).
+    ClusterIo = 602,
+    /// A SAN, an endpoint or another cluster parameter that is not valid.
+    ClusterInvalidParameter = 603,
+    /// A certificate name that is not part of the tree.
+    ClusterUnknownCertificate = 604,
+    /// The CA's key is absent (external CA mode): it cannot sign.
+    ClusterNoCaKey = 605,
+    /// Renewal stopped part-way: the message says which files were renewed.
+    ClusterRenewIncomplete = 606,
+    /// A kubeconfig file that does not read.
+    ClusterKubeconfig = 607,
+    /// A CA cannot be renewed.
+    ClusterCaNotRenewed = 608,
+    /// Any other cluster problem.
+    ClusterOther = 699,
+
+    /// A PKCS#11 URI that does not parse (RFC 7512).
+    Pkcs11BadUri = 700,
+    /// No module path, or the module does not load.
+    Pkcs11Module = 701,
+    /// No token matches the URI.
+    Pkcs11Token = 702,
+    /// No (or more than one, or the wrong kind of) object matches the URI.
+    Pkcs11Object = 703,
+    /// PIN missing, wrong, locked, or its source unreadable.
+    Pkcs11Pin = 704,
+    /// The token lacks the mechanism, or the key is of an unsupported kind.
+    Pkcs11Mechanism = 705,
+    /// Any other PKCS#11 failure.
+    Pkcs11Other = 799,
 }
 
 /// A failure as it crosses the boundary: the code and the full message.
@@ -314,6 +351,36 @@ impl From<VerifyError> for Failure {
     }
 }
 
+fn cluster_code(e: &ClusterError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        ClusterError::Misfit { .. } => R::ClusterMisfit,
+        ClusterError::IncompletePair { .. } => R::ClusterIncompletePair,
+        ClusterError::Read { .. } | ClusterError::CreateDir { .. } | ClusterError::Fs(_) => {
+            R::ClusterIo
+        }
+        ClusterError::Key { source, .. } => key_code(source),
+        ClusterError::KeyGeneration(source) => key_code(source),
+        ClusterError::Sign { source, .. } => sign_code(source),
+        ClusterError::Profile(source) => profile_code(source),
+        ClusterError::Kubeconfig { .. } => R::ClusterKubeconfig,
+        ClusterError::InvalidSan { .. }
+        | ClusterError::InvalidExtraSan { .. }
+        | ClusterError::InvalidEndpoint { .. } => R::ClusterInvalidParameter,
+        ClusterError::UnknownCertificate { .. } => R::ClusterUnknownCertificate,
+        ClusterError::CaNotRenewed { .. } => R::ClusterCaNotRenewed,
+        ClusterError::NoCaKey { .. } => R::ClusterNoCaKey,
+        ClusterError::RenewIncomplete { .. } => R::ClusterRenewIncomplete,
+        _ => R::ClusterOther,
+    }
+}
+
+impl From<ClusterError> for Failure {
+    fn from(e: ClusterError) -> Self {
+        Failure::new(cluster_code(&e), e.to_string())
+    }
+}
+
 impl From<kubepki::Error> for Failure {
     fn from(e: kubepki::Error) -> Self {
         let code = match &e {
@@ -467,6 +534,23 @@ pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
         VerifyNoTrustAnchors => "no trust anchors",
         VerifyNameConstraint => "name constraint violated",
         VerifyOther => "verification failed",
+        ClusterMisfit => "an existing file of the tree does not fit",
+        ClusterIncompletePair => "a certificate without its key, or the reverse",
+        ClusterIo => "reading or writing the tree failed",
+        ClusterInvalidParameter => "invalid cluster parameter",
+        ClusterUnknownCertificate => "not a certificate of the tree",
+        ClusterNoCaKey => "the CA key is absent",
+        ClusterRenewIncomplete => "renewal stopped part-way",
+        ClusterKubeconfig => "kubeconfig file does not read",
+        ClusterCaNotRenewed => "a CA cannot be renewed",
+        ClusterOther => "cluster error",
+        Pkcs11BadUri => "invalid PKCS#11 URI",
+        Pkcs11Module => "PKCS#11 module missing or not loadable",
+        Pkcs11Token => "no such PKCS#11 token",
+        Pkcs11Object => "no such PKCS#11 private key",
+        Pkcs11Pin => "PKCS#11 PIN missing, wrong or locked",
+        Pkcs11Mechanism => "PKCS#11 mechanism or key kind not supported",
+        Pkcs11Other => "PKCS#11 error",
     );
     text.as_ptr().cast()
 }

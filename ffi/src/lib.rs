@@ -6,6 +6,7 @@
 
 mod ca;
 mod cert;
+mod cluster;
 mod csr;
 mod error;
 #[cfg(fuzzing)]
@@ -13,15 +14,18 @@ mod error;
 pub mod fuzzing;
 mod keys;
 mod profile;
+mod signer;
 mod util;
 mod verify;
 
 pub use ca::*;
 pub use cert::*;
+pub use cluster::*;
 pub use csr::*;
 pub use error::*;
 pub use keys::*;
 pub use profile::*;
+pub use signer::*;
 pub use util::*;
 pub use verify::*;
 
@@ -55,4 +59,16 @@ const _: () = assert!(KUBEPKI_VERSION_PATCH == parse_u32(env!("CARGO_PKG_VERSION
 #[unsafe(no_mangle)]
 pub extern "C" fn kubepki_version() -> *const std::ffi::c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The ABI version of the header: the `N` of the shared library's SONAME `libkubepki.so.N`.
+/// It changes whenever a function's signature or a type's layout changes incompatibly.
+pub const KUBEPKI_ABI_VERSION: u32 = KUBEPKI_VERSION_MAJOR;
+
+/// The ABI version of the library actually loaded (the `N` of `libkubepki.so.N`). A program
+/// compares it with the `KUBEPKI_ABI_VERSION` it was compiled against and refuses to run
+/// when they differ.
+#[unsafe(no_mangle)]
+pub extern "C" fn kubepki_abi_version() -> u32 {
+    KUBEPKI_ABI_VERSION
 }

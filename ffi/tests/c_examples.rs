@@ -1,12 +1,12 @@
-//! The C examples as tests: built against `libkubepki.a` with sanitizers, run, and their
+//! The C examples as tests: built against the static library with sanitizers, run, and their
 //! output checked by OpenSSL; once more under valgrind; the header compiled as C++; the
-//! header and the pkg-config link line pinned.
+//! header and the pkg-config link line pinned; the library linked statically and shared.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{OnceLock, RwLock, RwLockReadGuard};
 
-/// `gen-pc.sh` runs `cargo rustc`, which rewrites `libkubepki.a`: it takes this for writing,
+/// `stage.sh` runs `cargo rustc`, which rewrites `libkubepki_ffi.a`: it takes this for writing,
 /// every test that links the library for reading.
 static LIB_LOCK: RwLock<()> = RwLock::new(());
 
@@ -56,7 +56,7 @@ fn staticlib() -> PathBuf {
             .status()
             .expect("cargo runs");
         assert!(status.success(), "cargo build -p kubepki-ffi failed");
-        let lib = target_dir().join("debug").join("libkubepki.a");
+        let lib = target_dir().join("debug").join("libkubepki_ffi.a");
         assert!(lib.exists(), "{} missing", lib.display());
         lib
     })
@@ -253,7 +253,41 @@ fn header_version_macros_follow_cargo() {
 /// The system libraries `libkubepki.a` needs on Linux with glibc, as rustc prints them: a
 /// change here changes what every C and Go user must link.
 const LINUX_NATIVE_STATIC_LIBS: &str =
-    "-lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
+    "-ldl -lc -lm -lrt -lpthread -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc";
+
+/// Installs the library under a fresh prefix with ffi/stage.sh (`extra` selects static or
+/// shared only) and returns the prefix.
+fn stage(dir: &Path, extra: &[&str]) -> PathBuf {
+    staticlib();
+    let prefix = dir.join("prefix");
+    let _lock = LIB_LOCK
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    run(Command::new(root().join("ffi/stage.sh"))
+        .args(extra)
+        .arg(&prefix));
+    prefix
+}
+
+/// Compiles the workflow example with nothing but what pkg-config says, and returns the
+/// program and the dynamic section's NEEDED entries.
+fn link_with_pkg_config(prefix: &Path, static_link: bool) -> (PathBuf, String) {
+    let mut pc = Command::new("pkg-config");
+    pc.env("PKG_CONFIG_PATH", prefix.join("lib/pkgconfig"));
+    if static_link {
+        pc.arg("--static");
+    }
+    let flags = run(pc.args(["--cflags", "--libs", "kubepki"]));
+    let exe = prefix.join("workflow");
+    run(Command::new("cc")
+        .arg("-std=c11")
+        .arg(root().join("ffi/examples/c/workflow.c"))
+        .args(flags.split_whitespace())
+        .arg("-o")
+        .arg(&exe));
+    let dynamic = run(Command::new("readelf").arg("-d").arg(&exe));
+    (exe, dynamic)
+}
 
 #[test]
 fn pkg_config_file_pins_the_link_line() {
@@ -261,35 +295,177 @@ fn pkg_config_file_pins_the_link_line() {
         eprintln!("SKIP: link line pinned for linux-gnu only");
         return;
     }
-    staticlib();
     let dir = tempfile::tempdir().expect("tempdir");
-    let pc = dir.path().join("kubepki.pc");
-    let _lock = LIB_LOCK
-        .write()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    run(Command::new(root().join("ffi/gen-pc.sh")).arg(&pc));
-    let text = std::fs::read_to_string(&pc).expect("kubepki.pc");
-    let libs = text
+    let prefix = stage(dir.path(), &[]);
+    let text =
+        std::fs::read_to_string(prefix.join("lib/pkgconfig/kubepki.pc")).expect("kubepki.pc");
+    assert!(text.contains("\nLibs: -L${libdir} -lkubepki\n"), "{text}");
+    let private = text
         .lines()
-        .find_map(|l| l.strip_prefix("Libs: ${libdir}/libkubepki.a "))
-        .expect("a Libs line");
-    assert_eq!(libs, LINUX_NATIVE_STATIC_LIBS);
+        .find_map(|l| l.strip_prefix("Libs.private: "))
+        .expect("a Libs.private line");
+    assert_eq!(private, LINUX_NATIVE_STATIC_LIBS);
     assert!(text.contains(&format!("Version: {}", env!("CARGO_PKG_VERSION"))));
-    if !have("pkg-config", "--version") || !have("cc", "--version") {
+}
+
+#[test]
+fn shared_library_has_its_soname_and_links_through_pkg_config() {
+    if !cfg!(target_os = "linux")
+        || !have("pkg-config", "--version")
+        || !have("cc", "--version")
+        || !have("readelf", "--version")
+    {
         return;
     }
-    // The workflow links with nothing but what pkg-config says.
-    let flags = run(Command::new("pkg-config")
-        .args(["--cflags", "--libs"])
-        .arg(&pc));
-    let exe = dir.path().join("workflow");
-    let mut cc = Command::new("cc");
-    cc.arg("-std=c11")
-        .arg(root().join("ffi/examples/c/workflow.c"))
-        .args(flags.split_whitespace())
-        .arg("-o")
-        .arg(&exe);
-    run(&mut cc);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = stage(dir.path(), &["--shared-only"]);
+    let lib = prefix.join("lib");
+    let own = run(Command::new("readelf")
+        .arg("-d")
+        .arg(lib.join(format!("libkubepki.so.{}", env!("CARGO_PKG_VERSION")))));
+    let soname = format!(
+        "Library soname: [libkubepki.so.{}]",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert!(own.contains(&soname), "{own}");
+    let (exe, dynamic) = link_with_pkg_config(&prefix, false);
+    let needed = format!(
+        "Shared library: [libkubepki.so.{}]",
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert!(dynamic.contains(&needed), "{dynamic}");
+    let stdout = run(Command::new(&exe)
+        .env("LD_LIBRARY_PATH", &lib)
+        .arg(dir.path())
+        .arg("1700000000"));
+    assert!(stdout.contains("verified"), "{stdout}");
+    // The ABI version the program was built against is the library's.
+    assert!(stdout.contains("abi 0"), "{stdout}");
+}
+
+#[test]
+fn static_library_links_through_pkg_config_static() {
+    if !cfg!(all(target_os = "linux", target_env = "gnu"))
+        || !have("pkg-config", "--version")
+        || !have("cc", "--version")
+        || !have("readelf", "--version")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let prefix = stage(dir.path(), &["--static-only"]);
+    let (exe, dynamic) = link_with_pkg_config(&prefix, true);
+    assert!(!dynamic.contains("libkubepki"), "{dynamic}");
     let stdout = run(Command::new(&exe).arg(dir.path()).arg("1700000000"));
     assert!(stdout.contains("verified"), "{stdout}");
+}
+
+/// The `kubepki` binary, built once.
+fn kubepki_cli() -> PathBuf {
+    static CLI: OnceLock<PathBuf> = OnceLock::new();
+    CLI.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", "kubepki-cli", "--bin", "kubepki"])
+            .current_dir(root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "cargo build -p kubepki-cli failed");
+        target_dir().join("debug").join("kubepki")
+    })
+    .clone()
+}
+
+/// Checks the installer's tree with OpenSSL: each leaf chains to its CA for its purpose.
+fn openssl_checks_the_tree(pki: &Path) {
+    for (ca, leaf, purpose) in [
+        ("ca.crt", "apiserver.crt", "sslserver"),
+        ("ca.crt", "apiserver-kubelet-client.crt", "sslclient"),
+        ("front-proxy-ca.crt", "front-proxy-client.crt", "sslclient"),
+        ("etcd/ca.crt", "etcd/server.crt", "sslserver"),
+        ("etcd/ca.crt", "etcd/peer.crt", "sslclient"),
+        ("etcd/ca.crt", "etcd/healthcheck-client.crt", "sslclient"),
+        ("etcd/ca.crt", "apiserver-etcd-client.crt", "sslclient"),
+    ] {
+        let out = run(Command::new("openssl")
+            .args(["verify", "-purpose", purpose, "-CAfile"])
+            .arg(pki.join(ca))
+            .arg(pki.join(leaf)));
+        assert!(out.contains(": OK"), "{leaf}: {out}");
+    }
+    let sans = run(Command::new("openssl")
+        .args(["x509", "-noout", "-ext", "subjectAltName", "-in"])
+        .arg(pki.join("apiserver.crt")));
+    for san in [
+        "DNS:node-1",
+        "DNS:k8s.example.test",
+        "IP Address:10.0.0.5",
+        "IP Address:10.0.0.100",
+        "IP Address:10.96.0.1",
+        "DNS:kubernetes.default.svc.cluster.local",
+    ] {
+        assert!(sans.contains(san), "apiserver lacks {san}: {sans}");
+    }
+}
+
+#[test]
+fn installer_writes_the_whole_tree_in_one_call_under_sanitizers() {
+    if !have("cc", "--version") || !have("openssl", "version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("installer");
+    compile_c("installer.c", true, &exe);
+    let pki = dir.path().join("kubernetes/pki");
+    let kubeconfigs = dir.path().join("kubernetes");
+    // openssl and check-expiration use the real clock, so issue now (0).
+    let stdout = run(Command::new(&exe)
+        .arg(&pki)
+        .arg(&kubeconfigs)
+        .args(["node-1", "10.0.0.5"]));
+    assert!(stdout.contains("refused: "), "{stdout}");
+    assert!(stdout.contains("10.96.0.0/99"), "{stdout}");
+    // 3 CAs, 7 leaves, sa, 5 kubeconfig files.
+    assert!(stdout.contains("init wrote 16 of 16"), "{stdout}");
+    assert!(stdout.contains("init again kept 16 of 16"), "{stdout}");
+    assert!(
+        stdout.contains("bundle holds 27 files, 17 secret"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("MISSING"), "{stdout}");
+    openssl_checks_the_tree(&pki);
+    let check = run(Command::new(kubepki_cli())
+        .args(["certs", "check-expiration", "--cert-dir"])
+        .arg(&pki)
+        .arg("--kubeconfig-dir")
+        .arg(&kubeconfigs));
+    for name in ["admin.conf", "apiserver", "etcd-server", "front-proxy-ca"] {
+        assert!(check.contains(name), "{check}");
+    }
+    assert!(!check.contains("MISSING"), "{check}");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&pki.join("ca.key")), 0o600);
+    assert_eq!(mode(&pki.join("ca.crt")), 0o644);
+    assert_eq!(mode(&kubeconfigs.join("admin.conf")), 0o600);
+}
+
+#[test]
+fn installer_is_clean_under_valgrind() {
+    if !have("cc", "--version") || !have("valgrind", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("installer");
+    compile_c("installer.c", false, &exe);
+    let stdout = run(Command::new("valgrind")
+        .args(["--error-exitcode=1", "--leak-check=full", "--quiet"])
+        .arg(format!(
+            "--suppressions={}",
+            root().join("ffi/tests/valgrind.supp").display()
+        ))
+        .arg(&exe)
+        .arg(dir.path().join("pki"))
+        .arg(dir.path())
+        .args(["node-1", "10.0.0.5", "1800000000"]));
+    assert!(stdout.contains("init again kept 16 of 16"), "{stdout}");
 }

@@ -1,12 +1,18 @@
-//! Runs `go vet` and `go test` on the Go binding (ffi/go), whose tests check what we issue
-//! with Go's own crypto/x509.
+//! Runs `go vet`, `go test -race` and the Go fuzz test on the Go binding (ffi/go), whose
+//! tests check what we issue with Go's own crypto/x509.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 #[test]
 fn go_vet_and_go_test_pass() {
-    let found = Command::new("go")
+    // The machine's Go (1.26) rather than an older one on PATH.
+    let go_bin = if Path::new("/usr/local/go/bin/go").exists() {
+        "/usr/local/go/bin/go"
+    } else {
+        "go"
+    };
+    let found = Command::new(go_bin)
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success());
@@ -31,12 +37,28 @@ fn go_vet_and_go_test_pass() {
     let external = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .filter(|dir| dir.canonicalize().ok() != root.join("target").canonicalize().ok());
-    for args in [&["vet", "./..."][..], &["test", "-count=1", "./..."][..]] {
-        let mut go = Command::new("go");
+    // The fuzz test over the parsing entry points: 30 s under CI, a short smoke run here.
+    let fuzztime = if std::env::var_os("CI").is_some() {
+        "-fuzztime=30s"
+    } else {
+        "-fuzztime=5s"
+    };
+    for args in [
+        &["vet", "./..."][..],
+        &["test", "-race", "-count=1", "./..."][..],
+        &[
+            "test",
+            "-run=^$",
+            "-fuzz=FuzzParseCertificate",
+            fuzztime,
+            ".",
+        ][..],
+    ] {
+        let mut go = Command::new(go_bin);
         go.arg(args[0]);
         if let Some(dir) = &external {
             go.args(["-tags", "kubepki_external"])
-                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki.a"));
+                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki_ffi.a"));
         }
         let output = go
             .args(&args[1..])

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod bundle;
 mod error;
 mod expiration;
 mod init;
@@ -8,6 +9,7 @@ mod kubeconfig;
 mod ops;
 mod tree;
 
+pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
 pub use error::{ClusterError, Misfit};
 pub use expiration::{
     ExpirationEntry, ExpirationReport, check_expiration, human_duration, kubeadm_date,

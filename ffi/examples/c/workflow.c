@@ -74,8 +74,13 @@ int main(int argc, char **argv) {
                   *cert_pem = NULL, *subject = NULL, *user = NULL;
     kubepki_strings *usages = NULL, *groups = NULL, *user_groups = NULL;
 
-    printf("kubepki %s (header %d.%d.%d)\n", kubepki_version(), KUBEPKI_VERSION_MAJOR,
-           KUBEPKI_VERSION_MINOR, KUBEPKI_VERSION_PATCH);
+    printf("kubepki %s (header %d.%d.%d), abi %u\n", kubepki_version(), KUBEPKI_VERSION_MAJOR,
+           KUBEPKI_VERSION_MINOR, KUBEPKI_VERSION_PATCH, (unsigned)kubepki_abi_version());
+    if (kubepki_abi_version() != KUBEPKI_ABI_VERSION) {
+        fprintf(stderr, "library ABI %u, header ABI %u\n", (unsigned)kubepki_abi_version(),
+                (unsigned)KUBEPKI_ABI_VERSION);
+        return 1;
+    }
 
     /* The CA: kubeadm's "ca" profile, CN=kubernetes, ECDSA P-256. */
     if ((rc = kubepki_key_generate(S("ECDSA-P256"), &ca_key, &err)) != KUBEPKI_RESULT_OK) {

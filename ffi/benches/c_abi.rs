@@ -8,7 +8,7 @@
 // Calling the C ABI is the point of this bench; it lives under ffi/ for that reason.
 #![allow(unsafe_code)]
 
-#[path = "../../../benches/benches/common/mod.rs"]
+#[path = "../../benches/benches/common/mod.rs"]
 mod common;
 
 use std::hint::black_box;
