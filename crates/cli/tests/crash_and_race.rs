@@ -266,3 +266,146 @@ fn renew_killed_at_random_moments_never_leaves_a_mismatched_pair_unreported() {
         assert_whole(dir.path());
     }
 }
+
+/// Every request of the embedded store in `dir` and its certificate (PEM), if any.
+fn stored_certificates(dir: &Path) -> std::collections::BTreeMap<String, Option<String>> {
+    let out = kubepki(dir, &["get", "csr", "-o", "json", "--store", "store"]);
+    assert!(
+        out.stderr.is_empty(),
+        "the store has an unreadable object: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_str(&ok(out)).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["metadata"]["name"].as_str().unwrap().to_owned(),
+                c["status"]["certificate"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn the_embedded_controller_killed_at_random_moments_issues_each_request_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ok(kubepki(
+        dir,
+        &[
+            "ca",
+            "init",
+            "--cert",
+            "ca.crt",
+            "--key",
+            "ca.key",
+            "--subject",
+            "/CN=test-ca",
+        ],
+    ));
+    let names: Vec<String> = (0..30).map(|i| format!("user-{i:02}")).collect();
+    for name in &names {
+        ok(kubepki(
+            dir,
+            &[
+                "csr",
+                "create",
+                "--generate-key",
+                "ECDSA-P256",
+                "-k",
+                &format!("{name}.key"),
+                "--cn",
+                name,
+                "-o",
+                &format!("{name}.csr"),
+            ],
+        ));
+        let manifest = ok(kubepki(
+            dir,
+            &[
+                "csr",
+                "manifest",
+                "--csr",
+                &format!("{name}.csr"),
+                "--name",
+                name,
+            ],
+        ));
+        std::fs::write(dir.join(format!("{name}.yaml")), manifest).unwrap();
+        ok(kubepki(
+            dir,
+            &["create", "-f", &format!("{name}.yaml"), "--store", "store"],
+        ));
+    }
+    let mut approve = vec!["certificate", "approve", "--store", "store"];
+    approve.extend(names.iter().map(String::as_str));
+    ok(kubepki(dir, &approve));
+
+    let controller = [
+        "controller",
+        "--cluster-signing-cert-file",
+        "ca.crt",
+        "--cluster-signing-key-file",
+        "ca.key",
+        "--store",
+        "store",
+        "--interval",
+        "1",
+    ];
+    let mut jitter = Jitter::new();
+    let mut seen: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for _ in 0..20 {
+        let mut child = spawn(dir, &controller);
+        std::thread::sleep(jitter.between(Duration::from_millis(0), Duration::from_millis(60)));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        // A certificate, once stored, is never replaced: each request is issued once.
+        for (name, cert) in stored_certificates(dir) {
+            if let Some(cert) = cert {
+                let before = seen.entry(name.clone()).or_insert_with(|| cert.clone());
+                assert_eq!(*before, cert, "{name} was issued twice");
+            }
+        }
+    }
+    let killed_midway = seen.len();
+    ok(kubepki(dir, &[&controller[..7], &["--once"]].concat()));
+    let last = stored_certificates(dir);
+    assert_eq!(last.len(), names.len());
+    for (name, cert) in &last {
+        let cert = cert
+            .as_ref()
+            .unwrap_or_else(|| panic!("{name} was never issued"));
+        if let Some(before) = seen.get(name) {
+            assert_eq!(before, cert, "{name} was issued twice");
+        }
+    }
+    // The temporary files of killed writers are gone after the next run.
+    let leftovers: Vec<String> = std::fs::read_dir(dir.join("store"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "stale temporary files: {leftovers:?}");
+    eprintln!("{killed_midway} of 30 issued across 20 killed runs, the rest by the last run");
+    if !openssl_available() {
+        return;
+    }
+    use base64ct::Encoding;
+    for (name, cert) in last {
+        let pem = base64ct::Base64::decode_vec(&cert.unwrap()).unwrap();
+        std::fs::write(dir.join(format!("{name}.crt")), pem).unwrap();
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(["verify", "-CAfile", "ca.crt", &format!("{name}.crt")])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
