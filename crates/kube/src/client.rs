@@ -1,10 +1,23 @@
 //! A client for the cluster: from a kubeconfig file, or inferred as kubectl does
 //! (`$KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
+//!
+//! The connection is kube's own stack (base URI, authentication, extra headers, retries of
+//! 429/503, connect/read/write timeouts, rustls) over a TCP connector with `TCP_NODELAY`:
+//! kube 5's default client leaves Nagle's algorithm on (kube-rs issue #2056), which delays
+//! the small writes of a controller by tens of milliseconds (measured in BENCHMARKS.md). A
+//! kubeconfig with a proxy gets kube's default client.
 
 use std::path::Path;
 
+use hyper_timeout::TimeoutConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use kube::client::ConfigExt;
+use kube::client::retry::RetryPolicy;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
+use tower::ServiceBuilder;
+use tower::retry::RetryLayer;
 
 use crate::KubeError;
 
@@ -34,8 +47,34 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
             (config, String::new())
         }
     };
-    Client::try_from(config).map_err(|e| KubeError::Kubeconfig {
-        path,
+    let bad = |e: kube::Error| KubeError::Kubeconfig {
+        path: path.clone(),
         source: Box::new(e),
-    })
+    };
+    if config.proxy_url.is_some() {
+        return Client::try_from(config).map_err(bad);
+    }
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    let tls = config
+        .rustls_https_connector_with_connector(tcp)
+        .map_err(bad)?;
+    let mut connector = TimeoutConnector::new(tls);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    let http = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+    let service = ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(
+            config
+                .default_retry
+                .then(|| RetryLayer::new(RetryPolicy::server_retry())),
+        )
+        .option_layer(config.auth_layer().map_err(bad)?)
+        .layer(config.extra_headers_layer().map_err(bad)?)
+        .map_err(tower::BoxError::from)
+        .service(http);
+    Ok(Client::new(service, config.default_namespace))
 }
