@@ -122,42 +122,59 @@ pub struct FileWrite<'a> {
 /// once for all the files placed in it rather than once per file.
 ///
 /// # Errors
-/// The first error met, as [`write_atomic`] reports it; the other files are still written
-/// (each is whole or absent) and their folders synced.
+/// The error of the first failing file (in the order given), as [`write_atomic`] reports
+/// it; the other files are still written (each is whole or absent) and their folders synced.
 pub fn write_atomic_all(files: &[FileWrite<'_>], overwrite: Overwrite) -> Result<(), FsError> {
-    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let next = AtomicUsize::new(0);
-    let placed: Mutex<(BTreeSet<PathBuf>, Option<FsError>)> = Mutex::new((BTreeSet::new(), None));
-    std::thread::scope(|scope| {
-        for _ in 0..files.len().clamp(1, 8) {
-            scope.spawn(|| {
-                while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = place_file(file.path, file.bytes, file.kind, overwrite);
-                    if let Ok(mut placed) = placed.lock() {
-                        match result {
-                            Ok(dir) => {
-                                placed.0.insert(dir);
-                            }
-                            Err(e) => {
-                                placed.1.get_or_insert(e);
-                            }
-                        }
+    let results: Vec<(usize, Result<PathBuf, FsError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..files.len().clamp(1, 8))
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let index = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(index) else {
+                            break;
+                        };
+                        mine.push((
+                            index,
+                            place_file(file.path, file.bytes, file.kind, overwrite),
+                        ));
                     }
-                }
-            });
-        }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(mine) => mine,
+                // Writing does not panic; if a worker did, surface it as a sequential loop
+                // would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
     });
-    let (dirs, first_error) = placed.into_inner().map_err(|_| FsError::Io {
-        action: "write",
-        path: PathBuf::from("."),
-        source: std::io::Error::other("a writing thread panicked"),
-    })?;
+    let mut dirs = BTreeSet::new();
+    let mut first_error: Option<(usize, FsError)> = None;
+    for (index, result) in results {
+        match result {
+            Ok(dir) => {
+                dirs.insert(dir);
+            }
+            // The error of the first file in the caller's order, whichever thread met it.
+            Err(e) if first_error.as_ref().is_none_or(|(first, _)| index < *first) => {
+                first_error = Some((index, e));
+            }
+            Err(_) => {}
+        }
+    }
     for dir in &dirs {
         sync_dir(dir)?;
     }
-    first_error.map_or(Ok(()), Err)
+    first_error.map_or(Ok(()), |(_, e)| Err(e))
 }
 
 /// Everything [`write_atomic`] does but the folder's fsync; returns the folder.
