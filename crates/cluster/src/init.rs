@@ -2,9 +2,7 @@
 
 use core::net::IpAddr;
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
@@ -19,6 +17,7 @@ use kubepki_keys::{
 use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin, format_duration};
 use kubepki_sign::{
     Ca, CertificateInfo, IssueOptions, SignError, Timestamp, certificates_from_bytes,
+    parse_certificate,
 };
 use x509_cert::Certificate;
 
@@ -427,48 +426,61 @@ pub(crate) fn load_cert(path: &Path) -> Result<Vec<u8>, ClusterError> {
     Ok(certs.remove(0))
 }
 
-/// Checks that an existing certificate fits: signed by `ca`, `key` is its key, the expected
-/// CN, every required SAN, not expired at `now`.
+/// Checks that the existing certificate `path` fits: signed by `ca`, `key` is its key, the
+/// expected CN, every required SAN, not expired at `now`.
+///
+/// # Errors
+/// [`ClusterError::Misfit`] naming `path` and why it does not fit; [`ClusterError::Sign`]
+/// when the certificate does not parse (broken, which is not the same as signed by
+/// another CA); [`ClusterError::Profile`] when the profile cannot say which SANs it needs.
 pub(crate) fn check_cert(
+    path: &Path,
     cert_der: &[u8],
     key: &PublicKey,
     ca: &CaCert,
     profile: &Profile,
     now: SystemTime,
-) -> Result<(), Misfit> {
-    let bad_ca = || Misfit::NotSignedBy {
-        ca: ca.name.to_owned(),
+) -> Result<(), ClusterError> {
+    let bad = misfit(path);
+    let bad_ca = || {
+        bad(Misfit::NotSignedBy {
+            ca: ca.name.to_owned(),
+        })
     };
-    let cert = Certificate::from_der(cert_der).map_err(|_| bad_ca())?;
-    let info = CertificateInfo::from_der(cert_der).map_err(|_| bad_ca())?;
+    let malformed = |source| ClusterError::Sign {
+        name: path.display().to_string(),
+        source,
+    };
+    let cert = parse_certificate(cert_der).map_err(malformed)?;
+    let info = CertificateInfo::from_certificate(&cert).map_err(malformed)?;
     let spki = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
-        .map_err(|_| Misfit::WrongKey)?;
+        .map_err(|_| bad(Misfit::WrongKey))?;
     if spki != key.to_der() {
-        return Err(Misfit::WrongKey);
+        return Err(bad(Misfit::WrongKey));
     }
     if !ca.signed(&cert) {
         return Err(bad_ca());
     }
     let expected = subject_of(profile);
     if info.subject.common_name() != expected.common_name() {
-        return Err(Misfit::WrongSubject {
+        return Err(bad(Misfit::WrongSubject {
             found: info.subject.to_string(),
             expected: expected.to_string(),
-        });
+        }));
     }
-    let required = required_sans(profile).unwrap_or_default();
+    let required = required_sans(profile)?;
     if let Some(san) = required.iter().find(|s| !info.sans.contains(s)) {
-        return Err(Misfit::MissingSan {
+        return Err(bad(Misfit::MissingSan {
             san: san.to_string(),
-        });
+        }));
     }
     if info.not_after < now {
-        return Err(Misfit::Expired {
+        return Err(bad(Misfit::Expired {
             not_after: Timestamp(info.not_after),
-        });
+        }));
     }
     Ok(())
 }
@@ -492,15 +504,22 @@ fn misfit(path: &Path) -> impl Fn(Misfit) -> ClusterError + '_ {
     }
 }
 
-/// Creates a folder (and its parents) with mode 0755, as kubeadm (client-go's `keyutil` and
-/// `cert` writers), if it does not exist: the keys in it are 0600 themselves.
+/// Creates a folder (and its parents), if it does not exist. On Unix its mode is 0755, as
+/// kubeadm (client-go's `keyutil` and `cert` writers) makes it: the keys in it are 0600
+/// themselves. Elsewhere the folder gets the platform's default permissions (on Windows,
+/// those inherited from its parent), and the files in it are not restricted further.
 pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
     if path.is_dir() {
         return Ok(());
     }
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder
         .create(path)
         .map_err(|source| ClusterError::CreateDir {
             path: path.to_path_buf(),
@@ -523,38 +542,36 @@ pub fn generate_keys(
     };
     let threads = threads.min(algorithms.len()).max(1);
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<KeyPair, KeyError>>>> =
-        Mutex::new((0..algorithms.len()).map(|_| None).collect());
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(algorithm) = algorithms.get(i) else {
-                        break;
-                    };
-                    let key = KeyPair::generate(*algorithm);
-                    if let Ok(mut slots) = results.lock()
-                        && let Some(slot) = slots.get_mut(i)
-                    {
-                        *slot = Some(key);
+    let mut done: Vec<(usize, Result<KeyPair, KeyError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(algorithm) = algorithms.get(i) else {
+                            break;
+                        };
+                        mine.push((i, KeyPair::generate(*algorithm)));
                     }
-                }
-            });
-        }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(mine) => mine,
+                // Key generation does not panic; if a worker did, surface it as a
+                // sequential loop would.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
     });
-    let slots = results.into_inner().map_err(|_| {
-        ClusterError::KeyGeneration(KeyError::Generation("a thread panicked".to_owned()))
-    })?;
-    slots
-        .into_iter()
-        .map(|slot| match slot {
-            Some(Ok(key)) => Ok(key),
-            Some(Err(e)) => Err(ClusterError::KeyGeneration(e)),
-            None => Err(ClusterError::KeyGeneration(KeyError::Generation(
-                "a key generation thread stopped early".to_owned(),
-            ))),
-        })
+    // Every index below algorithms.len() was taken by exactly one worker.
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter()
+        .map(|(_, key)| key.map_err(ClusterError::KeyGeneration))
         .collect()
 }
 
@@ -745,16 +762,26 @@ pub fn init_with_ca_signer(
         };
         cas.push(state);
     }
-    let ca_cert = |ca: CaName| -> Option<CaCert> {
-        match cas.get(ca.index())? {
+    let ca_certs: Vec<Option<CaCert>> = CaName::ALL
+        .iter()
+        .zip(&cas)
+        .map(|(ca, state)| match state {
             CaState::Loaded(loaded) => {
-                CaCert::from_der(ca.name(), loaded.certificate_der().to_vec()).ok()
+                CaCert::from_der(ca.name(), loaded.certificate_der().to_vec())
+                    .map(Some)
+                    .map_err(|source| ClusterError::Sign {
+                        name: crt(dir, ca.base()).display().to_string(),
+                        source,
+                    })
             }
-            CaState::External(cert) => CaCert::from_der(cert.name, cert.der.clone()).ok(),
-            CaState::New | CaState::NewWithSigner(_) | CaState::Skipped => None,
-        }
-    };
-    let ca_certs: Vec<Option<CaCert>> = CaName::ALL.iter().map(|c| ca_cert(*c)).collect();
+            CaState::External(cert) => Ok(Some(CaCert {
+                name: cert.name,
+                der: cert.der.clone(),
+                cert: cert.cert.clone(),
+            })),
+            CaState::New | CaState::NewWithSigner(_) | CaState::Skipped => Ok(None),
+        })
+        .collect::<Result<_, ClusterError>>()?;
     let external = |ca: CaName| matches!(cas.get(ca.index()), Some(CaState::External(_)));
 
     let leaves: Vec<&LeafSpec> = LEAVES
@@ -776,7 +803,7 @@ pub fn init_with_ca_signer(
                         ca: leaf.ca.name().to_owned(),
                     }));
                 };
-                check_cert(&der, key.public_key(), ca, &profile, now).map_err(misfit(&crt_path))?;
+                check_cert(&crt_path, &der, key.public_key(), ca, &profile, now)?;
                 LeafState::Keep
             }
             (true, false) => {
@@ -921,7 +948,7 @@ pub fn init_with_ca_signer(
             CaState::New => {
                 let profile = plan.profile(ca.name())?;
                 let key = take_key()?;
-                let key_path = key_path_of(dir, ca.base());
+                let key_path = crate::tree::key(dir, ca.base());
                 writes.key(&key_path, &key)?;
                 let created =
                     Ca::self_signed(Box::new(key), &subject_of(&profile), &profile, &issue)
@@ -978,7 +1005,7 @@ pub fn init_with_ca_signer(
                         name: leaf.name.to_owned(),
                         source,
                     })?;
-                writes.key(&key_path_of(dir, leaf.base), &key)?;
+                writes.key(&crate::tree::key(dir, leaf.base), &key)?;
                 writes.file(&crt_path, issued.pem(), FileKind::Public);
                 Action::Written
             }
@@ -1053,10 +1080,6 @@ fn existing_ca(
     Ok(loaded)
 }
 
-fn key_path_of(dir: &Path, base: &str) -> PathBuf {
-    key(dir, base)
-}
-
 /// Issues the client certificate of a kubeconfig file and returns the file's text.
 pub(crate) fn client_kubeconfig(
     plan: &Plan,
@@ -1098,7 +1121,9 @@ pub(crate) fn client_kubeconfig(
 /// A kubeconfig file read back: the file, its client certificate DER and its key.
 pub(crate) type KubeconfigParts = (Kubeconfig, Option<Vec<u8>>, Option<KeyPair>);
 
-/// Reads a kubeconfig file: the parsed file, its client certificate DER and key.
+/// Reads a kubeconfig file: the parsed file, its client certificate DER and key. An absent
+/// `client-certificate-data` or `client-key-data` reads as `None`; a present one that does not
+/// decode is an error naming the file and the field.
 pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterError> {
     let text = String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
         path: path.to_path_buf(),
@@ -1108,27 +1133,66 @@ pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterErr
         path: path.to_path_buf(),
         reason,
     })?;
-    let (cert, key) = match config.current() {
-        Some((_, user)) => {
-            // An absent field reads as empty data: no certificate, not a broken one.
-            let cert = decode_data(&user.client_certificate_data)
-                .filter(|pem| !pem.is_empty())
-                .and_then(|pem| certificates_from_bytes(&pem).ok())
-                .and_then(|mut c| {
-                    if c.is_empty() {
-                        None
-                    } else {
-                        Some(c.remove(0))
-                    }
-                });
-            let key = decode_data(&user.client_key_data)
-                .filter(|pem| !pem.is_empty())
-                .and_then(|pem| KeyPair::from_bytes(&pem, None).ok());
-            (cert, key)
-        }
-        None => (None, None),
-    };
+    let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
+        path: path.to_path_buf(),
+        reason: Misfit::KubeconfigIncomplete("current context"),
+    })?;
+    let cert = data_field(
+        path,
+        "client-certificate-data",
+        &user.client_certificate_data,
+    )?
+    .map(|pem| first_certificate(path, "client-certificate-data", &pem))
+    .transpose()?;
+    let key = data_field(path, "client-key-data", &user.client_key_data)?
+        .map(|pem| {
+            KeyPair::from_bytes(&pem, None).map_err(|e| ClusterError::KubeconfigField {
+                path: path.to_path_buf(),
+                field: "client-key-data",
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
     Ok((config, cert, key))
+}
+
+/// The bytes of the `*-data` field `field` of the kubeconfig file `path`: `None` when the
+/// field is absent or empty, an error naming file and field when it is not base64.
+fn data_field(
+    path: &Path,
+    field: &'static str,
+    value: &str,
+) -> Result<Option<Vec<u8>>, ClusterError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let bytes = decode_data(value).ok_or_else(|| ClusterError::KubeconfigField {
+        path: path.to_path_buf(),
+        field,
+        reason: "not base64".to_owned(),
+    })?;
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+/// The DER of the first certificate in `bytes` (PEM or DER), checked to parse; an error
+/// naming the file and the field (or file) it came from otherwise.
+fn first_certificate(
+    path: &Path,
+    field: &'static str,
+    bytes: &[u8],
+) -> Result<Vec<u8>, ClusterError> {
+    let broken = |reason: String| ClusterError::KubeconfigField {
+        path: path.to_path_buf(),
+        field,
+        reason,
+    };
+    let der = certificates_from_bytes(bytes)
+        .map_err(|e| broken(e.to_string()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| broken("no certificate".to_owned()))?;
+    parse_certificate(&der).map_err(|e| broken(e.to_string()))?;
+    Ok(der)
 }
 
 /// The first PEM block of `text` whose label ends with `label` (`CERTIFICATE`, or
@@ -1166,9 +1230,13 @@ fn check_kubeconfig(
     let (cluster, user) = config
         .current()
         .ok_or_else(|| bad(Misfit::KubeconfigIncomplete("current context")))?;
-    let ca_der = decode_data(&cluster.certificate_authority_data)
-        .and_then(|pem| certificates_from_bytes(&pem).ok())
-        .and_then(|c| c.into_iter().next());
+    let ca_der = data_field(
+        path,
+        "certificate-authority-data",
+        &cluster.certificate_authority_data,
+    )?
+    .map(|pem| first_certificate(path, "certificate-authority-data", &pem))
+    .transpose()?;
     if ca_der.as_deref() != Some(ca.der.as_slice()) {
         return Err(bad(Misfit::WrongCaData {
             ca: ca.name.to_owned(),
@@ -1199,11 +1267,18 @@ fn check_kubeconfig(
                 (Ok(cert_pem), Ok(key_pem)) => {
                     // The kubelet keeps certificate and key in one PEM file.
                     let cert = pem_blocks_labelled(&cert_pem, "CERTIFICATE")
-                        .and_then(|block| certificates_from_bytes(block.as_bytes()).ok())
-                        .and_then(|c| c.into_iter().next())
                         .ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client certificate")))?;
+                    let cert = first_certificate(&cert_path, "certificate", cert.as_bytes())?;
                     let key = pem_blocks_labelled(&key_pem, "PRIVATE KEY")
-                        .and_then(|block| KeyPair::from_bytes(block.as_bytes(), None).ok());
+                        .map(|block| {
+                            KeyPair::from_bytes(block.as_bytes(), None).map_err(|source| {
+                                ClusterError::Key {
+                                    path: key_path.clone(),
+                                    source,
+                                }
+                            })
+                        })
+                        .transpose()?;
                     (cert, key)
                 }
                 _ => {
@@ -1218,6 +1293,64 @@ fn check_kubeconfig(
         (None, _) => return Err(bad(Misfit::KubeconfigIncomplete("client certificate"))),
     };
     let key = key.ok_or_else(|| bad(Misfit::KubeconfigIncomplete("client key")))?;
-    check_cert(&cert, key.public_key(), ca, profile, now).map_err(bad)?;
+    check_cert(path, &cert, key.public_key(), ca, profile, now)?;
     Ok((!warnings.is_empty()).then(|| warnings.join("; ")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kubepki_profile::ProfileError;
+
+    #[test]
+    fn a_profile_that_cannot_name_its_sans_is_an_error_not_a_skipped_check() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        let params = ClusterParams::default();
+        let issue = IssueOptions::at(now);
+        let ca_profile = builtin("ca", &params).unwrap();
+        let ca_key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let ca = Ca::self_signed(
+            Box::new(ca_key),
+            &subject_of(&ca_profile),
+            &ca_profile,
+            &issue,
+        )
+        .unwrap();
+        let ca_cert = CaCert::from_der("ca", ca.certificate_der().to_vec()).unwrap();
+        let mut profile = builtin("admin", &params).unwrap();
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let issued = ca
+            .issue_for_key(
+                key.public_key(),
+                &subject_of(&profile),
+                &[],
+                &profile,
+                &issue,
+            )
+            .unwrap();
+        let path = Path::new("admin.crt");
+        check_cert(
+            path,
+            issued.der(),
+            key.public_key(),
+            &ca_cert,
+            &profile,
+            now,
+        )
+        .unwrap();
+        // A profile that refuses its own subject cannot say which SANs it requires: the check
+        // used to be skipped (`unwrap_or_default`), and the certificate kept.
+        profile.subject.max_organizations = 0;
+        match check_cert(
+            path,
+            issued.der(),
+            key.public_key(),
+            &ca_cert,
+            &profile,
+            now,
+        ) {
+            Err(ClusterError::Profile(ProfileError::TooManyOrganizations { .. })) => {}
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -649,13 +649,35 @@ pub fn issue_component_with_ca(
 /// certificate) and `<file>.csr` in the kubeconfig dir. Keys are generated in parallel.
 /// Returns the CSR paths.
 ///
+/// The cluster CA's certificate (`ca.crt`, without its key: external CA mode) must be in the
+/// cert dir, as the kubeconfig files embed it. Nothing is written unless every file can be.
+///
 /// # Errors
-/// As [`crate::init`] for bad options; [`ClusterError::Fs`] when a file exists.
+/// As [`crate::init`] for bad options; [`ClusterError::NoCaCertificate`] without `ca.crt`,
+/// [`ClusterError::Sign`] when it does not parse; [`ClusterError::Fs`] when a file exists.
 pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError> {
     let plan = Plan::new(options)?;
+    // The kubeconfig files embed the cluster CA (init checks that they do): without it they
+    // would be written unusable.
+    let ca_path = crt(&options.cert_dir, "ca");
+    if !ca_path.exists() {
+        return Err(ClusterError::NoCaCertificate { path: ca_path });
+    }
     ensure_dir(&options.cert_dir)?;
     ensure_dir(&options.kubeconfig_dir)?;
     let (lock, _recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
+    let ca_pem = String::from_utf8(read(&ca_path)?).map_err(|_| ClusterError::Sign {
+        name: ca_path.display().to_string(),
+        source: kubepki_sign::SignError::MalformedCertificate(
+            "PEM text is not valid UTF-8".to_owned(),
+        ),
+    })?;
+    kubepki_sign::parse_certificate(&load_cert(&ca_path)?).map_err(|source| {
+        ClusterError::Sign {
+            name: ca_path.display().to_string(),
+            source,
+        }
+    })?;
     let leaves: Vec<_> = LEAVES
         .iter()
         .filter(|l| !(l.etcd && options.external_etcd))
@@ -669,7 +691,6 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
         options.threads,
     )?
     .into_iter();
-    let ca_pem = std::fs::read_to_string(crt(&options.cert_dir, "ca")).unwrap_or_default();
     let mut out = Vec::new();
     // Every file is written in one journaled change: all of them, or (after a crash, at the
     // next run) none.

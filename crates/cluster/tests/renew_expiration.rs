@@ -318,6 +318,17 @@ fn user_kubeconfig_component_certs_and_csrs() {
     ));
     let dir = tempfile::tempdir().unwrap();
     let options = common::options(dir.path());
+    // Without the cluster CA certificate the kubeconfig files would lack their CA data:
+    // refused, and nothing written.
+    match generate_csrs(&options) {
+        Err(e @ ClusterError::NoCaCertificate { .. }) => {
+            assert!(e.to_string().contains("ca.crt"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!dir.path().join("pki").exists());
+    std::fs::create_dir(dir.path().join("pki")).unwrap();
+    std::fs::copy(tree.path("ca.crt"), dir.path().join("pki/ca.crt")).unwrap();
     let csrs = generate_csrs(&options).unwrap();
     assert_eq!(csrs.len(), 12);
     let api =
@@ -325,4 +336,34 @@ fn user_kubeconfig_component_certs_and_csrs() {
     assert!(api.sans().contains(&"IP:10.96.0.1".parse().unwrap()));
     assert!(dir.path().join("pki/etcd/server.key").exists());
     assert!(dir.path().join("admin.conf.csr").exists());
+    let admin =
+        Kubeconfig::from_yaml(&std::fs::read_to_string(dir.path().join("admin.conf")).unwrap())
+            .unwrap();
+    assert_eq!(
+        kubepki_cluster::decode_data(&admin.current().unwrap().0.certificate_authority_data),
+        Some(std::fs::read(tree.path("ca.crt")).unwrap())
+    );
+}
+
+#[test]
+fn check_expiration_reports_broken_kubeconfig_data_as_broken_not_missing() {
+    let tree = tree_at(pinned());
+    let path = tree.conf("admin.conf");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let broken: Vec<String> = text
+        .lines()
+        .map(|line| match line.split_once("client-certificate-data: ") {
+            Some((indent, _)) => format!("{indent}client-certificate-data: not~base64"),
+            None => line.to_owned(),
+        })
+        .collect();
+    std::fs::write(&path, broken.join("\n")).unwrap();
+    match check_expiration(&tree.pki(), tree.dir.path(), pinned()) {
+        Err(e @ ClusterError::KubeconfigField { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("admin.conf"), "{message}");
+            assert!(message.contains("client-certificate-data"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
 }
