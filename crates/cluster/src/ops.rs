@@ -9,7 +9,7 @@ use kubepki_fs::{
     FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, write_atomic, write_atomic_all,
 };
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
-use kubepki_profile::{ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
+use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
 use crate::init::{
@@ -24,7 +24,6 @@ use base64ct::{Base64, Encoding};
 const DAY: u64 = 86_400;
 /// kubeadm's leaf validity.
 const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
-const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 /// The kubeconfig files `certs renew` handles (kubelet.conf's certificate rotates itself).
 pub const RENEWABLE_KUBECONFIGS: &[&str] = &[
