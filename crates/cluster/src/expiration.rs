@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use der::Encode;
-use kubepki_sign::{CertificateInfo, parse_certificate};
+use kubepki_sign::{CertificateInfo, format_kubeadm_date, format_rfc3339, parse_certificate};
 use serde::Serialize;
 
 use crate::ClusterError;
@@ -94,7 +94,7 @@ fn entry(
     let residual_seconds = i64::try_from(residual_nanos / 1_000_000_000).unwrap_or(i64::MAX);
     Ok(ExpirationEntry {
         name: name.to_owned(),
-        expiration_date: not_after.map(rfc3339),
+        expiration_date: not_after.map(format_rfc3339),
         residual_seconds,
         externally_managed: not_after.is_some() && externally_managed,
         ca_name: if not_after.is_some() {
@@ -201,51 +201,6 @@ fn key_matches(cert_der: &[u8], key_path: &Path) -> Result<bool, ClusterError> {
         .to_der()
         .unwrap_or_default();
     Ok(spki == key.public_key().to_der())
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = civil(days);
-    let rem = secs % 86_400;
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    let (y, m, d, h, min, s) = parts(t);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-}
-
-/// kubeadm's date format, Go's `Jan 02, 2006 15:04 MST`, in UTC.
-pub fn kubeadm_date(t: SystemTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (y, m, d, h, min, _) = parts(t);
-    let month = MONTHS
-        .get(usize::try_from(m).unwrap_or(1).saturating_sub(1))
-        .unwrap_or(&"Jan");
-    format!("{month} {d:02}, {y:04} {h:02}:{min:02} UTC")
 }
 
 /// apimachinery's `duration.HumanDuration` of a residual time in seconds, as kubeadm's
@@ -373,7 +328,7 @@ impl ExpirationReport {
             rows.push(match e.not_after {
                 Some(end) => vec![
                     e.name.clone(),
-                    kubeadm_date(end),
+                    format_kubeadm_date(end),
                     human_duration(e.residual_seconds),
                     e.ca_name.clone(),
                     yes_no(e.externally_managed),
@@ -403,7 +358,7 @@ impl ExpirationReport {
             rows.push(match e.not_after {
                 Some(end) => vec![
                     e.name.clone(),
-                    kubeadm_date(end),
+                    format_kubeadm_date(end),
                     human_duration(e.residual_seconds),
                     yes_no(e.externally_managed),
                 ],
@@ -444,10 +399,10 @@ mod tests {
     #[test]
     fn dates_and_durations_as_kubeadm() {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3_600 * 13 + 60 * 7);
-        assert_eq!(kubeadm_date(t), "Jan 01, 2026 13:07 UTC");
-        assert_eq!(rfc3339(t), "2026-01-01T13:07:00Z");
+        assert_eq!(format_kubeadm_date(t), "Jan 01, 2026 13:07 UTC");
+        assert_eq!(format_rfc3339(t), "2026-01-01T13:07:00Z");
         let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(kubeadm_date(leap), "Feb 29, 2000 00:00 UTC");
+        assert_eq!(format_kubeadm_date(leap), "Feb 29, 2000 00:00 UTC");
         for (seconds, text) in [
             (-5, "<invalid>"),
             (-1, "0s"),

@@ -9,9 +9,7 @@ mod ops;
 mod tree;
 
 pub use error::{ClusterError, Misfit};
-pub use expiration::{
-    ExpirationEntry, ExpirationReport, check_expiration, human_duration, kubeadm_date,
-};
+pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration, human_duration};
 pub use init::{
     Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init,
     init_with_ca_signer, parse_san,
