@@ -3,13 +3,13 @@
 use core::net::IpAddr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use der::{Decode, Encode};
 use kubepki_csr::{San, Subject};
 use kubepki_fs::{
-    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
+    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, parallel_map, recover,
+    write_atomic_all,
 };
 use kubepki_keys::{
     KeyAlgorithm, KeyError, KeyFormat, KeyPair, KeyPem, PublicKey, Signer, verify_signature,
@@ -540,39 +540,12 @@ pub fn generate_keys(
     } else {
         threads
     };
-    let threads = threads.min(algorithms.len()).max(1);
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<KeyPair, KeyError>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(algorithm) = algorithms.get(i) else {
-                            break;
-                        };
-                        mine.push((i, KeyPair::generate(*algorithm)));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(mine) => mine,
-                // Key generation does not panic; if a worker did, surface it as a
-                // sequential loop would.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    // Every index below algorithms.len() was taken by exactly one worker.
-    done.sort_unstable_by_key(|(i, _)| *i);
-    done.into_iter()
-        .map(|(_, key)| key.map_err(ClusterError::KeyGeneration))
-        .collect()
+    parallel_map(algorithms, threads, |algorithm| {
+        KeyPair::generate(*algorithm)
+    })
+    .into_iter()
+    .map(|key| key.map_err(ClusterError::KeyGeneration))
+    .collect()
 }
 
 /// The files `init` writes, collected so that they are written (and fsynced) in parallel

@@ -6,8 +6,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod parallel;
 mod tree;
 
+pub use parallel::parallel_map;
 pub use tree::{JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
 
 /// What a file holds, which decides its mode.
@@ -125,56 +127,26 @@ pub struct FileWrite<'a> {
 /// The error of the first failing file (in the order given), as [`write_atomic`] reports
 /// it; the other files are still written (each is whole or absent) and their folders synced.
 pub fn write_atomic_all(files: &[FileWrite<'_>], overwrite: Overwrite) -> Result<(), FsError> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let next = AtomicUsize::new(0);
-    let results: Vec<(usize, Result<PathBuf, FsError>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..files.len().clamp(1, 8))
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(file) = files.get(index) else {
-                            break;
-                        };
-                        mine.push((
-                            index,
-                            place_file(file.path, file.bytes, file.kind, overwrite),
-                        ));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(mine) => mine,
-                // Writing does not panic; if a worker did, surface it as a sequential loop
-                // would.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
+    let results = parallel_map(files, 8, |file| {
+        place_file(file.path, file.bytes, file.kind, overwrite)
     });
     let mut dirs = BTreeSet::new();
-    let mut first_error: Option<(usize, FsError)> = None;
-    for (index, result) in results {
+    let mut first_error = None;
+    for result in results {
         match result {
             Ok(dir) => {
                 dirs.insert(dir);
             }
-            // The error of the first file in the caller's order, whichever thread met it.
-            Err(e) if first_error.as_ref().is_none_or(|(first, _)| index < *first) => {
-                first_error = Some((index, e));
+            // The error of the first file in the caller's order.
+            Err(e) => {
+                first_error.get_or_insert(e);
             }
-            Err(_) => {}
         }
     }
     for dir in &dirs {
         sync_dir(dir)?;
     }
-    first_error.map_or(Ok(()), |(_, e)| Err(e))
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Everything [`write_atomic`] does but the folder's fsync; returns the folder.
