@@ -40,17 +40,13 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use kubepki_csr::{CsrBuilder, CsrError, San, Subject};
     use kubepki_keys::{KeyAlgorithm, KeyPair};
     use kubepki_profile::{ClusterParams, builtin, ca_profile};
 
     use super::*;
 
-    fn now() -> std::time::SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
+    use kubepki_test_support::pinned as now;
 
     fn ca() -> Ca {
         let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
