@@ -8,7 +8,7 @@ use kubepki_sign::{CertificateInfo, format_kubeadm_date, format_rfc3339, parse_c
 use serde::Serialize;
 
 use crate::ClusterError;
-use crate::init::{load_cert, load_key, read_kubeconfig};
+use crate::files::{load_cert, load_key, read_kubeconfig};
 use crate::tree::{CaName, LEAVES, crt, key};
 
 /// One row of check-expiration: kubeadm's `output.kubeadm.k8s.io/v1alpha3` `Certificate`,

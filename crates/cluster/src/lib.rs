@@ -1,19 +1,21 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod check;
 mod error;
 mod expiration;
+mod files;
 mod init;
+mod keygen;
 mod kubeconfig;
 mod ops;
+mod plan;
 mod tree;
 
 pub use error::{ClusterError, Misfit};
 pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration, human_duration};
-pub use init::{
-    Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init,
-    init_with_ca_signer, parse_san,
-};
+pub use init::{Action, InitReport, ReportEntry, init, init_with_ca_signer};
+pub use keygen::generate_keys;
 pub use kubeconfig::{
     ClusterEntry, ContextEntry, Kubeconfig, NamedCluster, NamedContext, NamedUser, UserEntry,
     decode_data,
@@ -23,4 +25,5 @@ pub use ops::{
     issue_component, issue_component_with_ca, renew, renew_with_ca, renewable_names,
     user_kubeconfig, user_kubeconfig_with_ca,
 };
+pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};

@@ -12,11 +12,12 @@ use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
 use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
-use crate::init::{
-    Plan, ensure_dir, generate_keys, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
-    required_sans, subject_of,
+use crate::files::{
+    LOCK_WAIT, ensure_dir, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
 };
+use crate::keygen::generate_keys;
 use crate::kubeconfig::Kubeconfig;
+use crate::plan::{Plan, required_sans, subject_of};
 use crate::tree::{CaName, LEAVES, crt, key};
 use crate::{ClusterError, InitOptions};
 use base64ct::{Base64, Encoding};
@@ -483,7 +484,7 @@ pub fn user_kubeconfig(
     now: SystemTime,
 ) -> Result<String, ClusterError> {
     // Read the CA while no other kubepki changes the tree.
-    let _lock = TreeLock::acquire(cert_dir, crate::init::LOCK_WAIT)?;
+    let _lock = TreeLock::acquire(cert_dir, LOCK_WAIT)?;
     let ca = load_ca(cert_dir, CaName::Ca, client_name)?;
     user_kubeconfig_with_ca(
         &ca,
