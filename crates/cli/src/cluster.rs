@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, GroupsCompat, InitOptions, Kubeconfig, RenewOptions, check_expiration, generate_csrs,
-    init_with_ca_signer, issue_component, issue_component_with_ca, parse_san, renew_with_ca,
-    user_kubeconfig, user_kubeconfig_with_ca,
+    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, RenewOptions,
+    UserKubeconfigOptions, check_expiration, generate_csrs, init_with_ca_signer, issue_component,
+    parse_san, renew_with_ca, user_kubeconfig,
 };
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
@@ -390,28 +390,17 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
             let now = SystemTime::now();
             let algorithm = args.algorithm.parse()?;
-            let path = match crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())? {
-                Some(ca) => issue_component_with_ca(
-                    &ca,
-                    out_dir,
-                    &args.kind,
-                    &args.node_name,
-                    args.address,
-                    algorithm,
-                    validity,
-                    now,
-                )?,
-                None => issue_component(
-                    &args.cert_dir,
-                    out_dir,
-                    &args.kind,
-                    &args.node_name,
-                    args.address,
-                    algorithm,
-                    validity,
-                    now,
-                )?,
+            let ca = crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())?;
+            let options = ComponentOptions {
+                cert_dir: args.cert_dir.clone(),
+                out_dir: out_dir.clone(),
+                kind: args.kind.clone(),
+                node_name: args.node_name.clone(),
+                address: args.address,
+                algorithm,
+                validity,
             };
+            let path = issue_component(&options, ca.as_ref(), now)?;
             println!("wrote {} and its key", path.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -534,28 +523,17 @@ pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode>
         args.algorithm.parse()?,
         SystemTime::now(),
     );
-    let text = match crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())? {
-        Some(ca) => user_kubeconfig_with_ca(
-            &ca,
-            cluster_name,
-            &server,
-            &args.client_name,
-            &args.org,
-            validity,
-            algorithm,
-            now,
-        )?,
-        None => user_kubeconfig(
-            &args.dirs.cert_dir,
-            cluster_name,
-            &server,
-            &args.client_name,
-            &args.org,
-            validity,
-            algorithm,
-            now,
-        )?,
+    let ca = crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())?;
+    let options = UserKubeconfigOptions {
+        cert_dir: args.dirs.cert_dir.clone(),
+        cluster_name: cluster_name.to_owned(),
+        server,
+        client_name: args.client_name.clone(),
+        groups: args.org.clone(),
+        validity,
+        algorithm,
     };
+    let text = user_kubeconfig(&options, ca.as_ref(), now)?;
     match &args.out {
         Some(path) => {
             let overwrite = if args.force {

@@ -4,14 +4,14 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
-use kubepki_keys::{KeyError, KeyFormat, KeyPair, PublicKey, Signer};
+use kubepki_keys::{KeyError, PublicKey, Signer};
 use kubepki_profile::format_duration;
 use kubepki_sign::{Ca, IssueOptions};
 
 use crate::check::{CaCert, check_cert, check_kubeconfig, existing_ca, misfit};
 use crate::files::{Writes, ensure_dir, load_cert, load_key, lock_tree, pending_csr, read};
 use crate::keygen::generate_keys;
-use crate::kubeconfig::Kubeconfig;
+use crate::kubeconfig::ClientKubeconfig;
 use crate::plan::{InitOptions, Plan, subject_of};
 use crate::tree::{CaName, KubeconfigSpec, LEAVES, LeafSpec, crt, key};
 use crate::{ClusterError, Misfit};
@@ -449,7 +449,15 @@ pub fn init_with_ca_signer(
                     what: spec.file.to_owned(),
                 })?;
                 let key = take_key()?;
-                let text = client_kubeconfig(&plan, spec, ca, &key, &issue)?;
+                let profile = plan.profile(spec.profile)?;
+                let text = ClientKubeconfig {
+                    cluster_name: &plan.cluster_name,
+                    server: plan.server_for(spec),
+                    subject: &subject_of(&profile),
+                    profile: &profile,
+                    name: spec.file,
+                }
+                .issue(ca, &key, &issue)?;
                 writes.file(&path, text, FileKind::Secret);
                 Action::Written
             }
@@ -462,42 +470,4 @@ pub fn init_with_ca_signer(
     }
     writes.flush(&lock)?;
     Ok(report)
-}
-
-/// Issues the client certificate of a kubeconfig file and returns the file's text.
-pub(crate) fn client_kubeconfig(
-    plan: &Plan,
-    spec: &KubeconfigSpec,
-    ca: &Ca,
-    key: &KeyPair,
-    issue: &IssueOptions,
-) -> Result<String, ClusterError> {
-    let profile = plan.profile(spec.profile)?;
-    let subject = subject_of(&profile);
-    let issued = ca
-        .issue_for_key(key.public_key(), &subject, &[], &profile, issue)
-        .map_err(|source| ClusterError::Sign {
-            name: spec.file.to_owned(),
-            source,
-        })?;
-    let key_pem = key
-        .to_pem(KeyFormat::Traditional)
-        .map_err(|source| ClusterError::Key {
-            path: PathBuf::from(spec.file),
-            source,
-        })?;
-    let user = subject.common_name().unwrap_or(spec.profile);
-    Kubeconfig::for_client(
-        &plan.cluster_name,
-        plan.server_for(spec),
-        &ca.certificate_pem(),
-        user,
-        &issued.pem(),
-        &key_pem,
-    )
-    .to_yaml()
-    .map_err(|reason| ClusterError::Kubeconfig {
-        path: PathBuf::from(spec.file),
-        reason,
-    })
 }

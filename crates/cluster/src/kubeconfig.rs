@@ -1,7 +1,15 @@
 //! kubeconfig files as kubeadm writes them: one cluster, one user, one context.
 
+use std::path::PathBuf;
+
 use base64ct::{Base64, Encoding};
+use kubepki_csr::Subject;
+use kubepki_keys::{KeyFormat, KeyPair};
+use kubepki_profile::Profile;
+use kubepki_sign::{Ca, IssueOptions};
 use serde::{Deserialize, Serialize};
+
+use crate::ClusterError;
 
 /// A kubeconfig file (`apiVersion: v1`, `kind: Config`), the fields kubeadm writes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +194,58 @@ impl Kubeconfig {
             .find(|c| c.name == context.context.cluster)?;
         let user = self.users.iter().find(|u| u.name == context.context.user)?;
         Some((&cluster.cluster, &user.user))
+    }
+}
+
+/// A user's kubeconfig file to issue: the one way `init` and `kubeconfig user` make one.
+pub(crate) struct ClientKubeconfig<'a> {
+    /// The cluster's name in the file.
+    pub(crate) cluster_name: &'a str,
+    /// The API server URL.
+    pub(crate) server: &'a str,
+    /// The client certificate's subject (its CN is the user's name in the file).
+    pub(crate) subject: &'a Subject,
+    /// The profile the client certificate is issued under.
+    pub(crate) profile: &'a Profile,
+    /// What names this kubeconfig in errors (its file name, or the user's).
+    pub(crate) name: &'a str,
+}
+
+impl ClientKubeconfig<'_> {
+    /// Issues the client certificate for `key` with `ca` and returns the file's text, in
+    /// kubeadm's layout (see [`Kubeconfig::for_client`]).
+    pub(crate) fn issue(
+        &self,
+        ca: &Ca,
+        key: &KeyPair,
+        issue: &IssueOptions,
+    ) -> Result<String, ClusterError> {
+        let issued = ca
+            .issue_for_key(key.public_key(), self.subject, &[], self.profile, issue)
+            .map_err(|source| ClusterError::Sign {
+                name: self.name.to_owned(),
+                source,
+            })?;
+        let key_pem = key
+            .to_pem(KeyFormat::Traditional)
+            .map_err(|source| ClusterError::Key {
+                path: PathBuf::from(self.name),
+                source,
+            })?;
+        let user = self.subject.common_name().unwrap_or(&self.profile.name);
+        Kubeconfig::for_client(
+            self.cluster_name,
+            self.server,
+            &ca.certificate_pem(),
+            user,
+            &issued.pem(),
+            &key_pem,
+        )
+        .to_yaml()
+        .map_err(|reason| ClusterError::Kubeconfig {
+            path: PathBuf::from(self.name),
+            reason,
+        })
     }
 }
 

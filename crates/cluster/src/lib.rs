@@ -21,9 +21,9 @@ pub use kubeconfig::{
     decode_data,
 };
 pub use ops::{
-    COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed, Skipped, generate_csrs,
-    issue_component, issue_component_with_ca, renew, renew_with_ca, renewable_names,
-    user_kubeconfig, user_kubeconfig_with_ca,
+    COMPONENTS, ComponentOptions, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed,
+    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_with_ca,
+    renewable_names, user_kubeconfig,
 };
 pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};

@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 
 use common::{exercise_etcd, have, pinned, start_etcd, tree_at};
 use kubepki_cluster::{
-    ClusterError, Kubeconfig, RenewOptions, check_expiration, generate_csrs, init, issue_component,
-    renew, user_kubeconfig,
+    ClusterError, ComponentOptions, Kubeconfig, RenewOptions, UserKubeconfigOptions,
+    check_expiration, generate_csrs, init, issue_component, renew, user_kubeconfig,
 };
 use kubepki_csr::{Csr, San};
 use kubepki_keys::KeyAlgorithm;
@@ -271,49 +271,47 @@ fn renewed_etcd_certificates_still_run_etcd() {
 #[test]
 fn user_kubeconfig_component_certs_and_csrs() {
     let tree = tree_at(pinned());
-    let text = user_kubeconfig(
-        &tree.pki(),
-        "kubernetes",
-        "https://127.0.0.1:6443",
-        "jane",
-        &["devs".to_owned()],
-        Duration::from_secs(DAY),
-        KeyAlgorithm::EcdsaP256,
-        pinned(),
-    )
-    .unwrap();
+    let user = UserKubeconfigOptions {
+        cert_dir: tree.pki(),
+        cluster_name: "kubernetes".to_owned(),
+        server: "https://127.0.0.1:6443".to_owned(),
+        client_name: "jane".to_owned(),
+        groups: vec!["devs".to_owned()],
+        validity: Duration::from_secs(DAY),
+        algorithm: KeyAlgorithm::EcdsaP256,
+    };
+    let text = user_kubeconfig(&user, None, pinned()).unwrap();
     let config = Kubeconfig::from_yaml(&text).unwrap();
     assert_eq!(config.current_context, "jane@kubernetes");
     let out = tree.dir.path().join("components");
     for kind in ["kube-proxy", "kubelet-client", "kubelet-serving"] {
-        let path = issue_component(
-            &tree.pki(),
-            &out,
-            kind,
-            "worker-1",
-            Some("10.0.0.21".parse().unwrap()),
-            KeyAlgorithm::EcdsaP256,
-            None,
-            pinned(),
-        )
-        .unwrap();
+        let component = ComponentOptions {
+            cert_dir: tree.pki(),
+            out_dir: out.clone(),
+            kind: kind.to_owned(),
+            node_name: "worker-1".to_owned(),
+            address: Some("10.0.0.21".parse().unwrap()),
+            algorithm: KeyAlgorithm::EcdsaP256,
+            validity: None,
+        };
+        let path = issue_component(&component, None, pinned()).unwrap();
         let cert = info(&path);
         match kind {
             "kube-proxy" => assert_eq!(cert.subject.common_name(), Some("system:kube-proxy")),
             _ => assert_eq!(cert.subject.common_name(), Some("system:node:worker-1")),
         }
     }
+    let again = ComponentOptions {
+        cert_dir: tree.pki(),
+        out_dir: out.clone(),
+        kind: "kube-proxy".to_owned(),
+        node_name: "w".to_owned(),
+        address: None,
+        algorithm: KeyAlgorithm::EcdsaP256,
+        validity: None,
+    };
     assert!(matches!(
-        issue_component(
-            &tree.pki(),
-            &out,
-            "kube-proxy",
-            "w",
-            None,
-            KeyAlgorithm::EcdsaP256,
-            None,
-            pinned()
-        ),
+        issue_component(&again, None, pinned()),
         Err(ClusterError::Fs(_))
     ));
     let dir = tempfile::tempdir().unwrap();
