@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use crate::ClusterError;
 
 /// A kubeconfig file (`apiVersion: v1`, `kind: Config`), the fields kubeadm writes.
+///
+/// Fields it does not name (`preferences`, which client-go 1.37's clientcmd leaves out when
+/// empty, as here; extensions; other users' credentials) are ignored on reading: a file
+/// someone else owns is edited in place (renewal), never round-tripped through this model.
+/// No YAML type appears here: the YAML crate is this crate's own business.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Kubeconfig {
@@ -31,9 +36,6 @@ pub struct Kubeconfig {
     /// `Config`.
     #[serde(default)]
     pub kind: String,
-    /// Always empty, and then left out as client-go 1.37's clientcmd (kubeadm) does.
-    #[serde(default, skip_serializing_if = "serde_yaml::Mapping::is_empty")]
-    pub preferences: serde_yaml::Mapping,
     /// The users.
     #[serde(default)]
     pub users: Vec<NamedUser>,
@@ -146,7 +148,6 @@ impl Kubeconfig {
             }],
             current_context: context,
             kind: "Config".to_owned(),
-            preferences: serde_yaml::Mapping::new(),
             users: vec![NamedUser {
                 name: user.to_owned(),
                 user: UserEntry {
