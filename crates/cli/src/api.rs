@@ -397,19 +397,7 @@ fn to_yaml(value: &serde_json::Value) -> CliResult<String> {
         return Ok(csr.to_yaml());
     }
     let list: CertificateSigningRequestList = serde_json::from_value(value.clone())?;
-    let mut out = String::from("apiVersion: v1\nitems:\n");
-    for item in &list.items {
-        for (i, line) in item.to_yaml().lines().enumerate() {
-            out.push_str(if i == 0 { "- " } else { "  " });
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if list.items.is_empty() {
-        out = String::from("apiVersion: v1\nitems: []\n");
-    }
-    out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
-    Ok(out)
+    Ok(list.to_yaml())
 }
 
 /// `certificate approve|deny`.
