@@ -1,7 +1,7 @@
 //! Timestamps in the API objects: RFC 3339 UTC as Kubernetes writes them
 //! (`2006-01-02T15:04:05Z`), through the tree's one time module ([`kubepki_sign`]'s).
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use kubepki_sign::{format_rfc3339, parse_rfc3339};
 
@@ -18,58 +18,6 @@ pub fn format_time(t: SystemTime) -> String {
 /// [`ApiError::Timestamp`] for anything else.
 pub fn parse_time(text: &str) -> Result<SystemTime, ApiError> {
     parse_rfc3339(text).map_err(|_| ApiError::Timestamp(text.to_owned()))
-}
-
-/// kubectl's `duration.HumanDuration`, as in the AGE and REQUESTEDDURATION columns.
-pub fn human_duration(d: Duration) -> String {
-    let seconds = d.as_secs();
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
 }
 
 #[cfg(test)]
@@ -125,13 +73,5 @@ mod tests {
                 "{bad}"
             );
         }
-    }
-
-    #[test]
-    fn human() {
-        assert_eq!(human_duration(Duration::from_secs(600)), "10m");
-        assert_eq!(human_duration(Duration::from_secs(90)), "90s");
-        assert_eq!(human_duration(Duration::from_secs(86_400)), "24h");
-        assert_eq!(human_duration(Duration::from_secs(8760 * 3600)), "365d");
     }
 }

@@ -16,6 +16,8 @@ use kubepki::{Ca, Csr};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::commands::{CliError, CliResult, read_file};
+use crate::jsonpath::jsonpath;
+use crate::tables::{columns, human_duration};
 
 const RESOURCE: &str = "certificatesigningrequest.certificates.k8s.io";
 
@@ -266,27 +268,6 @@ fn warn_unreadable(scan: &api::Scan) {
     }
 }
 
-pub(crate) fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == cols {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
     let age = csr
         .metadata
@@ -294,10 +275,13 @@ fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
         .as_deref()
         .and_then(|t| api::parse_time(t).ok())
         .and_then(|t| now.duration_since(t).ok())
-        .map_or_else(|| "<unknown>".to_owned(), api::human_duration);
+        .map_or_else(
+            || "<unknown>".to_owned(),
+            |d| human_duration(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        );
     let requested = csr.spec.expiration_seconds.map_or_else(
         || "<none>".to_owned(),
-        |s| api::human_duration(Duration::from_secs(u64::try_from(s).unwrap_or(0))),
+        |s| human_duration(i64::from(s).max(0)),
     );
     vec![
         printable(&csr.metadata.name),
@@ -345,7 +329,7 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
                 .to_vec(),
             ];
             rows.extend(items.iter().map(|c| row(c, now)));
-            print!("{}", table(&rows));
+            print!("{}", columns(&rows));
         }
         // libyaml writes every non-printable character as an escape already.
         Some("yaml") => print!("{}", to_yaml(&value)?),
@@ -369,7 +353,7 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
             let template = template.trim_matches('\'');
             // The template's own text (newlines included) is the user's; only what came from
             // the store is escaped.
-            print!("{}", api::jsonpath(template, &sanitized(value))?);
+            print!("{}", jsonpath(template, &sanitized(value))?);
         }
     }
     Ok(())

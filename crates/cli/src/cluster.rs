@@ -427,7 +427,7 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
         .transpose()?;
     let report = check_expiration(&args.dirs.cert_dir, &args.dirs.kubeconfig_dir, now)?;
     match args.output {
-        OutputFormat::Text => print!("{}", report.table()),
+        OutputFormat::Text => print!("{}", crate::tables::expiration_table(&report)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Yaml => print!("{}", report.to_yaml().map_err(CliError)?),
     }

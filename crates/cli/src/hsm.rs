@@ -151,7 +151,7 @@ pub(crate) fn key_list(args: &KeyListArgs) -> CliResult<()> {
             yes_no(k.sensitive).to_owned(),
         ]);
     }
-    print!("{}", crate::api::table(&rows));
+    print!("{}", crate::tables::columns(&rows));
     eprintln!("{} private key(s) on token {}", keys.len(), token.label());
     Ok(())
 }

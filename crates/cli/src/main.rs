@@ -7,6 +7,8 @@ mod cluster;
 mod commands;
 mod hsm;
 mod inspect;
+mod jsonpath;
+mod tables;
 mod verify;
 
 use std::process::ExitCode;

@@ -13,7 +13,7 @@ mod plan;
 mod tree;
 
 pub use error::{ClusterError, Misfit};
-pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration, human_duration};
+pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration};
 pub use init::{Action, InitReport, ReportEntry, init, init_with_ca_signer};
 pub use keygen::generate_keys;
 pub use kubeconfig::{
