@@ -100,18 +100,7 @@ impl Token {
     }
 
     fn run_ok(&self, program: &str, args: &[&str]) -> String {
-        let output = self.command(program).args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{program} {args:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stderr),
-            String::from_utf8_lossy(&output.stdout)
-        );
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
+        kubepki_test_support::output_ok(self.command(program).args(args))
     }
 
     /// `kubepki args` with the PIN in `KUBEPKI_PKCS11_PIN` (or `pin`'s value; `None`: unset).

@@ -254,27 +254,21 @@ mod tests {
                 &issue,
             )
             .unwrap();
-        let path = Path::new("admin.crt");
-        check_cert(
-            path,
-            issued.der(),
-            key.public_key(),
-            &ca_cert,
-            &profile,
-            now,
-        )
-        .unwrap();
+        let check = |profile: &Profile| {
+            check_cert(
+                Path::new("admin.crt"),
+                issued.der(),
+                key.public_key(),
+                &ca_cert,
+                profile,
+                now,
+            )
+        };
+        check(&profile).unwrap();
         // A profile that refuses its own subject cannot say which SANs it requires: the check
         // used to be skipped (`unwrap_or_default`), and the certificate kept.
         profile.subject.max_organizations = 0;
-        match check_cert(
-            path,
-            issued.der(),
-            key.public_key(),
-            &ca_cert,
-            &profile,
-            now,
-        ) {
+        match check(&profile) {
             Err(ClusterError::Profile(ProfileError::TooManyOrganizations { .. })) => {}
             other => panic!("{other:?}"),
         }

@@ -73,19 +73,17 @@ pub fn openssl_available() -> bool {
     )
 }
 
-/// Runs `openssl ARGS` in `dir`, asserting that it succeeds; returns its stdout then stderr.
+/// Runs `command`, asserting that it succeeds; returns its stdout then stderr.
 ///
 /// # Panics
-/// When openssl does not run or fails (with its output).
-pub fn openssl(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
+/// When it does not run or fails (with its output).
+pub fn output_ok(command: &mut Command) -> String {
+    let output = command
         .output()
-        .expect("run openssl");
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
     assert!(
         output.status.success(),
-        "openssl {args:?} failed: {}{}",
+        "{command:?} failed: {}{}",
         String::from_utf8_lossy(&output.stderr),
         String::from_utf8_lossy(&output.stdout)
     );
@@ -94,6 +92,14 @@ pub fn openssl(dir: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     )
+}
+
+/// Runs `openssl ARGS` in `dir`, asserting that it succeeds; returns its stdout then stderr.
+///
+/// # Panics
+/// When openssl does not run or fails (with its output).
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    output_ok(Command::new("openssl").current_dir(dir).args(args))
 }
 
 /// Whether `openssl verify -CAfile CA EXTRA... CERT` accepts `cert` (`extra`: a purpose,
