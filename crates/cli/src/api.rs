@@ -15,7 +15,8 @@ use kubepki::profile::{ProfileSet, parse_duration};
 use kubepki::{Ca, Csr};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
 use crate::jsonpath::jsonpath;
 use crate::tables::{columns, human_duration};
 
@@ -418,7 +419,7 @@ pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
 fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
     match (cert, key) {
         (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(crate::commands::load_ca(cert, key, None)?)),
+        (Some(cert), Some(key)) => Ok(Some(crate::files::load_ca(cert, key, None)?)),
         _ => Err(CliError(format!(
             "{what}: give both the cert file and the key file"
         ))),

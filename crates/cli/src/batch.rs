@@ -12,7 +12,8 @@ use kubepki::sign::issue_batch;
 use kubepki::{ClusterParams, IssueOptions};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
 
 #[derive(Debug, Args)]
 pub(crate) struct SignBatchArgs {

@@ -15,7 +15,7 @@ use kubepki::cluster::{
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 
 /// kubeadm's group names, current or as in 1.28.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -188,7 +188,7 @@ fn warn_tree_ca_keys(cert_dir: &Path) {
     for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
         let path = cert_dir.join(key);
         if path.exists() {
-            crate::commands::warn_if_key_readable(&path);
+            crate::files::warn_if_key_readable(&path);
         }
     }
 }

@@ -13,7 +13,8 @@ use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
 
 use crate::args::KeyListArgs;
-use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+use crate::error::{CliError, CliResult};
+use crate::files::{read_file, read_passphrase};
 
 /// The PIN, when the URI has no `pin-value` or `pin-source`.
 pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";
@@ -70,7 +71,7 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;
-            crate::commands::load_ca(cert, key, passphrase.as_deref())
+            crate::files::load_ca(cert, key, passphrase.as_deref())
         }
     }
 }

@@ -8,7 +8,8 @@ use kubepki::{CertificateInfo, ClusterParams, Csr, KeyPair, Profile, PublicKey};
 use serde_json::{Value, json};
 
 use crate::args::{InspectArgs, OutputFormat, ProfilesArgs};
-use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+use crate::error::{CliError, CliResult};
+use crate::files::{read_file, read_passphrase};
 
 /// RFC 3339 UTC, whole seconds.
 pub(crate) fn rfc3339(time: SystemTime) -> String {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::commands::CliError;
+use crate::error::CliError;
 
 /// The template is not in the subset: kubectl's words, naming it.
 fn invalid(template: &str, reason: &str) -> CliError {

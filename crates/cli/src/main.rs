@@ -5,6 +5,8 @@ mod args;
 mod batch;
 mod cluster;
 mod commands;
+mod error;
+mod files;
 mod hsm;
 mod inspect;
 mod jsonpath;

@@ -6,7 +6,8 @@ use std::time::SystemTime;
 use clap::{Args, ValueEnum};
 use kubepki::verify::{KeyPurpose, PeerName, VerifyOptions, kubernetes_identity_pem, verify_pem};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
 
 /// The extended key usage a certificate must allow.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
