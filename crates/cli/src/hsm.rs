@@ -6,15 +6,22 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use kubepki::Ca;
 use kubepki::cluster::{CaName, key_uri_file};
 use kubepki::sign::certificates_from_bytes;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
 
-use crate::args::KeyListArgs;
 use crate::error::{CliError, CliResult};
 use crate::files::{read_file, read_passphrase};
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyListArgs {
+    /// The token, e.g. `pkcs11:token=kubepki?module-path=/usr/lib/softhsm/libsofthsm2.so`
+    /// (PIN from `pin-source=file:...` or `KUBEPKI_PKCS11_PIN`).
+    pub(crate) uri: String,
+}
 
 /// The PIN, when the URI has no `pin-value` or `pin-source`.
 pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";

@@ -3,13 +3,17 @@
 mod api;
 mod args;
 mod batch;
+mod ca;
 mod cluster;
 mod commands;
+mod csr;
 mod error;
 mod files;
 mod hsm;
 mod inspect;
 mod jsonpath;
+mod key;
+mod sign;
 mod tables;
 mod verify;
 
