@@ -11,6 +11,7 @@ mod error;
 mod files;
 mod hsm;
 mod inspect;
+mod issuer;
 mod jsonpath;
 mod key;
 mod sign;
