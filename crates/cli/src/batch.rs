@@ -176,8 +176,6 @@ pub(crate) fn sign_batch(args: &SignBatchArgs, now: SystemTime) -> CliResult<()>
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use kubepki::{CsrBuilder, KeyAlgorithm, KeyFormat, KeyPair, San, Subject};
 
     use super::*;
@@ -204,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_folder_and_a_stream_are_issued_and_a_bad_request_fails_alone() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let now = kubepki_test_support::pinned();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (ca, key_pem) = kubepki::new_root_ca(
