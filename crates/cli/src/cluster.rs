@@ -503,14 +503,24 @@ fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn admin_conf(dir: &Path) -> Option<Kubeconfig> {
-    let text = std::fs::read_to_string(dir.join("admin.conf")).ok()?;
-    Kubeconfig::from_yaml(&text).ok()
+/// The tree's admin.conf, whose cluster name and server a new user's kubeconfig takes:
+/// `None` when there is none; an error naming it when it is there but does not read (it
+/// is not silently taken for absent).
+fn admin_conf(dir: &Path) -> CliResult<Option<Kubeconfig>> {
+    let path = dir.join("admin.conf");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(crate::files::read_file(&path)?)
+        .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
+    Kubeconfig::from_yaml(&text)
+        .map(Some)
+        .map_err(|e| CliError(format!("{}: not a kubeconfig file: {e}", path.display())))
 }
 
 pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode> {
     let KubeconfigCommand::User(args) = command;
-    let admin = admin_conf(&args.dirs.kubeconfig_dir);
+    let admin = admin_conf(&args.dirs.kubeconfig_dir)?;
     let cluster = admin.as_ref().and_then(|a| a.clusters.first());
     let server = args
         .server
