@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubepki::cluster::{
-    Action, Bundle, GroupsCompat, InitOptions, RenewOptions, check_expiration, generate,
-    generate_with_ca_signer, init_with_ca_signer, parse_san, renew_with_ca,
-    user_kubeconfig_with_ca,
+    Action, Bundle, GroupsCompat, InitOptions, RenewOptions, UserKubeconfigOptions,
+    check_expiration, generate, generate_with_ca_signer, init_with_ca_signer, parse_san,
+    renew_with_ca, user_kubeconfig,
 };
 use kubepki::profile::first_service_ip;
 use kubepki::{KeyAlgorithm, San};
@@ -1257,16 +1257,17 @@ pub unsafe extern "C" fn kubepki_kubeconfig_user(
         }
         let validity =
             crate::util::validity_arg(validity_seconds).unwrap_or(Duration::from_secs(24 * 3600));
-        let yaml = user_kubeconfig_with_ca(
-            ca.inner(),
-            cluster_name,
-            server,
-            user,
-            &groups,
+        let options = UserKubeconfigOptions {
+            // Unused: the CA is given.
+            cert_dir: std::path::PathBuf::new(),
+            cluster_name: cluster_name.to_owned(),
+            server: server.to_owned(),
+            client_name: user.to_owned(),
+            groups: groups.clone(),
             validity,
             algorithm,
-            time_arg(now_unix)?,
-        )?;
+        };
+        let yaml = user_kubeconfig(&options, Some(ca.inner()), time_arg(now_unix)?)?;
         let bytes = kubepki_bytes::new(yaml.as_bytes());
         drop(zeroize::Zeroizing::new(yaml));
         // SAFETY: `out` checked above.

@@ -21,8 +21,8 @@ use crate::validation::{
 
 /// The kube-controller-manager default for `--cluster-signing-duration`: 8760h.
 pub const DEFAULT_SIGNING_DURATION: Duration = Duration::from_secs(8760 * 3600);
-/// How far NotBefore is set before the signing time.
-pub const BACKDATE: Duration = Duration::from_secs(300);
+/// How far NotBefore is set before the signing time (the profiles' one definition).
+pub use kubepki_profile::BACKDATE;
 /// A TTL at least this long loses the backdate at its end.
 pub const SHORT_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The shortest TTL.

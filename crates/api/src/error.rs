@@ -145,14 +145,6 @@ pub enum ApiError {
         /// Why it cannot be read.
         reason: String,
     },
-    /// A jsonpath template kubepki does not understand.
-    #[error("invalid jsonpath {template:?}: {reason}")]
-    JsonPath {
-        /// The template.
-        template: String,
-        /// What is wrong.
-        reason: String,
-    },
     /// A signer name with no profile in the configured set.
     #[error("no profile for signer {signer:?}")]
     UnknownSigner {

@@ -3,7 +3,6 @@
 
 mod controller;
 mod error;
-mod jsonpath;
 mod server;
 mod signers;
 mod store;
@@ -17,14 +16,13 @@ pub use controller::{
     deny,
 };
 pub use error::ApiError;
-pub use jsonpath::jsonpath;
 pub use server::{UserInfo, create_request, update_request};
 pub use signers::{
     Signers, usage_profile, validate_apiserver_client, validate_kubelet_client,
     validate_kubelet_serving,
 };
 pub use store::{CsrStore, FileStore, Scan};
-pub use time::{format_time, human_duration, parse_time};
+pub use time::{format_time, parse_time};
 pub use types::{
     API_VERSION, APPROVED, Base64Bytes, CertificateSigningRequest,
     CertificateSigningRequestCondition, CertificateSigningRequestList,

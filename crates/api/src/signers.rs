@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use kubepki_csr::{Csr, SanKind};
-use kubepki_profile::{Profile, ProfileSet, SanPolicy, SubjectPolicy, Usage};
+use kubepki_profile::{BACKDATE, Profile, ProfileSet, SanPolicy, SubjectPolicy, Usage};
 
 use crate::ApiError;
 use crate::validation::{
@@ -201,7 +201,7 @@ impl Signers {
                 profile.check_request(csr.subject(), csr.sans())?;
                 let mut p = profile.clone();
                 p.ca = None;
-                p.backdate = Duration::from_secs(300);
+                p.backdate = BACKDATE;
                 p.default_validity = validity.min(p.max_validity);
                 return Ok(p);
             }
@@ -241,7 +241,7 @@ pub fn usage_profile(
         ca: None,
         default_validity: validity,
         max_validity: validity,
-        backdate: Duration::from_secs(300),
+        backdate: BACKDATE,
         subject: SubjectPolicy::default(),
         sans: SanPolicy {
             allowed: vec![SanKind::Dns, SanKind::Ip, SanKind::Uri, SanKind::Email],

@@ -373,16 +373,17 @@ fn nesting_depth(text: &str) -> usize {
     max
 }
 
-/// A list of requests as `kubectl get -o yaml|json` prints it (`kind: List`).
+/// A list of requests as `kubectl get -o yaml|json` prints it (`kind: List`). The fields are
+/// in kubectl's (alphabetical) order, which serialization keeps.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateSigningRequestList {
     /// `v1`.
     pub api_version: String,
-    /// `List`.
-    pub kind: String,
     /// The items.
     pub items: Vec<CertificateSigningRequest>,
+    /// `List`.
+    pub kind: String,
     /// `resourceVersion: ""`.
     pub metadata: BTreeMap<String, Value>,
 }
@@ -394,10 +395,15 @@ impl CertificateSigningRequestList {
         metadata.insert("resourceVersion".to_owned(), Value::String(String::new()));
         CertificateSigningRequestList {
             api_version: "v1".to_owned(),
-            kind: "List".to_owned(),
             items,
+            kind: "List".to_owned(),
             metadata,
         }
+    }
+
+    /// The list as YAML, each item as [`CertificateSigningRequest::to_yaml`] writes it.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_default()
     }
 }
 
@@ -405,7 +411,7 @@ impl CertificateSigningRequestList {
 mod tests {
     use super::*;
 
-    const YAML: &str = r#"apiVersion: certificates.k8s.io/v1
+    pub(super) const YAML: &str = r#"apiVersion: certificates.k8s.io/v1
 kind: CertificateSigningRequest
 metadata:
   name: myuser
@@ -507,5 +513,36 @@ status:
             "{err}"
         );
         assert!(err.to_string().contains("3145728"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod list_yaml_tests {
+    use super::*;
+
+    /// What the CLI wrote by hand before: each item's own YAML as a sequence entry.
+    fn by_hand(list: &CertificateSigningRequestList) -> String {
+        let mut out = String::from("apiVersion: v1\nitems:\n");
+        for item in &list.items {
+            for (i, line) in item.to_yaml().lines().enumerate() {
+                out.push_str(if i == 0 { "- " } else { "  " });
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        if list.items.is_empty() {
+            out = String::from("apiVersion: v1\nitems: []\n");
+        }
+        out.push_str("kind: List\nmetadata:\n  resourceVersion: ''\n");
+        out
+    }
+
+    #[test]
+    fn the_list_is_the_items_yaml_in_a_list() {
+        let csr = CertificateSigningRequest::from_yaml(tests::YAML).unwrap();
+        for items in [vec![], vec![csr.clone()], vec![csr.clone(), csr]] {
+            let list = CertificateSigningRequestList::new(items);
+            assert_eq!(list.to_yaml(), by_hand(&list));
+        }
     }
 }

@@ -889,3 +889,19 @@ fn create_overwrites_extra_with_the_requesters() {
     let created = create_request(&store, client("joe"), &user, now()).unwrap();
     assert_eq!(created.spec.extra["scopes"], ["view"]);
 }
+
+/// The fuzz seed that found the parse_time panic (a `€` in a condition's lastUpdateTime
+/// offset): through the one time module it is still an error, never a panic.
+#[test]
+fn the_multibyte_offset_seed_is_an_error_not_a_panic() {
+    let text = include_str!(
+        "../../../fuzz/seeds/api_csr_object/kubelet-client-denied-multibyte-offset.json"
+    );
+    let csr: CertificateSigningRequest = serde_json::from_str(text).unwrap();
+    let updated = csr.status.conditions[0]
+        .last_update_time
+        .as_deref()
+        .unwrap();
+    assert!(matches!(parse_time(updated), Err(ApiError::Timestamp(ref t)) if t == updated));
+    let _ = cleanup_reason(&csr, now());
+}

@@ -15,7 +15,10 @@ use kubepki::profile::{ProfileSet, parse_duration};
 use kubepki::{Ca, Csr};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
+use crate::jsonpath::jsonpath;
+use crate::tables::{columns, human_duration};
 
 const RESOURCE: &str = "certificatesigningrequest.certificates.k8s.io";
 
@@ -270,27 +273,6 @@ fn warn_unreadable(scan: &api::Scan) {
     }
 }
 
-pub(crate) fn table(rows: &[Vec<String>]) -> String {
-    let cols = rows.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..cols)
-        .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for row in rows {
-        let mut line = String::new();
-        for (i, cell) in row.iter().enumerate() {
-            if i + 1 == cols {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}   ", w = widths[i]));
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
 fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
     let age = csr
         .metadata
@@ -298,10 +280,13 @@ fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
         .as_deref()
         .and_then(|t| api::parse_time(t).ok())
         .and_then(|t| now.duration_since(t).ok())
-        .map_or_else(|| "<unknown>".to_owned(), api::human_duration);
+        .map_or_else(
+            || "<unknown>".to_owned(),
+            |d| human_duration(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        );
     let requested = csr.spec.expiration_seconds.map_or_else(
         || "<none>".to_owned(),
-        |s| api::human_duration(Duration::from_secs(u64::try_from(s).unwrap_or(0))),
+        |s| human_duration(i64::from(s).max(0)),
     );
     vec![
         printable(&csr.metadata.name),
@@ -349,7 +334,7 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
                 .to_vec(),
             ];
             rows.extend(items.iter().map(|c| row(c, now)));
-            print!("{}", table(&rows));
+            print!("{}", columns(&rows));
         }
         // libyaml writes every non-printable character as an escape already.
         Some("yaml") => print!("{}", to_yaml(&value)?),
@@ -373,7 +358,7 @@ pub(crate) fn get(args: &GetArgs, now: SystemTime) -> CliResult<()> {
             let template = template.trim_matches('\'');
             // The template's own text (newlines included) is the user's; only what came from
             // the store is escaped.
-            print!("{}", api::jsonpath(template, &sanitized(value))?);
+            print!("{}", jsonpath(template, &sanitized(value))?);
         }
     }
     Ok(())
@@ -401,19 +386,7 @@ fn to_yaml(value: &serde_json::Value) -> CliResult<String> {
         return Ok(csr.to_yaml());
     }
     let list: CertificateSigningRequestList = serde_json::from_value(value.clone())?;
-    let mut out = String::from("apiVersion: v1\nitems:\n");
-    for item in &list.items {
-        for (i, line) in item.to_yaml().lines().enumerate() {
-            out.push_str(if i == 0 { "- " } else { "  " });
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
-    if list.items.is_empty() {
-        out = String::from("apiVersion: v1\nitems: []\n");
-    }
-    out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
-    Ok(out)
+    Ok(list.to_yaml())
 }
 
 /// `certificate approve|deny`.

@@ -6,38 +6,22 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use clap::Args;
+use kubepki::IssueOptions;
 use kubepki::keys::pem::{looks_like_pem, pem_blocks};
-use kubepki::profile::parse_duration;
 use kubepki::sign::issue_batch;
-use kubepki::{ClusterParams, IssueOptions};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
+use crate::issuer::IssuerArgs;
 
 #[derive(Debug, Args)]
 pub(crate) struct SignBatchArgs {
-    /// The CA certificate.
-    #[arg(long)]
-    pub(crate) ca_cert: PathBuf,
-    /// The CA key: a file, or a `pkcs11:` URI of a key on a token (PIN from `pin-source`
-    /// or `KUBEPKI_PKCS11_PIN`, module from `module-path` or `KUBEPKI_PKCS11_MODULE`).
-    #[arg(long)]
-    pub(crate) ca_key: PathBuf,
-    /// Passphrase file for an encrypted CA key.
-    #[arg(long)]
-    pub(crate) ca_passphrase_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) issuer: IssuerArgs,
     /// The profile every request is issued under (see `kubepki profiles`).
     #[arg(long, short = 'p')]
     pub(crate) profile: String,
-    /// A YAML file of custom profiles; --profile then names one of them.
-    #[arg(long)]
-    pub(crate) profiles_file: Option<PathBuf>,
-    /// Validity, e.g. 8760h (default: the profile's).
-    #[arg(long)]
-    pub(crate) validity: Option<String>,
-    /// Node name, for the profiles that need one.
-    #[arg(long)]
-    pub(crate) node_name: Option<String>,
     /// A folder of CSRs (files ending .csr, .pem, .der or .req, PEM or DER); each NAME.csr
     /// becomes NAME.crt.
     #[arg(long, required_unless_present = "stream", conflicts_with = "stream")]
@@ -129,24 +113,7 @@ fn from_stream(path: &Path) -> CliResult<Vec<Item>> {
 }
 
 pub(crate) fn sign_batch(args: &SignBatchArgs, now: SystemTime) -> CliResult<()> {
-    let ca = crate::hsm::load_ca(
-        &args.ca_cert,
-        &args.ca_key,
-        args.ca_passphrase_file.as_ref(),
-    )?;
-    let profiles_yaml = match &args.profiles_file {
-        Some(path) => Some(
-            String::from_utf8(read_file(path)?)
-                .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?,
-        ),
-        None => None,
-    };
-    let params = ClusterParams {
-        node_name: args.node_name.clone(),
-        ..ClusterParams::default()
-    };
-    let profile = kubepki::find_profile(&args.profile, profiles_yaml.as_deref(), &params)?;
-    let validity = args.validity.as_deref().map(parse_duration).transpose()?;
+    let (ca, profile, validity) = args.issuer.load(&args.profile)?;
     let items = match (&args.in_dir, &args.stream) {
         (Some(dir), _) => from_dir(dir)?,
         (None, Some(stream)) => from_stream(stream)?,
@@ -209,21 +176,21 @@ pub(crate) fn sign_batch(args: &SignBatchArgs, now: SystemTime) -> CliResult<()>
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use kubepki::{CsrBuilder, KeyAlgorithm, KeyFormat, KeyPair, San, Subject};
 
     use super::*;
 
     fn args(dir: &Path, in_dir: Option<PathBuf>, stream: Option<PathBuf>) -> SignBatchArgs {
         SignBatchArgs {
-            ca_cert: dir.join("ca.crt"),
-            ca_key: dir.join("ca.key"),
-            ca_passphrase_file: None,
+            issuer: IssuerArgs {
+                ca_cert: dir.join("ca.crt"),
+                ca_key: dir.join("ca.key"),
+                ca_passphrase_file: None,
+                profiles_file: None,
+                validity: None,
+                node_name: None,
+            },
             profile: "server".to_owned(),
-            profiles_file: None,
-            validity: None,
-            node_name: None,
             in_dir,
             stream,
             out_dir: dir.join("out"),
@@ -235,7 +202,7 @@ mod tests {
 
     #[test]
     fn a_folder_and_a_stream_are_issued_and_a_bad_request_fails_alone() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        let now = kubepki_test_support::pinned();
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path();
         let (ca, key_pem) = kubepki::new_root_ca(

@@ -8,14 +8,14 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, GroupsCompat, InitOptions, Kubeconfig, RenewOptions, check_expiration, generate_csrs,
-    init_with_ca_signer, issue_component, issue_component_with_ca, parse_san, renew_with_ca,
-    user_kubeconfig, user_kubeconfig_with_ca,
+    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, RenewOptions,
+    UserKubeconfigOptions, check_expiration, generate_csrs, init_with_ca_signer, issue_component,
+    parse_san, renew_with_ca, user_kubeconfig,
 };
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
-use crate::commands::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 
 /// kubeadm's group names, current or as in 1.28.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -188,7 +188,7 @@ fn warn_tree_ca_keys(cert_dir: &Path) {
     for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
         let path = cert_dir.join(key);
         if path.exists() {
-            crate::commands::warn_if_key_readable(&path);
+            crate::files::warn_if_key_readable(&path);
         }
     }
 }
@@ -390,28 +390,17 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
             let now = SystemTime::now();
             let algorithm = args.algorithm.parse()?;
-            let path = match crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())? {
-                Some(ca) => issue_component_with_ca(
-                    &ca,
-                    out_dir,
-                    &args.kind,
-                    &args.node_name,
-                    args.address,
-                    algorithm,
-                    validity,
-                    now,
-                )?,
-                None => issue_component(
-                    &args.cert_dir,
-                    out_dir,
-                    &args.kind,
-                    &args.node_name,
-                    args.address,
-                    algorithm,
-                    validity,
-                    now,
-                )?,
+            let ca = crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())?;
+            let options = ComponentOptions {
+                cert_dir: args.cert_dir.clone(),
+                out_dir: out_dir.clone(),
+                kind: args.kind.clone(),
+                node_name: args.node_name.clone(),
+                address: args.address,
+                algorithm,
+                validity,
             };
+            let path = issue_component(&options, ca.as_ref(), now)?;
             println!("wrote {} and its key", path.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -438,7 +427,7 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
         .transpose()?;
     let report = check_expiration(&args.dirs.cert_dir, &args.dirs.kubeconfig_dir, now)?;
     match args.output {
-        OutputFormat::Text => print!("{}", report.table()),
+        OutputFormat::Text => print!("{}", crate::tables::expiration_table(&report)),
         OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Yaml => print!("{}", report.to_yaml().map_err(CliError)?),
     }
@@ -514,14 +503,24 @@ fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn admin_conf(dir: &Path) -> Option<Kubeconfig> {
-    let text = std::fs::read_to_string(dir.join("admin.conf")).ok()?;
-    Kubeconfig::from_yaml(&text).ok()
+/// The tree's admin.conf, whose cluster name and server a new user's kubeconfig takes:
+/// `None` when there is none; an error naming it when it is there but does not read (it
+/// is not silently taken for absent).
+fn admin_conf(dir: &Path) -> CliResult<Option<Kubeconfig>> {
+    let path = dir.join("admin.conf");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(crate::files::read_file(&path)?)
+        .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
+    Kubeconfig::from_yaml(&text)
+        .map(Some)
+        .map_err(|e| CliError(format!("{}: not a kubeconfig file: {e}", path.display())))
 }
 
 pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode> {
     let KubeconfigCommand::User(args) = command;
-    let admin = admin_conf(&args.dirs.kubeconfig_dir);
+    let admin = admin_conf(&args.dirs.kubeconfig_dir)?;
     let cluster = admin.as_ref().and_then(|a| a.clusters.first());
     let server = args
         .server
@@ -534,28 +533,17 @@ pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode>
         args.algorithm.parse()?,
         SystemTime::now(),
     );
-    let text = match crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())? {
-        Some(ca) => user_kubeconfig_with_ca(
-            &ca,
-            cluster_name,
-            &server,
-            &args.client_name,
-            &args.org,
-            validity,
-            algorithm,
-            now,
-        )?,
-        None => user_kubeconfig(
-            &args.dirs.cert_dir,
-            cluster_name,
-            &server,
-            &args.client_name,
-            &args.org,
-            validity,
-            algorithm,
-            now,
-        )?,
+    let ca = crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())?;
+    let options = UserKubeconfigOptions {
+        cert_dir: args.dirs.cert_dir.clone(),
+        cluster_name: cluster_name.to_owned(),
+        server,
+        client_name: args.client_name.clone(),
+        groups: args.org.clone(),
+        validity,
+        algorithm,
     };
+    let text = user_kubeconfig(&options, ca.as_ref(), now)?;
     match &args.out {
         Some(path) => {
             let overwrite = if args.force {

@@ -11,7 +11,7 @@ use clap::{Args, ValueEnum};
 use kubepki::api::SigningController;
 use kubepki_kube::{ApprovalPolicy, ControllerOptions, LeaseConfig, Metrics};
 
-use crate::commands::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

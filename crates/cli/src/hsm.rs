@@ -6,14 +6,22 @@
 
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use kubepki::Ca;
 use kubepki::cluster::{CaName, key_uri_file};
 use kubepki::sign::certificates_from_bytes;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
 
-use crate::args::KeyListArgs;
-use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+use crate::error::{CliError, CliResult};
+use crate::files::{read_file, read_passphrase};
+
+#[derive(Debug, Args)]
+pub(crate) struct KeyListArgs {
+    /// The token, e.g. `pkcs11:token=kubepki?module-path=/usr/lib/softhsm/libsofthsm2.so`
+    /// (PIN from `pin-source=file:...` or `KUBEPKI_PKCS11_PIN`).
+    pub(crate) uri: String,
+}
 
 /// The PIN, when the URI has no `pin-value` or `pin-source`.
 pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";
@@ -70,7 +78,7 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;
-            crate::commands::load_ca(cert, key, passphrase.as_deref())
+            crate::files::load_ca(cert, key, passphrase.as_deref())
         }
     }
 }
@@ -151,7 +159,7 @@ pub(crate) fn key_list(args: &KeyListArgs) -> CliResult<()> {
             yes_no(k.sensitive).to_owned(),
         ]);
     }
-    print!("{}", crate::api::table(&rows));
+    print!("{}", crate::tables::columns(&rows));
     eprintln!("{} private key(s) on token {}", keys.len(), token.label());
     Ok(())
 }

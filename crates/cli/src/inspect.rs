@@ -1,14 +1,49 @@
 //! `kubepki inspect` and `kubepki profiles`: printing only.
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
+use clap::{Args, ValueEnum};
 use kubepki::keys::pem::{looks_like_pem, pem_blocks};
 use kubepki::sign::certificates_from_bytes;
 use kubepki::{CertificateInfo, ClusterParams, Csr, KeyPair, Profile, PublicKey};
 use serde_json::{Value, json};
 
-use crate::args::{InspectArgs, OutputFormat, ProfilesArgs};
-use crate::commands::{CliError, CliResult, read_file, read_passphrase};
+use crate::error::{CliError, CliResult};
+use crate::files::{read_file, read_passphrase};
+
+/// Output formats of `inspect` and `profiles`.
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub(crate) enum OutputFormat {
+    /// Human-readable text.
+    Text,
+    /// JSON.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InspectArgs {
+    /// The file: certificate, chain, CSR, private or public key, PEM or DER.
+    pub(crate) file: PathBuf,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: OutputFormat,
+    /// Passphrase file for an encrypted key.
+    #[arg(long)]
+    pub(crate) passphrase_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ProfilesArgs {
+    /// Show this profile in full.
+    pub(crate) name: Option<String>,
+    /// A YAML file of custom profiles.
+    #[arg(long)]
+    pub(crate) profiles_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value = "text")]
+    pub(crate) output: OutputFormat,
+}
 
 /// RFC 3339 UTC, whole seconds.
 pub(crate) fn rfc3339(time: SystemTime) -> String {

@@ -3,11 +3,20 @@
 mod api;
 mod args;
 mod batch;
+mod ca;
 mod cluster;
 mod cluster_controller;
 mod commands;
+mod csr;
+mod error;
+mod files;
 mod hsm;
 mod inspect;
+mod issuer;
+mod jsonpath;
+mod key;
+mod sign;
+mod tables;
 mod verify;
 
 use std::process::ExitCode;

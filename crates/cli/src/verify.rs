@@ -1,12 +1,13 @@
 //! `kubepki verify`: chain verification from the command line.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use clap::{Args, ValueEnum};
 use kubepki::verify::{KeyPurpose, PeerName, VerifyOptions, kubernetes_identity_pem, verify_pem};
 
-use crate::commands::{CliError, CliResult, read_file};
+use crate::error::{CliError, CliResult};
+use crate::files::read_file;
 
 /// The extended key usage a certificate must allow.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -45,50 +46,14 @@ pub(crate) struct VerifyArgs {
     pub(crate) kubernetes: bool,
 }
 
-/// Parses RFC 3339 UTC (`Z` or `+00:00`) to a SystemTime.
+/// Parses `--at`: RFC 3339, every form the API objects accept (`Z` or an offset, fractional
+/// seconds), through the tree's one time module.
 fn parse_time(text: &str) -> CliResult<SystemTime> {
-    let bad = || {
+    kubepki::sign::parse_rfc3339(text.trim()).map_err(|_| {
         CliError(format!(
-            "--at {text:?} is not an RFC 3339 UTC time such as 2026-01-02T03:04:05Z"
+            "--at {text:?} is not an RFC 3339 time such as 2026-01-02T03:04:05Z"
         ))
-    };
-    let trimmed = text.trim();
-    let body = trimmed
-        .strip_suffix('Z')
-        .or_else(|| trimmed.strip_suffix("+00:00"))
-        .ok_or_else(bad)?;
-    let (date, time) = body.split_once('T').ok_or_else(bad)?;
-    let num = |s: &str| s.parse::<u32>().map_err(|_| bad());
-    let d: Vec<&str> = date.split('-').collect();
-    let t: Vec<&str> = time.split(':').collect();
-    if d.len() != 3 || t.len() != 3 {
-        return Err(bad());
-    }
-    let (year, month, day) = (num(d[0])?, num(d[1])?, num(d[2])?);
-    let (hour, minute, second) = (
-        num(t[0])?,
-        num(t[1])?,
-        num(t[2].split('.').next().unwrap_or(""))?,
-    );
-    if !(1..=12).contains(&month)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let m = i64::from(month);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
-    let secs = u64::try_from(secs).map_err(|_| bad())?;
-    Ok(UNIX_EPOCH + Duration::from_secs(secs))
+    })
 }
 
 pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
@@ -160,6 +125,8 @@ pub(crate) fn verify(args: &VerifyArgs) -> CliResult<()> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
     use super::*;
 
     #[test]
@@ -171,5 +138,11 @@ mod tests {
         );
         assert!(parse_time("2026-13-02T03:04:05Z").is_err());
         assert!(parse_time("yesterday").is_err());
+        // `--at` reads every form the API parser reads: offsets and fractions too.
+        assert_eq!(
+            parse_time("2026-01-02T05:04:05.5+02:00").unwrap(),
+            UNIX_EPOCH + Duration::from_secs(1_767_323_045)
+        );
+        assert!(parse_time("2026-01-02T03:04:05+\u{20ac}00").is_err());
     }
 }

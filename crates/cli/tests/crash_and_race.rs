@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::{kubepki, ok, openssl_available};
+use kubepki_test_support::{openssl_public_key, openssl_verifies};
 
 const TREE: [&str; 8] = [
     "init",
@@ -74,23 +75,13 @@ fn pairs(pki: &Path) -> Vec<(std::path::PathBuf, std::path::PathBuf)> {
     found
 }
 
-/// The public key of a certificate or of a private key, by openssl.
-fn public_key(path: &Path, certificate: bool) -> String {
-    let mut command = Command::new("openssl");
-    if certificate {
-        command.args(["x509", "-noout", "-pubkey", "-in"]);
-    } else {
-        command.args(["pkey", "-pubout", "-in"]);
-    }
-    let out = command.arg(path).output().expect("run openssl");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Pairs whose key is not their certificate's, as openssl sees them.
 fn mismatched(pki: &Path) -> Vec<String> {
     pairs(pki)
         .into_iter()
-        .filter(|(crt, key)| key.exists() && public_key(crt, true) != public_key(key, false))
+        .filter(|(crt, key)| {
+            key.exists() && openssl_public_key(crt, true) != openssl_public_key(key, false)
+        })
         .map(|(crt, _)| crt.display().to_string())
         .collect()
 }
@@ -121,22 +112,14 @@ fn assert_whole(dir: &Path) {
         ("etcd/peer.crt", "etcd/ca.crt"),
         ("apiserver-etcd-client.crt", "etcd/ca.crt"),
     ] {
-        let out = Command::new("openssl")
-            .arg("verify")
-            .arg("-CAfile")
-            .arg(pki.join(ca))
-            .arg(pki.join(leaf))
-            .output()
-            .unwrap();
         assert!(
-            out.status.success(),
-            "{leaf} is not signed by {ca} on disk: {}",
-            String::from_utf8_lossy(&out.stderr)
+            openssl_verifies(&pki.join(ca), &pki.join(leaf), &[]),
+            "{leaf} is not signed by {ca} on disk"
         );
     }
     let sa_pub = std::fs::read_to_string(pki.join("sa.pub")).unwrap();
     assert_eq!(
-        public_key(&pki.join("sa.key"), false),
+        openssl_public_key(&pki.join("sa.key"), false),
         sa_pub,
         "sa.key and sa.pub differ"
     );

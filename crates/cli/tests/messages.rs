@@ -257,3 +257,41 @@ fn controller_help_does_not_wrap_one_word_per_line() {
         "{help}"
     );
 }
+
+/// `kubeconfig user` takes its cluster name and server from admin.conf: a broken admin.conf
+/// is named, where it used to be taken for absent (and the default server used).
+#[test]
+fn a_broken_admin_conf_is_named_not_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    ok(kubepki(
+        dir,
+        &[
+            "init",
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+            "--algorithm",
+            "ECDSA-P256",
+        ],
+    ));
+    std::fs::write(dir.join("admin.conf"), "clusters: [1, 2").unwrap();
+    let stderr = fails(kubepki(
+        dir,
+        &[
+            "kubeconfig",
+            "user",
+            "--client-name",
+            "jane",
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+        ],
+    ));
+    assert!(
+        stderr.contains("admin.conf: not a kubeconfig file"),
+        "{stderr}"
+    );
+}

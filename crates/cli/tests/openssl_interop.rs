@@ -3,11 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
-use common::{kubepki, ok, openssl_available};
+use common::{kubepki, ok, openssl, openssl_available};
 
 fn fails(output: Output) -> String {
     assert!(
@@ -20,25 +20,6 @@ fn fails(output: Output) -> String {
     assert!(stderr.starts_with("error: "), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
     stderr
-}
-
-fn openssl(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run openssl");
-    assert!(
-        output.status.success(),
-        "openssl {args:?} failed: {}{}",
-        String::from_utf8_lossy(&output.stderr),
-        String::from_utf8_lossy(&output.stdout)
-    );
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
 }
 
 fn workdir() -> (tempfile::TempDir, PathBuf) {

@@ -39,12 +39,10 @@ fn token() -> Option<Token> {
     {
         return None;
     }
-    if !Path::new(MODULE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{MODULE} is required when CI is set (apt-get install softhsm2)"
-        );
-        eprintln!("SKIP: {MODULE} not found; apt-get install softhsm2 to run the PKCS#11 tests");
+    if !kubepki_test_support::skip_unless(
+        Path::new(MODULE).exists(),
+        &format!("{MODULE} not found; apt-get install softhsm2 to run the PKCS#11 tests"),
+    ) {
         return None;
     }
     let guard = tempfile::tempdir().unwrap();
@@ -102,18 +100,7 @@ impl Token {
     }
 
     fn run_ok(&self, program: &str, args: &[&str]) -> String {
-        let output = self.command(program).args(args).output().unwrap();
-        assert!(
-            output.status.success(),
-            "{program} {args:?} failed: {}{}",
-            String::from_utf8_lossy(&output.stderr),
-            String::from_utf8_lossy(&output.stdout)
-        );
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )
+        kubepki_test_support::output_ok(self.command(program).args(args))
     }
 
     /// `kubepki args` with the PIN in `KUBEPKI_PKCS11_PIN` (or `pin`'s value; `None`: unset).

@@ -8,7 +8,9 @@ use kubepki_keys::{KeyFormat, KeyPair, KeyPem, Signer};
 use kubepki_sign::{Ca, IssueOptions};
 
 use crate::ClusterError;
-use crate::init::{InitOptions, Plan, client_kubeconfig, generate_keys, subject_of};
+use crate::keygen::generate_keys;
+use crate::kubeconfig::ClientKubeconfig;
+use crate::plan::{InitOptions, Plan, subject_of};
 use crate::tree::{CaName, KubeconfigSpec, LEAVES, LeafSpec, crt, key};
 
 /// One file of a generated tree.
@@ -188,7 +190,15 @@ pub fn generate_with_ca_signer(
     let ca = signer(CaName::Ca)?;
     for spec in kubeconfigs {
         let key_pair = take_key()?;
-        let text = client_kubeconfig(&plan, spec, ca, &key_pair, &issue)?;
+        let profile = plan.profile(spec.profile)?;
+        let text = ClientKubeconfig {
+            cluster_name: &plan.cluster_name,
+            server: plan.server_for(spec),
+            subject: &subject_of(&profile),
+            profile: &profile,
+            name: spec.file,
+        }
+        .issue(ca, &key_pair, &issue)?;
         bundle.push(Path::new(spec.file), KeyPem::new(text), true);
     }
     Ok(bundle)

@@ -128,6 +128,26 @@ pub enum ClusterError {
         /// The parser's message.
         reason: String,
     },
+    /// A field of a kubeconfig file that is present but does not read (not base64, not a
+    /// certificate, not a key): broken, which is not the same as absent.
+    #[error("{path}: its {field} does not read: {reason}")]
+    KubeconfigField {
+        /// The file.
+        path: PathBuf,
+        /// The field (`client-certificate-data`, `certificate-authority-data`, ...).
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `certs generate-csr` without the cluster CA certificate: the kubeconfig files it
+    /// writes embed it (external CA mode keeps the CA's certificate in the tree, not its key).
+    #[error(
+        "{path} is missing: certs generate-csr embeds the cluster CA certificate in the kubeconfig files (put the external CA's certificate there, without its key)"
+    )]
+    NoCaCertificate {
+        /// The missing `ca.crt`.
+        path: PathBuf,
+    },
     /// A SAN that is neither an IP address nor a DNS name.
     #[error("SAN {value:?} is neither a valid IP address nor a valid DNS name")]
     InvalidSan {

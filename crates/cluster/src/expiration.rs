@@ -4,11 +4,11 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use der::Encode;
-use kubepki_sign::{CertificateInfo, parse_certificate};
+use kubepki_sign::{CertificateInfo, format_rfc3339, parse_certificate};
 use serde::Serialize;
 
 use crate::ClusterError;
-use crate::init::{load_cert, load_key, read_kubeconfig};
+use crate::files::{load_cert, load_key, read_kubeconfig};
 use crate::tree::{CaName, LEAVES, crt, key};
 
 /// One row of check-expiration: kubeadm's `output.kubeadm.k8s.io/v1alpha3` `Certificate`,
@@ -94,7 +94,7 @@ fn entry(
     let residual_seconds = i64::try_from(residual_nanos / 1_000_000_000).unwrap_or(i64::MAX);
     Ok(ExpirationEntry {
         name: name.to_owned(),
-        expiration_date: not_after.map(rfc3339),
+        expiration_date: not_after.map(format_rfc3339),
         residual_seconds,
         externally_managed: not_after.is_some() && externally_managed,
         ca_name: if not_after.is_some() {
@@ -203,222 +203,7 @@ fn key_matches(cert_der: &[u8], key_path: &Path) -> Result<bool, ClusterError> {
     Ok(spki == key.public_key().to_der())
 }
 
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
-fn civil(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (
-        year,
-        u32::try_from(month).unwrap_or(1),
-        u32::try_from(day).unwrap_or(1),
-    )
-}
-
-fn parts(t: SystemTime) -> (i64, u32, u32, u64, u64, u64) {
-    let secs = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let (y, m, d) = civil(days);
-    let rem = secs % 86_400;
-    (y, m, d, rem / 3600, rem % 3600 / 60, rem % 60)
-}
-
-fn rfc3339(t: SystemTime) -> String {
-    let (y, m, d, h, min, s) = parts(t);
-    format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}Z")
-}
-
-/// kubeadm's date format, Go's `Jan 02, 2006 15:04 MST`, in UTC.
-pub fn kubeadm_date(t: SystemTime) -> String {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let (y, m, d, h, min, _) = parts(t);
-    let month = MONTHS
-        .get(usize::try_from(m).unwrap_or(1).saturating_sub(1))
-        .unwrap_or(&"Jan");
-    format!("{month} {d:02}, {y:04} {h:02}:{min:02} UTC")
-}
-
-/// apimachinery's `duration.HumanDuration` of a residual time in seconds, as kubeadm's
-/// table prints it: `<invalid>` when past, then `Ns` below 2 minutes, `NmSs` below 10
-/// minutes, `Nm` below 3 hours, `NhMm` below 8 hours, `Nh` below 2 days, `NdHh` below 8 days,
-/// `Nd` below 2 years, `NyDd` below 8 years, `Ny`.
-pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".to_owned();
-    }
-    if seconds < 0 {
-        return "0s".to_owned();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        return match seconds % 60 {
-            0 => format!("{minutes}m"),
-            s => format!("{minutes}m{s}s"),
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        return match minutes % 60 {
-            0 => format!("{hours}h"),
-            m => format!("{hours}h{m}m"),
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    let days = hours / 24;
-    if hours < 24 * 8 {
-        return match hours % 24 {
-            0 => format!("{days}d"),
-            h => format!("{days}d{h}h"),
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{days}d");
-    }
-    if hours < 24 * 365 * 8 {
-        return match days % 365 {
-            0 => format!("{}y", days / 365),
-            d => format!("{}y{d}d", days / 365),
-        };
-    }
-    format!("{}y", days / 365)
-}
-
-/// Lays out lines as Go's `text/tabwriter` does with kubeadm's settings (minwidth 10,
-/// padding 3): every cell of a line but the last is tab-terminated; a column's width is
-/// set per block of consecutive lines that have a terminated cell in that column.
-fn tabwriter(lines: &[Vec<String>]) -> String {
-    const MIN_WIDTH: usize = 10;
-    const PADDING: usize = 3;
-    let terminated = |line: &Vec<String>| line.len().saturating_sub(1);
-    let columns = lines.iter().map(terminated).max().unwrap_or(0);
-    let mut widths: Vec<Vec<usize>> = lines.iter().map(|l| vec![0; terminated(l)]).collect();
-    for c in 0..columns {
-        let mut i = 0;
-        while i < lines.len() {
-            if lines.get(i).map_or(0, terminated) <= c {
-                i += 1;
-                continue;
-            }
-            let start = i;
-            while i < lines.len() && lines.get(i).map_or(0, terminated) > c {
-                i += 1;
-            }
-            let block = lines.get(start..i).unwrap_or_default();
-            let width = block
-                .iter()
-                .filter_map(|l| l.get(c))
-                .map(|cell| cell.chars().count() + PADDING)
-                .max()
-                .unwrap_or(0)
-                .max(MIN_WIDTH);
-            for row in widths.get_mut(start..i).unwrap_or_default() {
-                if let Some(w) = row.get_mut(c) {
-                    *w = width;
-                }
-            }
-        }
-    }
-    let mut out = String::new();
-    for (line, row) in lines.iter().zip(&widths) {
-        for (cell, width) in line.iter().zip(row) {
-            out.push_str(cell);
-            out.push_str(&" ".repeat(width.saturating_sub(cell.chars().count())));
-        }
-        if let Some(last) = line.last() {
-            out.push_str(last);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// kubeadm's last column: `%-8v` of yes/no.
-fn yes_no(b: bool) -> String {
-    format!("{:<8}", if b { "yes" } else { "no" })
-}
-
 impl ExpirationReport {
-    /// kubeadm's two tables, as `kubeadm certs check-expiration` prints them.
-    pub fn table(&self) -> String {
-        let mut rows = vec![
-            [
-                "CERTIFICATE",
-                "EXPIRES",
-                "RESIDUAL TIME",
-                "CERTIFICATE AUTHORITY",
-                "EXTERNALLY MANAGED",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        ];
-        for e in &self.certificates {
-            rows.push(match e.not_after {
-                Some(end) => vec![
-                    e.name.clone(),
-                    kubeadm_date(end),
-                    human_duration(e.residual_seconds),
-                    e.ca_name.clone(),
-                    yes_no(e.externally_managed),
-                ],
-                // kubeadm: "!MISSING! %s\t\t\t\t", four empty cells that keep the columns.
-                None => vec![
-                    format!("!MISSING! {}", e.name),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ],
-            });
-        }
-        rows.push(Vec::new());
-        rows.push(
-            [
-                "CERTIFICATE AUTHORITY",
-                "EXPIRES",
-                "RESIDUAL TIME",
-                "EXTERNALLY MANAGED",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-        );
-        for e in &self.certificate_authorities {
-            rows.push(match e.not_after {
-                Some(end) => vec![
-                    e.name.clone(),
-                    kubeadm_date(end),
-                    human_duration(e.residual_seconds),
-                    yes_no(e.externally_managed),
-                ],
-                // kubeadm: "!MISSING! %s\t\t\t".
-                None => vec![
-                    format!("!MISSING! {}", e.name),
-                    String::new(),
-                    String::new(),
-                    String::new(),
-                ],
-            });
-        }
-        tabwriter(&rows)
-    }
-
     /// The report as YAML, with the field names of kubeadm's `-o yaml`.
     ///
     /// # Errors
@@ -434,35 +219,5 @@ impl ExpirationReport {
             .chain(&self.certificate_authorities)
             .filter(|e| e.expires_within(now, within))
             .collect()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_and_durations_as_kubeadm() {
-        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600 + 3_600 * 13 + 60 * 7);
-        assert_eq!(kubeadm_date(t), "Jan 01, 2026 13:07 UTC");
-        assert_eq!(rfc3339(t), "2026-01-01T13:07:00Z");
-        let leap = SystemTime::UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(kubeadm_date(leap), "Feb 29, 2000 00:00 UTC");
-        for (seconds, text) in [
-            (-5, "<invalid>"),
-            (-1, "0s"),
-            (59, "59s"),
-            (119, "119s"),
-            (9 * 60 + 5, "9m5s"),
-            (59 * 60, "59m"),
-            (5 * 3600 + 60, "5h1m"),
-            (23 * 3600, "23h"),
-            (3 * 86_400 + 7200, "3d2h"),
-            (364 * 86_400, "364d"),
-            (1096 * 86_400, "3y1d"),
-            (3649 * 86_400, "9y"),
-        ] {
-            assert_eq!(human_duration(seconds), text, "{seconds} s");
-        }
     }
 }

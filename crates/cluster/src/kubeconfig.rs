@@ -1,9 +1,22 @@
 //! kubeconfig files as kubeadm writes them: one cluster, one user, one context.
 
+use std::path::PathBuf;
+
 use base64ct::{Base64, Encoding};
+use kubepki_csr::Subject;
+use kubepki_keys::{KeyFormat, KeyPair};
+use kubepki_profile::Profile;
+use kubepki_sign::{Ca, IssueOptions};
 use serde::{Deserialize, Serialize};
 
+use crate::ClusterError;
+
 /// A kubeconfig file (`apiVersion: v1`, `kind: Config`), the fields kubeadm writes.
+///
+/// Fields it does not name (`preferences`, which client-go 1.37's clientcmd leaves out when
+/// empty, as here; extensions; other users' credentials) are ignored on reading: a file
+/// someone else owns is edited in place (renewal), never round-tripped through this model.
+/// No YAML type appears here: the YAML crate is this crate's own business.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Kubeconfig {
@@ -23,9 +36,6 @@ pub struct Kubeconfig {
     /// `Config`.
     #[serde(default)]
     pub kind: String,
-    /// Always empty, and then left out as client-go 1.37's clientcmd (kubeadm) does.
-    #[serde(default, skip_serializing_if = "serde_yaml::Mapping::is_empty")]
-    pub preferences: serde_yaml::Mapping,
     /// The users.
     #[serde(default)]
     pub users: Vec<NamedUser>,
@@ -138,7 +148,6 @@ impl Kubeconfig {
             }],
             current_context: context,
             kind: "Config".to_owned(),
-            preferences: serde_yaml::Mapping::new(),
             users: vec![NamedUser {
                 name: user.to_owned(),
                 user: UserEntry {
@@ -186,6 +195,58 @@ impl Kubeconfig {
             .find(|c| c.name == context.context.cluster)?;
         let user = self.users.iter().find(|u| u.name == context.context.user)?;
         Some((&cluster.cluster, &user.user))
+    }
+}
+
+/// A user's kubeconfig file to issue: the one way `init` and `kubeconfig user` make one.
+pub(crate) struct ClientKubeconfig<'a> {
+    /// The cluster's name in the file.
+    pub(crate) cluster_name: &'a str,
+    /// The API server URL.
+    pub(crate) server: &'a str,
+    /// The client certificate's subject (its CN is the user's name in the file).
+    pub(crate) subject: &'a Subject,
+    /// The profile the client certificate is issued under.
+    pub(crate) profile: &'a Profile,
+    /// What names this kubeconfig in errors (its file name, or the user's).
+    pub(crate) name: &'a str,
+}
+
+impl ClientKubeconfig<'_> {
+    /// Issues the client certificate for `key` with `ca` and returns the file's text, in
+    /// kubeadm's layout (see [`Kubeconfig::for_client`]).
+    pub(crate) fn issue(
+        &self,
+        ca: &Ca,
+        key: &KeyPair,
+        issue: &IssueOptions,
+    ) -> Result<String, ClusterError> {
+        let issued = ca
+            .issue_for_key(key.public_key(), self.subject, &[], self.profile, issue)
+            .map_err(|source| ClusterError::Sign {
+                name: self.name.to_owned(),
+                source,
+            })?;
+        let key_pem = key
+            .to_pem(KeyFormat::Traditional)
+            .map_err(|source| ClusterError::Key {
+                path: PathBuf::from(self.name),
+                source,
+            })?;
+        let user = self.subject.common_name().unwrap_or(&self.profile.name);
+        Kubeconfig::for_client(
+            self.cluster_name,
+            self.server,
+            &ca.certificate_pem(),
+            user,
+            &issued.pem(),
+            &key_pem,
+        )
+        .to_yaml()
+        .map_err(|reason| ClusterError::Kubeconfig {
+            path: PathBuf::from(self.name),
+            reason,
+        })
     }
 }
 

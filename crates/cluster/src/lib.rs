@@ -2,29 +2,30 @@
 #![forbid(unsafe_code)]
 
 mod bundle;
+mod check;
 mod error;
 mod expiration;
+mod files;
 mod init;
+mod keygen;
 mod kubeconfig;
 mod ops;
+mod plan;
 mod tree;
 
 pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
 pub use error::{ClusterError, Misfit};
-pub use expiration::{
-    ExpirationEntry, ExpirationReport, check_expiration, human_duration, kubeadm_date,
-};
-pub use init::{
-    Action, GroupsCompat, InitOptions, InitReport, ReportEntry, generate_keys, init,
-    init_with_ca_signer, parse_san,
-};
+pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration};
+pub use init::{Action, InitReport, ReportEntry, init, init_with_ca_signer};
+pub use keygen::generate_keys;
 pub use kubeconfig::{
     ClusterEntry, ContextEntry, Kubeconfig, NamedCluster, NamedContext, NamedUser, UserEntry,
     decode_data,
 };
 pub use ops::{
-    COMPONENTS, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed, Skipped, generate_csrs,
-    issue_component, issue_component_with_ca, renew, renew_with_ca, renewable_names,
-    user_kubeconfig, user_kubeconfig_with_ca,
+    COMPONENTS, ComponentOptions, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed,
+    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_with_ca,
+    renewable_names, user_kubeconfig,
 };
+pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};

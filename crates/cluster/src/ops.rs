@@ -9,14 +9,15 @@ use kubepki_fs::{
     FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, write_atomic, write_atomic_all,
 };
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
-use kubepki_profile::{ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
+use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
-use crate::init::{
-    Plan, ensure_dir, generate_keys, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
-    required_sans, subject_of,
+use crate::files::{
+    LOCK_WAIT, ensure_dir, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
 };
-use crate::kubeconfig::Kubeconfig;
+use crate::keygen::generate_keys;
+use crate::kubeconfig::{ClientKubeconfig, Kubeconfig};
+use crate::plan::{Plan, required_sans, subject_of};
 use crate::tree::{CaName, LEAVES, crt, key};
 use crate::{ClusterError, InitOptions};
 use base64ct::{Base64, Encoding};
@@ -24,7 +25,6 @@ use base64ct::{Base64, Encoding};
 const DAY: u64 = 86_400;
 /// kubeadm's leaf validity.
 const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
-const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 /// The kubeconfig files `certs renew` handles (kubelet.conf's certificate rotates itself).
 pub const RENEWABLE_KUBECONFIGS: &[&str] = &[
@@ -466,155 +466,122 @@ pub fn renew_with_ca(
     Ok(report)
 }
 
-/// A kubeconfig for a new user (kubeadm's `kubeconfig user`): CN `client_name`, O
-/// `groups`, signed by the cluster CA in `cert_dir` for `validity`, with a fresh key.
-///
-/// # Errors
-/// [`ClusterError::NoCaKey`] without `ca.key`; [`ClusterError::Sign`] when the profile
-/// refuses (e.g. a validity past the CA's end is clamped, not refused).
-#[allow(clippy::too_many_arguments)]
-pub fn user_kubeconfig(
-    cert_dir: &Path,
-    cluster_name: &str,
-    server: &str,
-    client_name: &str,
-    groups: &[String],
-    validity: Duration,
-    algorithm: KeyAlgorithm,
-    now: SystemTime,
-) -> Result<String, ClusterError> {
-    // Read the CA while no other kubepki changes the tree.
-    let _lock = TreeLock::acquire(cert_dir, crate::init::LOCK_WAIT)?;
-    let ca = load_ca(cert_dir, CaName::Ca, client_name)?;
-    user_kubeconfig_with_ca(
-        &ca,
-        cluster_name,
-        server,
-        client_name,
-        groups,
-        validity,
-        algorithm,
-        now,
-    )
+/// A new user's kubeconfig file (kubeadm's `kubeconfig user`): what [`user_kubeconfig`]
+/// needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserKubeconfigOptions {
+    /// The certificate folder holding the cluster CA (`ca.crt`, `ca.key`), when the CA is
+    /// not given.
+    pub cert_dir: PathBuf,
+    /// The cluster's name in the file.
+    pub cluster_name: String,
+    /// The API server URL.
+    pub server: String,
+    /// The user: the certificate's CN.
+    pub client_name: String,
+    /// The user's groups: the certificate's O.
+    pub groups: Vec<String>,
+    /// How long the certificate is valid (clamped to the CA's end).
+    pub validity: Duration,
+    /// The new key's algorithm.
+    pub algorithm: KeyAlgorithm,
 }
 
-/// As [`user_kubeconfig`], signed by `ca` (the cluster CA, its key wherever it is: on a
-/// PKCS#11 token, say).
+/// A kubeconfig for a new user (kubeadm's `kubeconfig user`): CN `client_name`, O `groups`,
+/// signed for `validity` with a fresh key by `cluster_ca` when given (the cluster CA with its
+/// key wherever it is: on a PKCS#11 token, say), else by the cluster CA in `cert_dir`, read
+/// under the tree's lock.
 ///
 /// # Errors
-/// [`ClusterError::Sign`] when the profile refuses.
-#[allow(clippy::too_many_arguments)]
-pub fn user_kubeconfig_with_ca(
-    ca: &Ca,
-    cluster_name: &str,
-    server: &str,
-    client_name: &str,
-    groups: &[String],
-    validity: Duration,
-    algorithm: KeyAlgorithm,
+/// [`ClusterError::NoCaKey`] without `ca.key` (and no CA given); [`ClusterError::Sign`]
+/// when the profile refuses (a validity past the CA's end is clamped, not refused).
+pub fn user_kubeconfig(
+    options: &UserKubeconfigOptions,
+    cluster_ca: Option<&Ca>,
     now: SystemTime,
 ) -> Result<String, ClusterError> {
+    let ca = match cluster_ca {
+        Some(ca) => CaRef::Given(ca),
+        None => {
+            // Read the CA while no other kubepki changes the tree.
+            let _lock = TreeLock::acquire(&options.cert_dir, LOCK_WAIT)?;
+            CaRef::Loaded(load_ca(
+                &options.cert_dir,
+                CaName::Ca,
+                &options.client_name,
+            )?)
+        }
+    };
     let mut profile = builtin("client", &ClusterParams::default())?;
-    profile.default_validity = validity;
-    profile.max_validity = validity;
-    let key = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
-    let subject = Subject::from_parts(client_name, groups);
-    let issued = ca
-        .issue_for_key(
-            key.public_key(),
-            &subject,
-            &[],
-            &profile,
-            &IssueOptions::at(now),
-        )
-        .map_err(|source| ClusterError::Sign {
-            name: client_name.to_owned(),
-            source,
-        })?;
-    let key_pem = key_pem(Path::new(client_name), &key)?;
-    Kubeconfig::for_client(
-        cluster_name,
-        server,
-        &ca.certificate_pem(),
-        client_name,
-        &issued.pem(),
-        &key_pem,
-    )
-    .to_yaml()
-    .map_err(|reason| ClusterError::Kubeconfig {
-        path: PathBuf::from(client_name),
-        reason,
-    })
+    profile.default_validity = options.validity;
+    profile.max_validity = options.validity;
+    let key = KeyPair::generate(options.algorithm).map_err(ClusterError::KeyGeneration)?;
+    ClientKubeconfig {
+        cluster_name: &options.cluster_name,
+        server: &options.server,
+        subject: &Subject::from_parts(&options.client_name, &options.groups),
+        profile: &profile,
+        name: &options.client_name,
+    }
+    .issue(&ca, &key, &IssueOptions::at(now))
 }
 
 /// The component certificates kubeadm leaves out.
 pub const COMPONENTS: &[&str] = &["kube-proxy", "kubelet-client", "kubelet-serving"];
 
-/// Issues a component certificate (`kube-proxy`, `kubelet-client`, `kubelet-serving`) for
-/// `node_name` with the cluster CA, writing `<out_dir>/<kind>.crt` and `.key` (never over
-/// existing files). Returns the certificate's path.
-///
-/// # Errors
-/// [`ClusterError::UnknownCertificate`] for another kind, [`ClusterError::NoCaKey`],
-/// [`ClusterError::Fs`] when a file exists.
-#[allow(clippy::too_many_arguments)]
-pub fn issue_component(
-    cert_dir: &Path,
-    out_dir: &Path,
-    kind: &str,
-    node_name: &str,
-    address: Option<IpAddr>,
-    algorithm: KeyAlgorithm,
-    validity: Option<Duration>,
-    now: SystemTime,
-) -> Result<PathBuf, ClusterError> {
-    check_component(kind)?;
-    let ca = load_ca(cert_dir, CaName::Ca, kind)?;
-    issue_component_with_ca(
-        &ca, out_dir, kind, node_name, address, algorithm, validity, now,
-    )
+/// A component certificate (`kube-proxy`, `kubelet-client`, `kubelet-serving`): what
+/// [`issue_component`] needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentOptions {
+    /// The certificate folder holding the cluster CA (`ca.crt`, `ca.key`), when the CA is
+    /// not given.
+    pub cert_dir: PathBuf,
+    /// Where `<kind>.crt` and `<kind>.key` go.
+    pub out_dir: PathBuf,
+    /// One of [`COMPONENTS`].
+    pub kind: String,
+    /// The node the certificate is for.
+    pub node_name: String,
+    /// The node's address (a SAN of `kubelet-serving`).
+    pub address: Option<IpAddr>,
+    /// The new key's algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// The validity; the profile's default when `None`.
+    pub validity: Option<Duration>,
 }
 
-fn check_component(kind: &str) -> Result<(), ClusterError> {
-    if COMPONENTS.contains(&kind) {
-        Ok(())
-    } else {
-        Err(ClusterError::UnknownCertificate {
+/// Issues a component certificate for `node_name`, signed by `cluster_ca` when given (the
+/// cluster CA with its key wherever it is: on a PKCS#11 token, say), else by the cluster CA
+/// in `cert_dir`, writing `<out_dir>/<kind>.crt` and `.key` (never over existing files).
+/// Returns the certificate's path.
+///
+/// # Errors
+/// [`ClusterError::UnknownCertificate`] for another kind, [`ClusterError::NoCaKey`] without
+/// `ca.key` (and no CA given), [`ClusterError::Fs`] when a file exists.
+pub fn issue_component(
+    options: &ComponentOptions,
+    cluster_ca: Option<&Ca>,
+    now: SystemTime,
+) -> Result<PathBuf, ClusterError> {
+    let kind = options.kind.as_str();
+    if !COMPONENTS.contains(&kind) {
+        return Err(ClusterError::UnknownCertificate {
             name: kind.to_owned(),
             known: COMPONENTS.join(", "),
-        })
+        });
     }
-}
-
-/// As [`issue_component`], signed by `ca` (the cluster CA, its key wherever it is: on a
-/// PKCS#11 token, say).
-///
-/// # Errors
-/// [`ClusterError::UnknownCertificate`] for another kind, [`ClusterError::Fs`] when a file
-/// exists.
-#[allow(clippy::too_many_arguments)]
-pub fn issue_component_with_ca(
-    ca: &Ca,
-    out_dir: &Path,
-    kind: &str,
-    node_name: &str,
-    address: Option<IpAddr>,
-    algorithm: KeyAlgorithm,
-    validity: Option<Duration>,
-    now: SystemTime,
-) -> Result<PathBuf, ClusterError> {
-    check_component(kind)?;
+    let ca = ca_for(&options.cert_dir, CaName::Ca, kind, cluster_ca)?;
     let params = ClusterParams {
-        node_name: Some(node_name.to_owned()),
-        advertise_address: address,
+        node_name: Some(options.node_name.clone()),
+        advertise_address: options.address,
         ..ClusterParams::default()
     };
     let mut profile = builtin(kind, &params)?;
-    if let Some(v) = validity {
+    if let Some(v) = options.validity {
         profile.default_validity = v;
         profile.max_validity = profile.max_validity.max(v);
     }
-    let key_pair = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
+    let key_pair = KeyPair::generate(options.algorithm).map_err(ClusterError::KeyGeneration)?;
     let issued = ca
         .issue_for_key(
             key_pair.public_key(),
@@ -627,8 +594,8 @@ pub fn issue_component_with_ca(
             name: kind.to_owned(),
             source,
         })?;
-    ensure_dir(out_dir)?;
-    let (crt_path, key_path) = (crt(out_dir, kind), key(out_dir, kind));
+    ensure_dir(&options.out_dir)?;
+    let (crt_path, key_path) = (crt(&options.out_dir, kind), key(&options.out_dir, kind));
     write_atomic(
         &key_path,
         key_pem(&key_path, &key_pair)?.as_bytes(),
@@ -649,13 +616,35 @@ pub fn issue_component_with_ca(
 /// certificate) and `<file>.csr` in the kubeconfig dir. Keys are generated in parallel.
 /// Returns the CSR paths.
 ///
+/// The cluster CA's certificate (`ca.crt`, without its key: external CA mode) must be in the
+/// cert dir, as the kubeconfig files embed it. Nothing is written unless every file can be.
+///
 /// # Errors
-/// As [`crate::init`] for bad options; [`ClusterError::Fs`] when a file exists.
+/// As [`crate::init`] for bad options; [`ClusterError::NoCaCertificate`] without `ca.crt`,
+/// [`ClusterError::Sign`] when it does not parse; [`ClusterError::Fs`] when a file exists.
 pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError> {
     let plan = Plan::new(options)?;
+    // The kubeconfig files embed the cluster CA (init checks that they do): without it they
+    // would be written unusable.
+    let ca_path = crt(&options.cert_dir, "ca");
+    if !ca_path.exists() {
+        return Err(ClusterError::NoCaCertificate { path: ca_path });
+    }
     ensure_dir(&options.cert_dir)?;
     ensure_dir(&options.kubeconfig_dir)?;
     let (lock, _recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
+    let ca_pem = String::from_utf8(read(&ca_path)?).map_err(|_| ClusterError::Sign {
+        name: ca_path.display().to_string(),
+        source: kubepki_sign::SignError::MalformedCertificate(
+            "PEM text is not valid UTF-8".to_owned(),
+        ),
+    })?;
+    kubepki_sign::parse_certificate(&load_cert(&ca_path)?).map_err(|source| {
+        ClusterError::Sign {
+            name: ca_path.display().to_string(),
+            source,
+        }
+    })?;
     let leaves: Vec<_> = LEAVES
         .iter()
         .filter(|l| !(l.etcd && options.external_etcd))
@@ -669,7 +658,6 @@ pub fn generate_csrs(options: &InitOptions) -> Result<Vec<PathBuf>, ClusterError
         options.threads,
     )?
     .into_iter();
-    let ca_pem = std::fs::read_to_string(crt(&options.cert_dir, "ca")).unwrap_or_default();
     let mut out = Vec::new();
     // Every file is written in one journaled change: all of them, or (after a crash, at the
     // next run) none.

@@ -317,6 +317,61 @@ fn a_corrupt_kubeconfig_or_key_is_named() {
     }
 }
 
+/// Replaces `field: VALUE` in a kubeconfig file with `field: value`.
+fn set_field(path: &std::path::Path, field: &str, value: &str) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let out: Vec<String> = text
+        .lines()
+        .map(|line| match line.split_once(&format!("{field}: ")) {
+            Some((indent, _)) => format!("{indent}{field}: {value}"),
+            None => line.to_owned(),
+        })
+        .collect();
+    assert_ne!(out.join("\n"), text.trim_end(), "{field} not in {text}");
+    std::fs::write(path, out.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn broken_kubeconfig_data_is_reported_as_broken_naming_file_and_field() {
+    // Each field, present but broken, used to read as absent ("no client certificate", or
+    // another CA's data).
+    for (field, value) in [
+        ("client-certificate-data", "not~base64"),
+        ("client-certificate-data", "bm90IGEgY2VydGlmaWNhdGU="),
+        ("client-key-data", "not~base64"),
+        ("client-key-data", "bm90IGEga2V5"),
+        ("certificate-authority-data", "not~base64"),
+    ] {
+        let tree = tree_at(pinned());
+        set_field(&tree.conf("scheduler.conf"), field, value);
+        let before = std::fs::read(tree.conf("scheduler.conf")).unwrap();
+        match init(&tree.options, pinned()) {
+            Err(e @ ClusterError::KubeconfigField { .. }) => {
+                let message = e.to_string();
+                assert!(message.contains("scheduler.conf"), "{message}");
+                assert!(message.contains(field), "{message}");
+            }
+            other => panic!("{field}={value}: {other:?}"),
+        }
+        assert_eq!(std::fs::read(tree.conf("scheduler.conf")).unwrap(), before);
+    }
+}
+
+#[test]
+fn a_certificate_that_does_not_parse_is_not_reported_as_signed_by_another_ca() {
+    let tree = tree_at(pinned());
+    // DER that is no certificate (an INTEGER): it used to read as "not signed by CA ca".
+    std::fs::write(tree.path("apiserver.crt"), [0x02, 0x01, 0x00]).unwrap();
+    match init(&tree.options, pinned()) {
+        Err(e @ ClusterError::Sign { .. }) => {
+            let message = e.to_string();
+            assert!(message.contains("apiserver.crt"), "{message}");
+            assert!(!message.contains("not signed"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn a_ca_is_never_replaced_even_when_expired() {
     let tree = tree_at(pinned());

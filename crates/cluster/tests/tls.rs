@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 use common::{KillOnDrop, extract_kubeconfig, free_port, have, tree_at, wait_port};
 use kubepki_csr::San;
 use kubepki_sign::{CertificateInfo, certificates_from_bytes};
+use kubepki_test_support::openssl_verifies;
 
 #[test]
 fn curl_reaches_openssl_s_server_under_every_dns_san() {
@@ -97,15 +98,11 @@ fn openssl_verifies_hosts_and_ips_of_apiserver() {
     let tree = tree_at(SystemTime::now());
     let pki = tree.pki();
     let verify = |flag: &str, value: &str| {
-        Command::new("openssl")
-            .args(["verify", "-purpose", "sslserver", "-CAfile"])
-            .arg(pki.join("ca.crt"))
-            .args([flag, value])
-            .arg(pki.join("apiserver.crt"))
-            .output()
-            .unwrap()
-            .status
-            .success()
+        openssl_verifies(
+            &pki.join("ca.crt"),
+            &pki.join("apiserver.crt"),
+            &["-purpose", "sslserver", flag, value],
+        )
     };
     assert!(verify("-verify_ip", "10.96.0.1"), "service IP");
     assert!(verify("-verify_ip", "127.0.0.1"), "advertise address");
@@ -127,14 +124,7 @@ fn openssl_verifies_hosts_and_ips_of_apiserver() {
         ("front-proxy-client.crt", "front-proxy-ca.crt", "sslclient"),
         ("apiserver-kubelet-client.crt", "ca.crt", "sslclient"),
     ] {
-        let ok = Command::new("openssl")
-            .args(["verify", "-purpose", purpose, "-CAfile"])
-            .arg(pki.join(ca))
-            .arg(pki.join(cert))
-            .output()
-            .unwrap()
-            .status
-            .success();
+        let ok = openssl_verifies(&pki.join(ca), &pki.join(cert), &["-purpose", purpose]);
         assert!(ok, "{cert} under {ca} as {purpose}");
     }
 }

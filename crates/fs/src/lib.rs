@@ -6,8 +6,10 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+mod parallel;
 mod tree;
 
+pub use parallel::parallel_map;
 pub use tree::{JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
 
 /// What a file holds, which decides its mode.
@@ -122,38 +124,25 @@ pub struct FileWrite<'a> {
 /// once for all the files placed in it rather than once per file.
 ///
 /// # Errors
-/// The first error met, as [`write_atomic`] reports it; the other files are still written
-/// (each is whole or absent) and their folders synced.
+/// The error of the first failing file (in the order given), as [`write_atomic`] reports
+/// it; the other files are still written (each is whole or absent) and their folders synced.
 pub fn write_atomic_all(files: &[FileWrite<'_>], overwrite: Overwrite) -> Result<(), FsError> {
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-
-    let next = AtomicUsize::new(0);
-    let placed: Mutex<(BTreeSet<PathBuf>, Option<FsError>)> = Mutex::new((BTreeSet::new(), None));
-    std::thread::scope(|scope| {
-        for _ in 0..files.len().clamp(1, 8) {
-            scope.spawn(|| {
-                while let Some(file) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = place_file(file.path, file.bytes, file.kind, overwrite);
-                    if let Ok(mut placed) = placed.lock() {
-                        match result {
-                            Ok(dir) => {
-                                placed.0.insert(dir);
-                            }
-                            Err(e) => {
-                                placed.1.get_or_insert(e);
-                            }
-                        }
-                    }
-                }
-            });
-        }
+    let results = parallel_map(files, 8, |file| {
+        place_file(file.path, file.bytes, file.kind, overwrite)
     });
-    let (dirs, first_error) = placed.into_inner().map_err(|_| FsError::Io {
-        action: "write",
-        path: PathBuf::from("."),
-        source: std::io::Error::other("a writing thread panicked"),
-    })?;
+    let mut dirs = BTreeSet::new();
+    let mut first_error = None;
+    for result in results {
+        match result {
+            Ok(dir) => {
+                dirs.insert(dir);
+            }
+            // The error of the first file in the caller's order.
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
     for dir in &dirs {
         sync_dir(dir)?;
     }

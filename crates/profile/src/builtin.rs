@@ -12,8 +12,10 @@ const DAY: u64 = 86_400;
 const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
 /// kubeadm's CA validity: 10 years.
 const CA_VALIDITY: Duration = Duration::from_secs(3_650 * DAY);
-/// NotBefore is set this far back, as kubeadm and the Kubernetes signer do.
-const BACKDATE: Duration = Duration::from_secs(5 * 60);
+/// How far NotBefore is set before the signing time (5 minutes), as kubeadm and the
+/// Kubernetes signer do: the one definition, used by every built-in profile, the profile
+/// file's default, renewal and the API's signing controller.
+pub const BACKDATE: Duration = Duration::from_secs(5 * 60);
 
 /// kubeadm's group for administrators, bound to cluster-admin (kubeadm 1.29+).
 const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";

@@ -237,7 +237,7 @@ fn load_profile(name: &str, value: &Value) -> Result<Profile, ProfileError> {
     if max_validity < default_validity {
         return Err(f.error("max_expiry", "shorter than expiry"));
     }
-    let backdate = f.duration("backdate")?.unwrap_or(Duration::from_secs(300));
+    let backdate = f.duration("backdate")?.unwrap_or(crate::BACKDATE);
 
     let ca = match f.sub("ca", CA_FIELDS)? {
         None => None,

@@ -9,7 +9,8 @@ mod profile;
 mod usage;
 
 pub use builtin::{
-    BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_service_ip,
+    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile,
+    first_service_ip,
 };
 pub use duration::{format_duration, parse_duration};
 pub use error::ProfileError;

@@ -1,9 +1,9 @@
 //! Issuing many certificates at once, on all the cores the caller allows.
 
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use kubepki_csr::Csr;
+use kubepki_fs::parallel_map;
 use kubepki_profile::Profile;
 
 use crate::{Ca, IssueOptions, IssuedCert, SignError};
@@ -33,55 +33,20 @@ where
         let csr = Csr::from_bytes(bytes)?;
         ca.issue(&csr, profile, options)
     };
-    let threads = threads.get().min(requests.len());
-    if threads <= 1 {
-        return requests.iter().map(|r| issue_one(r.as_ref())).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, Result<IssuedCert, SignError>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let index = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(request) = requests.get(index) else {
-                            break;
-                        };
-                        mine.push((index, issue_one(request.as_ref())));
-                    }
-                    mine
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| match worker.join() {
-                Ok(mine) => mine,
-                // Issuing does not panic on input; if a worker did, surface it as a sequential
-                // loop would.
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect()
-    });
-    // Every index below requests.len() was taken by exactly one worker.
-    done.sort_unstable_by_key(|(index, _)| *index);
-    done.into_iter().map(|(_, result)| result).collect()
+    parallel_map(requests, threads.get(), |request| {
+        issue_one(request.as_ref())
+    })
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
     use kubepki_csr::{CsrBuilder, CsrError, San, Subject};
     use kubepki_keys::{KeyAlgorithm, KeyPair};
     use kubepki_profile::{ClusterParams, builtin, ca_profile};
 
     use super::*;
 
-    fn now() -> std::time::SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
+    use kubepki_test_support::pinned as now;
 
     fn ca() -> Ca {
         let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();

@@ -20,8 +20,8 @@ use x509_cert::ext::{Extension, Extensions};
 use x509_cert::name::Name;
 
 use crate::SignError;
+use crate::Timestamp;
 use crate::certificate::{CertificateInfo, certificates_from_bytes, parse_certificate};
-use crate::error::Timestamp;
 use crate::serial::random_serial;
 use crate::tbs::{CertificateFields, sign_certificate};
 

@@ -6,27 +6,7 @@ use kubepki_csr::CsrError;
 use kubepki_keys::KeyError;
 use kubepki_profile::ProfileError;
 
-/// A point in time for messages, as RFC 3339 UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Timestamp(pub SystemTime);
-
-impl core::fmt::Display for Timestamp {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match der::DateTime::from_system_time(self.0) {
-            Ok(t) => write!(f, "{t}"),
-            Err(_) => f.write_str(&describe_out_of_range(self.0)),
-        }
-    }
-}
-
-/// A time X.509 cannot hold, said in words rather than as a `SystemTime` debug string.
-fn describe_out_of_range(time: SystemTime) -> String {
-    match time.duration_since(std::time::UNIX_EPOCH) {
-        // The mean Gregorian year is 31,556,952 seconds.
-        Ok(since) => format!("around the year {}", 1970 + since.as_secs() / 31_556_952),
-        Err(_) => "before 1970".to_owned(),
-    }
-}
+use crate::Timestamp;
 
 /// Everything that can go wrong making a CA or issuing a certificate.
 #[non_exhaustive]
@@ -119,4 +99,10 @@ pub enum SignError {
     /// Encoding failed.
     #[error("cannot encode the certificate: {0}")]
     Encode(String),
+    /// Text that is not an RFC 3339 timestamp.
+    #[error("{text:?} is not an RFC 3339 time such as 2026-01-02T03:04:05Z")]
+    InvalidTimestamp {
+        /// The text given.
+        text: String,
+    },
 }

@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use kubepki_csr::{Csr, CsrBuilder, CsrError, San, Subject};
 use kubepki_keys::{KeyAlgorithm, KeyError, KeyPair};
@@ -11,9 +11,8 @@ use kubepki_sign::{Ca, CertificateInfo, IssueOptions, SignError};
 
 const DAY: Duration = Duration::from_secs(86_400);
 
-fn t0() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_800_000_000) // 2027-01-15
-}
+/// 2027-01-15T08:00:00Z.
+use kubepki_test_support::pinned as t0;
 
 fn root(algorithm: KeyAlgorithm, validity: Duration) -> Ca {
     let key = KeyPair::generate(algorithm).unwrap();

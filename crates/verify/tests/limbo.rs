@@ -54,11 +54,10 @@ fn limbo_corpus() {
     let (source, text) = match read_corpus() {
         Ok(found) => found,
         Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "x509-limbo corpus unavailable: {why} (CI is set, so this is a failure)"
+            kubepki_test_support::skip_unless(
+                false,
+                &format!("x509-limbo corpus unavailable: {why}"),
             );
-            eprintln!("SKIP: x509-limbo corpus unavailable: {why}");
             return;
         }
     };

@@ -21,16 +21,7 @@ struct Pki {
 
 /// `None` (after a loud SKIP line) when openssl is missing; panics when CI is set.
 fn pki() -> Option<Pki> {
-    let found = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is missing and CI is set"
-        );
-        eprintln!("SKIP: openssl not found, chain tests not run");
+    if !kubepki_test_support::openssl_available() {
         return None;
     }
     Some(Pki {

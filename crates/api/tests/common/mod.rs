@@ -1,7 +1,7 @@
 //! Shared helpers: a CA and requests at a pinned time.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use kubepki_api::{CertificateSigningRequest, FileStore, Signers, SigningController, UserInfo};
 use kubepki_csr::{CsrBuilder, San, Subject};
@@ -10,9 +10,7 @@ use kubepki_profile::ca_profile;
 use kubepki_sign::{Ca, IssueOptions};
 
 /// 2027-01-15T08:00:00Z.
-pub(crate) fn now() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-}
+pub(crate) use kubepki_test_support::pinned as now;
 
 pub(crate) fn ca_valid_for(validity: Duration) -> Ca {
     let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();

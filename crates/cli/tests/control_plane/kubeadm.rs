@@ -149,24 +149,16 @@ fn shape(pem: &Path) -> BTreeMap<&'static str, String> {
     fields
 }
 
-/// Seconds since 1970 of openssl's `2026-12-02 18:00:00Z`.
+/// Seconds since 1970 of openssl's `2026-12-02 18:00:00Z`, read by the tree's one time
+/// module.
 fn epoch(iso: &str) -> i64 {
-    let digits: Vec<i64> = iso
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let [y, m, d, hh, mm, ss] = digits[..] else {
-        panic!("not an ISO 8601 time: {iso}")
-    };
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + hh * 3_600 + mm * 60 + ss
+    let t = kubepki::parse_rfc3339(iso.trim())
+        .unwrap_or_else(|e| panic!("not an ISO 8601 time: {iso}: {e}"));
+    let secs = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    i64::try_from(secs).expect("a 64-bit time")
 }
 
 /// What kubectl says of a kubeconfig: cluster, context, user, server, and the client

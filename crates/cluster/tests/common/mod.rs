@@ -1,17 +1,17 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use kubepki_cluster::{InitOptions, init};
 use kubepki_keys::KeyAlgorithm;
 
+/// Whether `tool` runs; prints a loud SKIP (or panics under CI) when it does not.
+pub(crate) use kubepki_test_support::have;
 /// 2026-01-01T00:00:00Z: the pinned clock of tests that need no real peer.
-pub(crate) fn pinned() -> SystemTime {
-    UNIX_EPOCH + Duration::from_secs(1_767_225_600)
-}
+pub(crate) use kubepki_test_support::pinned_2026 as pinned;
 
 pub(crate) struct Tree {
     pub(crate) dir: tempfile::TempDir,
@@ -43,23 +43,6 @@ pub(crate) fn tree_at(now: SystemTime) -> Tree {
     let options = options(dir.path());
     init(&options, now).unwrap();
     Tree { dir, options }
-}
-
-/// Whether `tool` runs; prints a loud SKIP (or panics under CI) when it does not.
-pub(crate) fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("{tool} not found, and CI is set");
-        }
-        eprintln!("SKIP: {tool} not found");
-    }
-    found
 }
 
 /// A free TCP port on 127.0.0.1.

@@ -3,7 +3,12 @@
 
 use serde_json::Value;
 
-use crate::ApiError;
+use crate::error::CliError;
+
+/// The template is not in the subset: kubectl's words, naming it.
+fn invalid(template: &str, reason: &str) -> CliError {
+    CliError(format!("invalid jsonpath {template:?}: {reason}"))
+}
 
 enum Step {
     Key(String),
@@ -11,11 +16,8 @@ enum Step {
     All,
 }
 
-fn parse_path(template: &str, expr: &str) -> Result<Vec<Step>, ApiError> {
-    let bad = |reason: &str| ApiError::JsonPath {
-        template: template.to_owned(),
-        reason: reason.to_owned(),
-    };
+fn parse_path(template: &str, expr: &str) -> Result<Vec<Step>, CliError> {
+    let bad = |reason: &str| invalid(template, reason);
     let expr = expr.trim();
     let rest = expr
         .strip_prefix('.')
@@ -83,17 +85,16 @@ fn show(v: &Value) -> String {
 /// bare, several results separated by spaces, a missing field as nothing.
 ///
 /// # Errors
-/// [`ApiError::JsonPath`] for a template outside the subset.
-pub fn jsonpath(template: &str, value: &Value) -> Result<String, ApiError> {
+/// An error naming the template when it is outside the subset.
+pub(crate) fn jsonpath(template: &str, value: &Value) -> Result<String, CliError> {
     let mut out = String::new();
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        let close = after.find('}').ok_or_else(|| ApiError::JsonPath {
-            template: template.to_owned(),
-            reason: "unclosed '{'".to_owned(),
-        })?;
+        let close = after
+            .find('}')
+            .ok_or_else(|| invalid(template, "unclosed '{'"))?;
         let steps = parse_path(template, &after[..close])?;
         let mut values = vec![value];
         for step in &steps {
@@ -126,13 +127,15 @@ mod tests {
             "name=jane\n"
         );
         assert_eq!(jsonpath("{.status.certificate}", &v).unwrap(), "");
-        assert!(matches!(
-            jsonpath("{.a", &v),
-            Err(ApiError::JsonPath { .. })
-        ));
-        assert!(matches!(
-            jsonpath("{metadata}", &v),
-            Err(ApiError::JsonPath { .. })
-        ));
+        assert_eq!(
+            jsonpath("{.a", &v).unwrap_err().to_string(),
+            "invalid jsonpath \"{.a\": unclosed '{'"
+        );
+        assert!(
+            jsonpath("{metadata}", &v)
+                .unwrap_err()
+                .to_string()
+                .starts_with("invalid jsonpath \"{metadata}\": ")
+        );
     }
 }

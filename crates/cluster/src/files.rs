@@ -1,0 +1,275 @@
+//! Reading and writing the tree's files: certificates, keys and kubeconfig files read back
+//! (naming the file and field at fault), folders, the lock, and the journaled set of new files.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use kubepki_fs::{
+    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
+};
+use kubepki_keys::{KeyFormat, KeyPair, KeyPem};
+use kubepki_sign::{SignError, certificates_from_bytes, parse_certificate};
+
+use crate::kubeconfig::{Kubeconfig, decode_data};
+use crate::{ClusterError, Misfit};
+
+pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ClusterError> {
+    fs::read(path).map_err(|source| ClusterError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(crate) fn load_key(path: &Path) -> Result<KeyPair, ClusterError> {
+    KeyPair::from_bytes(&read(path)?, None).map_err(|source| ClusterError::Key {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub(crate) fn load_cert(path: &Path) -> Result<Vec<u8>, ClusterError> {
+    let sign = |source| ClusterError::Sign {
+        name: path.display().to_string(),
+        source,
+    };
+    let mut certs = certificates_from_bytes(&read(path)?).map_err(sign)?;
+    if certs.is_empty() {
+        return Err(sign(SignError::MalformedCertificate(
+            "no certificate".to_owned(),
+        )));
+    }
+    Ok(certs.remove(0))
+}
+
+/// Where `certs generate-csr` puts the request for `path`: `apiserver.crt` ->
+/// `apiserver.csr`, `admin.conf` -> `admin.conf.csr`.
+pub(crate) fn pending_csr(path: &Path) -> PathBuf {
+    if path.extension().is_some_and(|e| e == "crt") {
+        path.with_extension("csr")
+    } else {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".csr");
+        PathBuf::from(name)
+    }
+}
+
+/// Creates a folder (and its parents), if it does not exist. On Unix its mode is 0755, as
+/// kubeadm (client-go's `keyutil` and `cert` writers) makes it: the keys in it are 0600
+/// themselves. Elsewhere the folder gets the platform's default permissions (on Windows,
+/// those inherited from its parent), and the files in it are not restricted further.
+pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
+    if path.is_dir() {
+        return Ok(());
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o755);
+    }
+    builder
+        .create(path)
+        .map_err(|source| ClusterError::CreateDir {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The files `init` writes, collected so that they are written (and fsynced) in parallel
+/// once everything has been issued: a failure while issuing leaves nothing half-written.
+#[derive(Default)]
+pub(crate) struct Writes(Vec<(PathBuf, KeyPem, FileKind)>);
+
+impl Writes {
+    pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
+        let pem = key
+            .to_pem(KeyFormat::Traditional)
+            .map_err(|source| ClusterError::Key {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        self.0.push((path.to_path_buf(), pem, FileKind::Secret));
+        Ok(())
+    }
+
+    pub(crate) fn file(&mut self, path: &Path, text: String, kind: FileKind) {
+        self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
+    }
+
+    /// Writes every file (never over an existing file) as one change of the locked tree:
+    /// the journal first (so that a process killed half-way is rolled back by the next
+    /// run), then the keys, then the certificates and kubeconfig files (so that no
+    /// certificate is ever on disk without its key), each wave in parallel with each folder
+    /// fsynced once, then the commit.
+    pub(crate) fn flush(self, lock: &TreeLock) -> Result<(), ClusterError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let undo: Vec<Undo> = self
+            .0
+            .iter()
+            .map(|(p, _, _)| Undo::Remove(p.clone()))
+            .collect();
+        let journal = Journal::begin(lock, &undo)?;
+        for keys_first in [true, false] {
+            let files: Vec<FileWrite<'_>> = self
+                .0
+                .iter()
+                .filter(|(path, _, _)| is_key_file(path) == keys_first)
+                .map(|(path, bytes, kind)| FileWrite {
+                    path,
+                    bytes: bytes.as_bytes(),
+                    kind: *kind,
+                })
+                .collect();
+            write_atomic_all(&files, Overwrite::Refuse)?;
+        }
+        Ok(journal.commit()?)
+    }
+}
+
+/// Whether a file of the tree is a private key (`*.key`).
+fn is_key_file(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "key")
+}
+
+/// How long `init`, `certs renew`, `certs generate-csr` and `kubeconfig user` wait for
+/// another kubepki working on the same tree.
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(60);
+
+/// Locks the tree (its certificate folder) and rolls back what a killed run left half-done.
+/// Returns the lock and a warning line when something was recovered.
+pub(crate) fn lock_tree(
+    cert_dir: &Path,
+    kubeconfig_dir: &Path,
+) -> Result<(TreeLock, Option<String>), ClusterError> {
+    let lock = TreeLock::acquire(cert_dir, LOCK_WAIT)?;
+    let etcd = cert_dir.join("etcd");
+    let recovered = recover(&lock, &[cert_dir, &etcd, kubeconfig_dir])?;
+    let note = (!recovered.is_empty()).then(|| {
+        let names = |paths: &[PathBuf]| {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut parts = Vec::new();
+        if !recovered.removed.is_empty() {
+            parts.push(format!(
+                "removed the half-written {}",
+                names(&recovered.removed)
+            ));
+        }
+        if !recovered.restored.is_empty() {
+            parts.push(format!(
+                "restored {} from its backup",
+                names(&recovered.restored)
+            ));
+        }
+        if !recovered.temp_files.is_empty() {
+            parts.push(format!(
+                "removed {} stale temporary file(s)",
+                recovered.temp_files.len()
+            ));
+        }
+        format!("an earlier run was interrupted: {}", parts.join("; "))
+    });
+    Ok((lock, note))
+}
+
+/// A kubeconfig file read back: the file, its client certificate DER and its key.
+pub(crate) type KubeconfigParts = (Kubeconfig, Option<Vec<u8>>, Option<KeyPair>);
+
+/// Reads a kubeconfig file: the parsed file, its client certificate DER and key. An absent
+/// `client-certificate-data` or `client-key-data` reads as `None`; a present one that does not
+/// decode is an error naming the file and the field.
+pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterError> {
+    let text = String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason,
+    })?;
+    let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
+        path: path.to_path_buf(),
+        reason: Misfit::KubeconfigIncomplete("current context"),
+    })?;
+    let cert = data_field(
+        path,
+        "client-certificate-data",
+        &user.client_certificate_data,
+    )?
+    .map(|pem| first_certificate(path, "client-certificate-data", &pem))
+    .transpose()?;
+    let key = data_field(path, "client-key-data", &user.client_key_data)?
+        .map(|pem| {
+            KeyPair::from_bytes(&pem, None).map_err(|e| ClusterError::KubeconfigField {
+                path: path.to_path_buf(),
+                field: "client-key-data",
+                reason: e.to_string(),
+            })
+        })
+        .transpose()?;
+    Ok((config, cert, key))
+}
+
+/// The bytes of the `*-data` field `field` of the kubeconfig file `path`: `None` when the
+/// field is absent or empty, an error naming file and field when it is not base64.
+pub(crate) fn data_field(
+    path: &Path,
+    field: &'static str,
+    value: &str,
+) -> Result<Option<Vec<u8>>, ClusterError> {
+    if value.trim().is_empty() {
+        return Ok(None);
+    }
+    let bytes = decode_data(value).ok_or_else(|| ClusterError::KubeconfigField {
+        path: path.to_path_buf(),
+        field,
+        reason: "not base64".to_owned(),
+    })?;
+    Ok((!bytes.is_empty()).then_some(bytes))
+}
+
+/// The DER of the first certificate in `bytes` (PEM or DER), checked to parse; an error
+/// naming the file and the field (or file) it came from otherwise.
+pub(crate) fn first_certificate(
+    path: &Path,
+    field: &'static str,
+    bytes: &[u8],
+) -> Result<Vec<u8>, ClusterError> {
+    let broken = |reason: String| ClusterError::KubeconfigField {
+        path: path.to_path_buf(),
+        field,
+        reason,
+    };
+    let der = certificates_from_bytes(bytes)
+        .map_err(|e| broken(e.to_string()))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| broken("no certificate".to_owned()))?;
+    parse_certificate(&der).map_err(|e| broken(e.to_string()))?;
+    Ok(der)
+}
+
+/// The first PEM block of `text` whose label ends with `label` (`CERTIFICATE`, or
+/// `PRIVATE KEY` for any kind of private key), as its own PEM text.
+pub(crate) fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let after = &rest[start + "-----BEGIN ".len()..];
+        let name = &after[..after.find("-----")?];
+        let end_marker = format!("-----END {name}-----");
+        let end = rest[start..].find(&end_marker)? + start + end_marker.len();
+        if name.ends_with(label) {
+            return Some(rest[start..end].to_owned());
+        }
+        rest = &rest[end..];
+    }
+    None
+}
