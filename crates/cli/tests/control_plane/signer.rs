@@ -1014,6 +1014,12 @@ fn measure(cp: &ControlPlane, dir: &Path, prefix: &str, count: usize, clients: u
 #[test]
 #[ignore = "a benchmark: run by benches/scripts/csr-signing-vs-kcm.sh"]
 fn bench_csr_signing_kcm_vs_kubepki() {
+    // `--include-ignored` (scripts/test.sh, for the full x509-limbo corpus) reaches this
+    // too: the benchmark runs only when its script asks for it.
+    if std::env::var_os("KUBEPKI_BENCH_CSRS").is_none() {
+        eprintln!("not measured: run benches/scripts/csr-signing-vs-kcm.sh");
+        return;
+    }
     let _machine = exclusive();
     let count: usize = std::env::var("KUBEPKI_BENCH_CSRS")
         .ok()
