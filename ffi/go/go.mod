@@ -1,3 +1,3 @@
 module example.invalid/kubepki/ffi/go
 
-go 1.19
+go 1.26

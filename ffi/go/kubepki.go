@@ -41,6 +41,9 @@ const (
 	CodeVerifyUnknownIssuer  uint32 = 503
 	CodeVerifyNameMismatch   uint32 = 505
 	CodeVerifyUsage          uint32 = 506
+	CodePKCS11Module         uint32 = 701
+	CodePKCS11Object         uint32 = 703
+	CodePKCS11Pin            uint32 = 704
 )
 
 // Error is a failed call: the library's result code and its full message.

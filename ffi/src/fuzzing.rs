@@ -6,10 +6,16 @@
 //!
 //! `kubepki_key_generate` is called only with `ECDSA-P256`, an empty or a NULL name: a fuzzed
 //! name could ask for RSA-4096, whose generation takes seconds. `kubepki_key_to_encrypted_pem` is called only
-//! with an empty or NULL passphrase: a real one runs scrypt on every input.
+//! with an empty or NULL passphrase: a real one runs scrypt on every input. For the same
+//! reason the cluster tree is generated with ECDSA-P256 keys whatever algorithm the input
+//! set, and a user kubeconfig's fuzzed algorithm is used only when it does not name RSA.
+//! `kubepki_renew` gets folders under `/dev/null/`, which nothing can create or write.
 
 use std::ffi::{CStr, c_char};
 use std::ptr;
+
+mod cluster;
+mod signer;
 
 use crate::{
     kubepki_bytes, kubepki_bytes_data, kubepki_bytes_free, kubepki_bytes_len, kubepki_ca,
@@ -42,7 +48,10 @@ const MAX_SANS: usize = 8;
 /// everything the calls return.
 ///
 /// The calls taking two inputs (a CA certificate and its key; trust anchors and a chain) get
-/// the first PEM block of `data` and the rest, then `data` twice.
+/// the first PEM block of `data` and the rest, then `data` twice. The installer calls read
+/// `data` as lines: cluster parameters one setter a line, a user kubeconfig's cluster name,
+/// server, user and groups, folders and certificate names for expiration and renewal; an
+/// external signer gets `data` as a public key and the public half of the key in `rest`.
 ///
 /// # Panics
 /// When a call breaks the ABI's promises: a panic caught at the boundary, an output written on
@@ -59,6 +68,10 @@ pub fn call_byte_entry_points(data: &[u8]) {
     cas(first, rest, data);
     verify(first, rest, data);
     identity(first, rest, data);
+    cluster::cluster(first, data);
+    cluster::user_kubeconfigs(data);
+    cluster::trees(data);
+    signer::signers(first, rest, data);
     null_arguments();
 }
 

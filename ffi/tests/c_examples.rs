@@ -469,3 +469,91 @@ fn installer_is_clean_under_valgrind() {
         .args(["node-1", "10.0.0.5", "1800000000"]));
     assert!(stdout.contains("init again kept 16 of 16"), "{stdout}");
 }
+
+/// The SoftHSM2 module the PKCS#11 tests load (Debian's `softhsm2`).
+const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+
+/// A fresh SoftHSM2 token labelled `kubepki` (user PIN 1234) in its own `SOFTHSM2_CONF`
+/// folder, as in `crates/cli/tests/pkcs11.rs`; `None` after a loud SKIP (a failure under CI)
+/// when SoftHSM2 is missing.
+fn softhsm_token(dir: &Path) -> Option<PathBuf> {
+    if !have("softhsm2-util", "--version") {
+        return None;
+    }
+    if !Path::new(SOFTHSM_MODULE).exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{SOFTHSM_MODULE} not found, and CI is set"
+        );
+        eprintln!("SKIP: {SOFTHSM_MODULE} not found (apt-get install softhsm2)");
+        return None;
+    }
+    let tokens = dir.join("tokens");
+    std::fs::create_dir(&tokens).expect("mkdir tokens");
+    let conf = dir.join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("write softhsm2.conf");
+    run(Command::new("softhsm2-util")
+        .env("SOFTHSM2_CONF", &conf)
+        .args(["--init-token", "--free", "--label", "kubepki"])
+        .args(["--pin", "1234", "--so-pin", "5678"]));
+    Some(conf)
+}
+
+#[test]
+fn pkcs11_ca_issues_on_the_token_and_refuses_a_wrong_pin() {
+    if !have("cc", "--version") || !have("openssl", "version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let Some(conf) = softhsm_token(dir.path()) else {
+        return;
+    };
+    let uri = format!("pkcs11:token=kubepki;object=cluster-ca?module-path={SOFTHSM_MODULE}");
+    // The CA key is made on the token by the CLI, which self-signs ca.crt with it.
+    let ca = dir.path().join("ca.crt");
+    let said = Command::new(kubepki_cli())
+        .env("SOFTHSM2_CONF", &conf)
+        .env("KUBEPKI_PKCS11_PIN", "1234")
+        .args(["ca", "init", "-a", "ECDSA-P256", "--cert"])
+        .arg(&ca)
+        .args(["--key", &uri])
+        .output()
+        .expect("kubepki runs");
+    assert!(
+        said.status.success(),
+        "kubepki ca init on the token: {}",
+        String::from_utf8_lossy(&said.stderr)
+    );
+    let exe = dir.path().join("pkcs11_ca");
+    compile_c("pkcs11_ca.c", true, &exe);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("mkdir");
+    let stdout = run(Command::new(&exe)
+        .env("SOFTHSM2_CONF", &conf)
+        .env("KUBEPKI_PKCS11_PIN", "1234")
+        .arg(&ca)
+        .arg(&uri)
+        .arg(format!("{uri}&pin-value=0000"))
+        .arg(&out));
+    assert!(
+        stdout.contains("wrong pin: 704: wrong PIN for token kubepki"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("issued by the token's key"), "{stdout}");
+    let verified = run(Command::new("openssl")
+        .args(["verify", "-purpose", "sslclient", "-CAfile"])
+        .arg(&ca)
+        .arg(out.join("jane.crt")));
+    assert!(verified.contains("jane.crt: OK"), "{verified}");
+    let subject = run(Command::new("openssl")
+        .args(["x509", "-noout", "-subject", "-in"])
+        .arg(out.join("jane.crt")));
+    assert!(subject.contains("O = developers, CN = jane"), "{subject}");
+}

@@ -1,120 +1,111 @@
-// Command installer writes a cluster CA and a signed admin client certificate to a folder,
-// as a Kubernetes installer would, through the kubepki Go binding.
+// Command installer lays out a control plane's whole PKI as kubeadm does (the cluster,
+// front-proxy and etcd CAs, every leaf certificate, the service-account key pair and the
+// kubeconfig files), from flags, in one call through the kubepki Go binding
+// (kubepki.InitCluster). Run again, it keeps what is valid.
 //
-// usage: installer -out DIR
+// usage: installer -node-name NAME [-advertise-address IP] [-control-plane-endpoint HOST[:PORT]]
+//
+//	[-service-cidr CIDR[,CIDR]] [-service-dns-domain DOMAIN] [-apiserver-cert-extra-sans SAN,...]
+//	[-algorithm ALG] [-cert-dir DIR] [-kubeconfig-dir DIR]
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"os"
-	"path/filepath"
+	"strings"
 	"time"
 
 	kubepki "example.invalid/kubepki/ffi/go"
 )
 
-func main() {
-	out := flag.String("out", "", "folder to write ca.crt, ca.key, admin.crt, admin.key into")
-	flag.Parse()
-	if *out == "" {
-		fmt.Fprintln(os.Stderr, "usage: installer -out DIR")
-		os.Exit(2)
-	}
-	if err := install(*out, time.Time{}); err != nil {
-		fmt.Fprintln(os.Stderr, "installer:", err)
-		os.Exit(1)
-	}
+// options are the installer's flags, named as kubeadm init names them.
+type options struct {
+	nodeName             string
+	advertiseAddress     string
+	controlPlaneEndpoint string
+	serviceCIDR          string
+	dnsDomain            string
+	sans                 string
+	algorithm            string
+	certDir              string
+	kubeconfigDir        string
 }
 
-// install writes the files; a zero now issues at the current time.
-func install(dir string, now time.Time) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("installer", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.nodeName, "node-name", "", "the control-plane node's name (required)")
+	fs.StringVar(&o.advertiseAddress, "advertise-address", "127.0.0.1", "the API server's advertise address")
+	fs.StringVar(&o.controlPlaneEndpoint, "control-plane-endpoint", "", "HOST[:PORT] of a load balancer in front of the API servers")
+	fs.StringVar(&o.serviceCIDR, "service-cidr", "10.96.0.0/12", "the service network (V4,V6 for dual stack)")
+	fs.StringVar(&o.dnsDomain, "service-dns-domain", "cluster.local", "the cluster DNS domain")
+	fs.StringVar(&o.sans, "apiserver-cert-extra-sans", "", "extra SANs (IPs or DNS names) of the API server certificate, comma-separated")
+	fs.StringVar(&o.algorithm, "algorithm", "RSA-2048", "key algorithm: RSA-2048, RSA-3072, RSA-4096, ECDSA-P256, ECDSA-P384")
+	fs.StringVar(&o.certDir, "cert-dir", "/etc/kubernetes/pki", "where the certificates and keys go")
+	fs.StringVar(&o.kubeconfigDir, "kubeconfig-dir", "/etc/kubernetes", "where the kubeconfig files go")
+	if err := fs.Parse(args); err != nil {
+		return o, err
 	}
-	caKey, err := kubepki.GenerateKey("ECDSA-P256")
-	if err != nil {
-		return err
+	if o.nodeName == "" {
+		return o, fmt.Errorf("-node-name is required")
 	}
-	defer caKey.Close()
-	caProfile, err := kubepki.BuiltinProfile("ca", "", "")
-	if err != nil {
-		return err
-	}
-	defer caProfile.Close()
-	ca, err := kubepki.NewSelfSignedCA(caKey, "", caProfile, 0, now)
-	if err != nil {
-		return err
-	}
-	defer ca.Close()
+	return o, nil
+}
 
-	key, err := kubepki.GenerateKey("ECDSA-P256")
-	if err != nil {
-		return err
+// params turns the flags into cluster parameters (kubeadm's defaults for the rest).
+func (o options) params() (kubepki.ClusterParams, error) {
+	p := kubepki.NewClusterParams(o.nodeName)
+	ip := net.ParseIP(o.advertiseAddress)
+	if ip == nil {
+		return p, fmt.Errorf("-advertise-address %q is not an IP address", o.advertiseAddress)
 	}
-	defer key.Close()
-	csr, err := kubepki.NewCSR("/O=kubeadm:cluster-admins/CN=kubernetes-admin", nil, key)
-	if err != nil {
-		return err
-	}
-	defer csr.Close()
-	admin, err := kubepki.BuiltinProfile("admin", "", "")
-	if err != nil {
-		return err
-	}
-	defer admin.Close()
-	cert, err := ca.Issue(csr, admin, 0, now)
-	if err != nil {
-		return err
-	}
-	defer cert.Close()
-
-	caPEM, err := ca.CertPEM()
-	if err != nil {
-		return err
-	}
-	caKeyPEM, err := caKey.PEM(kubepki.Traditional)
-	if err != nil {
-		return err
-	}
-	certPEM, err := cert.PEM()
-	if err != nil {
-		return err
-	}
-	keyPEM, err := key.PEM(kubepki.Traditional)
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-		mode os.FileMode
-	}{
-		{"ca.crt", caPEM, 0o644},
-		{"ca.key", caKeyPEM, 0o600},
-		{"admin.crt", certPEM, 0o644},
-		{"admin.key", keyPEM, 0o600},
-	} {
-		if err := writeNew(filepath.Join(dir, f.name), f.data, f.mode); err != nil {
-			return err
+	p.AdvertiseAddress = ip
+	p.ControlPlaneEndpoint = o.controlPlaneEndpoint
+	p.ServiceCIDR = o.serviceCIDR
+	p.DNSDomain = o.dnsDomain
+	p.Algorithm = o.algorithm
+	for _, san := range strings.Split(o.sans, ",") {
+		if san = strings.TrimSpace(san); san != "" {
+			p.APIServerSANs = append(p.APIServerSANs, san)
 		}
+	}
+	return p, nil
+}
+
+// install lays out the tree; a zero now issues at the current time. It prints what was done
+// to each file.
+func install(o options, now time.Time, stdout io.Writer) error {
+	p, err := o.params()
+	if err != nil {
+		return err
+	}
+	report, err := kubepki.InitCluster(p, o.certDir, o.kubeconfigDir, now)
+	if err != nil {
+		return err
+	}
+	for _, e := range report.Entries {
+		fmt.Fprintf(stdout, "%-8s %s\n", e.Action, e.Path)
+	}
+	for _, w := range report.Warnings {
+		fmt.Fprintln(stdout, "warning:", w)
 	}
 	return nil
 }
 
-// writeNew writes a file that must not exist yet, and syncs it.
-func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+func main() {
+	o, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
-		return err
+		if err != flag.ErrHelp {
+			fmt.Fprintln(os.Stderr, "installer:", err)
+		}
+		os.Exit(2)
 	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
+	if err := install(o, time.Time{}, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "installer:", err)
+		os.Exit(1)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
