@@ -64,6 +64,17 @@ struct Module {
     key: PathBuf,
 }
 
+/// The PIN each token of this process was logged in with, as a SHA-256 digest, by
+/// `module:serial:label`. PKCS#11 login state is per process: once one handle has logged in,
+/// `C_Login` answers "already logged in" to any PIN, so a later open with another PIN is
+/// checked against this instead of being let in.
+static LOGINS: Mutex<Vec<(String, [u8; 32])>> = Mutex::new(Vec::new());
+
+fn pin_digest(pin: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(pin.as_bytes()).into()
+}
+
 /// The modules loaded, by canonical path.
 static MODULES: Mutex<Vec<(PathBuf, Weak<Module>)>> = Mutex::new(Vec::new());
 
@@ -246,8 +257,9 @@ impl Token {
     /// URI's `pin-value` or `pin-source`, or the fallback in `options`.
     ///
     /// A PKCS#11 login belongs to the process, not to a handle: while another [`Token`] on
-    /// the same module and token is open (and so logged in), this one shares its login and
-    /// the PIN is not checked again. The module is loaded once per process and finalized
+    /// the same module and token is open (and so logged in), this one shares its login; its
+    /// PIN is checked against the one that logged in, and another PIN is
+    /// [`Pkcs11Error::WrongPin`]. The module is loaded once per process and finalized
     /// when the last token opened through it is dropped.
     ///
     /// # Errors
@@ -293,7 +305,16 @@ impl Token {
         let label = info.label().to_owned();
         let session = ctx.open_ro_session(slot).map_err(call("C_OpenSession"))?;
         if info.login_required() {
-            login(ctx, slot, &session, &label, pin.as_deref(), &info)?;
+            let login_key = format!("{}:{}:{label}", loaded.key.display(), info.serial_number());
+            login(
+                ctx,
+                slot,
+                &session,
+                &label,
+                &login_key,
+                pin.as_deref(),
+                &info,
+            )?;
         }
         Ok(Token {
             inner: Arc::new(Inner {
@@ -372,6 +393,7 @@ fn login(
     slot: Slot,
     session: &Session,
     label: &str,
+    login_key: &str,
     pin: Option<&String>,
     info: &cryptoki::slot::TokenInfo,
 ) -> Result<(), Pkcs11Error> {
@@ -389,8 +411,31 @@ fn login(
             });
         }
     };
+    let mut logins = LOGINS.lock().unwrap_or_else(PoisonError::into_inner);
+    let recorded = logins.iter().position(|(key, _)| key == login_key);
     match result {
-        Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(()),
+        Ok(()) => {
+            if let Some(pin) = pin {
+                let digest = pin_digest(pin);
+                match recorded {
+                    Some(i) => logins[i].1 = digest,
+                    None => logins.push((login_key.to_owned(), digest)),
+                }
+            }
+            Ok(())
+        }
+        Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {
+            let differs = pin
+                .zip(recorded)
+                .is_some_and(|(pin, i)| logins[i].1 != pin_digest(pin));
+            if differs {
+                return Err(Pkcs11Error::WrongPin {
+                    token: label.to_owned(),
+                    tries_left: None,
+                });
+            }
+            Ok(())
+        }
         Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinLenRange, _)) => {
             // The flags after the failure say how many tries are left, where the token
             // keeps count.

@@ -284,3 +284,25 @@ fn errors_are_the_specific_variants() {
         "{err}"
     );
 }
+
+#[test]
+fn a_wrong_pin_is_refused_while_another_handle_is_logged_in() {
+    if !in_child("a_wrong_pin_is_refused_while_another_handle_is_logged_in") {
+        return;
+    }
+    let good = open(&uri("object=ca"));
+    // The token answers "already logged in" to any PIN now; the process-wide record of the
+    // PIN that logged in refuses this one.
+    let wrong_pin = Pkcs11Uri::parse(&format!(
+        "pkcs11:token=kubepki?module-path={MODULE}&pin-value=9999"
+    ))
+    .unwrap();
+    let err = Token::open(&wrong_pin, &OpenOptions::new()).unwrap_err();
+    assert!(
+        matches!(err, Pkcs11Error::WrongPin { ref token, .. } if token == "kubepki"),
+        "{err}"
+    );
+    // The right PIN still shares the login.
+    Token::open(&uri("object=ca"), &OpenOptions::new()).unwrap();
+    drop(good);
+}
