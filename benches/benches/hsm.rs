@@ -1,0 +1,263 @@
+//! Issuing with a CA key on a PKCS#11 token (SoftHSM2) against the same key read from a
+//! file, in one run; and batch issuing with the token key on one thread against all cores,
+//! which only scales if the token's sessions are pooled.
+//!
+//! SoftHSM2 reads `SOFTHSM2_CONF` once per process, and setting the environment of a running
+//! process is unsound, so this bench makes a token in a temporary folder, imports one CA key
+//! of each algorithm into it (`softhsm2-util --import`), and runs its measurements in a child
+//! process of itself started with that token's `SOFTHSM2_CONF`. Without SoftHSM2 it prints a
+//! loud SKIP and measures nothing.
+//!
+//! `cargo bench -p kubepki-benches --bench hsm`
+
+// criterion's macros define undocumented public functions.
+#![allow(missing_docs)]
+
+mod common;
+
+use std::hint::black_box;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use criterion::{Criterion, Throughput};
+use kubepki_benches::{Algorithm, bench_now, server_request};
+use kubepki_csr::{Csr, Subject};
+use kubepki_keys::{KeyFormat, KeyPair};
+use kubepki_pkcs11::{OpenOptions, open_signer};
+use kubepki_profile::{ClusterParams, Profile, builtin, ca_profile};
+use kubepki_sign::{Ca, IssueOptions, issue_batch};
+
+/// Debian's SoftHSM2 module.
+const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+/// The token's user PIN.
+const PIN: &str = "1234";
+/// Set in the child process to the folder holding the CA key files.
+const KEYS: &str = "KUBEPKI_BENCH_HSM_KEYS";
+/// Requests per batch.
+const REQUESTS: usize = 64;
+/// The algorithms measured: the one kubeadm defaults to and the one kubepki recommends.
+const ALGORITHMS: [Algorithm; 2] = [Algorithm::P256, Algorithm::Rsa2048];
+
+fn main() -> ExitCode {
+    match std::env::var_os(KEYS) {
+        Some(keys) => measure(Path::new(&keys)),
+        None => run_child_on_a_new_token(),
+    }
+}
+
+/// The key file of `algorithm` in `keys`, and its label on the token.
+fn key_file(keys: &Path, algorithm: Algorithm) -> (PathBuf, String) {
+    let label = format!("bench-ca-{}", algorithm.name());
+    (keys.join(format!("{label}.pem")), label)
+}
+
+/// Makes a token and the CA keys, imports the keys, and runs the measurements in a child.
+fn run_child_on_a_new_token() -> ExitCode {
+    let util = Command::new("softhsm2-util").arg("--version").output();
+    if util.is_err() || !Path::new(MODULE).exists() {
+        eprintln!(
+            "SKIP hsm bench: SoftHSM2 (softhsm2-util, {MODULE}) not found; apt-get install softhsm2"
+        );
+        return ExitCode::SUCCESS;
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let tokens = dir.path().join("tokens");
+    std::fs::create_dir(&tokens).expect("token folder");
+    let conf = dir.path().join("softhsm2.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "directories.tokendir = {}\nlog.level = ERROR\n",
+            tokens.display()
+        ),
+    )
+    .expect("softhsm2.conf");
+    let softhsm = |args: &[&str]| {
+        let out = Command::new("softhsm2-util")
+            .env("SOFTHSM2_CONF", &conf)
+            .args(args)
+            .output()
+            .expect("softhsm2-util runs");
+        assert!(out.status.success(), "softhsm2-util {args:?}: {out:?}");
+    };
+    softhsm(&[
+        "--init-token",
+        "--free",
+        "--label",
+        "kubepki",
+        "--pin",
+        PIN,
+        "--so-pin",
+        "5678",
+    ]);
+    for (n, algorithm) in ALGORITHMS.into_iter().enumerate() {
+        let key = KeyPair::generate(algorithm.key_algorithm()).expect("CA key");
+        let (path, label) = key_file(dir.path(), algorithm);
+        std::fs::write(&path, key.to_pem(KeyFormat::Pkcs8).expect("PKCS#8").as_bytes()).expect("key file");
+        let id = format!("{:02x}", n + 1);
+        let path = path.display().to_string();
+        softhsm(&[
+            "--import", &path, "--token", "kubepki", "--label", &label, "--id", &id, "--pin", PIN,
+        ]);
+    }
+    let status = Command::new(std::env::current_exe().expect("own path"))
+        .env("SOFTHSM2_CONF", &conf)
+        .env(KEYS, dir.path())
+        .args(std::env::args_os().skip(1))
+        .status()
+        .expect("child bench runs");
+    if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// One algorithm's CA twice over, the same certificate and key: signing with the key file,
+/// and signing on the token.
+struct Cas {
+    algorithm: Algorithm,
+    file: Ca,
+    token: Ca,
+    profile: Profile,
+    options: IssueOptions,
+    csr_pem: String,
+    requests: Vec<String>,
+}
+
+impl Cas {
+    fn new(keys: &Path, algorithm: Algorithm) -> Cas {
+        let (path, label) = key_file(keys, algorithm);
+        let pem = std::fs::read(&path).expect("key file");
+        let options = IssueOptions::at(bench_now());
+        let file = Ca::self_signed(
+            Box::new(KeyPair::from_bytes(&pem, None).expect("key file loads")),
+            &Subject::from_parts::<&str>("kubernetes", &[]),
+            &ca_profile("ca", "kubernetes"),
+            &options,
+        )
+        .expect("self-signed CA");
+        let uri = format!("pkcs11:token=kubepki;object={label};type=private?module-path={MODULE}");
+        let signer =
+            open_signer(&uri, &OpenOptions::new().fallback_pin(Some(PIN))).expect("token key");
+        let token = Ca::from_der(file.certificate_der(), Box::new(signer), Vec::new())
+            .expect("the token's key is the file's key");
+        let requests = (0..REQUESTS)
+            .map(|i| {
+                server_request(algorithm.key_algorithm(), &format!("n{i}.example"))
+                    .expect("request")
+                    .to_pem()
+            })
+            .collect();
+        Cas {
+            algorithm,
+            csr_pem: server_request(algorithm.key_algorithm(), "bench.example")
+                .expect("request")
+                .to_pem(),
+            profile: builtin("server", &ClusterParams::default()).expect("server profile"),
+            file,
+            token,
+            options,
+            requests,
+        }
+    }
+
+    /// Our whole issuing path with `ca`: PEM request in, PEM certificate out.
+    fn issue(&self, ca: &Ca) -> String {
+        let csr = Csr::from_pem(&self.csr_pem).expect("request parses");
+        ca.issue(&csr, &self.profile, &self.options)
+            .expect("issued")
+            .pem()
+    }
+
+    fn batch(&self, ca: &Ca, threads: NonZeroUsize) {
+        let results = issue_batch(ca, &self.requests, &self.profile, &self.options, threads);
+        assert!(results.iter().all(Result::is_ok), "{:?}", results.first());
+        black_box(results);
+    }
+}
+
+fn measure(keys: &Path) -> ExitCode {
+    let mut c = Criterion::default().configure_from_args();
+    let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    let all = format!("{cores}-threads");
+    for algorithm in ALGORITHMS {
+        let cas = Cas::new(keys, algorithm);
+        // The token's certificate verifies under the file's CA and the other way round: it
+        // is one key.
+        assert!(!cas.issue(&cas.token).is_empty());
+
+        let group_name = format!("hsm-issue-{}", cas.algorithm.name());
+        let mut group = c.benchmark_group(&group_name);
+        group.sample_size(20);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(4));
+        group.bench_function("file-key", |b| b.iter(|| black_box(cas.issue(&cas.file))));
+        group.bench_function("token-key", |b| {
+            b.iter(|| black_box(cas.issue(&cas.token)))
+        });
+        group.finish();
+
+        let batch_name = format!("hsm-batch-{}", cas.algorithm.name());
+        let mut group = c.benchmark_group(&batch_name);
+        group.throughput(Throughput::Elements(REQUESTS as u64));
+        group.sample_size(10);
+        group.warm_up_time(Duration::from_secs(1));
+        group.measurement_time(Duration::from_secs(5));
+        group.bench_function("token-key-1-thread", |b| {
+            b.iter(|| cas.batch(&cas.token, NonZeroUsize::MIN))
+        });
+        let token_all = format!("token-key-{all}");
+        group.bench_function(token_all.as_str(), |b| {
+            b.iter(|| cas.batch(&cas.token, cores))
+        });
+        group.finish();
+
+        if common::measuring() {
+            report(&cas, cores, &group_name, &batch_name, &token_all);
+        }
+    }
+    c.final_summary();
+    ExitCode::SUCCESS
+}
+
+/// The ratios of one algorithm, from criterion's estimates and from interleaved rounds.
+fn report(cas: &Cas, cores: NonZeroUsize, group_name: &str, batch_name: &str, token_all: &str) {
+    common::print_ratio(
+        group_name,
+        "token-key",
+        "file-key",
+        "the token's cost over the same key in a file",
+    );
+    common::interleaved_ratio(
+        &format!("{group_name} token over file"),
+        ["token-key", "file-key"],
+        21,
+        20,
+        || {
+            black_box(cas.issue(&cas.token));
+        },
+        || {
+            black_box(cas.issue(&cas.file));
+        },
+    );
+    common::print_ratio(
+        batch_name,
+        "token-key-1-thread",
+        token_all,
+        "speed-up of all cores over one with pooled sessions; goal >= 1.8x on 2 cores",
+    );
+    common::interleaved_ratio(
+        &format!("{batch_name} 1-thread over {cores} threads"),
+        ["1-thread", token_all],
+        11,
+        1,
+        || cas.batch(&cas.token, NonZeroUsize::MIN),
+        || cas.batch(&cas.token, cores),
+    );
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("LOAD {batch_name}: /proc/loadavg {}", load.trim());
+    }
+}
