@@ -95,7 +95,11 @@ fn run_child_on_a_new_token() -> ExitCode {
     for (n, algorithm) in ALGORITHMS.into_iter().enumerate() {
         let key = KeyPair::generate(algorithm.key_algorithm()).expect("CA key");
         let (path, label) = key_file(dir.path(), algorithm);
-        std::fs::write(&path, key.to_pem(KeyFormat::Pkcs8).expect("PKCS#8").as_bytes()).expect("key file");
+        std::fs::write(
+            &path,
+            key.to_pem(KeyFormat::Pkcs8).expect("PKCS#8").as_bytes(),
+        )
+        .expect("key file");
         let id = format!("{:02x}", n + 1);
         let path = path.display().to_string();
         softhsm(&[
@@ -195,9 +199,7 @@ fn measure(keys: &Path) -> ExitCode {
         group.warm_up_time(Duration::from_secs(1));
         group.measurement_time(Duration::from_secs(4));
         group.bench_function("file-key", |b| b.iter(|| black_box(cas.issue(&cas.file))));
-        group.bench_function("token-key", |b| {
-            b.iter(|| black_box(cas.issue(&cas.token)))
-        });
+        group.bench_function("token-key", |b| b.iter(|| black_box(cas.issue(&cas.token))));
         group.finish();
 
         let batch_name = format!("hsm-batch-{}", cas.algorithm.name());
@@ -206,17 +208,25 @@ fn measure(keys: &Path) -> ExitCode {
         group.sample_size(10);
         group.warm_up_time(Duration::from_secs(1));
         group.measurement_time(Duration::from_secs(5));
-        group.bench_function("token-key-1-thread", |b| {
-            b.iter(|| cas.batch(&cas.token, NonZeroUsize::MIN))
-        });
         let token_all = format!("token-key-{all}");
-        group.bench_function(token_all.as_str(), |b| {
-            b.iter(|| cas.batch(&cas.token, cores))
-        });
+        let file_all = format!("file-key-{all}");
+        for (ca, one, many) in [
+            (&cas.token, "token-key-1-thread", token_all.as_str()),
+            (&cas.file, "file-key-1-thread", file_all.as_str()),
+        ] {
+            group.bench_function(one, |b| b.iter(|| cas.batch(ca, NonZeroUsize::MIN)));
+            group.bench_function(many, |b| b.iter(|| cas.batch(ca, cores)));
+        }
         group.finish();
 
         if common::measuring() {
-            report(&cas, cores, &group_name, &batch_name, &token_all);
+            report(
+                &cas,
+                cores,
+                &group_name,
+                &batch_name,
+                [&token_all, &file_all],
+            );
         }
     }
     c.final_summary();
@@ -224,7 +234,8 @@ fn measure(keys: &Path) -> ExitCode {
 }
 
 /// The ratios of one algorithm, from criterion's estimates and from interleaved rounds.
-fn report(cas: &Cas, cores: NonZeroUsize, group_name: &str, batch_name: &str, token_all: &str) {
+/// `all` names the all-cores batch benchmarks, token key first, then file key.
+fn report(cas: &Cas, cores: NonZeroUsize, group_name: &str, batch_name: &str, all: [&str; 2]) {
     common::print_ratio(
         group_name,
         "token-key",
@@ -243,20 +254,28 @@ fn report(cas: &Cas, cores: NonZeroUsize, group_name: &str, batch_name: &str, to
             black_box(cas.issue(&cas.file));
         },
     );
-    common::print_ratio(
-        batch_name,
-        "token-key-1-thread",
-        token_all,
-        "speed-up of all cores over one with pooled sessions; goal >= 1.8x on 2 cores",
-    );
-    common::interleaved_ratio(
-        &format!("{batch_name} 1-thread over {cores} threads"),
-        ["1-thread", token_all],
-        11,
-        1,
-        || cas.batch(&cas.token, NonZeroUsize::MIN),
-        || cas.batch(&cas.token, cores),
-    );
+    for ((ca, one), many) in [
+        (&cas.token, "token-key-1-thread"),
+        (&cas.file, "file-key-1-thread"),
+    ]
+    .into_iter()
+    .zip(all)
+    {
+        common::print_ratio(
+            batch_name,
+            one,
+            many,
+            "speed-up of all cores over one; goal >= 1.8x on 2 cores",
+        );
+        common::interleaved_ratio(
+            &format!("{batch_name} {one} over {many}"),
+            [one, many],
+            11,
+            1,
+            || cas.batch(ca, NonZeroUsize::MIN),
+            || cas.batch(ca, cores),
+        );
+    }
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("LOAD {batch_name}: /proc/loadavg {}", load.trim());
     }
