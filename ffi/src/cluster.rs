@@ -170,6 +170,27 @@ unsafe fn set_text(
     })
 }
 
+/// A setter adding one SAN (an IP address or a DNS name) to the list `sans` picks.
+///
+/// # Safety
+/// As [`set_text`].
+unsafe fn add_san(
+    params: *mut kubepki_cluster_params,
+    value: *const u8,
+    value_len: usize,
+    what: &str,
+    err_out: *mut *mut kubepki_error,
+    sans: fn(&mut InitOptions) -> &mut Vec<String>,
+) -> kubepki_result {
+    // SAFETY: forwarded contract.
+    unsafe {
+        set_text(params, value, value_len, "san", err_out, |p, v| {
+            parse_san(v).map_err(|_| invalid(what, v, "neither an IP address nor a DNS name"))?;
+            p.try_set(|o| sans(o).push(v.to_owned()))
+        })
+    }
+}
+
 fn invalid(what: &str, value: &str, reason: &str) -> Failure {
     Failure::new(
         kubepki_result::ClusterInvalidParameter,
@@ -359,11 +380,8 @@ pub unsafe extern "C" fn kubepki_cluster_params_add_apiserver_san(
 ) -> kubepki_result {
     // SAFETY: forwarded contract.
     unsafe {
-        set_text(params, value, value_len, "san", err_out, |p, v| {
-            parse_san(v).map_err(|_| {
-                invalid("API server SAN", v, "neither an IP address nor a DNS name")
-            })?;
-            p.try_set(|o| o.apiserver_cert_extra_sans.push(v.to_owned()))
+        add_san(params, value, value_len, "API server SAN", err_out, |o| {
+            &mut o.apiserver_cert_extra_sans
         })
     }
 }
@@ -382,11 +400,8 @@ pub unsafe extern "C" fn kubepki_cluster_params_add_etcd_server_san(
 ) -> kubepki_result {
     // SAFETY: forwarded contract.
     unsafe {
-        set_text(params, value, value_len, "san", err_out, |p, v| {
-            parse_san(v).map_err(|_| {
-                invalid("etcd server SAN", v, "neither an IP address nor a DNS name")
-            })?;
-            p.try_set(|o| o.etcd_server_cert_extra_sans.push(v.to_owned()))
+        add_san(params, value, value_len, "etcd server SAN", err_out, |o| {
+            &mut o.etcd_server_cert_extra_sans
         })
     }
 }
@@ -405,10 +420,8 @@ pub unsafe extern "C" fn kubepki_cluster_params_add_etcd_peer_san(
 ) -> kubepki_result {
     // SAFETY: forwarded contract.
     unsafe {
-        set_text(params, value, value_len, "san", err_out, |p, v| {
-            parse_san(v)
-                .map_err(|_| invalid("etcd peer SAN", v, "neither an IP address nor a DNS name"))?;
-            p.try_set(|o| o.etcd_peer_cert_extra_sans.push(v.to_owned()))
+        add_san(params, value, value_len, "etcd peer SAN", err_out, |o| {
+            &mut o.etcd_peer_cert_extra_sans
         })
     }
 }
