@@ -137,6 +137,25 @@ func TestBadParameterIsNamed(t *testing.T) {
 	}
 }
 
+func TestBadSANIsNamedWithItsList(t *testing.T) {
+	for _, c := range []struct {
+		list string
+		set  func(p *ClusterParams)
+	}{
+		{"API server SAN", func(p *ClusterParams) { p.APIServerSANs = []string{"bad san!"} }},
+		{"etcd server SAN", func(p *ClusterParams) { p.EtcdServerSANs = []string{"bad san!"} }},
+		{"etcd peer SAN", func(p *ClusterParams) { p.EtcdPeerSANs = []string{"bad san!"} }},
+	} {
+		p := testParams()
+		c.set(&p)
+		err := p.Validate()
+		var e *Error
+		if !errors.As(err, &e) || !contains(e.Message, c.list) || !contains(e.Message, "bad san!") {
+			t.Errorf("%s: %v", c.list, err)
+		}
+	}
+}
+
 func contains(s, sub string) bool {
 	for i := 0; i+len(sub) <= len(s); i++ {
 		if s[i:i+len(sub)] == sub {
