@@ -1,42 +1,14 @@
 //! Runs `go vet`, `go test -race` and the Go fuzz test on the Go binding (ffi/go), whose
 //! tests check what we issue with Go's own crypto/x509.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use kubepki_test_support::go_binding;
 
 #[test]
 fn go_vet_and_go_test_pass() {
-    // The machine's Go (1.26) rather than an older one on PATH.
-    let go_bin = if Path::new("/usr/local/go/bin/go").exists() {
-        "/usr/local/go/bin/go"
-    } else {
-        "go"
-    };
-    let found = Command::new(go_bin)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "go not found, and CI is set"
-        );
-        eprintln!("SKIP: go not found");
+    // Go found (else a loud SKIP, or a failure under CI) and the static library built.
+    let Some(go) = go_binding() else {
         return;
-    }
-    let ffi = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = ffi.parent().expect("ffi/ has a parent");
-    // The binding links target/debug/libkubepki.a; with CARGO_TARGET_DIR elsewhere it is
-    // told where the library is (build tag kubepki_external + CGO_LDFLAGS).
-    let status = Command::new(env!("CARGO"))
-        .args(["build", "-p", "kubepki-ffi", "--lib"])
-        .current_dir(root)
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "cargo build -p kubepki-ffi failed");
-    let external = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .filter(|dir| dir.canonicalize().ok() != root.join("target").canonicalize().ok());
+    };
     // The fuzz test over the parsing entry points: 30 s under CI, a short smoke run here.
     let fuzztime = if std::env::var_os("CI").is_some() {
         "-fuzztime=30s"
@@ -54,15 +26,9 @@ fn go_vet_and_go_test_pass() {
             ".",
         ][..],
     ] {
-        let mut go = Command::new(go_bin);
-        go.arg(args[0]);
-        if let Some(dir) = &external {
-            go.args(["-tags", "kubepki_external"])
-                .env("CGO_LDFLAGS", dir.join("debug").join("libkubepki_ffi.a"));
-        }
         let output = go
+            .command(args[0])
             .args(&args[1..])
-            .current_dir(ffi.join("go"))
             .output()
             .expect("go runs");
         assert!(

@@ -3,9 +3,13 @@
 // Test support: a failed expectation is a test failure, said with the command's output.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+mod go;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub use go::{GoBinding, go_binding};
 
 /// 2027-01-15T08:00:00Z: the clock of the library tests.
 pub fn pinned() -> SystemTime {

@@ -2,12 +2,14 @@
 //! kube-controller-manager (built by `scripts/peers.sh`) boot on the tree `kubepki init`
 //! writes, every kubeconfig authenticates as the identity kubeadm gives it, the tutorials'
 //! Certificates API flow runs end to end, renewal keeps the cluster working, an expired
-//! serving certificate is seen as expired, and kubeadm's own tree matches ours.
+//! serving certificate is seen as expired, and kubeadm's own tree matches ours. The Go
+//! installer example's tree (written through the Go binding) boots the same control plane.
 //!
 //! Run alone with `bash scripts/test.sh control-plane`. Without the peers the tests print a
 //! loud SKIP; with `CI` set they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod go_installer;
 mod harness;
 mod kubeadm;
 mod signer;

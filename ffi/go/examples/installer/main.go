@@ -3,10 +3,10 @@
 // kubeconfig files), from flags, in one call through the kubepki Go binding
 // (kubepki.InitCluster). Run again, it keeps what is valid.
 //
-// usage: installer -node-name NAME [-advertise-address IP] [-control-plane-endpoint HOST[:PORT]]
+// usage: installer -node-name NAME [-advertise-address IP] [-apiserver-bind-port PORT]
 //
-//	[-service-cidr CIDR[,CIDR]] [-service-dns-domain DOMAIN] [-apiserver-cert-extra-sans SAN,...]
-//	[-algorithm ALG] [-cert-dir DIR] [-kubeconfig-dir DIR]
+//	[-control-plane-endpoint HOST[:PORT]] [-service-cidr CIDR[,CIDR]] [-service-dns-domain DOMAIN]
+//	[-apiserver-cert-extra-sans SAN,...] [-algorithm ALG] [-cert-dir DIR] [-kubeconfig-dir DIR]
 package main
 
 import (
@@ -25,6 +25,7 @@ import (
 type options struct {
 	nodeName             string
 	advertiseAddress     string
+	bindPort             uint
 	controlPlaneEndpoint string
 	serviceCIDR          string
 	dnsDomain            string
@@ -40,6 +41,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.nodeName, "node-name", "", "the control-plane node's name (required)")
 	fs.StringVar(&o.advertiseAddress, "advertise-address", "127.0.0.1", "the API server's advertise address")
+	fs.UintVar(&o.bindPort, "apiserver-bind-port", 6443, "the API server's port: in the local kubeconfig files, and of a -control-plane-endpoint that names none")
 	fs.StringVar(&o.controlPlaneEndpoint, "control-plane-endpoint", "", "HOST[:PORT] of a load balancer in front of the API servers")
 	fs.StringVar(&o.serviceCIDR, "service-cidr", "10.96.0.0/12", "the service network (V4,V6 for dual stack)")
 	fs.StringVar(&o.dnsDomain, "service-dns-domain", "cluster.local", "the cluster DNS domain")
@@ -53,6 +55,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.nodeName == "" {
 		return o, fmt.Errorf("-node-name is required")
 	}
+	if o.bindPort < 1 || o.bindPort > 65535 {
+		return o, fmt.Errorf("-apiserver-bind-port %d is not a port (1 to 65535)", o.bindPort)
+	}
 	return o, nil
 }
 
@@ -64,6 +69,7 @@ func (o options) params() (kubepki.ClusterParams, error) {
 		return p, fmt.Errorf("-advertise-address %q is not an IP address", o.advertiseAddress)
 	}
 	p.AdvertiseAddress = ip
+	p.BindPort = uint16(o.bindPort)
 	p.ControlPlaneEndpoint = o.controlPlaneEndpoint
 	p.ServiceCIDR = o.serviceCIDR
 	p.DNSDomain = o.dnsDomain

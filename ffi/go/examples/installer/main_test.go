@@ -159,3 +159,69 @@ func TestInstallerRefusesBadFlags(t *testing.T) {
 		t.Fatal("a refused run wrote files")
 	}
 }
+
+// -apiserver-bind-port, as kubeadm's: the port of the local kubeconfig files (kubelet.conf,
+// controller-manager.conf, scheduler.conf) and of an endpoint that names none.
+func TestInstallerBindPort(t *testing.T) {
+	now := time.Unix(1800000000, 0)
+	server := func(t *testing.T, dir, conf string) string {
+		t.Helper()
+		data, err := os.ReadFile(filepath.Join(dir, "kubernetes", conf))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if s, ok := strings.CutPrefix(strings.TrimSpace(line), "server: "); ok {
+				return s
+			}
+		}
+		t.Fatalf("%s names no server:\n%s", conf, data)
+		return ""
+	}
+	for _, tc := range []struct {
+		name, endpoint, port string
+		admin, local         string
+	}{
+		{"default", "k8s.example.test", "", "https://k8s.example.test:6443", "https://10.0.0.5:6443"},
+		{"endpoint without a port", "k8s.example.test", "16443", "https://k8s.example.test:16443", "https://10.0.0.5:16443"},
+		{"endpoint with its port", "k8s.example.test:443", "16443", "https://k8s.example.test:443", "https://10.0.0.5:16443"},
+		{"no endpoint", "", "16443", "https://10.0.0.5:16443", "https://10.0.0.5:16443"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := []string{
+				"-node-name", "node-1", "-advertise-address", "10.0.0.5", "-algorithm", "ECDSA-P256",
+				"-cert-dir", filepath.Join(dir, "kubernetes", "pki"), "-kubeconfig-dir", filepath.Join(dir, "kubernetes"),
+			}
+			if tc.endpoint != "" {
+				args = append(args, "-control-plane-endpoint", tc.endpoint)
+			}
+			if tc.port != "" {
+				args = append(args, "-apiserver-bind-port", tc.port)
+			}
+			o, err := parseFlags(args, os.Stderr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := install(o, now, &bytes.Buffer{}); err != nil {
+				t.Fatal(err)
+			}
+			for conf, want := range map[string]string{
+				"admin.conf": tc.admin, "super-admin.conf": tc.admin,
+				"kubelet.conf": tc.local, "controller-manager.conf": tc.local, "scheduler.conf": tc.local,
+			} {
+				if got := server(t, dir, conf); got != want {
+					t.Errorf("%s: server %s, want %s", conf, got, want)
+				}
+			}
+		})
+	}
+	for _, port := range []string{"0", "65536", "-1", "https"} {
+		_, err := parseFlags([]string{"-node-name", "node-1", "-apiserver-bind-port", port}, &bytes.Buffer{})
+		if err == nil {
+			t.Errorf("-apiserver-bind-port %s accepted", port)
+		} else if !strings.Contains(err.Error(), port) {
+			t.Errorf("-apiserver-bind-port %s: %v does not name it", port, err)
+		}
+	}
+}
