@@ -35,15 +35,18 @@ const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const PIN: &str = "1234";
 /// Set in the child process to the folder holding the CA key files.
 const KEYS: &str = "KUBEPKI_BENCH_HSM_KEYS";
+/// Set in the child process that measures the token alone (raw `cryptoki`, no kubepki).
+const RAW: &str = "KUBEPKI_BENCH_HSM_RAW";
 /// Requests per batch.
 const REQUESTS: usize = 64;
 /// The algorithms measured: the one kubeadm defaults to and the one kubepki recommends.
 const ALGORITHMS: [Algorithm; 2] = [Algorithm::P256, Algorithm::Rsa2048];
 
 fn main() -> ExitCode {
-    match std::env::var_os(KEYS) {
-        Some(keys) => measure(Path::new(&keys)),
-        None => run_child_on_a_new_token(),
+    match (std::env::var_os(KEYS), std::env::var_os(RAW)) {
+        (Some(_), Some(_)) => token_floor(),
+        (Some(keys), None) => measure(Path::new(&keys)),
+        (None, _) => run_children_on_a_new_token(),
     }
 }
 
@@ -53,8 +56,9 @@ fn key_file(keys: &Path, algorithm: Algorithm) -> (PathBuf, String) {
     (keys.join(format!("{label}.pem")), label)
 }
 
-/// Makes a token and the CA keys, imports the keys, and runs the measurements in a child.
-fn run_child_on_a_new_token() -> ExitCode {
+/// Makes a token and the CA keys, imports the keys, and runs the measurements in a child,
+/// then the token's own floor (when measuring) in another.
+fn run_children_on_a_new_token() -> ExitCode {
     let util = Command::new("softhsm2-util").arg("--version").output();
     if util.is_err() || !Path::new(MODULE).exists() {
         eprintln!(
@@ -106,17 +110,94 @@ fn run_child_on_a_new_token() -> ExitCode {
             "--import", &path, "--token", "kubepki", "--label", &label, "--id", &id, "--pin", PIN,
         ]);
     }
-    let status = Command::new(std::env::current_exe().expect("own path"))
-        .env("SOFTHSM2_CONF", &conf)
-        .env(KEYS, dir.path())
-        .args(std::env::args_os().skip(1))
-        .status()
-        .expect("child bench runs");
-    if status.success() {
+    let child = |raw: bool| {
+        let mut command = Command::new(std::env::current_exe().expect("own path"));
+        command
+            .env("SOFTHSM2_CONF", &conf)
+            .env(KEYS, dir.path())
+            .args(std::env::args_os().skip(1));
+        if raw {
+            command.env(RAW, "1");
+        }
+        command.status().expect("child bench runs").success()
+    };
+    if child(false) && (!common::measuring() || child(true)) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The token alone, without kubepki: `C_Sign` with the imported keys through `cryptoki`,
+/// each thread on a session of its own, on one thread against all cores. What batch
+/// issuing with the token key can scale to at best.
+fn token_floor() -> ExitCode {
+    use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
+    use cryptoki::mechanism::Mechanism;
+    use cryptoki::object::{Attribute, ObjectClass};
+    use cryptoki::session::UserType;
+    use cryptoki::types::AuthPin;
+
+    let ctx = Pkcs11::new(MODULE).expect("module loads");
+    ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK))
+        .expect("C_Initialize");
+    let slot = ctx.get_slots_with_token().expect("slots")[0];
+    let login = ctx.open_ro_session(slot).expect("session");
+    login
+        .login(UserType::User, Some(&AuthPin::from(PIN)))
+        .expect("login");
+    let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+    // A TBSCertificate's worth of bytes (what issuing signs), and its SHA-256 for ECDSA.
+    let message = vec![0x5a_u8; 400];
+    let digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&message).to_vec()
+    };
+    for algorithm in ALGORITHMS {
+        let (_, label) = key_file(Path::new(""), algorithm);
+        let key = login
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.into_bytes()),
+            ])
+            .expect("C_FindObjects")[0];
+        // Mechanisms hold raw pointers (not Sync): each thread makes its own.
+        let rsa = algorithm == Algorithm::Rsa2048;
+        let data = if rsa {
+            message.as_slice()
+        } else {
+            digest.as_slice()
+        };
+        let signs = |threads: usize| {
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    scope.spawn(|| {
+                        let mechanism = if rsa {
+                            Mechanism::Sha256RsaPkcs
+                        } else {
+                            Mechanism::Ecdsa
+                        };
+                        let session = ctx.open_ro_session(slot).expect("session");
+                        for _ in 0..REQUESTS / threads {
+                            black_box(session.sign(&mechanism, key, data).expect("C_Sign"));
+                        }
+                    });
+                }
+            });
+        };
+        common::interleaved_ratio(
+            &format!(
+                "hsm-floor-{} raw C_Sign x{REQUESTS}, 1 thread over {cores} threads",
+                algorithm.name()
+            ),
+            ["1-thread", "all-cores"],
+            21,
+            1,
+            || signs(1),
+            || signs(cores.get()),
+        );
+    }
+    ExitCode::SUCCESS
 }
 
 /// One algorithm's CA twice over, the same certificate and key: signing with the key file,
