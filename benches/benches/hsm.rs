@@ -30,9 +30,9 @@ use kubepki_profile::{ClusterParams, Profile, builtin, ca_profile};
 use kubepki_sign::{Ca, IssueOptions, issue_batch};
 
 /// Debian's SoftHSM2 module.
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const MODULE: &str = kubepki_test_support::SOFTHSM2_MODULE;
 /// The token's user PIN.
-const PIN: &str = "1234";
+const PIN: &str = kubepki_test_support::SOFTHSM2_PIN;
 /// Set in the child process to the folder holding the CA key files.
 const KEYS: &str = "KUBEPKI_BENCH_HSM_KEYS";
 /// Set in the child process that measures the token alone (raw `cryptoki`, no kubepki).
@@ -67,35 +67,14 @@ fn run_children_on_a_new_token() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let dir = tempfile::tempdir().expect("temporary folder");
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).expect("token folder");
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("softhsm2.conf");
+    let conf = kubepki_test_support::softhsm2_token(dir.path());
     let softhsm = |args: &[&str]| {
-        let out = Command::new("softhsm2-util")
-            .env("SOFTHSM2_CONF", &conf)
-            .args(args)
-            .output()
-            .expect("softhsm2-util runs");
-        assert!(out.status.success(), "softhsm2-util {args:?}: {out:?}");
+        kubepki_test_support::output_ok(
+            Command::new("softhsm2-util")
+                .env("SOFTHSM2_CONF", &conf)
+                .args(args),
+        );
     };
-    softhsm(&[
-        "--init-token",
-        "--free",
-        "--label",
-        "kubepki",
-        "--pin",
-        PIN,
-        "--so-pin",
-        "5678",
-    ]);
     for (n, algorithm) in ALGORITHMS.into_iter().enumerate() {
         let key = KeyPair::generate(algorithm.key_algorithm()).expect("CA key");
         let (path, label) = key_file(dir.path(), algorithm);

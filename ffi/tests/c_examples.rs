@@ -471,39 +471,16 @@ fn installer_is_clean_under_valgrind() {
 }
 
 /// The SoftHSM2 module the PKCS#11 tests load (Debian's `softhsm2`).
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const SOFTHSM_MODULE: &str = kubepki_test_support::SOFTHSM2_MODULE;
 
 /// A fresh SoftHSM2 token labelled `kubepki` (user PIN 1234) in its own `SOFTHSM2_CONF`
 /// folder, as in `crates/cli/tests/pkcs11.rs`; `None` after a loud SKIP (a failure under CI)
 /// when SoftHSM2 is missing.
 fn softhsm_token(dir: &Path) -> Option<PathBuf> {
-    if !have("softhsm2-util", "--version") {
+    if !kubepki_test_support::softhsm2_available() {
         return None;
     }
-    if !Path::new(SOFTHSM_MODULE).exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{SOFTHSM_MODULE} not found, and CI is set"
-        );
-        eprintln!("SKIP: {SOFTHSM_MODULE} not found (apt-get install softhsm2)");
-        return None;
-    }
-    let tokens = dir.join("tokens");
-    std::fs::create_dir(&tokens).expect("mkdir tokens");
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .expect("write softhsm2.conf");
-    run(Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args(["--init-token", "--free", "--label", "kubepki"])
-        .args(["--pin", "1234", "--so-pin", "5678"]));
-    Some(conf)
+    Some(kubepki_test_support::softhsm2_token(dir))
 }
 
 #[test]

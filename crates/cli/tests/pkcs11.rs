@@ -7,14 +7,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
 use common::{ok, openssl_available, tool_available};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-const PIN: &str = "1234";
+const MODULE: &str = kubepki_test_support::SOFTHSM2_MODULE;
+const PIN: &str = kubepki_test_support::SOFTHSM2_PIN;
 
 /// A fresh SoftHSM2 token labelled `kubepki` (user PIN 1234) in a temporary folder, which
 /// also serves as the test's working folder.
@@ -27,55 +27,24 @@ struct Token {
 /// The token, or `None` (after a loud SKIP; a failure under CI) when SoftHSM2, OpenSC or
 /// openssl is missing.
 fn token() -> Option<Token> {
-    if !tool_available(
-        "softhsm2-util",
-        &["--version"],
-        "apt-get install softhsm2 to run the PKCS#11 tests",
-    ) || !tool_available(
-        "pkcs11-tool",
-        &["--help"],
-        "apt-get install opensc to run the PKCS#11 tests",
-    ) || !openssl_available()
+    if !kubepki_test_support::softhsm2_available()
+        || !tool_available(
+            "pkcs11-tool",
+            &["--help"],
+            "apt-get install opensc to run the PKCS#11 tests",
+        )
+        || !openssl_available()
     {
-        return None;
-    }
-    if !kubepki_test_support::skip_unless(
-        Path::new(MODULE).exists(),
-        &format!("{MODULE} not found; apt-get install softhsm2 to run the PKCS#11 tests"),
-    ) {
         return None;
     }
     let guard = tempfile::tempdir().unwrap();
     let dir = guard.path().to_path_buf();
-    let tokens = dir.join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
+    let conf = kubepki_test_support::softhsm2_token(&dir);
     let token = Token {
         _guard: guard,
         dir,
         conf,
     };
-    token.run_ok(
-        "softhsm2-util",
-        &[
-            "--init-token",
-            "--free",
-            "--label",
-            "kubepki",
-            "--pin",
-            PIN,
-            "--so-pin",
-            "5678",
-        ],
-    );
     Some(token)
 }
 

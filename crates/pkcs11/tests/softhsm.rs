@@ -16,7 +16,7 @@ use const_oid::db::rfc5912::ID_RSASSA_PSS;
 use kubepki_keys::{KeyAlgorithm, Signer, verify_signature};
 use kubepki_pkcs11::{OpenOptions, Pkcs11Error, Pkcs11Uri, Token};
 
-const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
+const MODULE: &str = kubepki_test_support::SOFTHSM2_MODULE;
 /// Set in the child process to the name of the test whose body it runs.
 const CHILD: &str = "KUBEPKI_SOFTHSM_CHILD";
 
@@ -27,42 +27,11 @@ fn in_child(test: &str) -> bool {
     if std::env::var(CHILD).as_deref() == Ok(test) {
         return true;
     }
-    let util = Command::new("softhsm2-util").arg("--version").output();
-    if !kubepki_test_support::skip_unless(
-        util.is_ok() && Path::new(MODULE).exists(),
-        &format!(
-            "SoftHSM2 (softhsm2-util, {MODULE}) not found; apt-get install softhsm2 to run the PKCS#11 tests"
-        ),
-    ) {
+    if !kubepki_test_support::softhsm2_available() {
         return false;
     }
     let dir = tempfile::tempdir().unwrap();
-    let tokens = dir.path().join("tokens");
-    std::fs::create_dir(&tokens).unwrap();
-    let conf = dir.path().join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nlog.level = ERROR\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let init = Command::new("softhsm2-util")
-        .env("SOFTHSM2_CONF", &conf)
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            "kubepki",
-            "--pin",
-            "1234",
-            "--so-pin",
-            "5678",
-        ])
-        .output()
-        .unwrap();
-    assert!(init.status.success(), "{init:?}");
+    let conf = kubepki_test_support::softhsm2_token(dir.path());
     let child = Command::new(std::env::current_exe().unwrap())
         .env("SOFTHSM2_CONF", &conf)
         .env(CHILD, test)

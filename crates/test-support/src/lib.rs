@@ -4,12 +4,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod go;
+mod softhsm;
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub use go::{GoBinding, go_binding};
+pub use softhsm::{SOFTHSM2_MODULE, SOFTHSM2_PIN, softhsm2_available, softhsm2_token};
 
 /// 2027-01-15T08:00:00Z: the clock of the library tests.
 pub fn pinned() -> SystemTime {
