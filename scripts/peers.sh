@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes peers of the control-plane tests from the Go module proxy, at the
 # releases pinned in scripts/peers/versions.env:
-#   kube-apiserver, kube-controller-manager, kubeadm, kubectl  (module k8s.io/kubernetes)
+#   kube-apiserver, kube-controller-manager, kubeadm, kubectl, kubelet  (module k8s.io/kubernetes)
 #   etcd, etcdctl                                              (modules go.etcd.io/etcd/...)
 # -trimpath, stripped, with the release stamped in as Kubernetes' and etcd's own builds do.
 #
@@ -40,7 +40,7 @@ repin() {
     echo "go 1.26.0"
     echo
     echo "tool ("
-    for t in kube-apiserver kube-controller-manager kubeadm kubectl; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$t"; done
+    for t in kube-apiserver kube-controller-manager kubeadm kubectl kubelet; do printf '\tk8s.io/kubernetes/cmd/%s\n' "$t"; done
     echo ")"
     echo
     echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
@@ -84,7 +84,7 @@ pinned k8s.io/kubernetes "$KUBERNETES_VERSION" "$peers/kubernetes/go.mod" &&
 
 stamp="$(cat "$0" "$peers/versions.env" "$peers"/kubernetes/go.{mod,sum} "$peers"/etcd/go.{mod,sum} <(echo "$go_version $(go env GOOS GOARCH)") | sha256sum | cut -c1-16)"
 cache="${KUBEPKI_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubepki-peers}/$stamp"
-programs=(kube-apiserver kube-controller-manager kubeadm kubectl etcd etcdctl)
+programs=(kube-apiserver kube-controller-manager kubeadm kubectl kubelet etcd etcdctl)
 
 have_all() { local p; for p in "${programs[@]}"; do [ -x "$cache/bin/$p" ] || return 1; done; }
 
@@ -103,7 +103,7 @@ else
   done
   (cd "$peers/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$cache.partial/bin/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-    k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl)
+    k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
   # etcd's version is a constant of its module; its build stamps the source revision.
   (cd "$peers/etcd" &&
     go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$cache.partial/bin/etcd" go.etcd.io/etcd/server/v3 &&
@@ -125,6 +125,7 @@ echo "peers.sh: the peers are in $bin:"
 echo "  $("$bin/kube-apiserver" --version)"
 echo "  kube-controller-manager $("$bin/kube-controller-manager" --version | awk '{print $2}')"
 echo "  kubeadm $("$bin/kubeadm" version -o short)"
+echo "  $("$bin/kubelet" --version)"
 echo "  kubectl $("$bin/kubectl" version --client -o json | sed -n 's/.*"gitVersion": "\(.*\)",/\1/p')"
 echo "  $("$bin/etcd" --version | head -1) ($("$bin/etcd" --version | sed -n 's/^Git SHA: //p'))"
 echo "  $("$bin/etcdctl" version | head -1)"
