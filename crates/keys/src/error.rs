@@ -31,7 +31,7 @@ pub enum KeyError {
         max: usize,
     },
     /// A public key algorithm or curve that is not supported.
-    #[error("unsupported public key algorithm {oid}{}", curve.map(|c| format!(" with curve {c}")).unwrap_or_default())]
+    #[error("unsupported public key algorithm {}", describe_key(*oid, *curve))]
     UnsupportedKeyAlgorithm {
         /// The algorithm OID.
         oid: ObjectIdentifier,
@@ -121,4 +121,77 @@ pub enum KeyError {
     /// Key generation failed (e.g. the RNG).
     #[error("key generation failed: {0}")]
     Generation(String),
+}
+
+/// `Ed25519 (1.3.101.112)`, `ECDSA P-521 (1.2.840.10045.2.1 with curve 1.3.132.0.35)`, or
+/// the OIDs alone for an algorithm without a common name here.
+fn describe_key(oid: ObjectIdentifier, curve: Option<ObjectIdentifier>) -> String {
+    let oids = match curve {
+        Some(curve) => format!("{oid} with curve {curve}"),
+        None => oid.to_string(),
+    };
+    match key_name(oid, curve) {
+        Some(name) => format!("{name} ({oids})"),
+        None => oids,
+    }
+}
+
+/// The common name of a key algorithm kubepki refuses, for messages: a bare OID says little.
+fn key_name(oid: ObjectIdentifier, curve: Option<ObjectIdentifier>) -> Option<&'static str> {
+    const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+    let by_oid = [
+        ("1.3.101.112", "Ed25519"),
+        ("1.3.101.113", "Ed448"),
+        ("1.3.101.110", "X25519"),
+        ("1.3.101.111", "X448"),
+        ("1.2.840.10040.4.1", "DSA"),
+        ("1.2.840.10046.2.1", "DH"),
+        ("1.2.643.7.1.1.1.1", "GOST R 34.10-2012"),
+    ];
+    let by_curve = [
+        ("1.3.132.0.35", "ECDSA P-521"),
+        ("1.3.132.0.10", "ECDSA secp256k1"),
+        ("1.2.840.10045.3.1.1", "ECDSA P-192"),
+        ("1.3.132.0.33", "ECDSA P-224"),
+        ("1.3.36.3.3.2.8.1.1.7", "ECDSA brainpoolP256r1"),
+    ];
+    let oid = oid.to_string();
+    if oid == EC_PUBLIC_KEY {
+        let curve = curve?.to_string();
+        return by_curve.iter().find(|(o, _)| *o == curve).map(|(_, n)| *n);
+    }
+    by_oid.iter().find(|(o, _)| *o == oid).map(|(_, n)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refused_key_algorithms_are_named() {
+        let ed25519 = KeyError::UnsupportedKeyAlgorithm {
+            oid: ObjectIdentifier::new_unwrap("1.3.101.112"),
+            curve: None,
+        };
+        assert_eq!(
+            ed25519.to_string(),
+            "unsupported public key algorithm Ed25519 (1.3.101.112)"
+        );
+        let p521 = KeyError::UnsupportedKeyAlgorithm {
+            oid: ObjectIdentifier::new_unwrap("1.2.840.10045.2.1"),
+            curve: Some(ObjectIdentifier::new_unwrap("1.3.132.0.35")),
+        };
+        assert_eq!(
+            p521.to_string(),
+            "unsupported public key algorithm ECDSA P-521 (1.2.840.10045.2.1 with curve 1.3.132.0.35)"
+        );
+        let unknown = KeyError::UnsupportedKeyAlgorithm {
+            oid: ObjectIdentifier::new_unwrap("1.2.3.4"),
+            curve: None,
+        };
+        assert_eq!(
+            unknown.to_string(),
+            "unsupported public key algorithm 1.2.3.4"
+        );
+    }
 }
