@@ -186,27 +186,68 @@ fn bad(uri: &str, reason: String) -> Pkcs11Error {
     }
 }
 
-/// The URI text with any `pin-value` hidden, for error messages.
-fn redact(uri: &str) -> String {
-    let Some((path, query)) = uri.split_once('?') else {
-        return uri.to_owned();
-    };
-    let query = query
-        .split('&')
-        .map(|a| {
-            if a.starts_with("pin-value=") {
-                "pin-value=***"
-            } else {
-                a
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("&");
-    format!("{path}?{query}")
+/// Whether a URI attribute (`name=value`, or a fragment without `=`) may carry a PIN: its
+/// name is `pin-value` in any case. Such an attribute is never quoted.
+fn is_pin_attribute(attr: &str) -> bool {
+    attr.get(..9)
+        .is_some_and(|name| name.eq_ignore_ascii_case("pin-value"))
 }
 
-/// Decodes `%XX` escapes.
-fn percent_decode(uri: &str, value: &str) -> Result<Vec<u8>, Pkcs11Error> {
+/// The query attributes that never carry a PIN: after a `pin-value`, every other fragment
+/// up to one of these may be the rest of a PIN that held an unescaped `&`.
+fn is_plain_query_attribute(attr: &str) -> bool {
+    let name = attr.split_once('=').map_or(attr, |(name, _)| name);
+    matches!(name, "module-path" | "module-name" | "pin-source")
+}
+
+/// The query's `&`-separated attributes, each with whether it may hold part of a PIN: a
+/// `pin-value` attribute, and the fragments after it up to the next attribute that cannot.
+fn query_attributes(query: &str) -> Vec<(&str, bool)> {
+    let mut in_pin = false;
+    query
+        .split('&')
+        .map(|attr| {
+            if is_pin_attribute(attr) {
+                in_pin = true;
+            } else if is_plain_query_attribute(attr) {
+                in_pin = false;
+            }
+            (attr, in_pin)
+        })
+        .collect()
+}
+
+/// The URI text with anything that may be part of a PIN hidden, for error messages: each
+/// run of `pin-value` fragments in the query becomes `pin-value=***`, and a `pin-value` in
+/// the path (where it does not belong) hides everything from it on.
+fn redact(uri: &str) -> String {
+    let (path, query) = match uri.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (uri, None),
+    };
+    let lower = path.to_ascii_lowercase();
+    if let Some(at) = lower.find("pin-value") {
+        return format!("{}pin-value=***", &path[..at]);
+    }
+    let Some(query) = query else {
+        return uri.to_owned();
+    };
+    let mut shown: Vec<&str> = Vec::new();
+    let mut hiding = false;
+    for (attr, secret) in query_attributes(query) {
+        if !secret {
+            shown.push(attr);
+        } else if !hiding || is_pin_attribute(attr) {
+            shown.push("pin-value=***");
+        }
+        hiding = secret;
+    }
+    format!("{path}?{}", shown.join("&"))
+}
+
+/// Decodes `%XX` escapes. `name` is the attribute; its value is quoted in the error unless
+/// it is a PIN.
+fn percent_decode(uri: &str, name: &str, value: &str) -> Result<Vec<u8>, Pkcs11Error> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -217,9 +258,14 @@ fn percent_decode(uri: &str, value: &str) -> Result<Vec<u8>, Pkcs11Error> {
                 .and_then(|h| core::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
                 .ok_or_else(|| {
+                    let what = if is_pin_attribute(name) {
+                        format!("{name} (its value not shown)")
+                    } else {
+                        format!("{name} value {value:?}")
+                    };
                     bad(
                         uri,
-                        format!("bad percent escape in {value:?}: % needs two hex digits"),
+                        format!("bad percent escape in {what}: % needs two hex digits"),
                     )
                 })?;
             out.push(hex);
@@ -233,7 +279,7 @@ fn percent_decode(uri: &str, value: &str) -> Result<Vec<u8>, Pkcs11Error> {
 }
 
 fn text(uri: &str, name: &str, value: &str) -> Result<String, Pkcs11Error> {
-    String::from_utf8(percent_decode(uri, value)?)
+    String::from_utf8(percent_decode(uri, name, value)?)
         .map_err(|_| bad(uri, format!("attribute {name} is not UTF-8 text")))
 }
 
@@ -268,6 +314,13 @@ impl Pkcs11Uri {
         };
         let mut out = Pkcs11Uri::default();
         for attr in path.split(';').filter(|a| !a.is_empty()) {
+            if is_pin_attribute(attr) {
+                return Err(bad(
+                    uri,
+                    "pin-value is a query attribute: write it after '?' (or use pin-source)"
+                        .to_owned(),
+                ));
+            }
             let (name, value) = attr
                 .split_once('=')
                 .ok_or_else(|| bad(uri, format!("path attribute {attr:?} has no '='")))?;
@@ -277,7 +330,7 @@ impl Pkcs11Uri {
                 "model" => set(uri, &mut out.model, name, text(uri, name, value)?)?,
                 "serial" => set(uri, &mut out.serial, name, text(uri, name, value)?)?,
                 "object" => set(uri, &mut out.object, name, text(uri, name, value)?)?,
-                "id" => set(uri, &mut out.id, name, percent_decode(uri, value)?)?,
+                "id" => set(uri, &mut out.id, name, percent_decode(uri, name, value)?)?,
                 "slot-id" => {
                     let id = text(uri, name, value)?
                         .parse::<u64>()
@@ -305,13 +358,26 @@ impl Pkcs11Uri {
                 _ => return Err(bad(uri, format!("unknown path attribute {name:?}"))),
             }
         }
-        for attr in query.into_iter().flat_map(|q| q.split('&')) {
+        for (attr, secret) in query.map(query_attributes).unwrap_or_default() {
             if attr.is_empty() {
                 continue;
             }
-            let (name, value) = attr
-                .split_once('=')
-                .ok_or_else(|| bad(uri, format!("query attribute {attr:?} has no '='")))?;
+            // A fragment that may be part of a PIN is described, never quoted.
+            let shown = |what: &str| {
+                if secret {
+                    format!(
+                        "a query attribute at or after pin-value {what} (not shown: it may be part of the PIN; a '&' in a PIN is written %26)"
+                    )
+                } else {
+                    format!("query attribute {attr:?} {what}")
+                }
+            };
+            let Some((name, value)) = attr.split_once('=') else {
+                return Err(bad(uri, shown("has no '='")));
+            };
+            if secret && !is_pin_attribute(name) && !name.starts_with("x-") {
+                return Err(bad(uri, shown("is not known")));
+            }
             match name {
                 "module-path" => set(
                     uri,
@@ -516,8 +582,120 @@ mod tests {
         assert!(reason("pkcs11:type=key").contains("\"key\""));
         assert!(reason("pkcs11:object=%ff").contains("UTF-8"));
         assert!(reason("pkcs11:?pin-value=secret&pin-source=/p").contains("both"));
-        assert!(reason("pkcs11:?pin-value=secret&color=red").contains("\"color\""));
+        assert!(reason("pkcs11:?color=red&pin-value=secret").contains("\"color\""));
+        // After a pin-value it may be the rest of a PIN with an unescaped '&': not quoted.
+        assert!(!reason("pkcs11:?pin-value=secret&color=red").contains("color"));
         assert!(reason("pkcs11:slot-id=one").contains("slot-id"));
+    }
+
+    /// Every piece of four characters or more of `pin`.
+    fn pieces(pin: &str) -> Vec<&str> {
+        (0..pin.len().saturating_sub(3))
+            .filter_map(|i| pin.get(i..i + 4))
+            .collect()
+    }
+
+    #[test]
+    fn no_error_shows_any_part_of_the_pin() {
+        // (URI, the PIN in it as written, what the reason says)
+        let cases = [
+            // A bad escape in the PIN.
+            (
+                "pkcs11:token=t?pin-value=S3cr3tPIN%zz",
+                "S3cr3tPIN%zz",
+                "percent",
+            ),
+            (
+                "pkcs11:token=t?pin-value=S3cr3tPIN%4",
+                "S3cr3tPIN%4",
+                "percent",
+            ),
+            // A PIN that is not UTF-8 once decoded.
+            (
+                "pkcs11:token=t?pin-value=S3cr3t%ffPIN",
+                "S3cr3t%ffPIN",
+                "UTF-8",
+            ),
+            // Twice.
+            (
+                "pkcs11:token=t?pin-value=S3cr3tPIN&pin-value=S3cr3tPIN",
+                "S3cr3tPIN",
+                "twice",
+            ),
+            // Characters a URI does not allow in a value: an unescaped '&' cuts the PIN,
+            // and what follows is not shown either.
+            (
+                "pkcs11:token=t?module-path=/m.so&pin-value=S3cr3t&PIN#x",
+                "S3cr3t&PIN#x",
+                "has no '='",
+            ),
+            (
+                "pkcs11:token=t?pin-value=S3c r3t&PIN=\"zz\"&module-path=/m.so",
+                "S3c r3t&PIN=\"zz\"",
+                "is not known",
+            ),
+            // In the path, where it does not belong, with a ';' and a '?' inside.
+            (
+                "pkcs11:token=t;pin-value=S3cr3t;PIN?zz&module-path=/m.so",
+                "S3cr3t;PIN?zz",
+                "query attribute",
+            ),
+            // Another spelling, or no '='.
+            ("pkcs11:token=t?PIN-VALUE=S3cr3tPIN", "S3cr3tPIN", "unknown"),
+            (
+                "pkcs11:token=t?pin-valueS3cr3tPIN",
+                "S3cr3tPIN",
+                "has no '='",
+            ),
+            // Another fault of the URI while it holds a PIN.
+            ("pkcs12:token=t?pin-value=S3cr3tPIN", "S3cr3tPIN", "scheme"),
+            ("pkcs12:pin-value=S3cr3tPIN", "S3cr3tPIN", "scheme"),
+            (
+                "pkcs11:token=t?pin-value=S3cr3tPIN&pin-source=/p",
+                "S3cr3tPIN",
+                "both",
+            ),
+            ("pkcs11:tokn=t?pin-value=S3cr3tPIN", "S3cr3tPIN", "\"tokn\""),
+        ];
+        for (text, pin, says) in cases {
+            let err = Pkcs11Uri::parse(text).unwrap_err();
+            let Pkcs11Error::BadUri { ref reason, .. } = err else {
+                panic!("{text}: {err}");
+            };
+            assert!(reason.contains(says), "{text}: {reason}");
+            let shown = format!("{err}\n{err:?}");
+            for piece in pieces(pin) {
+                assert!(!shown.contains(piece), "{text}: {piece:?} in {shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn redaction_keeps_the_attributes_that_hold_no_pin() {
+        let err = Pkcs11Uri::parse(
+            "pkcs11:token=t?pin-value=S3c&r3t&module-path=/m.so&pin-value=PIN9&pin-source=/p",
+        )
+        .unwrap_err();
+        let Pkcs11Error::BadUri { uri, .. } = err else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            uri,
+            "pkcs11:token=t?pin-value=***&module-path=/m.so&pin-value=***&pin-source=/p"
+        );
+    }
+
+    #[test]
+    fn a_pin_with_odd_characters_parses_and_never_shows() {
+        let uri = Pkcs11Uri::parse("pkcs11:token=t?pin-value=S3c r3t\"PIN#").unwrap();
+        assert_eq!(
+            uri.pin(None).unwrap().as_deref().map(String::as_str),
+            Some("S3c r3t\"PIN#")
+        );
+        let shown = format!("{uri}\n{uri:?}");
+        for piece in pieces("S3c r3t\"PIN#") {
+            assert!(!shown.contains(piece), "{piece:?} in {shown}");
+        }
     }
 
     #[test]
