@@ -470,7 +470,12 @@ fn signer_cas(
         };
         cas.push((
             name,
-            crate::hsm::load_ca(&base.join(files.cert_file), &key, None)?,
+            crate::hsm::load_ca_from(
+                &base.join(files.cert_file),
+                &key,
+                None,
+                kubepki_pkcs11::UriOrigin::File,
+            )?,
         ));
     }
     Ok(cas)

@@ -15,6 +15,8 @@ use crate::sign::SignArgs;
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
+    #[command(flatten)]
+    pub(crate) pkcs11: crate::hsm::ModuleArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -138,8 +138,10 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
 /// `ca.crt` yet: an existing CA's key cannot be made anew).
 fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<TokenCa>> {
     let recorded = crate::hsm::recorded_key_uri(&args.cert_dir)?;
-    let Some(uri) = args.ca_key_uri.as_ref().or(recorded.as_ref()) else {
-        return Ok(None);
+    let (uri, origin) = match (&args.ca_key_uri, &recorded) {
+        (Some(uri), _) => (uri, kubepki_pkcs11::UriOrigin::Operator),
+        (None, Some(uri)) => (uri, kubepki_pkcs11::UriOrigin::File),
+        (None, None) => return Ok(None),
     };
     let key_file = args.cert_dir.join("ca.key");
     if key_file.exists() {
@@ -148,7 +150,7 @@ fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<To
             key_file.display()
         )));
     }
-    let (uri, token) = crate::hsm::open(uri)?;
+    let (uri, token) = crate::hsm::open_from(uri, origin)?;
     let crt_exists = args.cert_dir.join("ca.crt").exists();
     let (signer, what) = match token.find_signer(&uri)? {
         Some(signer) => (signer, "using the existing"),

@@ -8,6 +8,7 @@ use crate::args::{CaCommand, Cli, Command, CsrCommand, KeyCommand};
 use crate::error::CliResult;
 
 pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
+    crate::hsm::set_module_args(cli.pkcs11);
     match cli.command {
         Command::Key(KeyCommand::Generate(args)) => crate::key::key_generate(&args),
         Command::Key(KeyCommand::Public(args)) => crate::key::key_public(&args),

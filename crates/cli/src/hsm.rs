@@ -2,16 +2,24 @@
 //!
 //! The environment is read here, not in the library: `KUBEPKI_PKCS11_PIN` is the PIN when
 //! the URI has no `pin-source` (the PIN never needs to be on the command line), and
-//! `KUBEPKI_PKCS11_MODULE` the module when the URI has no `module-path`.
+//! `--pkcs11-module` (else `KUBEPKI_PKCS11_MODULE`) the module when the URI has no
+//! `module-path`.
+//!
+//! Who may choose the module: loading one runs its code in this process. A URI typed on
+//! the command line loads its `module-path`; a URI read from a file (a profiles file's
+//! `signers:`, the `ca.key.uri` that `init` recorded) loads its `module-path` only when that
+//! is the `--pkcs11-module`/`KUBEPKI_PKCS11_MODULE` module or one given with
+//! `--pkcs11-module-allow` ([`kubepki_pkcs11::OpenOptions::module_for`] is the rule).
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use clap::Args;
 use kubepki::Ca;
 use kubepki::cluster::{CaName, key_uri_file};
 use kubepki::sign::certificates_from_bytes;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
-use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, is_pkcs11_uri};
+use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, UriOrigin, is_pkcs11_uri};
 
 use crate::error::{CliError, CliResult};
 use crate::files::{read_file, read_passphrase};
@@ -23,9 +31,32 @@ pub(crate) struct KeyListArgs {
     pub(crate) uri: String,
 }
 
+/// Which PKCS#11 modules may be loaded: flags of every command.
+#[derive(Clone, Debug, Default, Args)]
+pub(crate) struct ModuleArgs {
+    /// The PKCS#11 module (shared library) for `pkcs11:` URIs without `module-path`, and the
+    /// one a URI read from a file may name (default: KUBEPKI_PKCS11_MODULE).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) pkcs11_module: Option<PathBuf>,
+    /// Another module a `pkcs11:` URI read from a file (a profiles file's `signers:`,
+    /// `ca.key.uri`) may name in `module-path`; repeat for several. URIs on the command line
+    /// need no allowing.
+    #[arg(long = "pkcs11-module-allow", global = true, value_name = "PATH")]
+    pub(crate) pkcs11_module_allow: Vec<PathBuf>,
+}
+
+/// The flags of [`ModuleArgs`], set once before the command runs.
+static MODULE_ARGS: OnceLock<ModuleArgs> = OnceLock::new();
+
+/// Records `--pkcs11-module` and `--pkcs11-module-allow` for every token this command opens.
+pub(crate) fn set_module_args(args: ModuleArgs) {
+    // Set once, by the dispatcher, before any command runs.
+    let _ = MODULE_ARGS.set(args);
+}
+
 /// The PIN, when the URI has no `pin-value` or `pin-source`.
 pub(crate) const PIN_ENV: &str = "KUBEPKI_PKCS11_PIN";
-/// The module, when the URI has no `module-path`.
+/// The module, when the URI has no `module-path` and there is no `--pkcs11-module`.
 pub(crate) const MODULE_ENV: &str = "KUBEPKI_PKCS11_MODULE";
 
 /// The URI, when a key argument is a `pkcs11:` URI rather than a file.
@@ -33,32 +64,54 @@ pub(crate) fn uri_of(key: &Path) -> Option<&str> {
     key.to_str().filter(|s| is_pkcs11_uri(s))
 }
 
-fn options() -> OpenOptions {
+fn options(origin: UriOrigin) -> OpenOptions {
     let pin = zeroize::Zeroizing::new(std::env::var(PIN_ENV).ok().filter(|p| !p.is_empty()));
-    let module = std::env::var_os(MODULE_ENV)
-        .filter(|m| !m.is_empty())
-        .map(PathBuf::from);
-    OpenOptions::new()
-        .fallback_pin(pin.as_deref())
-        .default_module(module.as_deref())
+    let flags = MODULE_ARGS.get().cloned().unwrap_or_default();
+    let module = flags.pkcs11_module.or_else(|| {
+        std::env::var_os(MODULE_ENV)
+            .filter(|m| !m.is_empty())
+            .map(PathBuf::from)
+    });
+    flags.pkcs11_module_allow.iter().fold(
+        OpenOptions::new()
+            .fallback_pin(pin.as_deref())
+            .default_module(module.as_deref())
+            .origin(origin),
+        |options, allowed| options.allow_module(allowed),
+    )
 }
 
-/// Parses the URI and opens (and logs in to) its token.
+/// Parses a URI given on the command line and opens (and logs in to) its token.
 pub(crate) fn open(uri: &str) -> CliResult<(Pkcs11Uri, Token)> {
+    open_from(uri, UriOrigin::Operator)
+}
+
+/// Parses a URI from `origin` and opens (and logs in to) its token.
+pub(crate) fn open_from(uri: &str, origin: UriOrigin) -> CliResult<(Pkcs11Uri, Token)> {
     let uri = Pkcs11Uri::parse(uri)?;
-    let token = Token::open(&uri, &options())?;
+    let token = Token::open(&uri, &options(origin))?;
     Ok((uri, token))
 }
 
-/// The private key a URI names.
+/// The private key a URI given on the command line names.
 pub(crate) fn signer(uri: &str) -> CliResult<Pkcs11Signer> {
     let (uri, token) = open(uri)?;
     Ok(token.signer(&uri)?)
 }
 
 /// Loads a CA from its certificate file (further certificates are its chain) and its key: a
-/// file (`passphrase` for an encrypted one) or a `pkcs11:` URI.
+/// file (`passphrase` for an encrypted one) or a `pkcs11:` URI given on the command line.
 pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> CliResult<Ca> {
+    load_ca_from(cert, key, passphrase, UriOrigin::Operator)
+}
+
+/// As [`load_ca`], a `pkcs11:` URI in `key` coming from `origin`.
+pub(crate) fn load_ca_from(
+    cert: &Path,
+    key: &Path,
+    passphrase: Option<&PathBuf>,
+    origin: UriOrigin,
+) -> CliResult<Ca> {
     let cert_bytes = read_file(cert)?;
     let loading = |e: CliError| CliError(format!("loading CA {}: {e}", cert.display()));
     match uri_of(key) {
@@ -68,7 +121,8 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
                     "a passphrase file is for a key file, not a pkcs11: URI (the PIN comes from pin-source or KUBEPKI_PKCS11_PIN)".to_owned(),
                 ));
             }
-            let signer = signer(uri)?;
+            let (uri, token) = open_from(uri, origin)?;
+            let signer = token.signer(&uri)?;
             let mut certs = certificates_from_bytes(&cert_bytes).map_err(|e| loading(e.into()))?;
             if certs.is_empty() {
                 return Err(loading(CliError("no certificate".to_owned())));
@@ -87,14 +141,14 @@ pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&PathBuf>) -> 
 /// the one `init --ca-key-uri` left in `ca.key.uri` when there is no `ca.key`. `None`: the
 /// CA key is a file, as usual.
 pub(crate) fn cluster_ca(cert_dir: &Path, given: Option<&str>) -> CliResult<Option<Ca>> {
-    let uri = match given {
-        Some(uri) => uri.to_owned(),
+    let (uri, origin) = match given {
+        Some(uri) => (uri.to_owned(), UriOrigin::Operator),
         None => match recorded_key_uri(cert_dir)? {
-            Some(uri) => uri,
+            Some(uri) => (uri, UriOrigin::File),
             None => return Ok(None),
         },
     };
-    load_ca(&cert_dir.join("ca.crt"), Path::new(&uri), None).map(Some)
+    load_ca_from(&cert_dir.join("ca.crt"), Path::new(&uri), None, origin).map(Some)
 }
 
 /// The URI in `ca.key.uri`, when there is no `ca.key`.

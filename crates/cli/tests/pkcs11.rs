@@ -569,21 +569,39 @@ fn init_keeps_the_cluster_ca_key_on_the_token_for_renew_issue_and_kubeconfig() {
     let ca = cas.iter().find(|c| c["name"] == "ca").unwrap();
     assert_eq!(ca["externallyManaged"], false, "{report}");
 
+    // ca.key.uri is a file: its module-path is not loaded unless it is allowed (or is
+    // the module given on the command line or in KUBEPKI_PKCS11_MODULE).
+    let mut args = vec!["init"];
+    args.extend(tree);
+    let err = fails(t.kubepki(&args));
+    assert!(
+        err.contains(&format!("PKCS#11 module {MODULE} named by"))
+            && err.contains("is not allowed"),
+        "{err}"
+    );
+    let before = std::fs::read(t.path("pki/apiserver.crt")).unwrap();
+    let mut args = vec!["certs", "renew", "apiserver"];
+    args.extend(&tree[..4]);
+    let err = fails(t.kubepki(&args));
+    assert!(err.contains("is not allowed"), "{err}");
+    assert_eq!(before, std::fs::read(t.path("pki/apiserver.crt")).unwrap());
+
     // A second init uses the recorded URI: the key is found, everything is kept.
     let mut args = vec!["init"];
     args.extend(tree);
+    args.extend(["--pkcs11-module-allow", MODULE]);
     let out = ok(t.kubepki(&args));
     assert!(out.contains("using the existing ECDSA-P256 key"), "{out}");
     assert!(!out.contains("MISSING"), "{out}");
 
-    // Renewal with the CA key on the token (found through ca.key.uri).
-    let before = std::fs::read(t.path("pki/apiserver.crt")).unwrap();
+    // Renewal with the CA key on the token (found through ca.key.uri), its module the one
+    // of KUBEPKI_PKCS11_MODULE, then of --pkcs11-module.
     let mut args = vec!["certs", "renew", "apiserver"];
     args.extend(&tree[..4]);
-    ok(t.kubepki(&args));
+    ok(t.kubepki_module_from_env(&args));
     assert_ne!(before, std::fs::read(t.path("pki/apiserver.crt")).unwrap());
     t.openssl_verify("pki/ca.crt", "pki/apiserver.crt");
-    let mut args = vec!["certs", "renew", "admin.conf"];
+    let mut args = vec!["certs", "renew", "admin.conf", "--pkcs11-module", MODULE];
     args.extend(&tree[..4]);
     ok(t.kubepki(&args));
     kubeconfig_cert(&t, "kc/admin.conf", "admin2.crt");
@@ -611,6 +629,8 @@ fn init_keeps_the_cluster_ca_key_on_the_token_for_renew_issue_and_kubeconfig() {
         "jane",
         "-o",
         "jane.conf",
+        "--pkcs11-module-allow",
+        MODULE,
     ];
     args.extend(&tree[..4]);
     ok(t.kubepki(&args));
@@ -619,7 +639,13 @@ fn init_keeps_the_cluster_ca_key_on_the_token_for_renew_issue_and_kubeconfig() {
 
     // A wrong PIN stops renewal before anything is written.
     let before = std::fs::read(t.path("pki/apiserver.crt")).unwrap();
-    let mut args = vec!["certs", "renew", "apiserver"];
+    let mut args = vec![
+        "certs",
+        "renew",
+        "apiserver",
+        "--pkcs11-module-allow",
+        MODULE,
+    ];
     args.extend(&tree[..4]);
     let err = fails(t.kubepki_pin(Some("0000"), &args));
     assert!(err.contains("wrong PIN for token kubepki"), "{err}");
@@ -765,4 +791,106 @@ fn the_controller_signs_with_a_cluster_signing_key_on_the_token() {
     let pem = base64ct::Base64::decode_vec(json.trim()).unwrap();
     std::fs::write(t.path("jane.crt"), pem).unwrap();
     t.openssl_verify("ca.crt", "jane.crt");
+}
+
+#[test]
+fn a_profiles_file_cannot_choose_the_pkcs11_module() {
+    let Some(t) = token() else { return };
+    let uri = t.uri("app-ca");
+    ok(t.kubepki(&[
+        "ca",
+        "init",
+        "--cert",
+        "app-ca.crt",
+        "--key",
+        &uri,
+        "-a",
+        "ECDSA-P256",
+    ]));
+    ok(t.kubepki(&[
+        "ca",
+        "init",
+        "--cert",
+        "ca.crt",
+        "--key",
+        "ca.key",
+        "-a",
+        "ECDSA-P256",
+    ]));
+    // A copy of the module elsewhere: what a profiles file (a ConfigMap) could point at.
+    let elsewhere = t.path("libelsewhere.so");
+    std::fs::copy(MODULE, &elsewhere).unwrap();
+    let elsewhere = elsewhere.to_string_lossy().into_owned();
+    std::fs::create_dir(t.path("store")).unwrap();
+    let profiles = |module: Option<&str>| {
+        let key = match module {
+            Some(module) => format!("pkcs11:token=kubepki;object=app-ca?module-path={module}"),
+            None => "pkcs11:token=kubepki;object=app-ca".to_owned(),
+        };
+        std::fs::write(
+            t.path("profiles.yaml"),
+            format!(
+                "profiles:\n  app:\n    usages: [digital signature, client auth]\n    expiry: 720h\n\
+                 signers:\n  app: {{cert_file: app-ca.crt, key_file: \"{key}\"}}\n"
+            ),
+        )
+        .unwrap();
+    };
+    let controller = |extra: &[&str]| {
+        let mut args = vec![
+            "controller",
+            "--cluster-signing-cert-file",
+            "ca.crt",
+            "--cluster-signing-key-file",
+            "ca.key",
+            "--profiles",
+            "profiles.yaml",
+            "--once",
+            "--store",
+            "store",
+        ];
+        args.extend(extra);
+        t.kubepki(&args)
+    };
+    // The file's module-path is refused, naming it, before any module is loaded.
+    profiles(Some(&elsewhere));
+    let err = fails(controller(&[]));
+    assert!(
+        err.contains(&format!("PKCS#11 module {elsewhere} named by"))
+            && err.contains("is not allowed"),
+        "{err}"
+    );
+    // ...also when another module is given or allowed.
+    let err = fails(controller(&[
+        "--pkcs11-module",
+        MODULE,
+        "--pkcs11-module-allow",
+        MODULE,
+    ]));
+    assert!(
+        err.contains(&format!("PKCS#11 module {elsewhere} named by")),
+        "{err}"
+    );
+    // Allowed on the command line, it loads.
+    ok(controller(&["--pkcs11-module-allow", &elsewhere]));
+    // The module given on the command line serves a URI without module-path, and a URI
+    // that names that same module.
+    profiles(None);
+    let err = fails(controller(&[]));
+    assert!(err.contains("no PKCS#11 module for"), "{err}");
+    ok(controller(&["--pkcs11-module", MODULE]));
+    profiles(Some(MODULE));
+    ok(controller(&["--pkcs11-module", MODULE]));
+    ok(t.kubepki_module_from_env(&[
+        "controller",
+        "--cluster-signing-cert-file",
+        "ca.crt",
+        "--cluster-signing-key-file",
+        "ca.key",
+        "--profiles",
+        "profiles.yaml",
+        "--once",
+        "--store",
+        "store",
+    ]));
 }

@@ -22,6 +22,17 @@ pub enum Pkcs11Error {
         /// The URI.
         uri: String,
     },
+    /// A URI read from a file names a module that was neither given as the default nor
+    /// allowed: a file must not choose a library to load into the process.
+    #[error(
+        "PKCS#11 module {path} named by {uri}, read from a file, is not allowed: name it on the command line (--pkcs11-module, KUBEPKI_PKCS11_MODULE) or allow it (--pkcs11-module-allow)"
+    )]
+    ModuleNotAllowed {
+        /// The `module-path` of the URI.
+        path: PathBuf,
+        /// The URI, its PIN hidden.
+        uri: String,
+    },
     /// The module does not load (missing file, not a PKCS#11 library).
     #[error("cannot load PKCS#11 module {path}: {reason}")]
     NoSuchModule {

@@ -8,5 +8,5 @@ mod uri;
 
 pub use error::Pkcs11Error;
 pub use key::{KeyInfo, Pkcs11Signer};
-pub use token::{OpenOptions, Token, open_signer};
+pub use token::{OpenOptions, Token, UriOrigin, open_signer};
 pub use uri::{ObjectType, Pkcs11Uri, is_pkcs11_uri};
