@@ -15,8 +15,8 @@ use crate::types::{
     FAILED,
 };
 use crate::validation::{
-    KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING, LEGACY_UNKNOWN,
-    parse_request,
+    FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING,
+    LEGACY_UNKNOWN, parse_request,
 };
 
 /// The kube-controller-manager default for `--cluster-signing-duration`: 8760h.
@@ -249,12 +249,13 @@ impl SigningController {
 
     /// Signs one request if it is approved, not failed, not issued and for a signer we serve:
     /// NotBefore = now - 5 min; NotAfter = now + TTL - 5 min when TTL >= 8h, else now + TTL;
-    /// never past the CA; CA:FALSE; serial random. A signer's refusal adds a `Failed`
-    /// condition, reason `SignerValidationFailure`.
+    /// never past the CA; CA:FALSE; serial random. A signer's refusal, and a request that
+    /// can never be signed (unreadable, or its public key refused, e.g. Ed25519 or P-521),
+    /// add a terminal `Failed` condition, reason `SignerValidationFailure`, naming why.
     ///
     /// # Errors
     /// [`ApiError::SignerExpired`] for an expired CA (the request is left as it was);
-    /// [`ApiError::Invalid`] for an unreadable request; [`ApiError::Sign`] when signing fails.
+    /// [`ApiError::Sign`] when signing fails. Both may pass: the caller retries.
     pub fn sign(
         &self,
         csr: &mut CertificateSigningRequest,
@@ -275,7 +276,15 @@ impl SigningController {
                 not_after: format_time(ca.not_after()),
             });
         }
-        let request = parse_request(csr)?;
+        // The request never changes: one that cannot be read, or whose key is refused, can
+        // never be signed, so it fails for good instead of being retried.
+        let request = match parse_request(csr) {
+            Ok(request) => request,
+            Err(unreadable) => {
+                let message = unreadable_message(&unreadable);
+                return Ok(fail(csr, message, now));
+            }
+        };
         let ttl = self.ttl(csr);
         let validity = if ttl >= SHORT_TTL {
             ttl - BACKDATE
@@ -287,16 +296,7 @@ impl SigningController {
             .check(&signer_name, &request, &csr.spec.usages, validity)
         {
             Ok(p) => p,
-            Err(refusal) => {
-                let message = refusal.to_string();
-                csr.status.conditions.push(condition(
-                    FAILED,
-                    "SignerValidationFailure",
-                    &message,
-                    now,
-                ));
-                return Ok(SignOutcome::Failed(message));
-            }
+            Err(refusal) => return Ok(fail(csr, refusal.to_string(), now)),
         };
         let issued = ca.issue(
             &request,
@@ -308,6 +308,30 @@ impl SigningController {
             not_before: issued.not_before(),
             not_after: issued.not_after(),
         })
+    }
+}
+
+/// Adds the terminal `Failed` condition, reason `SignerValidationFailure`.
+fn fail(csr: &mut CertificateSigningRequest, message: String, now: SystemTime) -> SignOutcome {
+    csr.status
+        .conditions
+        .push(condition(FAILED, "SignerValidationFailure", &message, now));
+    SignOutcome::Failed(message)
+}
+
+/// What is wrong with an unreadable `spec.request`, e.g. `request public key refused:
+/// unsupported public key algorithm Ed25519 (1.3.101.112)`.
+fn unreadable_message(error: &ApiError) -> String {
+    match error {
+        ApiError::Invalid { causes, .. } => causes
+            .iter()
+            .map(|cause| match &cause.kind {
+                FieldErrorKind::Invalid { detail, .. } => detail.clone(),
+                _ => cause.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
     }
 }
 

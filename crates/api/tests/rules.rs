@@ -696,6 +696,42 @@ fn expired_ca_refused() {
     assert_eq!(csr, before);
 }
 
+/// Requests (made by openssl, as Go's crypto/x509 accepts them) whose keys kubepki refuses.
+const ED25519_REQUEST: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIGcMFACAQAwHTENMAsGA1UEAwwEamFuZTEMMAoGA1UECgwDZGV2MCowBQYDK2Vw\nAyEA6tGr2ycGbsXM+kVR3Ext9o3/ytgtO6DX2aWWSruV7uSgADAFBgMrZXADQQAf\nxnEh0ja/Pju2NfNzvW2/eUb7ZDUNxBN+VuPkXUFDdQ7jL0adYoTjubbA3gFzW5Ve\nYqaunVqvG4WshBidoA8O\n-----END CERTIFICATE REQUEST-----\n";
+const P521_REQUEST: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIIBXzCBwgIBADAdMQ0wCwYDVQQDDARqYW5lMQwwCgYDVQQKDANkZXYwgZswEAYH\nKoZIzj0CAQYFK4EEACMDgYYABAB21MLgxR0DcPhywUBNASXe0XCfkjL+20bIfIvi\nGF7/auHLbBvZ5cgtd8sHk8/5dNf2Z3tWL1xwR9jET85jjYKLdwHieJdqljFj1Lj3\nh/TmxjgL0oEHXNUygHiLaRB/F+bEyzdIpPATbw9e6Rr+0WPIl2sPldmg6xoy1Voh\nOYQ8xh4YIqAAMAoGCCqGSM49BAMEA4GLADCBhwJCAUWVMgXIzi85tCleplgBBJ00\nFcgiBBFDszK8KhVfa5gkHVIaeY5bxjclCjksdJ27xrVcqXhowe7aM3k47gzsbZWX\nAkF2RBGYryglK9X4JsKABXdgPsEylC9S88SEM1K2MxY2dwRlkHepE266N0cf99c4\nbtncqhuyvz5gtyhWvd3qb2zk/w==\n-----END CERTIFICATE REQUEST-----\n";
+
+#[test]
+fn a_request_that_can_never_be_signed_fails_for_good() {
+    let bad_der =
+        "-----BEGIN CERTIFICATE REQUEST-----\nMAMCAQA=\n-----END CERTIFICATE REQUEST-----\n";
+    for (request, says) in [
+        (
+            ED25519_REQUEST,
+            "request public key refused: unsupported public key algorithm Ed25519 (1.3.101.112)",
+        ),
+        (
+            P521_REQUEST,
+            "request public key refused: unsupported public key algorithm ECDSA P-521 (1.2.840.10045.2.1 with curve 1.3.132.0.35)",
+        ),
+        (bad_der, "malformed certificate request"),
+    ] {
+        let csr = CertificateSigningRequest::new(
+            "jane",
+            request.as_bytes(),
+            KUBE_APISERVER_CLIENT,
+            &["client auth"],
+        );
+        let message = failed_message(csr.clone());
+        assert!(message.starts_with(says), "{message}");
+        // Terminal: a second pass leaves it as it is.
+        let (mut failed, _) = signed(csr);
+        assert_eq!(
+            controller().sign(&mut failed, now()).unwrap(),
+            SignOutcome::Skipped
+        );
+    }
+}
+
 #[test]
 fn skips_what_is_not_for_it() {
     let c = controller();
