@@ -19,8 +19,61 @@ use crate::csrs::{KubeCsrs, Subresource, from_kube};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 
-/// How long a request whose handling failed waits before it is tried again.
-const RETRY_AFTER: Duration = Duration::from_secs(5);
+/// How long a request whose handling failed once waits before it is tried again; each
+/// further failure in a row doubles it, up to [`RETRY_MAX`].
+const RETRY_FIRST: Duration = Duration::from_secs(2);
+/// The longest wait between tries of a request that keeps failing.
+const RETRY_MAX: Duration = Duration::from_secs(300);
+/// How long a stopped controller's requests in flight get to stop.
+const STOP_GRACE: Duration = Duration::from_secs(1);
+
+/// The wait before the next try of a request that failed `failures` times in a row.
+fn backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    RETRY_FIRST.saturating_mul(1 << doublings).min(RETRY_MAX)
+}
+
+/// Failures in a row, by request: a transient error (the API server away, a conflict
+/// storm) is retried ever more slowly instead of every few seconds, and a success starts
+/// over.
+#[derive(Debug, Default)]
+struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
+
+impl Failures {
+    /// Records one more failure of `key`; the wait before its next try.
+    fn failed(&self, key: &str) -> Duration {
+        let mut counts = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Requests deleted while failing leave their count behind: forget them all now
+        // and then rather than grow without bound.
+        if counts.len() >= 10_000 {
+            counts.clear();
+        }
+        let count = counts.entry(key.to_owned()).or_insert(0);
+        *count = count.saturating_add(1);
+        backoff(*count)
+    }
+
+    /// `key` was handled: its next failure waits the shortest time again.
+    fn succeeded(&self, key: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(key);
+    }
+}
+
+/// The key a request's failures are counted under: its uid (a request deleted and made
+/// again under the same name starts over), else its name.
+fn failure_key(csr: &KubeCsr) -> String {
+    csr.metadata
+        .uid
+        .clone()
+        .or_else(|| csr.metadata.name.clone())
+        .unwrap_or_default()
+}
 
 /// What the controller does and how.
 pub struct ControllerOptions {
@@ -54,6 +107,7 @@ struct Context {
     signing: SigningController,
     metrics: Arc<Metrics>,
     clock: fn() -> SystemTime,
+    failures: Failures,
 }
 
 /// Runs the controller on the cluster of `client` until `shutdown` resolves (a graceful
@@ -75,6 +129,7 @@ pub async fn run(
         signing: options.signing,
         metrics: Arc::clone(&metrics),
         clock: options.clock,
+        failures: Failures::default(),
     });
     let mut shutdown = std::pin::pin!(shutdown);
     let Some(lease) = options.lease else {
@@ -94,12 +149,23 @@ pub async fn run(
         () = &mut shutdown => return Ok(()),
     }
     metrics.set_leader(true);
+    // The work runs in a task of its own, so that a request being signed (a slow token)
+    // never holds up the renewals: the lease is kept, or given up in time, whatever the
+    // work is doing.
+    let mut working = tokio::spawn(work(Arc::clone(&context), options.workers));
     let outcome = tokio::select! {
         lost = elector.hold() => Err(lost),
-        () = work(Arc::clone(&context), options.workers) => Ok(()),
+        _ = &mut working => Ok(()),
         () = &mut shutdown => Ok(()),
     };
     // The controller future is dropped here: no request is signed after this point.
+    working.abort();
+    if tokio::time::timeout(STOP_GRACE, &mut working)
+        .await
+        .is_err()
+    {
+        tracing::error!("a request in progress did not stop within {STOP_GRACE:?}");
+    }
     metrics.set_leader(false);
     match outcome {
         Ok(()) => {
@@ -127,7 +193,7 @@ async fn work(context: Arc<Context>, workers: u16) {
         }
     });
     controller
-        .run(reconcile, retry_later, context)
+        .run(reconcile_counted, retry_later, context)
         .for_each(|result| async move {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "reconcile");
@@ -136,14 +202,26 @@ async fn work(context: Arc<Context>, workers: u16) {
         .await;
 }
 
-fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, _: Arc<Context>) -> Action {
+fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> Action {
+    let wait = context.failures.failed(&failure_key(&csr));
     tracing::warn!(
         csr = csr.metadata.name.as_deref().unwrap_or_default(),
         error = %error,
         "will retry in {}s",
-        RETRY_AFTER.as_secs()
+        wait.as_secs()
     );
-    Action::requeue(RETRY_AFTER)
+    Action::requeue(wait)
+}
+
+/// [`reconcile`], its success clearing the request's failures.
+async fn reconcile_counted(
+    object: Arc<KubeCsr>,
+    context: Arc<Context>,
+) -> Result<Action, KubeError> {
+    let key = failure_key(&object);
+    let action = reconcile(object, Arc::clone(&context)).await?;
+    context.failures.succeeded(&key);
+    Ok(action)
 }
 
 async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action, KubeError> {
@@ -207,4 +285,68 @@ async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action
         Some((SignOutcome::Skipped, _)) | None => {}
     }
     Ok(Action::await_change())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_api::FakeApi;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_a_cap_and_start_over_after_a_success() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(9), RETRY_MAX);
+        assert_eq!(backoff(u32::MAX), RETRY_MAX);
+        let failures = Failures::default();
+        assert_eq!(failures.failed("a"), Duration::from_secs(2));
+        assert_eq!(failures.failed("a"), Duration::from_secs(4));
+        assert_eq!(failures.failed("b"), Duration::from_secs(2));
+        failures.succeeded("a");
+        assert_eq!(failures.failed("a"), Duration::from_secs(2));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leader_whose_renewals_stall_stops_within_the_renew_deadline() {
+        let api = FakeApi::start().await;
+        let metrics = Arc::new(Metrics::new());
+        let options = ControllerOptions {
+            signing: SigningController::new(kubepki_api::Signers::new()),
+            approval: ApprovalPolicy::default(),
+            lease: Some(crate::leader::tests::short("a")),
+            workers: 1,
+            clock: SystemTime::now,
+        };
+        let running = tokio::spawn(run(
+            api.client(),
+            options,
+            Arc::clone(&metrics),
+            std::future::pending(),
+        ));
+        let leading = || metrics.render().contains("kubepki_csr_leader 1");
+        let started = Instant::now();
+        while !leading() {
+            assert!(started.elapsed() < Duration::from_secs(5), "never led");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!running.is_finished(), "stopped while renewals succeed");
+        api.stall();
+        let stalled = Instant::now();
+        let stopped = tokio::time::timeout(Duration::from_secs(5), running)
+            .await
+            .expect("still signing long after the renew deadline")
+            .unwrap();
+        let took = stalled.elapsed();
+        assert!(
+            matches!(stopped, Err(KubeError::LeaseLost { .. })),
+            "{stopped:?}"
+        );
+        assert!(
+            took <= Duration::from_millis(1300),
+            "stopped after {took:?}"
+        );
+        assert!(metrics.render().contains("kubepki_csr_leader 0"));
+    }
 }

@@ -48,6 +48,14 @@ pub enum KubeError {
         /// Why it was lost.
         why: String,
     },
+    /// A call to the API server did not answer in time (renewing the leader lease).
+    #[error("{action}: no answer within {after:?}")]
+    Timeout {
+        /// What we were doing.
+        action: String,
+        /// How long we waited.
+        after: std::time::Duration,
+    },
     /// The metrics and health endpoint could not listen.
     #[error("metrics address {addr}: {source}")]
     Listen {

@@ -68,6 +68,9 @@ pub struct LeaderElector {
     api: Api<Lease>,
     config: LeaseConfig,
     observed: Option<Observed>,
+    /// When the last successful acquire or renew was sent: the Lease's record may have
+    /// changed from then on, so the other replicas' lease duration runs from no earlier.
+    renewed_at: Option<Instant>,
 }
 
 fn seconds(d: Duration) -> i32 {
@@ -81,6 +84,7 @@ impl LeaderElector {
             api: Api::namespaced(client, &config.namespace),
             config,
             observed: None,
+            renewed_at: None,
         }
     }
 
@@ -92,10 +96,11 @@ impl LeaderElector {
     /// Waits until this replica holds the lease.
     ///
     /// # Errors
-    /// None in practice: API errors are retried every retry period (and logged).
+    /// None in practice: API errors (and calls that do not answer in time) are retried every
+    /// retry period (and logged).
     pub async fn acquire(&mut self) -> Result<(), KubeError> {
         loop {
-            match self.try_acquire_or_renew().await {
+            match self.attempt(None).await {
                 Ok(true) => {
                     tracing::info!(lease = %self.config.describe(), identity = %self.config.identity, "acquired the leader lease");
                     return Ok(());
@@ -109,33 +114,76 @@ impl LeaderElector {
         }
     }
 
+    /// The renew deadline in force: the configured one, kept below the lease duration (at
+    /// two thirds of it, kube-controller-manager's ratio, when it is not), since a leader
+    /// that stops later than a lease duration after its last renewal may sign while another
+    /// replica has already taken over.
+    fn renew_deadline(&self) -> Duration {
+        if self.config.renew_deadline < self.config.lease_duration {
+            self.config.renew_deadline
+        } else {
+            self.config.lease_duration * 2 / 3
+        }
+    }
+
+    /// One acquire-or-renew, bounded: it gives up at `deadline`, and after half the renew
+    /// deadline in any case, so that a call that never answers leaves time for another.
+    async fn attempt(&mut self, deadline: Option<Instant>) -> Result<bool, KubeError> {
+        let started = Instant::now();
+        let mut until = started + self.renew_deadline() / 2;
+        if let Some(deadline) = deadline {
+            until = until.min(deadline);
+        }
+        match tokio::time::timeout_at(until, self.try_acquire_or_renew()).await {
+            Ok(Ok(true)) => {
+                self.renewed_at = Some(started);
+                Ok(true)
+            }
+            Ok(other) => other,
+            Err(_) => Err(KubeError::Timeout {
+                action: format!("renew lease {}", self.config.describe()),
+                after: until.saturating_duration_since(started),
+            }),
+        }
+    }
+
     /// Renews the lease every retry period while this replica holds it; returns when it is
-    /// lost (another holder, or no successful renewal within the renew deadline).
+    /// lost: another holder, or no successful renewal within the renew deadline of the last
+    /// one (every call to the API server is bounded by that deadline, so a stalled one
+    /// cannot keep this replica leading past it).
     pub async fn hold(&mut self) -> KubeError {
-        let mut last_renewal = Instant::now();
+        let span = self.renew_deadline();
+        let mut last = self.renewed_at.unwrap_or_else(Instant::now);
         loop {
-            tokio::time::sleep(self.config.retry_period).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_renewal = Instant::now(),
-                Ok(false) => {
-                    return KubeError::LeaseLost {
-                        lease: self.config.describe(),
-                        why: format!(
-                            "now held by {}",
-                            self.observed.as_ref().map_or("?", |o| o.holder.as_str())
-                        ),
-                    };
-                }
-                Err(e) => {
-                    tracing::warn!(lease = %self.config.describe(), error = %e, "renewing the leader lease")
+            let deadline = last + span;
+            tokio::time::sleep_until((Instant::now() + self.config.retry_period).min(deadline))
+                .await;
+            if Instant::now() < deadline {
+                match self.attempt(Some(deadline)).await {
+                    Ok(true) => {
+                        last = self.renewed_at.unwrap_or(last);
+                        continue;
+                    }
+                    Ok(false) => {
+                        return KubeError::LeaseLost {
+                            lease: self.config.describe(),
+                            why: format!(
+                                "now held by {}",
+                                self.observed.as_ref().map_or("?", |o| o.holder.as_str())
+                            ),
+                        };
+                    }
+                    Err(e) => {
+                        tracing::warn!(lease = %self.config.describe(), error = %e, "renewing the leader lease")
+                    }
                 }
             }
-            if last_renewal.elapsed() >= self.config.renew_deadline {
+            if Instant::now() >= deadline {
                 return KubeError::LeaseLost {
                     lease: self.config.describe(),
                     why: format!(
-                        "not renewed within the {}s renew deadline",
-                        self.config.renew_deadline.as_secs()
+                        "not renewed within the {}ms renew deadline",
+                        span.as_millis()
                     ),
                 };
             }
@@ -262,5 +310,84 @@ impl LeaderElector {
                 seen_at: Instant::now(),
             });
         }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::fake_api::FakeApi;
+
+    /// Short timings: lease 3 s, renew deadline 1 s, retry 200 ms.
+    pub(crate) fn short(identity: &str) -> LeaseConfig {
+        LeaseConfig {
+            lease_duration: Duration::from_secs(3),
+            renew_deadline: Duration::from_secs(1),
+            retry_period: Duration::from_millis(200),
+            ..LeaseConfig::new("kube-system", "kubepki", identity)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_renewal_loses_the_lease_within_the_renew_deadline() {
+        let api = FakeApi::start().await;
+        let mut elector = LeaderElector::new(api.client(), short("a"));
+        tokio::time::timeout(Duration::from_secs(5), elector.acquire())
+            .await
+            .expect("acquired in time")
+            .unwrap();
+        // While the server answers, the lease is kept.
+        let kept = tokio::time::timeout(Duration::from_millis(700), elector.hold()).await;
+        assert!(kept.is_err(), "lost while renewals succeed: {kept:?}");
+        api.stall();
+        let stalled = Instant::now();
+        let lost = tokio::time::timeout(Duration::from_secs(5), elector.hold())
+            .await
+            .expect("hold() still waiting on a call that never answers");
+        let took = stalled.elapsed();
+        assert!(
+            matches!(lost, KubeError::LeaseLost { ref why, .. } if why.contains("renew deadline")),
+            "{lost}"
+        );
+        // The last renewal was before the stall: the loss comes at most a renew deadline
+        // after it (and so well before the 3 s lease could pass to another replica).
+        assert!(took <= Duration::from_millis(1250), "lost after {took:?}");
+    }
+
+    #[tokio::test]
+    async fn another_holder_ends_the_hold() {
+        let api = FakeApi::start().await;
+        let mut a = LeaderElector::new(api.client(), short("a"));
+        a.acquire().await.unwrap();
+        // b takes over (as if a's lease had run out) by writing the record itself.
+        let b = LeaderElector::new(api.client(), short("b"));
+        let mut lease = b.api.get(&b.config.name).await.unwrap();
+        if let Some(spec) = lease.spec.as_mut() {
+            spec.holder_identity = Some("b".to_owned());
+        }
+        b.api
+            .replace(&b.config.name, &PostParams::default(), &lease)
+            .await
+            .unwrap();
+        let lost = tokio::time::timeout(Duration::from_secs(2), a.hold())
+            .await
+            .unwrap();
+        assert!(
+            matches!(lost, KubeError::LeaseLost { ref why, .. } if why == "now held by b"),
+            "{lost}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_renew_deadline_past_the_lease_duration_is_kept_within_it() {
+        let api = FakeApi::start().await;
+        let config = LeaseConfig {
+            renew_deadline: Duration::from_secs(20),
+            ..LeaseConfig::new("kube-system", "kubepki", "a")
+        };
+        let elector = LeaderElector::new(api.client(), config);
+        assert_eq!(elector.renew_deadline(), Duration::from_secs(10));
+        let elector = LeaderElector::new(api.client(), short("a"));
+        assert_eq!(elector.renew_deadline(), Duration::from_secs(1));
     }
 }

@@ -6,6 +6,8 @@ mod client;
 mod controller;
 mod csrs;
 mod error;
+#[cfg(test)]
+mod fake_api;
 mod leader;
 mod metrics;
 
