@@ -4,13 +4,14 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -173,6 +174,20 @@ impl Metrics {
     }
 }
 
+/// How long a client may take to send a request's headers before it is disconnected: a
+/// client that sends half a request (or nothing) must not hold a connection open for ever.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The first pause after a failed accept (out of file descriptors, say); it doubles on each
+/// failure in a row up to [`ACCEPT_PAUSE_MAX`], as Go's net/http server does.
+const ACCEPT_PAUSE_FIRST: Duration = Duration::from_millis(5);
+/// The longest pause between accepts that fail.
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// The pause after a failed accept that followed a pause of `previous` (none: the first).
+fn accept_pause(previous: Option<Duration>) -> Duration {
+    previous.map_or(ACCEPT_PAUSE_FIRST, |p| (p * 2).min(ACCEPT_PAUSE_MAX))
+}
+
 /// Listens on `addr`; returns the bound address (port 0 picks one) and the server task.
 ///
 /// # Errors
@@ -181,6 +196,14 @@ pub async fn serve(
     addr: SocketAddr,
     metrics: Arc<Metrics>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), KubeError> {
+    serve_with(addr, metrics, HEADER_READ_TIMEOUT).await
+}
+
+async fn serve_with(
+    addr: SocketAddr,
+    metrics: Arc<Metrics>,
+    header_read_timeout: Duration,
+) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), KubeError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| KubeError::Listen { addr, source })?;
@@ -188,9 +211,21 @@ pub async fn serve(
         .local_addr()
         .map_err(|source| KubeError::Listen { addr, source })?;
     let task = tokio::spawn(async move {
+        let mut pause = None;
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => {
+                    pause = None;
+                    stream
+                }
+                Err(e) => {
+                    // Retrying at once would spin while the cause lasts.
+                    let wait = accept_pause(pause);
+                    pause = Some(wait);
+                    tracing::warn!(error = %e, "metrics: accept failed; retrying in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
             };
             let metrics = Arc::clone(&metrics);
             tokio::spawn(async move {
@@ -199,6 +234,8 @@ pub async fn serve(
                     async move { Ok::<_, Infallible>(response) }
                 });
                 if let Err(e) = http1::Builder::new()
+                    .timer(TokioTimer::new())
+                    .header_read_timeout(header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service)
                     .await
                 {
@@ -239,5 +276,74 @@ mod tests {
         assert_eq!(m.respond("/readyz").status(), StatusCode::OK);
         assert_eq!(m.respond("/healthz").status(), StatusCode::OK);
         assert_eq!(m.respond("/nothing").status(), StatusCode::NOT_FOUND);
+    }
+
+    #[test]
+    fn failed_accepts_pause_longer_each_time_up_to_a_second() {
+        let mut pause = None;
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            let next = accept_pause(pause);
+            seen.push(next.as_millis());
+            pause = Some(next);
+        }
+        assert_eq!(seen, [5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    }
+
+    /// Reads until the server closes the connection; how long that took, or `None` when it
+    /// was still open after `limit`.
+    async fn closed_within(
+        stream: &mut tokio::net::TcpStream,
+        limit: Duration,
+    ) -> Option<Duration> {
+        use tokio::io::AsyncReadExt;
+        let started = std::time::Instant::now();
+        let mut buf = [0u8; 1024];
+        loop {
+            match tokio::time::timeout(limit, stream.read(&mut buf)).await {
+                Err(_) => return None,
+                Ok(Ok(0) | Err(_)) => return Some(started.elapsed()),
+                Ok(Ok(_)) => {}
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_sends_half_a_request_is_disconnected() {
+        use tokio::io::AsyncWriteExt;
+        use tokio::net::TcpStream;
+        let timeout = Duration::from_millis(300);
+        let (addr, _task) = serve_with(
+            "127.0.0.1:0".parse().unwrap(),
+            Arc::new(Metrics::new()),
+            timeout,
+        )
+        .await
+        .unwrap();
+        let mut silent = TcpStream::connect(addr).await.unwrap();
+        let mut partial = TcpStream::connect(addr).await.unwrap();
+        partial
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .unwrap();
+        for (what, stream) in [("nothing", &mut silent), ("half the headers", &mut partial)] {
+            let took = closed_within(stream, Duration::from_secs(3)).await;
+            assert!(
+                took.is_some_and(|t| t < Duration::from_secs(2)),
+                "a client that sent {what} was not disconnected ({took:?})"
+            );
+        }
+        // The server still answers.
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        client
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        tokio::io::AsyncReadExt::read_to_string(&mut client, &mut answer)
+            .await
+            .unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.ends_with("ok"), "{answer}");
     }
 }
