@@ -181,10 +181,7 @@ impl LeaderElector {
             if Instant::now() >= deadline {
                 return KubeError::LeaseLost {
                     lease: self.config.describe(),
-                    why: format!(
-                        "not renewed within the {}ms renew deadline",
-                        span.as_millis()
-                    ),
+                    why: format!("not renewed within the {span:?} renew deadline"),
                 };
             }
         }
