@@ -733,6 +733,24 @@ fn a_request_that_can_never_be_signed_fails_for_good() {
 }
 
 #[test]
+fn the_failed_condition_of_a_refused_key_can_be_written() {
+    let mut old = CertificateSigningRequest::new(
+        "jane",
+        ED25519_REQUEST.as_bytes(),
+        KUBE_APISERVER_CLIENT,
+        &["client auth"],
+    );
+    approve(&mut old, false, now()).unwrap();
+    let mut new = old.clone();
+    controller().sign(&mut new, now()).unwrap();
+    assert!(new.is_failed());
+    validate_update(&old, &new).unwrap();
+    // The request is still checked where it could change: on create.
+    let err = validate_create(&old).unwrap_err();
+    assert!(err.to_string().contains("Ed25519"), "{err}");
+}
+
+#[test]
 fn skips_what_is_not_for_it() {
     let c = controller();
     let mut pending = client("p");

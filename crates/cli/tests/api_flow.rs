@@ -491,6 +491,34 @@ fn stored_request(dir: &Path, name: &str, extra_args: &[&str]) {
 }
 
 #[test]
+fn an_approved_request_with_a_refused_key_fails_once_and_for_all() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    stored_request(dir, "edwards", &[]);
+    ok(kubepki(dir, &["certificate", "approve", "edwards"]));
+    // The store refuses an Ed25519 request on create and update, as kube-apiserver does
+    // not: put one in place of the approved request, as one from a real cluster arrives.
+    const ED25519: &str = "-----BEGIN CERTIFICATE REQUEST-----\nMIGcMFACAQAwHTENMAsGA1UEAwwEamFuZTEMMAoGA1UECgwDZGV2MCowBQYDK2Vw\nAyEA6tGr2ycGbsXM+kVR3Ext9o3/ytgtO6DX2aWWSruV7uSgADAFBgMrZXADQQAf\nxnEh0ja/Pju2NfNzvW2/eUb7ZDUNxBN+VuPkXUFDdQ7jL0adYoTjubbA3gFzW5Ve\nYqaunVqvG4WshBidoA8O\n-----END CERTIFICATE REQUEST-----\n";
+    let file = dir.join("kubernetes/csr-store/edwards.json");
+    let mut stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    stored["spec"]["request"] =
+        serde_json::to_value(Base64Bytes(ED25519.as_bytes().to_vec())).unwrap();
+    std::fs::write(&file, serde_json::to_vec(&stored).unwrap()).unwrap();
+    let said = String::from_utf8_lossy(&controller(dir).stderr).into_owned();
+    assert!(
+        said.contains(
+            "edwards failed: request public key refused: unsupported public key algorithm Ed25519"
+        ),
+        "{said}"
+    );
+    assert_eq!(condition_of(dir, "edwards"), "Approved,Failed");
+    // Terminal: the next pass has nothing to say about it.
+    let said = String::from_utf8_lossy(&controller(dir).stderr).into_owned();
+    assert!(!said.contains("edwards"), "{said}");
+}
+
+#[test]
 fn a_corrupt_object_is_skipped_with_a_warning_and_the_controller_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
