@@ -158,7 +158,9 @@ pub async fn run(
         _ = &mut working => Ok(()),
         () = &mut shutdown => Ok(()),
     };
-    // The controller future is dropped here: no request is signed after this point.
+    // The work is stopped here, at its next await: no request is signed after this point
+    // (a signature under way when the lease was lost finishes, but is never written unless
+    // it was already being sent).
     working.abort();
     if tokio::time::timeout(STOP_GRACE, &mut working)
         .await

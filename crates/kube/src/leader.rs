@@ -141,7 +141,7 @@ impl LeaderElector {
             }
             Ok(other) => other,
             Err(_) => Err(KubeError::Timeout {
-                action: format!("renew lease {}", self.config.describe()),
+                action: format!("acquire or renew lease {}", self.config.describe()),
                 after: until.saturating_duration_since(started),
             }),
         }
