@@ -9,6 +9,7 @@
 //! loud SKIP; with `CI` set they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attacks;
 mod go_installer;
 mod harness;
 mod kubeadm;
