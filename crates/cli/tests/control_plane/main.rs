@@ -13,6 +13,7 @@ mod attacks;
 mod go_installer;
 mod harness;
 mod kubeadm;
+mod kubelet;
 mod signer;
 
 use std::path::Path;
