@@ -524,7 +524,7 @@ fn openssl_req_text(dir: &Path, name: &str, pem: &str) -> String {
     std::fs::write(&file, pem).unwrap();
     let out = Command::new("openssl")
         .args([
-            "req", "-verify", "-noout", "-text", "-nameopt", "RFC2253", "-in",
+            "req", "-verify", "-noout", "-text", "-nameopt", "oneline", "-in",
         ])
         .arg(&file)
         .output()
@@ -556,7 +556,7 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
     );
     let shown = openssl_req_text(plane.dir(), "attack-1", &csr);
     assert!(
-        shown.contains("CN=system:node:worker-2+CN=system:node:worker-1"),
+        shown.contains("CN = system:node:worker-2 + CN = system:node:worker-1"),
         "the request should hold one RDN with both CNs, worker-2 first in DER order:\n{shown}"
     );
 

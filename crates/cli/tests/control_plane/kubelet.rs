@@ -207,6 +207,28 @@ current-context: tls-bootstrap-token-user@kubernetes
         )
     );
 
+    // The kubelet's own kubeconfig now points at the rotated certificate, which is a client
+    // certificate of the cluster CA.
+    let conf = std::fs::read_to_string(dir.join("kubelet.conf")).unwrap_or_default();
+    assert!(
+        conf.contains("kubelet-client-current.pem"),
+        "kubelet.conf: {conf}"
+    );
+    ok(
+        "openssl verify -purpose sslclient",
+        Command::new("openssl")
+            .args(["verify", "-purpose", "sslclient", "-CAfile", &ca])
+            .arg(&current)
+            .output()
+            .expect("run openssl verify"),
+    );
+    let log = std::fs::read_to_string(process.log()).unwrap_or_default();
+    for line in log.lines().filter(|l| {
+        l.contains("certificate_manager") || l.contains("bootstrap") || l.contains("csr")
+    }) {
+        eprintln!("kubelet: {line}");
+    }
+
     // kubepki approved it (nodeclient, for the bootstrap token) and issued it.
     let list: serde_json::Value = serde_json::from_str(&ok(
         "kubectl get csr",
