@@ -533,14 +533,13 @@ fn openssl_req_text(dir: &Path, name: &str, pem: &str) -> String {
     text
 }
 
-/// Attack 1: worker-1, with its own credentials, asks for a kubelet client certificate whose
-/// subject holds one multi-valued RDN `{CN=system:node:worker-2 (UTF8String),
-/// CN=system:node:worker-1 (PrintableString)}`. Go (kube-apiserver's NodeRestriction and
-/// SubjectAccessReview input, the approver's eye) reads the last CN, worker-1; a signer that
-/// re-encodes every value as UTF8String re-sorts the SET, and Go then reads worker-2.
-fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
-    plane.forget_requests();
-    let mut controller = plane.controller("controller-attack-1", &["--approve", "kubelet-client"]);
+/// Attack 1's request: worker-1's key, and a subject of `O=system:nodes` and one
+/// multi-valued RDN `{CN=system:node:worker-2 (UTF8String), CN=system:node:worker-1
+/// (PrintableString)}`, in that (DER) order. Go (kube-apiserver's NodeRestriction, the
+/// SubjectAccessReview's input, `kubectl`'s users) reads the last CN: worker-1. A signer that
+/// re-encodes every value as UTF8String re-sorts the SET, and Go then reads worker-2. Written
+/// to `<file>.csr`; returns (CSR PEM, key PEM).
+fn ambiguous_node_request(plane: &Plane, file: &str) -> (String, String) {
     let (csr, key) = handmade_csr(
         vec![
             vec![atv(O, string_value(Tag::Utf8String, "system:nodes"))],
@@ -554,34 +553,45 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
         ],
         vec![],
     );
-    let shown = openssl_req_text(plane.dir(), "attack-1", &csr);
+    let shown = openssl_req_text(plane.dir(), file, &csr);
     assert!(
         shown.contains("CN = system:node:worker-2 + CN = system:node:worker-1"),
         "the request should hold one RDN with both CNs, worker-2 first in DER order:\n{shown}"
     );
+    (csr, key)
+}
 
-    // The API server takes it from worker-1 (Go reads the last CN: its own).
-    let name = "attack-1-other-node";
+/// Who kube-apiserver takes a request's certificate for, and what openssl shows of it, if
+/// the request has one.
+fn issued_as(plane: &Plane, name: &str, key: &str) -> Option<String> {
+    certificate(&plane.csr(name)).map(|pem| {
+        let who = plane.whoami_with(name, &pem, key);
+        format!("{who:?}; {}", openssl_x509(plane.dir(), name, &pem).trim())
+    })
+}
+
+/// Attack 1a: worker-1 creates the ambiguous request with its own credentials (the API
+/// server takes it: Go reads worker-1) and `kubepki controller --approve kubelet-client` is
+/// the approver. It must leave it Pending, and sign nothing.
+fn ambiguous_subject_is_never_approved(plane: &Plane, worker_1: &Path) {
+    plane.forget_requests();
+    let mut controller = plane.controller("controller-attack-1a", &["--approve", "kubelet-client"]);
+    let (csr, key) = ambiguous_node_request(plane, "attack-1a");
+    let name = "attack-1a-other-node";
     ok(
         "worker-1 creates its request",
         plane.create_csr(worker_1, name, &csr, KUBELET_CLIENT, &CLIENT_USAGES),
     );
-    let issued_as = |object: &serde_json::Value| {
-        certificate(object).map(|pem| {
-            let who = plane.whoami_with(name, &pem, &key);
-            format!("{who:?}; {}", openssl_x509(plane.dir(), name, &pem).trim())
-        })
-    };
     let lines = controller.decided(&plane.cp, name, &ANY_DECISION);
     // An approval is followed by the certificate: give it the moment it takes.
     std::thread::sleep(Duration::from_secs(2));
-    let object = plane.csr(name);
-    if let Some(who) = issued_as(&object) {
+    if let Some(who) = issued_as(plane, name, &key) {
         panic!(
             "kubepki controller approved and signed worker-1's ambiguous request; kube-apiserver \
              reads the certificate as {who}\ncontroller: {lines:?}"
         );
     }
+    let object = plane.csr(name);
     assert!(
         condition(&object, "Approved").is_none(),
         "the approver must leave an ambiguous subject Pending: {}",
@@ -591,17 +601,28 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
         lines.iter().any(|l| l.contains("left pending")),
         "the controller should say why it left it Pending: {lines:?}"
     );
+}
 
-    // An admin who trusts `kubectl get csr` approves it by hand; the signer must refuse.
+/// Attack 1b: an admin who trusts `kubectl get csr` approves the ambiguous request by hand;
+/// `kubepki controller` (signing only) must mark it Failed and issue nothing.
+fn ambiguous_subject_fails_when_approved(plane: &Plane, worker_1: &Path) {
+    plane.forget_requests();
+    let mut controller = plane.controller("controller-attack-1b", &[]);
+    let (csr, key) = ambiguous_node_request(plane, "attack-1b");
+    let name = "attack-1b-other-node";
+    ok(
+        "worker-1 creates its request",
+        plane.create_csr(worker_1, name, &csr, KUBELET_CLIENT, &CLIENT_USAGES),
+    );
     plane.approve(name);
     let lines = controller.decided(&plane.cp, name, &["issued", "failed"]);
-    let object = plane.csr(name);
-    if let Some(who) = issued_as(&object) {
+    if let Some(who) = issued_as(plane, name, &key) {
         panic!(
             "kubepki controller signed the admin-approved ambiguous request; kube-apiserver \
              reads the certificate as {who}\ncontroller: {lines:?}"
         );
     }
+    let object = plane.csr(name);
     let failed = condition(&object, "Failed").unwrap_or_else(|| {
         panic!(
             "approved, the request must end Failed: {}",
@@ -609,8 +630,12 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
         )
     });
     assert_eq!(failed["reason"], "SignerValidationFailure", "{failed}");
+}
 
-    // The offline path: `kubepki sign` under the kubelet-client profile for worker-1.
+/// Attack 1c: the offline path, `kubepki sign --profile kubelet-client --node-name
+/// worker-1`, must refuse the ambiguous request and say what is wrong with its subject.
+fn ambiguous_subject_is_refused_offline(plane: &Plane) {
+    let (_, key) = ambiguous_node_request(plane, "attack-1c");
     let out = kubepki(
         plane.dir(),
         &[
@@ -624,18 +649,18 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
             "--node-name",
             WORKER_1,
             "--csr",
-            "attack-1.csr",
+            "attack-1c.csr",
             "--out",
-            "attack-1-offline.crt",
+            "attack-1c.crt",
         ],
     );
     if out.status.success() {
-        let pem = std::fs::read(plane.dir().join("attack-1-offline.crt")).unwrap();
-        let who = plane.whoami_with("attack-1-offline", &pem, &key);
+        let pem = std::fs::read(plane.dir().join("attack-1c.crt")).unwrap();
+        let who = plane.whoami_with("attack-1c", &pem, &key);
         panic!(
             "kubepki sign --profile kubelet-client --node-name worker-1 signed the ambiguous \
              request; kube-apiserver reads the certificate as {who:?}; {}",
-            openssl_x509(plane.dir(), "attack-1-offline", &pem).trim()
+            openssl_x509(plane.dir(), "attack-1c", &pem).trim()
         );
     }
     let said = String::from_utf8_lossy(&out.stderr).to_lowercase();
@@ -651,7 +676,7 @@ fn another_nodes_identity(plane: &Plane, worker_1: &Path) {
         "kubepki sign should say what is wrong with the subject: {said}"
     );
     assert!(
-        !plane.dir().join("attack-1-offline.crt").exists(),
+        !plane.dir().join("attack-1c.crt").exists(),
         "a refused request leaves no certificate file"
     );
 }
@@ -716,13 +741,9 @@ fn names_nobody_approved(plane: &Plane, worker_1: &Path) {
     assert_eq!(failed["reason"], "SignerValidationFailure", "{failed}");
 }
 
-/// Attack 3: worker-1 writes the API server's names into its own `Node.status.addresses`
-/// (NodeRestriction lets a node write its own status), then asks for a serving certificate
-/// for them. Serving approval must not trust what the node wrote: the names are never
-/// approved, with or without `--serving-ip-prefixes`. Beside it, the honest request (worker-1,
-/// 192.0.2.21 inside the prefix) is approved and signed with exactly those names.
-fn serving_approval_trusts_the_node(plane: &Plane, worker_1: &Path) {
-    plane.forget_requests();
+/// Attack 3's first move: worker-1 writes the API server's names into its own
+/// `Node.status.addresses`, as a kubelet writes its status. NodeRestriction lets it.
+fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
     let addresses = serde_json::json!([
         {"type": "Hostname", "address": WORKER_1},
         {"type": "InternalIP", "address": WORKER_1_IP},
@@ -765,51 +786,72 @@ fn serving_approval_trusts_the_node(plane: &Plane, worker_1: &Path) {
         written.contains("10.96.0.1") && written.contains("kubernetes.default.svc"),
         "NodeRestriction lets a node write its own addresses: {written}"
     );
-    let name = "attack-3-apiserver-names";
+}
+
+/// Attack 3's request for the API server's names, as worker-1, must be left Pending by
+/// `controller` and never signed.
+fn apiserver_names_left_pending(
+    plane: &Plane,
+    worker_1: &Path,
+    controller: &mut Controller,
+    name: &str,
+    sans: &str,
+) {
     let (csr, _) = openssl_csr(
         plane.dir(),
         name,
         "/O=system:nodes/CN=system:node:worker-1",
-        &[
-            "-addext",
-            "subjectAltName=DNS:kubernetes.default.svc,IP:10.96.0.1",
-        ],
+        &["-addext", &format!("subjectAltName={sans}")],
     );
-    let left_pending = |controller: &mut Controller, when: &str| {
-        let lines = controller.decided(&plane.cp, name, &ANY_DECISION);
-        std::thread::sleep(Duration::from_secs(2));
-        let object = plane.csr(name);
-        if let Some(pem) = certificate(&object) {
-            panic!(
-                "{when}: kubepki controller approved and signed the API server's names for \
-                 worker-1 because worker-1 wrote them into its Node: {}\ncontroller: {lines:?}",
-                openssl_x509(plane.dir(), name, &pem).trim()
-            );
-        }
-        assert!(
-            condition(&object, "Approved").is_none(),
-            "{when}: never approve 10.96.0.1 or kubernetes.default.svc: {}",
-            object["status"]
+    ok(
+        "worker-1 creates its request",
+        plane.create_csr(worker_1, name, &csr, KUBELET_SERVING, &SERVING_USAGES),
+    );
+    let lines = controller.decided(&plane.cp, name, &ANY_DECISION);
+    std::thread::sleep(Duration::from_secs(2));
+    let object = plane.csr(name);
+    if let Some(pem) = certificate(&object) {
+        panic!(
+            "kubepki controller approved and signed {sans} for worker-1 because worker-1 wrote \
+             them into its Node: {}\ncontroller: {lines:?}",
+            openssl_x509(plane.dir(), name, &pem).trim()
         );
-        assert!(
-            lines.iter().any(|l| l.contains("left pending")),
-            "{when}: the controller should say why it left it Pending: {lines:?}"
-        );
-    };
-
-    // Without --serving-ip-prefixes: a request with IP names is never approved.
-    {
-        let mut controller =
-            plane.controller("controller-attack-3a", &["--approve", "kubelet-serving"]);
-        ok(
-            "worker-1 creates its request",
-            plane.create_csr(worker_1, name, &csr, KUBELET_SERVING, &SERVING_USAGES),
-        );
-        left_pending(&mut controller, "--approve kubelet-serving");
     }
+    assert!(
+        condition(&object, "Approved").is_none(),
+        "never approve {sans}: {}",
+        object["status"]
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("left pending")),
+        "the controller should say why it left {name} Pending: {lines:?}"
+    );
+}
 
-    // With the nodes' prefix: still never approved (it is seen again at the list), and the
-    // honest request is.
+/// Attack 3a: with `--approve kubelet-serving` and no `--serving-ip-prefixes`, the request
+/// for DNS kubernetes.default.svc and IP 10.96.0.1 (now "addresses" of worker-1) is never
+/// approved: the Node's addresses are what the node wrote, not a source of truth.
+fn serving_names_the_node_wrote_no_prefixes(plane: &Plane, worker_1: &Path) {
+    plane.forget_requests();
+    node_writes_apiserver_names(plane, worker_1);
+    let mut controller =
+        plane.controller("controller-attack-3a", &["--approve", "kubelet-serving"]);
+    apiserver_names_left_pending(
+        plane,
+        worker_1,
+        &mut controller,
+        "attack-3a-apiserver-names",
+        "DNS:kubernetes.default.svc,IP:10.96.0.1",
+    );
+}
+
+/// Attack 3b: with `--serving-ip-prefixes 192.0.2.0/24`, the same request, and one for the
+/// DNS name alone, are never approved; beside them the honest request (worker-1 and
+/// 192.0.2.21, a Node address inside the prefix) is approved and signed with exactly those
+/// names.
+fn serving_names_the_node_wrote_with_prefixes(plane: &Plane, worker_1: &Path) {
+    plane.forget_requests();
+    node_writes_apiserver_names(plane, worker_1);
     let mut controller = plane.controller(
         "controller-attack-3b",
         &[
@@ -819,7 +861,20 @@ fn serving_approval_trusts_the_node(plane: &Plane, worker_1: &Path) {
             "192.0.2.0/24",
         ],
     );
-    left_pending(&mut controller, "--serving-ip-prefixes 192.0.2.0/24");
+    apiserver_names_left_pending(
+        plane,
+        worker_1,
+        &mut controller,
+        "attack-3b-apiserver-names",
+        "DNS:kubernetes.default.svc,IP:10.96.0.1",
+    );
+    apiserver_names_left_pending(
+        plane,
+        worker_1,
+        &mut controller,
+        "attack-3b-apiserver-dns",
+        "DNS:kubernetes.default.svc",
+    );
 
     let honest = "honest-serving-worker-1";
     let (csr, _) = openssl_csr(
@@ -883,24 +938,29 @@ fn ops_profiles(signers: &str) -> String {
     )
 }
 
-/// Attack 4: a profile file whose client-auth profile names no CA of its own makes a custom
-/// signer `example.com/ops` that signs with the cluster CA, and an approved `O=system:masters`
-/// request for it is cluster-admin. The controller must refuse to start on such a file unless
-/// `signers:` says `ops: {cluster_ca: true}`; and even then the profile refuses
-/// `O=system:masters`.
-fn custom_signer_mints_cluster_admin(plane: &Plane) {
-    plane.forget_requests();
+/// The `O=system:masters` request for `example.com/ops`, made and approved by the admin (as
+/// by an approver that trusts the signer to enforce its profile); returns its key.
+fn approved_masters_request(plane: &Plane, masters: &str) -> String {
     let admin_conf = plane.cp.tree.conf("super-admin.conf");
-    let masters = "attack-4-system-masters";
     let (csr, key) = openssl_csr(plane.dir(), masters, "/CN=mallory/O=system:masters", &[]);
-    let usages = ["digital signature", "key encipherment", "client auth"];
     ok(
         "create the system:masters request",
-        plane.create_csr(&admin_conf, masters, &csr, "example.com/ops", &usages),
+        plane.create_csr(&admin_conf, masters, &csr, "example.com/ops", &OPS_USAGES),
     );
-    // Approved, as by an approver that trusts the signer to enforce its profile.
     plane.approve(masters);
+    key
+}
 
+const OPS_USAGES: [&str; 3] = ["digital signature", "key encipherment", "client auth"];
+
+/// Attack 4a: a profile file whose client-auth profile names no CA of its own makes a
+/// custom signer `example.com/ops` that would sign with the cluster CA, where an approved
+/// `O=system:masters` request is cluster-admin. The controller must refuse to start, naming
+/// the signer, and sign nothing.
+fn custom_signer_on_the_cluster_ca_is_refused(plane: &Plane) {
+    plane.forget_requests();
+    let masters = "attack-4a-system-masters";
+    let key = approved_masters_request(plane, masters);
     std::fs::write(plane.dir().join("ops-implicit.yaml"), ops_profiles("")).unwrap();
     let mut refused = plane.spawn_controller(
         "controller-attack-4a",
@@ -939,7 +999,15 @@ fn custom_signer_mints_cluster_admin(plane: &Plane) {
         certificate(&plane.csr(masters)).is_none(),
         "no certificate for system:masters"
     );
+}
 
+/// Attack 4b: said on purpose (`signers: {ops: {cluster_ca: true}}`) the controller starts,
+/// and still never signs `O=system:masters` (Failed); an ordinary operator is signed.
+fn custom_signer_on_the_cluster_ca_refuses_masters(plane: &Plane) {
+    plane.forget_requests();
+    let admin_conf = plane.cp.tree.conf("super-admin.conf");
+    let masters = "attack-4b-system-masters";
+    let key = approved_masters_request(plane, masters);
     // Said on purpose: it starts, and still never signs system:masters.
     std::fs::write(
         plane.dir().join("ops-cluster-ca.yaml"),
@@ -977,7 +1045,7 @@ fn custom_signer_mints_cluster_admin(plane: &Plane) {
     let (csr, key) = openssl_csr(plane.dir(), alice, "/CN=alice/O=ops", &[]);
     ok(
         "create alice's request",
-        plane.create_csr(&admin_conf, alice, &csr, "example.com/ops", &usages),
+        plane.create_csr(&admin_conf, alice, &csr, "example.com/ops", &OPS_USAGES),
     );
     plane.approve(alice);
     let pem = plane
@@ -1045,20 +1113,36 @@ fn attacks_on_kubepki_as_the_signer_of_a_real_cluster() {
             Box::new(|| node_renews_its_own_client_certificate(&plane, &worker_1)),
         ),
         (
-            "attack 1: another node's identity (multi-valued RDN)",
-            Box::new(|| another_nodes_identity(&plane, &worker_1)),
+            "attack 1a: the approver leaves a multi-valued RDN of two CNs Pending",
+            Box::new(|| ambiguous_subject_is_never_approved(&plane, &worker_1)),
         ),
         (
-            "attack 2: names nobody approved (second extensionRequest value)",
+            "attack 1b: the signer fails an admin-approved multi-valued RDN of two CNs",
+            Box::new(|| ambiguous_subject_fails_when_approved(&plane, &worker_1)),
+        ),
+        (
+            "attack 1c: kubepki sign refuses a multi-valued RDN of two CNs",
+            Box::new(|| ambiguous_subject_is_refused_offline(&plane)),
+        ),
+        (
+            "attack 2: the signer fails a second extensionRequest value",
             Box::new(|| names_nobody_approved(&plane, &worker_1)),
         ),
         (
-            "attack 3: serving approval trusts the node's own addresses",
-            Box::new(|| serving_approval_trusts_the_node(&plane, &worker_1)),
+            "attack 3a: no serving approval of names a node wrote into its Node (no prefixes)",
+            Box::new(|| serving_names_the_node_wrote_no_prefixes(&plane, &worker_1)),
         ),
         (
-            "attack 4: a custom signer on the cluster CA mints system:masters",
-            Box::new(|| custom_signer_mints_cluster_admin(&plane)),
+            "attack 3b: no serving approval of names a node wrote into its Node (prefixes); honest one signed",
+            Box::new(|| serving_names_the_node_wrote_with_prefixes(&plane, &worker_1)),
+        ),
+        (
+            "attack 4a: a custom signer on the cluster CA without cluster_ca: true refuses to start",
+            Box::new(|| custom_signer_on_the_cluster_ca_is_refused(&plane)),
+        ),
+        (
+            "attack 4b: a custom signer with cluster_ca: true fails system:masters; signs an operator",
+            Box::new(|| custom_signer_on_the_cluster_ca_refuses_masters(&plane)),
         ),
     ];
     let mut failed = Vec::new();
