@@ -1,20 +1,26 @@
 //! Attacks on `kubepki controller` as the signer of a real cluster, each played by the party
 //! that could play it: a node with its own credentials, an admin who approves what `kubectl`
 //! and openssl show, a profile file that names no CA. One control plane (kube-controller-manager
-//! without csrsigning and csrapproving: kubepki alone approves and signs) serves them all; each
-//! attack runs to its end and the test fails listing every one that got through.
+//! without csrsigning and csrapproving: kubepki alone approves and signs) serves them all.
+//! Each defence is a check of its own, on its own requests, with its own controller; every
+//! check runs, and the test fails listing the ones that did not hold.
 //!
 //! The attacks:
 //! 1. another node's identity: a multi-valued RDN `{CN=system:node:worker-2 (UTF8String),
 //!    CN=system:node:worker-1 (PrintableString)}` that Go reads as worker-1 when it is asked
-//!    for, and as worker-2 once re-encoded and re-sorted into a certificate;
+//!    for, and as worker-2 once re-encoded and re-sorted into a certificate (the approver, the
+//!    signer and `kubepki sign` must each refuse it);
 //! 2. names nobody approved: a second `extensionRequest` value that Go and openssl never show;
 //! 3. serving approval that trusts the node: a node adds the API server's names to its own
-//!    `Node.status.addresses`, then asks for a serving certificate for them;
-//! 4. a custom signer on the cluster CA mints `O=system:masters`;
+//!    `Node.status.addresses`, then asks for a serving certificate for them (without and with
+//!    `--serving-ip-prefixes`);
+//! 4. a custom signer on the cluster CA mints `O=system:masters` (refused at start without
+//!    `cluster_ca: true`; refused per request with it);
 //!
 //! and the honest paths beside them: a node renewing its own client certificate, a node's
 //! serving certificate for its own name and address, a custom signer's ordinary user.
+//!
+//! `cargo test -p kubepki-cli --test control_plane --locked -- --test-threads=1 attacks_on`
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
@@ -529,8 +535,7 @@ fn openssl_req_text(dir: &Path, name: &str, pem: &str) -> String {
         .arg(&file)
         .output()
         .expect("run openssl req");
-    let text = ok("openssl req -verify", out);
-    text
+    ok("openssl req -verify", out)
 }
 
 /// Attack 1's request: worker-1's key, and a subject of `O=system:nodes` and one
@@ -1008,7 +1013,6 @@ fn custom_signer_on_the_cluster_ca_refuses_masters(plane: &Plane) {
     let admin_conf = plane.cp.tree.conf("super-admin.conf");
     let masters = "attack-4b-system-masters";
     let key = approved_masters_request(plane, masters);
-    // Said on purpose: it starts, and still never signs system:masters.
     std::fs::write(
         plane.dir().join("ops-cluster-ca.yaml"),
         ops_profiles("signers:\n  ops: {cluster_ca: true}\n"),
