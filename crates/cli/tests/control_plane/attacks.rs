@@ -581,6 +581,26 @@ fn issued_as(plane: &Plane, name: &str, key: &str) -> Option<String> {
 fn ambiguous_subject_is_never_approved(plane: &Plane, worker_1: &Path) {
     plane.forget_requests();
     let mut controller = plane.controller("controller-attack-1a", &["--approve", "kubelet-client"]);
+    // The defence the attack goes around: asked plainly, the API server refuses worker-1 a
+    // request for worker-2's name (NodeRestriction reads the CN as Go does).
+    let (plain, _) = openssl_csr(
+        plane.dir(),
+        "attack-1a-plain",
+        "/O=system:nodes/CN=system:node:worker-2",
+        &[],
+    );
+    let refused = plane.create_csr(
+        worker_1,
+        "attack-1a-plain",
+        &plain,
+        KUBELET_CLIENT,
+        &CLIENT_USAGES,
+    );
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        !refused.status.success() && said.contains("Forbidden"),
+        "kube-apiserver should refuse worker-1 a plain request for worker-2: {said}"
+    );
     let (csr, key) = ambiguous_node_request(plane, "attack-1a");
     let name = "attack-1a-other-node";
     ok(
