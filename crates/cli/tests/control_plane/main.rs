@@ -4,14 +4,19 @@
 //! Certificates API flow runs end to end, renewal keeps the cluster working, an expired
 //! serving certificate is seen as expired, and kubeadm's own tree matches ours. The Go
 //! installer example's tree (written through the Go binding) boots the same control plane.
+//! With kubepki as the only approver and signer, a real kubelet TLS-bootstraps through it, and
+//! the attacks of `attacks.rs` (another node's identity, names nobody approved, a node's own
+//! addresses, a custom signer minting system:masters) are played against it.
 //!
 //! Run alone with `bash scripts/test.sh control-plane`. Without the peers the tests print a
 //! loud SKIP; with `CI` set they fail.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod attacks;
 mod go_installer;
 mod harness;
 mod kubeadm;
+mod kubelet;
 mod signer;
 
 use std::path::Path;
