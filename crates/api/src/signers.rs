@@ -224,11 +224,7 @@ impl Signers {
                     }
                 }
                 if (valid_for_client_auth(&profile.usages) || valid_for_client_auth(&requested))
-                    && csr
-                        .subject()
-                        .organizations()
-                        .iter()
-                        .any(|o| *o == SYSTEM_MASTERS)
+                    && csr.subject().organizations().contains(&SYSTEM_MASTERS)
                 {
                     return Err(ApiError::SystemMastersRefused {
                         signer: other.to_owned(),

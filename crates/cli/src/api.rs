@@ -152,8 +152,9 @@ pub(crate) struct ControllerArgs {
     pub(crate) interval: u64,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
+    // Boxed: the cluster mode's flags would make `Command::Controller` the one large variant.
     #[command(flatten)]
-    pub(crate) cluster: crate::cluster_controller::ClusterControllerArgs,
+    pub(crate) cluster: Box<crate::cluster_controller::ClusterControllerArgs>,
 }
 
 /// `kubepki csr manifest`: a CertificateSigningRequest manifest for a CSR file.
