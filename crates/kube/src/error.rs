@@ -70,7 +70,7 @@ pub enum KubeError {
         value: String,
     },
     /// `--serving-dns-regex` that does not compile.
-    #[error("--serving-dns-regex {value:?}: {source}")]
+    #[error("--serving-dns-regex {value:?}: {}", one_line(source))]
     Regex {
         /// The pattern at fault.
         value: String,
@@ -94,6 +94,13 @@ pub enum KubeError {
         /// The socket error.
         source: std::io::Error,
     },
+}
+
+/// The regex compiler's message without its multi-line diagram: its last line.
+fn one_line(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
 impl KubeError {
