@@ -227,15 +227,37 @@ impl SigningController {
         self
     }
 
-    /// The CA serving `signer_name`, if any.
+    /// The CA serving `signer_name`, if any: its own, else the default (cluster-signing) CA
+    /// for a built-in signer or a custom one allowed it ([`Signers::with_cluster_ca`]).
     pub fn ca_for(&self, signer_name: &str) -> Option<&Ca> {
         if let Some(ca) = self.per_signer.get(signer_name) {
             return Some(ca);
         }
-        if !self.signers.knows(signer_name) {
+        if !self.signers.may_use_cluster_ca(signer_name) {
             return None;
         }
         self.default_ca.as_deref()
+    }
+
+    /// Checks, before serving, that no custom signer would fall back to the cluster-signing
+    /// CA (the one kube-apiserver trusts for client certificates) without having been given
+    /// it explicitly: a CA of its own ([`SigningController::with_signer_ca`]) or the opt-in
+    /// [`Signers::with_cluster_ca`].
+    ///
+    /// # Errors
+    /// [`ApiError::CustomSignerOnClusterCa`] naming the first such signer.
+    pub fn check_custom_signers(&self) -> Result<(), ApiError> {
+        if self.default_ca.is_none() {
+            return Ok(());
+        }
+        match self.signers.custom_names().into_iter().find(|name| {
+            !self.per_signer.contains_key(*name) && !self.signers.may_use_cluster_ca(name)
+        }) {
+            Some(name) => Err(ApiError::CustomSignerOnClusterCa {
+                signer: name.to_owned(),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// The TTL for a request: min(expirationSeconds, duration), at least 10 minutes.

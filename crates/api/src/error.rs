@@ -95,6 +95,23 @@ pub enum ApiError {
         /// The signer.
         signer: String,
     },
+    /// A custom signer whose profile lets its certificates authenticate as clients was asked
+    /// for `O=system:masters`: kube-apiserver would let such a certificate act as cluster-admin
+    /// wherever it trusts the signer's CA.
+    #[error("signer {signer} refuses O=system:masters: its certificates are valid for client auth")]
+    SystemMastersRefused {
+        /// The custom signer.
+        signer: String,
+    },
+    /// A custom signer would sign with the cluster-signing CA, which kube-apiserver trusts for
+    /// client certificates, without having been given that CA explicitly.
+    #[error(
+        "custom signer {signer} has no CA of its own and would sign with the cluster-signing CA, which kube-apiserver trusts for client certificates"
+    )]
+    CustomSignerOnClusterCa {
+        /// The custom signer.
+        signer: String,
+    },
     /// The signing CA has expired.
     #[error("the signer has expired: NotAfter={not_after}")]
     SignerExpired {

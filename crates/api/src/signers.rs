@@ -128,6 +128,8 @@ pub fn validate_apiserver_client(usages: &[String]) -> Result<(), ApiError> {
 #[derive(Clone, Debug, Default)]
 pub struct Signers {
     custom: BTreeMap<String, Profile>,
+    /// Custom signers explicitly allowed to sign with the cluster-signing (default) CA.
+    on_cluster_ca: BTreeSet<String>,
 }
 
 impl Signers {
@@ -152,6 +154,22 @@ impl Signers {
         self
     }
 
+    /// Lets the custom signer `signer_name` sign with the cluster-signing (default) CA. Without
+    /// this a custom signer signs only with a CA of its own: the cluster-signing CA is the one
+    /// kube-apiserver trusts for client certificates (`--client-ca-file`), and a custom signer
+    /// that borrowed it silently could mint any user.
+    pub fn with_cluster_ca(mut self, signer_name: &str) -> Self {
+        self.on_cluster_ca.insert(signer_name.to_owned());
+        self
+    }
+
+    /// Whether `signer_name` may sign with the cluster-signing (default) CA: the built-in
+    /// signers, and custom ones named by [`Signers::with_cluster_ca`].
+    pub fn may_use_cluster_ca(&self, signer_name: &str) -> bool {
+        is_builtin(signer_name)
+            || (self.custom.contains_key(signer_name) && self.on_cluster_ca.contains(signer_name))
+    }
+
     /// Whether `signer_name` is built in or configured.
     pub fn knows(&self, signer_name: &str) -> bool {
         is_builtin(signer_name) || self.custom.contains_key(signer_name)
@@ -164,12 +182,15 @@ impl Signers {
 
     /// Checks a request against its signer's rules and returns the profile to issue under:
     /// for the built-in signers, one made from the usages (subject and SANs copied as the
-    /// Kubernetes signer does); for a custom signer, its profile, which must have every
-    /// requested usage.
+    /// Kubernetes signer does); for a custom signer, its profile narrowed to the requested
+    /// usages, each of which the profile must allow (as kube-controller-manager issues what
+    /// was asked for, never more). A custom signer whose certificates would be valid for
+    /// client auth refuses `O=system:masters`.
     ///
     /// # Errors
-    /// The signer's refusal (put by the controller in a `Failed` condition), or
-    /// [`ApiError::UnknownSigner`].
+    /// The signer's refusal (put by the controller in a `Failed` condition):
+    /// [`ApiError::UsageNotAllowed`], [`ApiError::SystemMastersRefused`], the profile's
+    /// refusal; or [`ApiError::UnknownSigner`].
     pub fn check(
         &self,
         signer_name: &str,
@@ -189,6 +210,7 @@ impl Signers {
                     .ok_or_else(|| ApiError::UnknownSigner {
                         signer: other.to_owned(),
                     })?;
+                let mut requested: Vec<Usage> = Vec::new();
                 for u in usages {
                     let usage: Usage = u.parse()?;
                     if !profile.usages.contains(&usage) {
@@ -197,9 +219,20 @@ impl Signers {
                             signer: other.to_owned(),
                         });
                     }
+                    if !requested.contains(&usage) {
+                        requested.push(usage);
+                    }
+                }
+                if (valid_for_client_auth(&profile.usages) || valid_for_client_auth(&requested))
+                    && csr.subject().organizations().contains(&SYSTEM_MASTERS)
+                {
+                    return Err(ApiError::SystemMastersRefused {
+                        signer: other.to_owned(),
+                    });
                 }
                 profile.check_request(csr.subject(), csr.sans())?;
                 let mut p = profile.clone();
+                p.usages = requested;
                 p.ca = None;
                 p.backdate = BACKDATE;
                 p.default_validity = validity.min(p.max_validity);
@@ -208,6 +241,19 @@ impl Signers {
         }
         usage_profile(signer_name, usages, validity)
     }
+}
+
+/// The group kube-apiserver lets do anything, whatever RBAC says.
+const SYSTEM_MASTERS: &str = "system:masters";
+
+/// Whether a certificate issued with `usages` passes Go's `crypto/x509` check for client
+/// auth (kube-apiserver's): it has `client auth` or `any`, or no extended key usage at all.
+fn valid_for_client_auth(usages: &[Usage]) -> bool {
+    let (_, ekus) = kubepki_profile::key_usage_and_eku(usages);
+    ekus.is_empty()
+        || usages
+            .iter()
+            .any(|u| matches!(u, Usage::ClientAuth | Usage::Any))
 }
 
 fn is_builtin(name: &str) -> bool {

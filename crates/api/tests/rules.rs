@@ -777,8 +777,12 @@ fn custom_signer_from_a_profile_file() {
         "profiles:\n  etcd-client:\n    usages: [digital signature, key encipherment, client auth]\n    expiry: 720h\n    subject: {forbidden_organizations: [system:masters]}\n",
     )
     .unwrap();
-    let c = SigningController::new(Signers::new().with_profile_set("kubepki.io", &set))
-        .with_default_ca(ca());
+    let c = SigningController::new(
+        Signers::new()
+            .with_profile_set("kubepki.io", &set)
+            .with_cluster_ca("kubepki.io/etcd-client"),
+    )
+    .with_default_ca(ca());
     let mut csr = object(
         "e",
         "kubepki.io/etcd-client",
@@ -809,6 +813,161 @@ fn custom_signer_from_a_profile_file() {
             r#"usage "server auth" is not allowed by signer kubepki.io/etcd-client"#.into()
         )
     );
+}
+
+/// The usages a signed request's certificate has, in Kubernetes' words.
+fn issued_usages(csr: &CertificateSigningRequest) -> Vec<String> {
+    let pem = &csr.status.certificate.as_ref().unwrap().0;
+    let ders = kubepki_sign::certificates_from_bytes(pem).unwrap();
+    let info = kubepki_sign::CertificateInfo::from_der(&ders[0]).unwrap();
+    info.usages.iter().map(|u| u.as_str().to_owned()).collect()
+}
+
+fn custom_signers(profiles: &str) -> Signers {
+    let set = kubepki_profile::ProfileSet::from_yaml(profiles).unwrap();
+    Signers::new().with_profile_set("example.com", &set)
+}
+
+#[test]
+fn custom_signer_issues_only_the_requested_usages() {
+    let signers = custom_signers(
+        "profiles:\n  app:\n    usages: [digital signature, key encipherment, client auth, server auth]\n    expiry: 720h\n",
+    );
+    let c = SigningController::new(signers).with_signer_ca("example.com/app", ca());
+    let mut csr = object(
+        "a",
+        "example.com/app",
+        &["digital signature", "client auth"],
+        "app",
+        &[],
+        &[],
+    );
+    approve(&mut csr, false, now()).unwrap();
+    assert!(matches!(
+        c.sign(&mut csr, now()).unwrap(),
+        SignOutcome::Issued { .. }
+    ));
+    // Not the profile's server auth and key encipherment: only what was asked for.
+    assert_eq!(issued_usages(&csr), ["digital signature", "client auth"]);
+}
+
+#[test]
+fn custom_signer_with_client_auth_refuses_system_masters() {
+    let signers = custom_signers(
+        "profiles:\n  internal:\n    usages: [digital signature, client auth, server auth]\n    expiry: 720h\n  web:\n    usages: [digital signature, server auth]\n    expiry: 720h\n  bare:\n    usages: [digital signature]\n    expiry: 720h\n",
+    );
+    let c = SigningController::new(signers)
+        .with_signer_ca("example.com/internal", ca())
+        .with_signer_ca("example.com/web", ca())
+        .with_signer_ca("example.com/bare", ca());
+    let mut admin = object(
+        "m",
+        "example.com/internal",
+        &["client auth"],
+        "mallory",
+        &["system:masters"],
+        &[],
+    );
+    approve(&mut admin, false, now()).unwrap();
+    let refusal = "signer example.com/internal refuses O=system:masters: its certificates are valid for client auth";
+    assert_eq!(
+        c.sign(&mut admin, now()).unwrap(),
+        SignOutcome::Failed(refusal.into())
+    );
+    let failed = admin.condition(FAILED).unwrap();
+    assert_eq!(failed.reason.as_deref(), Some("SignerValidationFailure"));
+    // Asking the client-auth profile for server auth only does not get around it.
+    let mut server_only = object(
+        "s",
+        "example.com/internal",
+        &["server auth"],
+        "mallory",
+        &["system:masters"],
+        &[],
+    );
+    approve(&mut server_only, false, now()).unwrap();
+    assert!(matches!(
+        c.sign(&mut server_only, now()).unwrap(),
+        SignOutcome::Failed(m) if m.contains("system:masters")
+    ));
+    // A profile without any extended key usage issues certificates Go accepts for client
+    // auth: refused too.
+    let mut bare = object(
+        "b",
+        "example.com/bare",
+        &["digital signature"],
+        "mallory",
+        &["system:masters"],
+        &[],
+    );
+    approve(&mut bare, false, now()).unwrap();
+    assert_eq!(
+        c.sign(&mut bare, now()).unwrap(),
+        SignOutcome::Failed(
+            "signer example.com/bare refuses O=system:masters: its certificates are valid for client auth"
+                .into()
+        )
+    );
+    // A server-only profile's certificate cannot authenticate a client: the group is inert.
+    let mut web = object(
+        "w",
+        "example.com/web",
+        &["server auth"],
+        "web",
+        &["system:masters"],
+        &[],
+    );
+    approve(&mut web, false, now()).unwrap();
+    assert!(matches!(
+        c.sign(&mut web, now()).unwrap(),
+        SignOutcome::Issued { .. }
+    ));
+}
+
+#[test]
+fn custom_signer_never_borrows_the_cluster_ca_implicitly() {
+    let profiles =
+        "profiles:\n  internal:\n    usages: [digital signature, client auth]\n    expiry: 720h\n";
+    let implicit = SigningController::new(custom_signers(profiles)).with_default_ca(ca());
+    match implicit.check_custom_signers() {
+        Err(e @ ApiError::CustomSignerOnClusterCa { .. }) => assert_eq!(
+            e.to_string(),
+            "custom signer example.com/internal has no CA of its own and would sign with the cluster-signing CA, which kube-apiserver trusts for client certificates"
+        ),
+        other => panic!("expected CustomSignerOnClusterCa, got {other:?}"),
+    }
+    // And if the check is skipped, nothing is signed with the cluster CA.
+    assert!(implicit.ca_for("example.com/internal").is_none());
+    let mut csr = object(
+        "i",
+        "example.com/internal",
+        &["client auth"],
+        "app",
+        &[],
+        &[],
+    );
+    approve(&mut csr, false, now()).unwrap();
+    assert_eq!(
+        implicit.sign(&mut csr, now()).unwrap(),
+        SignOutcome::Skipped
+    );
+    // The built-in signers keep the cluster CA.
+    assert!(implicit.ca_for(KUBE_APISERVER_CLIENT).is_some());
+
+    let opted_in =
+        SigningController::new(custom_signers(profiles).with_cluster_ca("example.com/internal"))
+            .with_default_ca(ca());
+    opted_in.check_custom_signers().unwrap();
+    assert!(opted_in.ca_for("example.com/internal").is_some());
+
+    let own = SigningController::new(custom_signers(profiles))
+        .with_default_ca(ca())
+        .with_signer_ca("example.com/internal", ca());
+    own.check_custom_signers().unwrap();
+    // Without a cluster-signing CA there is nothing to borrow.
+    SigningController::new(custom_signers(profiles))
+        .check_custom_signers()
+        .unwrap();
 }
 
 #[test]

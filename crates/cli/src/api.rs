@@ -152,8 +152,9 @@ pub(crate) struct ControllerArgs {
     pub(crate) interval: u64,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
+    // Boxed: the cluster mode's flags would make `Command::Controller` the one large variant.
     #[command(flatten)]
-    pub(crate) cluster: crate::cluster_controller::ClusterControllerArgs,
+    pub(crate) cluster: Box<crate::cluster_controller::ClusterControllerArgs>,
 }
 
 /// `kubepki csr manifest`: a CertificateSigningRequest manifest for a CSR file.
@@ -438,20 +439,31 @@ struct SignerCas {
 }
 
 /// One custom signer's CA: a certificate file and a key file or `pkcs11:` URI, relative to
-/// the profile file.
+/// the profile file; or `cluster_ca: true`, the explicit opt-in to the cluster-signing CA
+/// (which kube-apiserver trusts for client certificates).
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SignerCaFiles {
-    cert_file: PathBuf,
-    key_file: PathBuf,
+    cert_file: Option<PathBuf>,
+    key_file: Option<PathBuf>,
+    #[serde(default)]
+    cluster_ca: bool,
 }
 
-/// The custom signers' own CAs named in the profile file at `path`.
+/// Where one custom signer's CA comes from.
+enum SignerCa {
+    /// Its own CA.
+    Own(Ca),
+    /// The cluster-signing CA, by explicit opt-in.
+    Cluster,
+}
+
+/// The custom signers' CAs named in the profile file at `path`.
 fn signer_cas(
     path: &std::path::Path,
     text: &str,
     set: &ProfileSet,
-) -> CliResult<Vec<(String, Ca)>> {
+) -> CliResult<Vec<(String, SignerCa)>> {
     let named: SignerCas = serde_yaml::from_str(text)
         .map_err(|e| CliError(format!("{}: signers: {e}", path.display())))?;
     let base = path.parent().unwrap_or(std::path::Path::new("."));
@@ -463,24 +475,36 @@ fn signer_cas(
                 path.display()
             )));
         }
-        let key = if files.key_file.to_string_lossy().starts_with("pkcs11:") {
-            files.key_file
-        } else {
-            base.join(files.key_file)
+        let ca = match (files.cert_file, files.key_file, files.cluster_ca) {
+            (None, None, true) => SignerCa::Cluster,
+            (Some(cert), Some(key), false) => {
+                let key = if key.to_string_lossy().starts_with("pkcs11:") {
+                    key
+                } else {
+                    base.join(key)
+                };
+                SignerCa::Own(crate::hsm::load_ca_from(
+                    &base.join(cert),
+                    &key,
+                    None,
+                    kubepki_pkcs11::UriOrigin::File,
+                )?)
+            }
+            _ => {
+                return Err(CliError(format!(
+                    "{}: signers: {name:?}: give cert_file and key_file, or cluster_ca: true (not both)",
+                    path.display()
+                )));
+            }
         };
-        cas.push((
-            name,
-            crate::hsm::load_ca_from(
-                &base.join(files.cert_file),
-                &key,
-                None,
-                kubepki_pkcs11::UriOrigin::File,
-            )?,
-        ));
+        cas.push((name, ca));
     }
     Ok(cas)
 }
 
+/// The signing controller of the flags, shared by the embedded and the cluster controller.
+/// It refuses to start when a custom signer would sign with the cluster-signing CA without
+/// the profile file's `signers:` section naming that signer.
 fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
     let mut signers = Signers::new();
     let mut custom_cas = Vec::new();
@@ -492,18 +516,32 @@ fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
         signers = signers.with_profile_set(&args.signer_domain, &set);
         custom_cas = signer_cas(path, &text, &set)?;
     }
-    let duration = parse_duration(&args.cluster_signing_duration)?;
-    let mut controller = SigningController::new(signers).with_duration(duration);
-    let mut any = false;
-    for (name, ca) in custom_cas {
-        controller = controller.with_signer_ca(&format!("{}/{name}", args.signer_domain), ca);
-        any = true;
-    }
-    if let Some(ca) = load_ca(
+    let cluster_ca = load_ca(
         &args.cluster_signing_cert_file,
         &args.cluster_signing_key_file,
         "--cluster-signing",
-    )? {
+    )?;
+    let mut own_cas = Vec::new();
+    for (name, ca) in custom_cas {
+        let signer = format!("{}/{name}", args.signer_domain);
+        match ca {
+            SignerCa::Own(ca) => own_cas.push((signer, ca)),
+            SignerCa::Cluster if cluster_ca.is_none() => {
+                return Err(CliError(format!(
+                    "signers: {name}: cluster_ca: true, but no --cluster-signing-cert-file and --cluster-signing-key-file"
+                )));
+            }
+            SignerCa::Cluster => signers = signers.with_cluster_ca(&signer),
+        }
+    }
+    let duration = parse_duration(&args.cluster_signing_duration)?;
+    let mut controller = SigningController::new(signers).with_duration(duration);
+    let mut any = false;
+    for (signer, ca) in own_cas {
+        controller = controller.with_signer_ca(&signer, ca);
+        any = true;
+    }
+    if let Some(ca) = cluster_ca {
         controller = controller.with_default_ca(ca);
         any = true;
     }
@@ -534,6 +572,17 @@ fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
             "no CA: give --cluster-signing-cert-file and --cluster-signing-key-file (or a per-signer pair, or signers: in the profile file)"
                 .to_owned(),
         ));
+    }
+    if let Err(e) = controller.check_custom_signers() {
+        let ApiError::CustomSignerOnClusterCa { signer } = &e else {
+            return Err(e.into());
+        };
+        let name = signer
+            .strip_prefix(&format!("{}/", args.signer_domain))
+            .unwrap_or(signer);
+        return Err(CliError(format!(
+            "{e}: name its CA in the profile file's signers: section ({name}: {{cert_file: FILE, key_file: FILE}}), or opt in with {name}: {{cluster_ca: true}}"
+        )));
     }
     Ok(controller)
 }

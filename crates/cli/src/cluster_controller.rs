@@ -9,7 +9,10 @@ use std::time::SystemTime;
 
 use clap::{Args, ValueEnum};
 use kubepki::api::SigningController;
-use kubepki_kube::{ApprovalPolicy, ControllerOptions, LeaseConfig, Metrics};
+use kubepki_kube::{
+    ApprovalPolicy, ControllerOptions, DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE,
+    LeaseConfig, Metrics, ServingConstraints,
+};
 
 use crate::error::{CliError, CliResult};
 
@@ -34,10 +37,36 @@ pub(crate) struct ClusterControllerArgs {
     #[arg(long, conflicts_with = "kubeconfig")]
     pub(crate) in_cluster: bool,
     /// Approve on our own: kubelet-client (kube-controller-manager's rule, with a
-    /// SubjectAccessReview), kubelet-serving (the requester is the node, every name one of
-    /// its addresses). Comma-separated or repeated.
+    /// SubjectAccessReview), kubelet-serving (the requester is the node, every name allowed
+    /// by the --serving-* flags and one of its Node's addresses). Comma-separated or repeated.
     #[arg(long, value_name = "POLICIES")]
     pub(crate) approve: Vec<String>,
+    /// Decide, log and count every approval verdict, but never write an approval.
+    #[arg(long)]
+    pub(crate) approve_dry_run: bool,
+    /// kubelet-serving: every IP name must lie in one of these prefixes. Without it no
+    /// request with an IP name is approved. Comma-separated or repeated.
+    #[arg(long, value_name = "CIDR[,CIDR...]")]
+    pub(crate) serving_ip_prefixes: Vec<String>,
+    /// kubelet-serving: `<node>.<SUFFIX>` is an allowed DNS name (besides the node name).
+    /// Repeatable.
+    #[arg(long, value_name = "SUFFIX")]
+    pub(crate) serving_dns_suffix: Vec<String>,
+    /// kubelet-serving: a DNS name that fully matches REGEX and whose first label is the
+    /// node name is allowed.
+    #[arg(long, value_name = "REGEX")]
+    pub(crate) serving_dns_regex: Option<String>,
+    /// kubelet-serving: every DNS name must also resolve, only to addresses in
+    /// --serving-ip-prefixes.
+    #[arg(long)]
+    pub(crate) serving_resolve_dns: bool,
+    /// The Services' range (kube-apiserver's flag): no address in it is ever approved for a
+    /// kubelet, the API server's own (the first) above all.
+    #[arg(long, value_name = "CIDR[,CIDR]", default_value = DEFAULT_SERVICE_CLUSTER_IP_RANGE)]
+    pub(crate) service_cluster_ip_range: String,
+    /// The cluster's DNS domain: `*.svc.<DOMAIN>` is never approved for a kubelet.
+    #[arg(long, value_name = "DOMAIN", default_value = DEFAULT_CLUSTER_DOMAIN)]
+    pub(crate) cluster_domain: String,
     /// Sign only while holding a coordination.k8s.io Lease (lease 15s, renew 10s, retry 2s).
     #[arg(long)]
     pub(crate) leader_elect: bool,
@@ -106,10 +135,32 @@ async fn terminated() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
+/// The kubelet-serving constraints of the flags.
+fn serving_constraints(args: &ClusterControllerArgs) -> CliResult<ServingConstraints> {
+    let flag = |e: kubepki_kube::KubeError| CliError(e.to_string());
+    let mut c = ServingConstraints::new()
+        .with_service_cluster_ip_range(&args.service_cluster_ip_range)
+        .map_err(flag)?
+        .with_cluster_domain(&args.cluster_domain)
+        .map_err(flag)?
+        .with_resolve_dns(args.serving_resolve_dns);
+    for list in &args.serving_ip_prefixes {
+        c = c.with_ip_prefixes(list).map_err(flag)?;
+    }
+    for suffix in &args.serving_dns_suffix {
+        c = c.with_dns_suffix(suffix).map_err(flag)?;
+    }
+    if let Some(pattern) = &args.serving_dns_regex {
+        c = c.with_dns_regex(pattern).map_err(flag)?;
+    }
+    Ok(c)
+}
+
 /// Runs the controller against the cluster until SIGTERM (or Ctrl-C).
 pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> CliResult<()> {
     let approval =
         ApprovalPolicy::from_words(args.approve.iter().map(String::as_str)).map_err(CliError)?;
+    let serving = serving_constraints(args)?;
     if args.workers == 0 {
         return Err(CliError("--workers must be at least 1".to_owned()));
     }
@@ -124,6 +175,8 @@ pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> C
     let options = ControllerOptions {
         signing,
         approval,
+        serving,
+        approve_dry_run: args.approve_dry_run,
         lease,
         workers: args.workers,
         clock: SystemTime::now,

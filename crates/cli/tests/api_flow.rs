@@ -618,3 +618,94 @@ fn oversized_and_deeply_nested_manifests_are_refused_quickly() {
     );
     assert!(start.elapsed() < Duration::from_secs(10));
 }
+
+/// A custom signer with no CA of its own would sign with the cluster-signing CA, which
+/// kube-apiserver trusts for clients: the controller refuses to start, naming it, until the
+/// profile file's `signers:` section opts in; even then O=system:masters is refused.
+#[test]
+fn a_custom_signer_never_borrows_the_cluster_ca_implicitly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, "mallory", &["system:masters"], &[]);
+    let profiles =
+        "profiles:\n  internal:\n    usages: [digital signature, client auth]\n    expiry: 720h\n";
+    std::fs::write(dir.join("profiles.yaml"), profiles).unwrap();
+    let run = |dir: &Path| {
+        kubepki(
+            dir,
+            &[
+                "controller",
+                "--cluster-signing-cert-file",
+                "ca.crt",
+                "--cluster-signing-key-file",
+                "ca.key",
+                "--profiles-file",
+                "profiles.yaml",
+                "--signer-domain",
+                "example.com",
+                "--once",
+            ],
+        )
+    };
+    let err = fails(run(dir));
+    assert_eq!(
+        err,
+        "error: custom signer example.com/internal has no CA of its own and would sign with the cluster-signing CA, which kube-apiserver trusts for client certificates: name its CA in the profile file's signers: section (internal: {cert_file: FILE, key_file: FILE}), or opt in with internal: {cluster_ca: true}\n"
+    );
+    // Naming both the files and the opt-in is refused, with the signer named.
+    std::fs::write(
+        dir.join("profiles.yaml"),
+        format!("{profiles}signers:\n  internal: {{cert_file: ca.crt, key_file: ca.key, cluster_ca: true}}\n"),
+    )
+    .unwrap();
+    let err = fails(run(dir));
+    assert!(
+        err.contains(
+            "signers: \"internal\": give cert_file and key_file, or cluster_ca: true (not both)"
+        ),
+        "{err}"
+    );
+
+    std::fs::write(
+        dir.join("profiles.yaml"),
+        format!("{profiles}signers:\n  internal: {{cluster_ca: true}}\n"),
+    )
+    .unwrap();
+    let manifest = ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "manifest",
+            "--csr",
+            "mallory.csr",
+            "--name",
+            "mallory",
+            "--signer",
+            "example.com/internal",
+            "--usage",
+            "client auth",
+        ],
+    ));
+    std::fs::write(dir.join("mallory.yaml"), &manifest).unwrap();
+    ok(kubepki(
+        dir,
+        &["create", "-f", "mallory.yaml", "--as", "mallory"],
+    ));
+    ok(kubepki(dir, &["certificate", "approve", "mallory"]));
+    let out = run(dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = ok(kubepki(dir, &["get", "csr", "mallory", "-o", "json"]));
+    let object: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let failed = &object["status"]["conditions"][1];
+    assert_eq!(failed["type"], "Failed", "{object}");
+    assert_eq!(failed["reason"], "SignerValidationFailure", "{object}");
+    assert_eq!(
+        failed["message"],
+        "signer example.com/internal refuses O=system:masters: its certificates are valid for client auth"
+    );
+    assert!(object["status"]["certificate"].is_null(), "{object}");
+}

@@ -295,3 +295,43 @@ fn a_broken_admin_conf_is_named_not_ignored() {
         "{stderr}"
     );
 }
+
+/// A bad kubelet-serving constraint stops `kubepki controller --kubeconfig` before it
+/// connects, naming the flag and the value.
+#[test]
+fn bad_serving_constraints_are_named_before_connecting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "controller",
+            "--kubeconfig",
+            "no-such.conf",
+            "--cluster-signing-cert-file",
+            "ca.crt",
+            "--cluster-signing-key-file",
+            "ca.key",
+            "--approve",
+            "kubelet-serving",
+        ];
+        args.extend_from_slice(extra);
+        fails(kubepki(dir, &args))
+    };
+    assert_eq!(
+        run(&["--serving-ip-prefixes", "192.0.2.0/24,10.0.0.0/33"]),
+        "error: --serving-ip-prefixes \"10.0.0.0/33\": invalid IP address syntax\n"
+    );
+    assert_eq!(
+        run(&["--serving-dns-suffix", "nodes example"]),
+        "error: --serving-dns-suffix \"nodes example\": not a DNS name (letters, digits, '-' and '.')\n"
+    );
+    assert_eq!(
+        run(&["--service-cluster-ip-range", "10.96.0.0"]),
+        "error: --service-cluster-ip-range \"10.96.0.0\": invalid IP address syntax\n"
+    );
+    assert_eq!(
+        run(&["--serving-dns-regex", "("]),
+        "error: --serving-dns-regex \"(\": unclosed group\n"
+    );
+}

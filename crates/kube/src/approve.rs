@@ -1,11 +1,11 @@
 //! Approval policies: kube-controller-manager's `csrapproving` rule for kubelet client
 //! certificates (a SubjectAccessReview per request), and kubelet-serving approval as
-//! kubelet-csr-approver does it (the requester is the node, and every name it asks for is one
-//! of that Node's addresses).
+//! kubelet-csr-approver does it (the requester is the node, every name is allowed by the
+//! operator's constraints and is one of that Node's addresses; see [`crate::serving`]).
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -16,11 +16,16 @@ use kube::api::PostParams;
 use kubepki_api::{
     APPROVED, CertificateSigningRequest, CertificateSigningRequestCondition, DENIED,
     KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING, format_time, parse_request,
-    validate_kubelet_client, validate_kubelet_serving,
+    validate_kubelet_client,
 };
-use kubepki_csr::San;
 
 use crate::KubeError;
+use crate::serving::{
+    Requester, ServingConstraints, dns_names, resolution_verdict, serving_verdict,
+};
+
+/// How long one DNS name may take to resolve (`--serving-resolve-dns`).
+const RESOLVE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Which requests the controller approves on its own. Everything else is left Pending for an
 /// admin (`kubectl certificate approve`) or another approver.
@@ -31,7 +36,8 @@ pub struct ApprovalPolicy {
     /// a SubjectAccessReview says: kube-controller-manager's `csrapproving` controller.
     pub kubelet_client: bool,
     /// `kubernetes.io/kubelet-serving` requests from `system:node:<n>` (group `system:nodes`)
-    /// for CN `system:node:<n>` whose every DNS and IP name is an address of Node `<n>`.
+    /// for CN `system:node:<n>` whose every DNS and IP name the operator's
+    /// [`ServingConstraints`] allow and is an address of Node `<n>`.
     pub kubelet_serving: bool,
 }
 
@@ -64,21 +70,108 @@ impl ApprovalPolicy {
     }
 }
 
+/// One approval policy, as the metrics name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Policy {
+    /// `--approve kubelet-client`.
+    KubeletClient,
+    /// `--approve kubelet-serving`.
+    KubeletServing,
+}
+
+impl Policy {
+    /// The policy's word: `kubelet-client`, `kubelet-serving` (the `policy` label).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::KubeletClient => "kubelet-client",
+            Policy::KubeletServing => "kubelet-serving",
+        }
+    }
+}
+
+/// Why a policy left a request Pending: a small fixed set, the `reason` label of
+/// `kubepki_approval_refusals_total` (never request data).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Refusal {
+    /// Unreadable, or not a valid request for the policy's signer.
+    InvalidRequest,
+    /// The requester is not `system:node:<n>` in `system:nodes`.
+    RequesterNotNode,
+    /// The CN is not the requester.
+    CommonNameMismatch,
+    /// A DNS name that is never approved (the API server's or a Service's, `localhost`, a
+    /// wildcard).
+    ForbiddenDnsName,
+    /// An IP address that is never approved (a service address, loopback, link-local,
+    /// unspecified, multicast, broadcast), named or resolved to.
+    ForbiddenIp,
+    /// The Node does not exist.
+    NodeNotFound,
+    /// A name that is not an address of the Node.
+    NotNodeAddress,
+    /// An IP name while `--serving-ip-prefixes` is not set.
+    IpPrefixesUnset,
+    /// An IP name outside `--serving-ip-prefixes`.
+    IpOutsidePrefixes,
+    /// A DNS name that is not the node name, under a suffix, or a regex match.
+    DnsNotAllowed,
+    /// A DNS name that does not resolve (`--serving-resolve-dns`).
+    DnsUnresolved,
+    /// A DNS name that resolves outside `--serving-ip-prefixes`.
+    DnsResolvesOutsidePrefixes,
+    /// The SubjectAccessReview said no (kubelet-client).
+    NotAuthorized,
+}
+
+impl Refusal {
+    /// The `reason` label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Refusal::InvalidRequest => "invalid_request",
+            Refusal::RequesterNotNode => "requester_not_node",
+            Refusal::CommonNameMismatch => "cn_mismatch",
+            Refusal::ForbiddenDnsName => "forbidden_dns_name",
+            Refusal::ForbiddenIp => "forbidden_ip",
+            Refusal::NodeNotFound => "node_not_found",
+            Refusal::NotNodeAddress => "not_node_address",
+            Refusal::IpPrefixesUnset => "ip_prefixes_unset",
+            Refusal::IpOutsidePrefixes => "ip_outside_prefixes",
+            Refusal::DnsNotAllowed => "dns_not_allowed",
+            Refusal::DnsUnresolved => "dns_unresolved",
+            Refusal::DnsResolvesOutsidePrefixes => "dns_resolves_outside_prefixes",
+            Refusal::NotAuthorized => "not_authorized",
+        }
+    }
+}
+
 /// What the approver concluded about one request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Verdict {
     /// Not a request any enabled policy governs, or decided already: nothing to say.
     NotOurs,
     /// Approve, with this message on the `Approved` condition.
-    Approve(String),
-    /// Leave it Pending; the reason goes to the log.
-    Leave(String),
+    Approve {
+        /// The policy that approves.
+        policy: Policy,
+        /// The `Approved` condition's message.
+        message: String,
+    },
+    /// Leave it Pending; the message goes to the log, the reason to the metrics.
+    Leave {
+        /// The policy that declined.
+        policy: Policy,
+        /// Why, as a metric label.
+        reason: Refusal,
+        /// Why, in a sentence.
+        message: String,
+    },
 }
 
 /// Decides on requests with the cluster's help (SubjectAccessReviews, Node objects).
 #[derive(Clone)]
 pub struct Approver {
     policy: ApprovalPolicy,
+    serving: ServingConstraints,
     reviews: Api<SubjectAccessReview>,
     nodes: Api<Node>,
 }
@@ -87,15 +180,18 @@ impl std::fmt::Debug for Approver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Approver")
             .field("policy", &self.policy)
+            .field("serving", &self.serving)
             .finish()
     }
 }
 
 impl Approver {
-    /// An approver for `policy` on the cluster of `client`.
-    pub fn new(client: kube::Client, policy: ApprovalPolicy) -> Self {
+    /// An approver for `policy` on the cluster of `client`, kubelet serving requests held to
+    /// `serving`.
+    pub fn new(client: kube::Client, policy: ApprovalPolicy, serving: ServingConstraints) -> Self {
         Approver {
             policy,
+            serving,
             reviews: Api::all(client.clone()),
             nodes: Api::all(client),
         }
@@ -120,12 +216,20 @@ impl Approver {
     }
 
     async fn kubelet_client(&self, csr: &CertificateSigningRequest) -> Result<Verdict, KubeError> {
+        let leave = |reason, message| Verdict::Leave {
+            policy: Policy::KubeletClient,
+            reason,
+            message,
+        };
         let request = match parse_request(csr) {
             Ok(r) => r,
-            Err(e) => return Ok(Verdict::Leave(e.to_string())),
+            Err(e) => return Ok(leave(Refusal::InvalidRequest, e.to_string())),
         };
         if let Err(e) = validate_kubelet_client(&request, &csr.spec.usages) {
-            return Ok(Verdict::Leave(format!("not a kubelet client request: {e}")));
+            return Ok(leave(
+                Refusal::InvalidRequest,
+                format!("not a kubelet client request: {e}"),
+            ));
         }
         // As csrapproving: a node renewing its own certificate needs `selfnodeclient`, a
         // bootstrap token asking for a node's first certificate needs `nodeclient`.
@@ -142,12 +246,18 @@ impl Approver {
             )
         };
         if self.allowed(csr, subresource).await? {
-            Ok(Verdict::Approve(message.to_owned()))
+            Ok(Verdict::Approve {
+                policy: Policy::KubeletClient,
+                message: message.to_owned(),
+            })
         } else {
-            Ok(Verdict::Leave(format!(
-                "{} may not create certificatesigningrequests/{subresource}",
-                csr.spec.username.as_deref().unwrap_or("<no user>")
-            )))
+            Ok(leave(
+                Refusal::NotAuthorized,
+                format!(
+                    "{} may not create certificatesigningrequests/{subresource}",
+                    csr.spec.username.as_deref().unwrap_or("<no user>")
+                ),
+            ))
         }
     }
 
@@ -187,63 +297,75 @@ impl Approver {
         Ok(answer.status.is_some_and(|s| s.allowed))
     }
 
+    /// The serving rule ([`serving_verdict`]) with the cluster's facts: the Node's addresses
+    /// and, with `--serving-resolve-dns`, what each DNS name resolves to.
     async fn kubelet_serving(&self, csr: &CertificateSigningRequest) -> Result<Verdict, KubeError> {
         let request = match parse_request(csr) {
             Ok(r) => r,
-            Err(e) => return Ok(Verdict::Leave(e.to_string())),
+            Err(e) => {
+                return Ok(Verdict::Leave {
+                    policy: Policy::KubeletServing,
+                    reason: Refusal::InvalidRequest,
+                    message: e.to_string(),
+                });
+            }
         };
-        if let Err(e) = validate_kubelet_serving(&request, &csr.spec.usages) {
-            return Ok(Verdict::Leave(format!(
-                "not a kubelet serving request: {e}"
-            )));
-        }
-        let user = csr.spec.username.as_deref().unwrap_or_default();
-        let Some(node_name) = user.strip_prefix("system:node:") else {
-            return Ok(Verdict::Leave(format!(
-                "requested by {user:?}, not by a node (system:node:<name>)"
-            )));
+        let requester = Requester {
+            username: csr.spec.username.as_deref().unwrap_or_default(),
+            groups: &csr.spec.groups,
         };
-        if !csr.spec.groups.iter().any(|g| g == "system:nodes") {
-            return Ok(Verdict::Leave(format!(
-                "{user} is not in group system:nodes"
-            )));
-        }
-        if request.subject().common_name() != Some(user) {
-            return Ok(Verdict::Leave(format!(
-                "CN {:?} is not the requester {user}",
-                request.subject().common_name().unwrap_or_default()
-            )));
-        }
-        let node = match self.nodes.get_opt(node_name).await {
-            Ok(Some(node)) => node,
-            Ok(None) => return Ok(Verdict::Leave(format!("node {node_name} does not exist"))),
-            Err(e) => return Err(KubeError::api(format!("get node/{node_name}"), e)),
+        let addresses = match requester.node_name() {
+            Some(node) => self.node_addresses(node).await?,
+            None => None,
         };
-        let addresses: Vec<String> = node
-            .status
-            .and_then(|s| s.addresses)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|a| a.address.to_ascii_lowercase())
-            .collect();
-        for san in request.sans() {
-            let known = match san {
-                San::Dns(name) => addresses.iter().any(|a| a == name),
-                San::Ip(ip) => addresses
-                    .iter()
-                    .any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == *ip)),
-                // validate_kubelet_serving refused these already.
-                San::Uri(_) | San::Email(_) => false,
-            };
-            if !known {
-                return Ok(Verdict::Leave(format!(
-                    "{san} is not an address of node {node_name}"
-                )));
+        let verdict = serving_verdict(
+            &request,
+            &csr.spec.usages,
+            &requester,
+            addresses.as_deref(),
+            &self.serving,
+        );
+        if !matches!(verdict, Verdict::Approve { .. }) || !self.serving.resolve_dns() {
+            return Ok(verdict);
+        }
+        for name in dns_names(&request) {
+            let resolved = resolve(&name).await;
+            if let Some(refusal) = resolution_verdict(&name, &resolved, &self.serving) {
+                return Ok(refusal);
             }
         }
-        Ok(Verdict::Approve(format!(
-            "kubepki approved the kubelet serving certificate: every name is an address of node {node_name}."
-        )))
+        Ok(verdict)
+    }
+
+    /// Node `node`'s addresses; `None` when it does not exist.
+    async fn node_addresses(&self, node: &str) -> Result<Option<Vec<String>>, KubeError> {
+        match self.nodes.get_opt(node).await {
+            Ok(Some(node)) => Ok(Some(
+                node.status
+                    .and_then(|s| s.addresses)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|a| a.address)
+                    .collect(),
+            )),
+            Ok(None) => Ok(None),
+            Err(e) => Err(KubeError::api(format!("get node/{node}"), e)),
+        }
+    }
+}
+
+/// The addresses `name` resolves to; none when it does not resolve in time.
+async fn resolve(name: &str) -> Vec<IpAddr> {
+    match tokio::time::timeout(RESOLVE_TIMEOUT, tokio::net::lookup_host((name, 0))).await {
+        Ok(Ok(addresses)) => addresses.map(|a| a.ip()).collect(),
+        Ok(Err(e)) => {
+            tracing::debug!(name, error = %e, "does not resolve");
+            Vec::new()
+        }
+        Err(_) => {
+            tracing::debug!(name, "resolution timed out");
+            Vec::new()
+        }
     }
 }
 

@@ -14,10 +14,12 @@ use kube::runtime::watcher;
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
 use crate::KubeError;
-use crate::approve::{ApprovalPolicy, Approver, Verdict, approve_condition};
+use crate::approve::{ApprovalPolicy, Approver, Verdict};
 use crate::csrs::{KubeCsrs, Subresource, from_kube};
+use crate::decide::{Approval, Approvals, approve};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
+use crate::serving::ServingConstraints;
 
 /// How long a request whose handling failed once waits before it is tried again; each
 /// further failure in a row doubles it, up to [`RETRY_MAX`].
@@ -81,6 +83,10 @@ pub struct ControllerOptions {
     pub signing: SigningController,
     /// Which requests it approves on its own.
     pub approval: ApprovalPolicy,
+    /// What kubelet serving certificates may name (`--serving-*`).
+    pub serving: ServingConstraints,
+    /// `--approve-dry-run`: decide, log and count every verdict, never write an approval.
+    pub approve_dry_run: bool,
     /// Leader election; `None` runs without it (one replica only).
     pub lease: Option<LeaseConfig>,
     /// Requests handled at once (kube-controller-manager's csrsigning runs 5 workers).
@@ -94,6 +100,8 @@ impl std::fmt::Debug for ControllerOptions {
         f.debug_struct("ControllerOptions")
             .field("signing", &self.signing)
             .field("approval", &self.approval)
+            .field("serving", &self.serving)
+            .field("approve_dry_run", &self.approve_dry_run)
             .field("lease", &self.lease)
             .field("workers", &self.workers)
             .finish_non_exhaustive()
@@ -104,10 +112,31 @@ struct Context {
     csrs: KubeCsrs,
     approver: Approver,
     approval: ApprovalPolicy,
+    approve_dry_run: bool,
     signing: SigningController,
     metrics: Arc<Metrics>,
     clock: fn() -> SystemTime,
     failures: Failures,
+}
+
+impl Approvals for Context {
+    async fn verdict(
+        &self,
+        csr: &kubepki_api::CertificateSigningRequest,
+    ) -> Result<Verdict, KubeError> {
+        self.approver.verdict(csr).await
+    }
+
+    async fn read(&self, name: &str) -> Result<kubepki_api::CertificateSigningRequest, KubeError> {
+        self.csrs.get(name).await
+    }
+
+    async fn write(
+        &self,
+        csr: &kubepki_api::CertificateSigningRequest,
+    ) -> Result<kubepki_api::CertificateSigningRequest, KubeError> {
+        self.csrs.write(Subresource::Approval, csr).await
+    }
 }
 
 /// Runs the controller on the cluster of `client` until `shutdown` resolves (a graceful
@@ -124,8 +153,9 @@ pub async fn run(
 ) -> Result<(), KubeError> {
     let context = Arc::new(Context {
         csrs: KubeCsrs::new(client.clone()),
-        approver: Approver::new(client.clone(), options.approval),
+        approver: Approver::new(client.clone(), options.approval, options.serving),
         approval: options.approval,
+        approve_dry_run: options.approve_dry_run,
         signing: options.signing,
         metrics: Arc::clone(&metrics),
         clock: options.clock,
@@ -227,7 +257,22 @@ async fn reconcile_counted(
 }
 
 async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action, KubeError> {
-    let mut csr = from_kube(&object)?;
+    match handle(&object, &context).await {
+        Err(KubeError::Replaced {
+            name,
+            evaluated,
+            found,
+        }) => {
+            // Another request under the same name: it has its own reconcile.
+            tracing::info!(csr = %name, %evaluated, %found, "replaced while deciding: nothing written");
+            Ok(Action::await_change())
+        }
+        other => other,
+    }
+}
+
+async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError> {
+    let mut csr = from_kube(object)?;
     let name = csr.metadata.name.clone();
     context.metrics.seen();
     if csr.is_denied() {
@@ -235,26 +280,38 @@ async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action
         return Ok(Action::await_change());
     }
     if context.approval.any() {
-        match context.approver.verdict(&csr).await? {
-            Verdict::Approve(message) => {
-                let now = (context.clock)();
-                let (stored, approved) = context
-                    .csrs
-                    .modify(csr, Subresource::Approval, |c| {
-                        Ok(approve_condition(c, &message, now))
-                    })
-                    .await?;
-                if approved.is_some() {
-                    context.metrics.approved(&stored.spec.signer_name);
-                    tracing::info!(csr = %name, signer = %stored.spec.signer_name, "approved: {message}");
-                }
-                csr = stored;
+        let now = (context.clock)();
+        csr = match approve(context, csr, now, context.approve_dry_run).await? {
+            Approval::NotOurs(csr) => csr,
+            Approval::Approved {
+                stored,
+                policy,
+                message,
+            } => {
+                context.metrics.approved(policy.as_str());
+                tracing::info!(csr = %name, signer = %stored.spec.signer_name, policy = policy.as_str(), "approved: {message}");
+                stored
             }
-            Verdict::Leave(why) => {
-                tracing::info!(csr = %name, signer = %csr.spec.signer_name, "left pending: {why}");
+            Approval::WouldApprove {
+                csr,
+                policy,
+                message,
+            } => {
+                context.metrics.would_approve(policy.as_str());
+                tracing::info!(csr = %name, signer = %csr.spec.signer_name, policy = policy.as_str(), "dry run, would approve: {message}");
+                csr
             }
-            Verdict::NotOurs => {}
-        }
+            Approval::Left {
+                csr,
+                policy,
+                reason,
+                message,
+            } => {
+                context.metrics.refused(policy.as_str(), reason.as_str());
+                tracing::info!(csr = %name, signer = %csr.spec.signer_name, policy = policy.as_str(), reason = reason.as_str(), "left pending: {message}");
+                csr
+            }
+        };
     }
     let signing = &context.signing;
     let clock = context.clock;

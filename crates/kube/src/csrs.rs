@@ -65,6 +65,27 @@ pub fn from_kube(csr: &KubeCsr) -> Result<CertificateSigningRequest, KubeError> 
     Ok(ours)
 }
 
+/// Whether `fresh` is the very object `evaluated` was read from: the same name can be
+/// deleted and created again between a read and a write, and a decision made on one request
+/// must never be written onto another. An object without a UID (the API server always sets
+/// one) cannot be shown to be the same.
+///
+/// # Errors
+/// [`KubeError::Replaced`] naming both UIDs.
+pub fn same_object(
+    evaluated: &CertificateSigningRequest,
+    fresh: &CertificateSigningRequest,
+) -> Result<(), KubeError> {
+    match (&evaluated.metadata.uid, &fresh.metadata.uid) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (a, b) => Err(KubeError::Replaced {
+            name: fresh.metadata.name.clone(),
+            evaluated: a.clone().unwrap_or_else(|| "<none>".to_owned()),
+            found: b.clone().unwrap_or_else(|| "<none>".to_owned()),
+        }),
+    }
+}
+
 impl KubeCsrs {
     /// CertificateSigningRequests through `client`.
     pub fn new(client: kube::Client) -> Self {
@@ -91,16 +112,39 @@ impl KubeCsrs {
         from_kube(&csr)
     }
 
-    /// Lets `change` edit `current` and writes the result through `subresource`, conditional
-    /// on the `resourceVersion` it was read at. On a conflict the request is read again and
-    /// `change` runs again on the fresh object, so a decision is always made on what is
-    /// stored. `change` returns `None` when there is nothing to write (for example, another
-    /// replica already issued the certificate); the returned pair is the object as stored and
-    /// what `change` said.
+    /// Writes `csr` through `subresource`, once, conditional on its `resourceVersion`;
+    /// returns the object as stored.
     ///
     /// # Errors
-    /// Whatever `change` returns; [`KubeError::Conflict`] after repeated conflicts;
-    /// [`KubeError::Api`] for other refusals.
+    /// [`KubeError::Api`] (409 on a conflict, see [`KubeError::is_conflict`]),
+    /// [`KubeError::Convert`].
+    pub async fn write(
+        &self,
+        subresource: Subresource,
+        csr: &CertificateSigningRequest,
+    ) -> Result<CertificateSigningRequest, KubeError> {
+        let name = &csr.metadata.name;
+        let stored = self
+            .api
+            .replace_subresource(subresource.path(), name, &PostParams::default(), csr)
+            .await
+            .map_err(|e| {
+                KubeError::api(format!("update {} of csr/{name}", subresource.path()), e)
+            })?;
+        from_kube(&stored)
+    }
+
+    /// Lets `change` edit `current` and writes the result through `subresource`, conditional
+    /// on the `resourceVersion` it was read at. On a conflict the request is read again and,
+    /// if it is still the same object ([`same_object`]), `change` runs again on the fresh
+    /// object, so a decision is always made on what is stored. `change` returns `None` when
+    /// there is nothing to write (for example, another replica already issued the
+    /// certificate); the returned pair is the object as stored and what `change` said.
+    ///
+    /// # Errors
+    /// Whatever `change` returns; [`KubeError::Replaced`] when the name now holds another
+    /// object; [`KubeError::Conflict`] after repeated conflicts; [`KubeError::Api`] for other
+    /// refusals.
     pub async fn modify<T>(
         &self,
         mut current: CertificateSigningRequest,
@@ -109,24 +153,20 @@ impl KubeCsrs {
     ) -> Result<(CertificateSigningRequest, Option<T>), KubeError> {
         let name = current.metadata.name.clone();
         let action = format!("update {} of csr/{name}", subresource.path());
+        let evaluated = current.clone();
         for _ in 0..CONFLICT_ATTEMPTS {
             let mut edited = current.clone();
             let Some(said) = change(&mut edited)? else {
                 return Ok((current, None));
             };
-            match self
-                .api
-                .replace_subresource(subresource.path(), &name, &PostParams::default(), &edited)
-                .await
-            {
-                Ok(stored) => return Ok((from_kube(&stored)?, Some(said))),
-                Err(e) => {
-                    let e = KubeError::api(action.clone(), e);
-                    if !e.is_conflict() {
-                        return Err(e);
-                    }
-                    current = self.get(&name).await?;
+            match self.write(subresource, &edited).await {
+                Ok(stored) => return Ok((stored, Some(said))),
+                Err(e) if e.is_conflict() => {
+                    let fresh = self.get(&name).await?;
+                    same_object(&evaluated, &fresh)?;
+                    current = fresh;
                 }
+                Err(e) => return Err(e),
             }
         }
         Err(KubeError::Conflict {
@@ -139,6 +179,44 @@ impl KubeCsrs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_uid(uid: Option<&str>) -> CertificateSigningRequest {
+        let mut csr = CertificateSigningRequest::new(
+            "node-csr-1",
+            b"-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
+            kubepki_api::KUBELET_SERVING,
+            &["digital signature", "server auth"],
+        );
+        csr.metadata.uid = uid.map(str::to_owned);
+        csr
+    }
+
+    #[test]
+    fn only_the_object_decided_on_may_be_written() {
+        let evaluated = with_uid(Some("uid-a"));
+        let mut newer = with_uid(Some("uid-a"));
+        newer.metadata.resource_version = Some("43".into());
+        same_object(&evaluated, &newer).unwrap();
+        // Deleted and created again under the same name: another request.
+        match same_object(&evaluated, &with_uid(Some("uid-b"))) {
+            Err(e @ KubeError::Replaced { .. }) => assert_eq!(
+                e.to_string(),
+                "csr/node-csr-1 was replaced: decided on uid uid-a, found uid uid-b"
+            ),
+            other => panic!("expected Replaced, got {other:?}"),
+        }
+        // Without a UID nothing proves it is the same object.
+        match same_object(&with_uid(None), &with_uid(None)) {
+            Err(KubeError::Replaced {
+                evaluated, found, ..
+            }) => assert_eq!((evaluated.as_str(), found.as_str()), ("<none>", "<none>")),
+            other => panic!("expected Replaced, got {other:?}"),
+        }
+        assert!(matches!(
+            same_object(&evaluated, &with_uid(None)),
+            Err(KubeError::Replaced { .. })
+        ));
+    }
 
     #[test]
     fn an_api_object_converts_with_every_field_kept() {

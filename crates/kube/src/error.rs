@@ -39,6 +39,44 @@ pub enum KubeError {
         /// How many times it was tried.
         attempts: u32,
     },
+    /// The object was deleted and created again under the same name between the read that
+    /// was decided on and the write: the write is not made (the new object is reconciled on
+    /// its own).
+    #[error("csr/{name} was replaced: decided on uid {evaluated}, found uid {found}")]
+    Replaced {
+        /// The request's name.
+        name: String,
+        /// The UID of the object that was decided on (`<none>` when it had none).
+        evaluated: String,
+        /// The UID of the object found now (`<none>` when it has none).
+        found: String,
+    },
+    /// A CIDR prefix flag that does not parse.
+    #[error("{flag} {value:?}: {source}")]
+    Prefix {
+        /// The flag, e.g. `--serving-ip-prefixes`.
+        flag: &'static str,
+        /// The prefix at fault.
+        value: String,
+        /// The parser's error.
+        source: ipnet::AddrParseError,
+    },
+    /// A DNS name flag that is not a DNS name.
+    #[error("{flag} {value:?}: not a DNS name (letters, digits, '-' and '.')")]
+    DnsName {
+        /// The flag, e.g. `--serving-dns-suffix`.
+        flag: &'static str,
+        /// The value at fault.
+        value: String,
+    },
+    /// `--serving-dns-regex` that does not compile.
+    #[error("--serving-dns-regex {value:?}: {}", one_line(source))]
+    Regex {
+        /// The pattern at fault.
+        value: String,
+        /// The compiler's error.
+        source: Box<regex::Error>,
+    },
     /// This replica held the leader lease and could not renew it in time: it stops at once,
     /// as kube-controller-manager does, so that two replicas never sign at the same time.
     #[error("leader lease {lease} lost: {why}")]
@@ -64,6 +102,13 @@ pub enum KubeError {
         /// The socket error.
         source: std::io::Error,
     },
+}
+
+/// The regex compiler's message without its multi-line diagram: its last line.
+fn one_line(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text.lines().last().unwrap_or_default().trim();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
 impl KubeError {

@@ -5,16 +5,22 @@ mod approve;
 mod client;
 mod controller;
 mod csrs;
+mod decide;
 mod error;
 #[cfg(test)]
 mod fake_api;
 mod leader;
 mod metrics;
+mod serving;
 
-pub use approve::{ApprovalPolicy, Approver, Verdict, approve_condition};
+pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
 pub use client::connect;
 pub use controller::{ControllerOptions, run};
-pub use csrs::{KubeCsrs, Subresource, from_kube};
+pub use csrs::{KubeCsrs, Subresource, from_kube, same_object};
 pub use error::KubeError;
 pub use leader::{LeaderElector, LeaseConfig};
 pub use metrics::{Metrics, serve};
+pub use serving::{
+    DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE, Requester, ServingConstraints,
+    dns_names, resolution_verdict, serving_verdict,
+};

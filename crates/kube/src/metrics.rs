@@ -30,6 +30,8 @@ pub struct Metrics {
     registry: Registry,
     seen: Counter,
     approved: Family<Labels, Counter>,
+    refusals: Family<Labels, Counter>,
+    dry_run_approvals: Family<Labels, Counter>,
     denied: Counter,
     signed: Family<Labels, Counter>,
     failed: Family<Labels, Counter>,
@@ -51,7 +53,20 @@ fn labels(key: &str, value: &str) -> Labels {
 impl Metrics {
     /// Every metric at zero, not ready, not leading.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("kubepki_csr");
+        let mut root = Registry::default();
+        let refusals = Family::<Labels, Counter>::default();
+        let dry_run_approvals = Family::<Labels, Counter>::default();
+        root.register(
+            "kubepki_approval_refusals",
+            "Verdicts that left a request Pending, by policy and reason",
+            refusals.clone(),
+        );
+        root.register(
+            "kubepki_approval_dry_run_approvals",
+            "Requests --approve-dry-run would have approved, by policy",
+            dry_run_approvals.clone(),
+        );
+        let registry = root.sub_registry_with_prefix("kubepki_csr");
         let seen = Counter::default();
         let approved = Family::<Labels, Counter>::default();
         let denied = Counter::default();
@@ -88,9 +103,11 @@ impl Metrics {
             leader.clone(),
         );
         Metrics {
-            registry,
+            registry: root,
             seen,
             approved,
+            refusals,
+            dry_run_approvals,
             denied,
             signed,
             failed,
@@ -108,6 +125,24 @@ impl Metrics {
     /// One request approved under `policy`.
     pub fn approved(&self, policy: &str) {
         self.approved.get_or_create(&labels("policy", policy)).inc();
+    }
+
+    /// One verdict of `policy` that left a request Pending for `reason` (a fixed word,
+    /// never request data).
+    pub fn refused(&self, policy: &str, reason: &str) {
+        self.refusals
+            .get_or_create(&vec![
+                ("policy".to_owned(), policy.to_owned()),
+                ("reason".to_owned(), reason.to_owned()),
+            ])
+            .inc();
+    }
+
+    /// One request `--approve-dry-run` would have approved under `policy`.
+    pub fn would_approve(&self, policy: &str) {
+        self.dry_run_approvals
+            .get_or_create(&labels("policy", policy))
+            .inc();
     }
 
     /// One request seen denied.
@@ -257,9 +292,15 @@ mod tests {
         m.seen();
         m.signed("kubernetes.io/kubelet-serving", 0.0004);
         m.failed("SignerValidationFailure");
+        m.approved("kubelet-serving");
+        m.refused("kubelet-serving", "ip_outside_prefixes");
+        m.would_approve("kubelet-client");
         m.set_leader(true);
         let text = m.render();
         for line in [
+            "kubepki_csr_approved_total{policy=\"kubelet-serving\"} 1",
+            "kubepki_approval_refusals_total{policy=\"kubelet-serving\",reason=\"ip_outside_prefixes\"} 1",
+            "kubepki_approval_dry_run_approvals_total{policy=\"kubelet-client\"} 1",
             "kubepki_csr_requests_seen_total 1",
             "kubepki_csr_signed_total{signer=\"kubernetes.io/kubelet-serving\"} 1",
             "kubepki_csr_failed_total{reason=\"SignerValidationFailure\"} 1",

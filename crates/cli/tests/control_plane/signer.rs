@@ -314,7 +314,12 @@ impl Replica {
                 DOMAIN,
             ])
             .args(if approve {
-                &["--approve", "kubelet-client,kubelet-serving"][..]
+                &[
+                    "--approve",
+                    "kubelet-client,kubelet-serving",
+                    "--serving-ip-prefixes",
+                    "192.0.2.0/24",
+                ][..]
             } else {
                 &[]
             })
