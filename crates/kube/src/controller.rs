@@ -373,6 +373,8 @@ mod tests {
         let options = ControllerOptions {
             signing: SigningController::new(kubepki_api::Signers::new()),
             approval: ApprovalPolicy::default(),
+            serving: ServingConstraints::default(),
+            approve_dry_run: false,
             lease: Some(crate::leader::tests::short("a")),
             workers: 1,
             clock: SystemTime::now,
