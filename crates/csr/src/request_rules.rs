@@ -237,8 +237,6 @@ pub(crate) fn requested_sans(extensions: &[Extension]) -> Result<Vec<San>, CsrEr
     };
     let der = extension.extn_value.as_bytes();
     let malformed = |e: der::Error| CsrError::Malformed(format!("subjectAltName: {e}"));
-    // The same DER must also be what x509-cert reads, as kubepki reads certificates with it.
-    SubjectAltName::from_der(der).map_err(malformed)?;
     let names = Any::from_der(der).map_err(malformed)?;
     let mut reader = SliceReader::new(names.value()).map_err(malformed)?;
     let mut sans = Vec::new();
@@ -249,6 +247,9 @@ pub(crate) fn requested_sans(extensions: &[Extension]) -> Result<Vec<San>, CsrEr
     if sans.is_empty() {
         return Err(CsrError::EmptySubjectAltName);
     }
+    // The same DER must also be what x509-cert reads (a SEQUENCE, nothing after it), as
+    // kubepki reads certificates with it.
+    SubjectAltName::from_der(der).map_err(malformed)?;
     Ok(sans)
 }
 
