@@ -80,6 +80,12 @@ pub enum CsrError {
     /// Encoding the request failed.
     #[error("cannot encode the request: {0}")]
     Encode(String),
+    /// A CertificationRequestInfo that is not in DER form: the DER reader sorts a SET it
+    /// reads, Go keeps the received order, so the two would list its values differently.
+    #[error(
+        "the request is not DER: its certificationRequestInfo encodes differently once read (a SET out of order?)"
+    )]
+    NotDer,
     /// A request RDN with several attributes that are not all O or all OU: a DER SET is
     /// re-sorted when encoded, so which value a reader takes "last" depends on the encoder.
     #[error(

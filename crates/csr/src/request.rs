@@ -179,7 +179,8 @@ impl Csr {
     /// # Errors
     /// [`CsrError::TooLarge`] past [`MAX_CSR_BYTES`] (checked first);
     /// [`CsrError::Malformed`] for bytes that do not decode, trailing data, or a malformed
-    /// extensionRequest or subjectAltName; [`CsrError::UnsupportedVersion`];
+    /// extensionRequest or subjectAltName; [`CsrError::NotDer`] for a request info that is not
+    /// in DER form; [`CsrError::UnsupportedVersion`];
     /// the subject rules: [`CsrError::MultiValuedRdn`], [`CsrError::SeveralCommonNames`],
     /// [`CsrError::SubjectStringType`], [`CsrError::SubjectStringInvalid`],
     /// [`CsrError::SubjectControlCharacter`], [`CsrError::SubjectValueNotIssuable`],
@@ -202,14 +203,21 @@ impl Csr {
         if request.info.version != Version::V1 {
             return Err(CsrError::UnsupportedVersion(request.info.version as u8));
         }
+        // Only DER: the DER reader re-sorts a SET it reads (an RDN's values, the attributes),
+        // Go keeps the order received, so the two would list several O values in different
+        // orders (found by the Go differential test). What was read must encode back to the
+        // bytes received.
+        let info_der = received_info(der).map_err(malformed)?;
+        if request.info.to_der().map_err(malformed)? != info_der {
+            return Err(CsrError::NotDer);
+        }
         // The subject first: cheaper than the signature, and what a huge CN trips.
         let subject = request_subject(&request.info.subject)?;
         subject.check_bounds()?;
         let public_key =
             PublicKey::from_spki(request.info.public_key.clone()).map_err(CsrError::PublicKey)?;
-        // The signature covers the CertificationRequestInfo as received, not as we would
-        // encode it again.
-        let info_der = received_info(der).map_err(malformed)?;
+        // The signature covers the CertificationRequestInfo as received (equal, checked
+        // above, to what we would encode).
         let signature = request.signature.as_bytes().ok_or_else(|| {
             CsrError::Malformed("the signature bit string has unused bits".to_owned())
         })?;

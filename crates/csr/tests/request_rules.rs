@@ -444,3 +444,34 @@ fn uris_go_would_print_differently_are_refused() {
         assert!(with_sans(&[tlv(0x86, good.as_bytes())]).is_ok(), "{good}");
     }
 }
+
+#[test]
+fn a_uri_with_an_empty_fragment_is_refused() {
+    // Found by the Go differential test: Go's url.URL prints "x-y:,a#" as "x-y:,a".
+    for bad in ["x-y:,a#", "urn://h/#", "x:.?#"] {
+        let err = with_sans(&[tlv(0x86, bad.as_bytes())]).unwrap_err();
+        assert!(
+            matches!(&err, CsrError::InvalidSan { kind: "URI", value, reason } if value == bad && reason.contains("empty fragment")),
+            "{bad:?}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn an_rdn_set_out_of_der_order_is_refused() {
+    // Found by the Go differential test: the DER reader sorted {OU=O'Brien (ops), OU=DE} into
+    // [DE, O'Brien (ops)], Go reads [O'Brien (ops), DE].
+    let subject = seq(&[set(&[
+        atv(oids::OU, tag::IA5, b"O'Brien (ops)"),
+        atv(oids::OU, tag::UTF8, b"DE"),
+    ])]);
+    let info = cert_req_info(&subject, &KEY.public_key().to_der(), &[]);
+    let signature = KEY.sign(&info).unwrap();
+    let der = cert_req(
+        &info,
+        &KEY.signature_algorithm().to_der().unwrap(),
+        &signature,
+    );
+    let err = Csr::from_der(&der).unwrap_err();
+    assert!(matches!(err, CsrError::NotDer), "{err:?}");
+}
