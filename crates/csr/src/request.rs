@@ -12,9 +12,7 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 
-use crate::request_rules::{
-    extension_name, request_subject, requested_extensions, requested_sans,
-};
+use crate::request_rules::{extension_name, request_subject, requested_extensions, requested_sans};
 use crate::{CsrError, San, Subject};
 
 /// The largest request read, DER (PEM text may be twice this): 256 KiB holds a subject at

@@ -158,7 +158,9 @@ fn request_value(oid: &ObjectIdentifier, value: &Any) -> Result<String, CsrError
         return Err(not_issuable("a country is two printable letters"));
     }
     if (*oid == ID_EMAIL_ADDRESS || *oid == DOMAIN_COMPONENT) && !text.is_ascii() {
-        return Err(not_issuable("it is written as an IA5String, which is ASCII"));
+        return Err(not_issuable(
+            "it is written as an IA5String, which is ASCII",
+        ));
     }
     Ok(text)
 }
@@ -278,10 +280,26 @@ fn general_name(name: &Any) -> Result<San, CsrError> {
     };
     let san = match (number, constructed) {
         (0, true) => return Err(CsrError::UnsupportedSanKind { kind: "otherName" }),
-        (3, true) => return Err(CsrError::UnsupportedSanKind { kind: "x400Address" }),
-        (4, true) => return Err(CsrError::UnsupportedSanKind { kind: "directoryName" }),
-        (5, true) => return Err(CsrError::UnsupportedSanKind { kind: "ediPartyName" }),
-        (8, false) => return Err(CsrError::UnsupportedSanKind { kind: "registeredID" }),
+        (3, true) => {
+            return Err(CsrError::UnsupportedSanKind {
+                kind: "x400Address",
+            });
+        }
+        (4, true) => {
+            return Err(CsrError::UnsupportedSanKind {
+                kind: "directoryName",
+            });
+        }
+        (5, true) => {
+            return Err(CsrError::UnsupportedSanKind {
+                kind: "ediPartyName",
+            });
+        }
+        (8, false) => {
+            return Err(CsrError::UnsupportedSanKind {
+                kind: "registeredID",
+            });
+        }
         (1, false) => {
             let text = ia5("email")?;
             San::email(text)?;

@@ -12,7 +12,8 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use crate::CsrError;
 
 /// emailAddress (PKCS#9), deprecated in names but still written by OpenSSL users.
-pub(crate) const ID_EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+pub(crate) const ID_EMAIL_ADDRESS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 
 /// RFC 5280's upper bounds (Appendix A.1) on attribute values, in characters: `ub-common-name`,
 /// `ub-organization-name`, … Any other attribute is held to `ub-name` (32768). C (two

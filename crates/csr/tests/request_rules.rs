@@ -10,7 +10,7 @@ use der::Encode;
 use kubepki_csr::{Csr, CsrError, San};
 use kubepki_keys::{KeyAlgorithm, KeyPair, Signer};
 use kubepki_test_support::der::{
-    atv, attribute, cert_req, cert_req_info, extension, oid, oids, seq, set, set_sorted, tag, tlv,
+    attribute, atv, cert_req, cert_req_info, extension, oid, oids, seq, set, set_sorted, tag, tlv,
 };
 
 static KEY: LazyLock<KeyPair> =
@@ -20,7 +20,7 @@ static KEY: LazyLock<KeyPair> =
 /// signed with [`KEY`].
 fn request(rdns: &[Vec<Vec<u8>>], attributes: &[Vec<u8>]) -> Vec<u8> {
     let subject = seq(&rdns.iter().map(|r| set_sorted(r)).collect::<Vec<_>>());
-    let info = cert_req_info(&subject, &KEY.public_key().to_der(), attributes);
+    let info = cert_req_info(&subject, KEY.public_key().to_der(), attributes);
     let signature = KEY.sign(&info).unwrap();
     cert_req(
         &info,
@@ -115,7 +115,10 @@ fn go_made_multi_valued_o_and_ou_rdns_are_accepted_in_encoded_order() {
 #[test]
 fn two_common_names_in_separate_rdns_are_refused() {
     let err = Csr::from_der(&request(
-        &[vec![cn("system:node:worker-2")], vec![cn("system:node:worker-1")]],
+        &[
+            vec![cn("system:node:worker-2")],
+            vec![cn("system:node:worker-1")],
+        ],
         &[],
     ))
     .unwrap_err();
@@ -133,8 +136,8 @@ fn subject_values_of_other_string_types_are_refused() {
         (tag::VISIBLE, b"jane", "VisibleString"),
         (tag::INTEGER, &[1][..], "INTEGER"),
     ] {
-        let err = Csr::from_der(&request(&[vec![atv(oids::CN, value_tag, bytes)]], &[]))
-            .unwrap_err();
+        let err =
+            Csr::from_der(&request(&[vec![atv(oids::CN, value_tag, bytes)]], &[])).unwrap_err();
         assert!(
             matches!(&err, CsrError::SubjectStringType { attribute, found: f } if attribute == "CN" && f == found),
             "{found}: {err:?}"
@@ -235,10 +238,7 @@ fn attack_2_two_extension_request_values_are_refused() {
 
 #[test]
 fn an_extension_request_without_a_value_is_refused() {
-    let der = request(
-        &[vec![cn("x")]],
-        &[attribute(oids::EXTENSION_REQUEST, &[])],
-    );
+    let der = request(&[vec![cn("x")]], &[attribute(oids::EXTENSION_REQUEST, &[])]);
     let err = Csr::from_der(&der).unwrap_err();
     assert!(
         matches!(err, CsrError::ExtensionRequestValues { count: 0 }),
@@ -299,10 +299,7 @@ fn an_unknown_critical_extension_is_refused_and_a_known_one_is_not() {
 
 #[test]
 fn other_attributes_are_ignored() {
-    let password = attribute(
-        oids::CHALLENGE_PASSWORD,
-        &[tlv(tag::PRINTABLE, b"secret")],
-    );
+    let password = attribute(oids::CHALLENGE_PASSWORD, &[tlv(tag::PRINTABLE, b"secret")]);
     let csr = Csr::from_der(&request(&[vec![cn("x")]], &[password])).unwrap();
     assert!(csr.sans().is_empty());
 }
@@ -394,7 +391,14 @@ fn names_are_kept_exactly_as_received() {
 fn general_name_kinds_kubepki_does_not_sign_are_refused_by_name() {
     for (name, kind) in [
         (
-            tlv(0xA0, &[oid("1.3.6.1.4.1.311.20.2.3"), tlv(0xA0, &tlv(tag::UTF8, b"x"))].concat()),
+            tlv(
+                0xA0,
+                &[
+                    oid("1.3.6.1.4.1.311.20.2.3"),
+                    tlv(0xA0, &tlv(tag::UTF8, b"x")),
+                ]
+                .concat(),
+            ),
             "otherName",
         ),
         (tlv(0xA4, &seq(&[set(&[cn("x")])])), "directoryName"),
@@ -465,7 +469,7 @@ fn an_rdn_set_out_of_der_order_is_refused() {
         atv(oids::OU, tag::IA5, b"O'Brien (ops)"),
         atv(oids::OU, tag::UTF8, b"DE"),
     ])]);
-    let info = cert_req_info(&subject, &KEY.public_key().to_der(), &[]);
+    let info = cert_req_info(&subject, KEY.public_key().to_der(), &[]);
     let signature = KEY.sign(&info).unwrap();
     let der = cert_req(
         &info,

@@ -133,7 +133,11 @@ pub fn cert_req_info(subject: &[u8], spki: &[u8], attributes: &[Vec<u8>]) -> Vec
 pub fn cert_req(info: &[u8], algorithm: &[u8], signature: &[u8]) -> Vec<u8> {
     let mut bits = vec![0];
     bits.extend_from_slice(signature);
-    seq(&[info.to_vec(), algorithm.to_vec(), tlv(tag::BIT_STRING, &bits)])
+    seq(&[
+        info.to_vec(),
+        algorithm.to_vec(),
+        tlv(tag::BIT_STRING, &bits),
+    ])
 }
 
 /// The OIDs the builders' users need most.
@@ -172,7 +176,9 @@ mod tests {
         assert_eq!(oid(oids::CN), vec![0x06, 3, 0x55, 0x04, 0x03]);
         assert_eq!(
             oid(oids::EXTENSION_REQUEST),
-            vec![0x06, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x0E]
+            vec![
+                0x06, 9, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x09, 0x0E
+            ]
         );
     }
 }
