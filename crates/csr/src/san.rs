@@ -327,9 +327,10 @@ impl San {
         })
     }
 
-    /// Reads a GeneralName as found in a request or certificate, without re-validating its
-    /// syntax (certificates from elsewhere may carry odd names). Kinds other than the four
-    /// give `None`; an IP address of a length other than 4 or 16 gives `None`.
+    /// Reads a GeneralName as found in a certificate made elsewhere, without re-validating
+    /// its syntax (such certificates may carry odd names). Kinds other than the four give
+    /// `None`; an IP address of a length other than 4 or 16 gives `None`. Requests are not
+    /// read with this: [`Csr::from_der`](crate::Csr::from_der) refuses what this would drop.
     pub fn from_general_name(name: &GeneralName) -> Option<Self> {
         match name {
             GeneralName::DnsName(v) => Some(San::Dns(v.to_string())),
