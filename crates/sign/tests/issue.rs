@@ -371,9 +371,14 @@ fn an_issued_subject_has_one_attribute_per_rdn_in_the_order_read() {
     // Issue 20: a multi-valued RDN is a DER SET, which an encoder re-sorts; the certificate
     // carries every value in its own RDN, in the order the request was read.
     let ca = root(KeyAlgorithm::EcdsaP256, Duration::from_secs(86_400 * 365));
-    let request = csr("/O=system:masters+O=dev+O=a-longer-group/OU=b+OU=a/CN=jane", &[]);
+    let request = csr(
+        "/O=system:masters+O=dev+O=a-longer-group/OU=b+OU=a/CN=jane",
+        &[],
+    );
     let profile = builtin("client", &ClusterParams::default()).unwrap();
-    let issued = ca.issue(&request, &profile, &IssueOptions::at(t0())).unwrap();
+    let issued = ca
+        .issue(&request, &profile, &IssueOptions::at(t0()))
+        .unwrap();
     let info = issued.info().unwrap();
     assert!(info.subject.rdns().iter().all(|rdn| rdn.len() == 1));
     assert_eq!(info.subject, request.subject().canonical());
