@@ -3,6 +3,7 @@
 
 mod error;
 mod request;
+mod request_rules;
 mod san;
 mod subject;
 

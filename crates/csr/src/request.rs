@@ -1,9 +1,8 @@
 //! PKCS#10 requests: build one with a key, parse one and check its proof of possession.
 
 use const_oid::ObjectIdentifier;
-use const_oid::db::rfc5280::{ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE};
+use const_oid::db::rfc5280::ID_CE_BASIC_CONSTRAINTS;
 use const_oid::db::rfc5912::ID_CE_SUBJECT_ALT_NAME;
-use const_oid::db::rfc5912::ID_EXTENSION_REQ;
 use der::asn1::{BitString, OctetString, SetOfVec};
 use der::{Decode, Encode, Header, Reader, SliceReader};
 use kubepki_keys::pem::{looks_like_pem, pem_blocks, pem_encode};
@@ -13,6 +12,7 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 
+use crate::request_rules::{extension_name, request_subject, requested_extensions, requested_sans};
 use crate::{CsrError, San, Subject};
 
 /// The largest request read, DER (PEM text may be twice this): 256 KiB holds a subject at
@@ -115,16 +115,6 @@ pub struct Csr {
     public_key: PublicKey,
 }
 
-fn extension_name(oid: &ObjectIdentifier) -> String {
-    match *oid {
-        ID_CE_SUBJECT_ALT_NAME => "subjectAltName".to_owned(),
-        ID_CE_BASIC_CONSTRAINTS => "basicConstraints".to_owned(),
-        ID_CE_KEY_USAGE => "keyUsage".to_owned(),
-        ID_CE_EXT_KEY_USAGE => "extendedKeyUsage".to_owned(),
-        other => other.to_string(),
-    }
-}
-
 /// The bytes of the CertificationRequestInfo (its whole TLV) inside a request's DER.
 fn received_info(der: &[u8]) -> der::Result<&[u8]> {
     let mut reader = SliceReader::new(der)?;
@@ -176,14 +166,29 @@ impl Csr {
         }
     }
 
-    /// Parses DER and checks the proof of possession.
+    /// Parses DER, checks the proof of possession, and refuses anything Go's crypto/x509
+    /// (what kube-apiserver, kubectl and the Kubernetes approvers read) and kubepki could
+    /// read differently. Every issuing path (`kubepki sign`, `sign-batch`, the controllers,
+    /// the C ABI and Go) parses requests here, so the rules live here, once.
+    ///
+    /// The subject and SANs this returns are what a certificate will carry, value for value:
+    /// the signer writes only from this view (issue 20).
     ///
     /// # Errors
-    /// [`CsrError::Malformed`] for bytes that do not decode, trailing data, or a malformed
-    /// extensionRequest; [`CsrError::UnsupportedVersion`]; [`CsrError::PublicKey`] for a weak
-    /// or unsupported key; [`CsrError::ProofOfPossession`] when the signature does not verify;
     /// [`CsrError::TooLarge`] past [`MAX_CSR_BYTES`] (checked first);
-    /// [`CsrError::AttributeTooLong`] for a subject value past RFC 5280's upper bound.
+    /// [`CsrError::Malformed`] for bytes that do not decode, trailing data, or a malformed
+    /// extensionRequest or subjectAltName; [`CsrError::NotDer`] for a request info that is not
+    /// in DER form; [`CsrError::UnsupportedVersion`];
+    /// the subject rules: [`CsrError::MultiValuedRdn`], [`CsrError::SeveralCommonNames`],
+    /// [`CsrError::SubjectStringType`], [`CsrError::SubjectStringInvalid`],
+    /// [`CsrError::SubjectControlCharacter`], [`CsrError::SubjectValueNotIssuable`],
+    /// [`CsrError::AttributeTooLong`] for a value past RFC 5280's upper bound;
+    /// [`CsrError::PublicKey`] for a weak or unsupported key;
+    /// [`CsrError::ProofOfPossession`] when the signature does not verify;
+    /// the extension rules: [`CsrError::SeveralExtensionRequests`],
+    /// [`CsrError::ExtensionRequestValues`], [`CsrError::DuplicateExtension`],
+    /// [`CsrError::UnknownCriticalExtension`]; the SAN rules: [`CsrError::EmptySubjectAltName`],
+    /// [`CsrError::UnsupportedSanKind`], [`CsrError::InvalidSan`].
     pub fn from_der(der: &[u8]) -> Result<Self, CsrError> {
         if der.len() > MAX_CSR_BYTES {
             return Err(CsrError::TooLarge {
@@ -196,39 +201,29 @@ impl Csr {
         if request.info.version != Version::V1 {
             return Err(CsrError::UnsupportedVersion(request.info.version as u8));
         }
-        // The subject's bounds first: cheaper than the signature, and what a huge CN trips.
-        let subject = Subject::from_name(&request.info.subject)?;
+        // Only DER: the DER reader re-sorts a SET it reads (an RDN's values, the attributes),
+        // Go keeps the order received, so the two would list several O values in different
+        // orders (found by the Go differential test). What was read must encode back to the
+        // bytes received.
+        let info_der = received_info(der).map_err(malformed)?;
+        if request.info.to_der().map_err(malformed)? != info_der {
+            return Err(CsrError::NotDer);
+        }
+        // The subject first: cheaper than the signature, and what a huge CN trips.
+        let subject = request_subject(&request.info.subject)?;
         subject.check_bounds()?;
         let public_key =
             PublicKey::from_spki(request.info.public_key.clone()).map_err(CsrError::PublicKey)?;
-        // The signature covers the CertificationRequestInfo as received, not as we would
-        // encode it again.
-        let info_der = received_info(der).map_err(malformed)?;
+        // The signature covers the CertificationRequestInfo as received (equal, checked
+        // above, to what we would encode).
         let signature = request.signature.as_bytes().ok_or_else(|| {
             CsrError::Malformed("the signature bit string has unused bits".to_owned())
         })?;
         verify_signature(public_key.spki(), &request.algorithm, info_der, signature)
             .map_err(CsrError::ProofOfPossession)?;
 
-        let mut extensions = Vec::new();
-        for attribute in request.info.attributes.iter() {
-            if attribute.oid != ID_EXTENSION_REQ {
-                continue;
-            }
-            for value in attribute.values.iter() {
-                let requested = ExtensionReq::from_der(&value.to_der().map_err(malformed)?)
-                    .map_err(|e| CsrError::Malformed(format!("extensionRequest: {e}")))?;
-                extensions.extend(requested.0);
-            }
-        }
-        let mut sans = Vec::new();
-        for extension in &extensions {
-            if extension.extn_id == ID_CE_SUBJECT_ALT_NAME {
-                let names = SubjectAltName::from_der(extension.extn_value.as_bytes())
-                    .map_err(|e| CsrError::Malformed(format!("subjectAltName: {e}")))?;
-                sans.extend(names.0.iter().filter_map(San::from_general_name));
-            }
-        }
+        let extensions = requested_extensions(&request.info.attributes)?;
+        let sans = requested_sans(&extensions)?;
         Ok(Csr {
             der: der.to_vec(),
             request,
@@ -259,7 +254,8 @@ impl Csr {
         &self.subject
     }
 
-    /// The subject alternative names of kinds DNS, IP, URI and email.
+    /// The subject alternative names (DNS, IP, URI and email: a request with any other kind
+    /// is refused), each exactly as received and in the order received.
     pub fn sans(&self) -> &[San] {
         &self.sans
     }

@@ -58,10 +58,55 @@ impl FromStr for SanKind {
     }
 }
 
+/// `host[:port]`: non-empty labels of letters, digits, `-` and `_`, and 1 to 5 digits.
+fn uri_authority_ok(authority: &str) -> bool {
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (authority, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    let port_ok =
+        port.is_none_or(|p| (1..=5).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()));
+    host_ok && port_ok
+}
+
+/// RFC 3986 `pchar`s and `/` (and `?` in a query or fragment), with `%` only as `%XX`.
+fn uri_chars_ok(part: &str, question_mark: bool) -> bool {
+    let bytes = part.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let ok = b.is_ascii_alphanumeric()
+            || b"-._~!$&'()*+,;=:@/".contains(&b)
+            || (question_mark && b == b'?');
+        if b == b'%' {
+            let escape_ok = bytes
+                .get(i + 1..i + 3)
+                .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+            if !escape_ok {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// A validated subject alternative name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum San {
-    /// A DNS name, lower-cased; a leading `*.` wildcard label is allowed.
+    /// A DNS name; a leading `*.` wildcard label is allowed. [`San::dns`] lower-cases it; a
+    /// name read from a request is kept exactly as received (checked as [`San::dns`] checks).
     Dns(String),
     /// An IPv4 or IPv6 address.
     Ip(IpAddr),
@@ -115,10 +160,16 @@ impl San {
         Ok(San::Dns(lower))
     }
 
-    /// A checked URI: a scheme, `:`, and printable ASCII without spaces.
+    /// A checked URI, in a form Go's `net/url` reads and prints back unchanged (so that
+    /// kubectl, the approvers and kubepki show the same text): a lower-case scheme (Go
+    /// lower-cases it), `:`, then an optional `//host[:port]` authority (host labels of
+    /// letters, digits, `-` and `_`; Go unescapes `%` in an authority and would print another
+    /// host), a path, an optional `?query` and an optional `#fragment` (one `#`), all of
+    /// RFC 3986 characters (unreserved, sub-delims, `:`, `@`, `/`, `?`) and valid `%XX`
+    /// escapes; no empty fragment.
     ///
     /// # Errors
-    /// [`CsrError::InvalidSan`] when `uri` has no scheme or characters a URI cannot hold.
+    /// [`CsrError::InvalidSan`] naming what breaks that form.
     pub fn uri(uri: &str) -> Result<Self, CsrError> {
         let invalid = |reason| CsrError::InvalidSan {
             kind: "URI",
@@ -126,17 +177,56 @@ impl San {
             reason,
         };
         let (scheme, rest) = uri.split_once(':').ok_or(invalid("no scheme"))?;
-        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_lowercase())
             && scheme
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c));
         if !scheme_ok {
             return Err(invalid(
-                "the scheme is not letters, digits, '+', '-' or '.'",
+                "the scheme is not lower-case letters, digits, '+', '-' or '.'",
             ));
         }
-        if rest.is_empty() || !uri.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(invalid("empty or not printable ASCII without spaces"));
+        let (rest, fragment) = match rest.split_once('#') {
+            Some((rest, fragment)) => (rest, Some(fragment)),
+            None => (rest, None),
+        };
+        let (hier, query) = match rest.split_once('?') {
+            Some((hier, query)) => (hier, Some(query)),
+            None => (rest, None),
+        };
+        let path = match hier.strip_prefix("//") {
+            Some(after) => {
+                let end = after.find('/').unwrap_or(after.len());
+                let (authority, path) = after.split_at(end);
+                if !uri_authority_ok(authority) {
+                    return Err(invalid(
+                        "the authority is not host[:port] with a host of letters, digits, '-', '_' and '.'",
+                    ));
+                }
+                path
+            }
+            None if hier.is_empty() => return Err(invalid("nothing after the scheme")),
+            None => hier,
+        };
+        if !uri_chars_ok(path, false) {
+            return Err(invalid(
+                "the path holds a character outside RFC 3986 or a bad '%' escape",
+            ));
+        }
+        if query.is_some_and(|q| !uri_chars_ok(q, true)) {
+            return Err(invalid(
+                "the query holds a character outside RFC 3986 or a bad '%' escape",
+            ));
+        }
+        // Go's url.URL forgets an empty fragment and prints "x:a", not "x:a#" (found by the
+        // Go differential test).
+        if fragment == Some("") {
+            return Err(invalid("an empty fragment ('#' at the end)"));
+        }
+        if fragment.is_some_and(|f| !uri_chars_ok(f, true)) {
+            return Err(invalid(
+                "the fragment holds a character outside RFC 3986, a second '#' or a bad '%' escape",
+            ));
         }
         Ok(San::Uri(uri.to_owned()))
     }
@@ -237,9 +327,10 @@ impl San {
         })
     }
 
-    /// Reads a GeneralName as found in a request or certificate, without re-validating its
-    /// syntax (certificates from elsewhere may carry odd names). Kinds other than the four
-    /// give `None`; an IP address of a length other than 4 or 16 gives `None`.
+    /// Reads a GeneralName as found in a certificate made elsewhere, without re-validating
+    /// its syntax (such certificates may carry odd names). Kinds other than the four give
+    /// `None`; an IP address of a length other than 4 or 16 gives `None`. Requests are not
+    /// read with this: [`Csr::from_der`](crate::Csr::from_der) refuses what this would drop.
     pub fn from_general_name(name: &GeneralName) -> Option<Self> {
         match name {
             GeneralName::DnsName(v) => Some(San::Dns(v.to_string())),

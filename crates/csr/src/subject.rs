@@ -12,7 +12,8 @@ use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use crate::CsrError;
 
 /// emailAddress (PKCS#9), deprecated in names but still written by OpenSSL users.
-const ID_EMAIL_ADDRESS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
+pub(crate) const ID_EMAIL_ADDRESS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.1");
 
 /// RFC 5280's upper bounds (Appendix A.1) on attribute values, in characters: `ub-common-name`,
 /// `ub-organization-name`, … Any other attribute is held to `ub-name` (32768). C (two
@@ -78,7 +79,8 @@ const KNOWN: [(&str, ObjectIdentifier); 11] = [
     ("E", ID_EMAIL_ADDRESS),
 ];
 
-fn short_name(oid: &ObjectIdentifier) -> String {
+/// The short name (`CN`, `O`, …) of an attribute type, or its dotted OID.
+pub(crate) fn short_name(oid: &ObjectIdentifier) -> String {
     KNOWN
         .iter()
         .find(|(_, known)| known == oid)
@@ -220,7 +222,24 @@ impl Subject {
         self
     }
 
-    /// Reads an X.509 name.
+    /// A subject of these RDNs, as read (the request rules build it).
+    pub(crate) fn from_rdns(rdns: Vec<Vec<NameAttribute>>) -> Self {
+        Subject { rdns }
+    }
+
+    /// The subject a certificate is written with: every attribute its own RDN, in the order
+    /// the attributes were read (a multi-valued RDN flattened in its encoded order, the order
+    /// Go reads it in). A multi-valued RDN is a DER SET, which an encoder re-sorts; with one
+    /// attribute per RDN nothing is re-sorted, so every reader finds the values, and the
+    /// last CN, where the signer found them (issue 20).
+    pub fn canonical(&self) -> Subject {
+        Subject {
+            rdns: self.attributes().map(|a| vec![a.clone()]).collect(),
+        }
+    }
+
+    /// Reads an X.509 name, leniently: certificates made elsewhere may use any string type
+    /// and multi-valued RDNs. Requests are read strictly by [`Csr::from_der`](crate::Csr::from_der).
     ///
     /// # Errors
     /// [`CsrError::Malformed`] for attribute values that are not strings.

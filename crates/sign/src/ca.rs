@@ -203,6 +203,15 @@ fn extensions_for(
     Ok(extensions)
 }
 
+/// The subject name of every certificate kubepki writes (roots, intermediates, leaves, batch):
+/// rebuilt from the checked values, one attribute per RDN in the order they were read
+/// ([`Subject::canonical`]), strings as [`Subject::to_name`] types them. Never the request's
+/// bytes and never a multi-valued RDN: a DER SET is re-sorted when encoded, which once turned
+/// an approved `system:node:worker-1` into `system:node:worker-2` in Go's eyes (issue 20).
+fn issued_name(subject: &Subject) -> Result<Name, SignError> {
+    Ok(subject.canonical().to_name()?)
+}
+
 /// Decides subject, SANs, usages and validity under `profile`, within `window` (the issuer's
 /// validity, `None` for a self-signed root).
 fn plan(
@@ -280,7 +289,7 @@ impl Ca {
         let plan = plan(profile, subject, &[], options, None)?;
         let public_key = signer.public_key().clone();
         let key_id = public_key.key_id();
-        let name = plan.subject.to_name()?;
+        let name = issued_name(&plan.subject)?;
         let der = sign_certificate(
             CertificateFields {
                 serial: random_serial()?,
@@ -385,7 +394,7 @@ impl Ca {
             CertificateFields {
                 serial: random_serial()?,
                 issuer: self.name.clone(),
-                subject: plan.subject.to_name()?,
+                subject: issued_name(&plan.subject)?,
                 not_before: plan.not_before,
                 not_after: plan.not_after,
                 public_key: public_key.spki(),

@@ -365,3 +365,36 @@ fn bad_requests_are_refused_with_their_reason() {
         Err(CsrError::Pem(_))
     ));
 }
+
+#[test]
+fn an_issued_subject_has_one_attribute_per_rdn_in_the_order_read() {
+    // Issue 20: a multi-valued RDN is a DER SET, which an encoder re-sorts; the certificate
+    // carries every value in its own RDN, in the order the request was read.
+    let ca = root(KeyAlgorithm::EcdsaP256, Duration::from_secs(86_400 * 365));
+    let request = csr(
+        "/O=system:masters+O=dev+O=a-longer-group/OU=b+OU=a/CN=jane",
+        &[],
+    );
+    let profile = builtin("client", &ClusterParams::default()).unwrap();
+    let issued = ca
+        .issue(&request, &profile, &IssueOptions::at(t0()))
+        .unwrap();
+    let info = issued.info().unwrap();
+    assert!(info.subject.rdns().iter().all(|rdn| rdn.len() == 1));
+    assert_eq!(info.subject, request.subject().canonical());
+    assert_eq!(info.groups(), request.groups());
+    assert_eq!(
+        info.subject.organizational_units(),
+        request.subject().organizational_units()
+    );
+    // The CA's own subject is written the same way.
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let root = Ca::self_signed(
+        Box::new(key),
+        &Subject::parse("/C=DE+ST=Berlin/CN=root").unwrap(),
+        &ca_profile("ca", "root"),
+        &IssueOptions::at(t0()),
+    )
+    .unwrap();
+    assert_eq!(root.subject().rdns().len(), 3);
+}

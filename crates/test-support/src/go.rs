@@ -11,6 +11,24 @@ fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Go (the machine's, `/usr/local/go/bin/go`, before one on the `PATH`), or `None` after a
+/// loud `SKIP` naming `why`, as [`skip_unless`] says it.
+///
+/// # Panics
+/// When Go is missing and `CI` is set.
+pub fn go_tool(why: &str) -> Option<PathBuf> {
+    let go = if Path::new("/usr/local/go/bin/go").exists() {
+        PathBuf::from("/usr/local/go/bin/go")
+    } else {
+        PathBuf::from("go")
+    };
+    let found = Command::new(&go)
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    skip_unless(found, &format!("go not found; {why}")).then_some(go)
+}
+
 /// Go, and the static library the Go binding links: `go` commands in `ffi/go` (its tests,
 /// its examples) from [`GoBinding::command`].
 pub struct GoBinding {
@@ -28,18 +46,7 @@ pub struct GoBinding {
 /// # Panics
 /// When Go is missing and `CI` is set, or when the library does not build.
 pub fn go_binding() -> Option<GoBinding> {
-    let go = if Path::new("/usr/local/go/bin/go").exists() {
-        PathBuf::from("/usr/local/go/bin/go")
-    } else {
-        PathBuf::from("go")
-    };
-    let found = Command::new(&go)
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !skip_unless(found, "go not found; the Go binding (ffi/go) needs Go 1.26") {
-        return None;
-    }
+    let go = go_tool("the Go binding (ffi/go) needs Go 1.26")?;
     let root = workspace_root();
     let status = Command::new(env!("CARGO"))
         .args(["build", "--locked", "-p", "kubepki-ffi", "--lib"])

@@ -3,6 +3,7 @@
 // Test support: a failed expectation is a test failure, said with the command's output.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod der;
 mod go;
 mod softhsm;
 
@@ -10,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub use go::{GoBinding, go_binding};
+pub use go::{GoBinding, go_binding, go_tool};
 pub use softhsm::{SOFTHSM2_MODULE, SOFTHSM2_PIN, softhsm2_available, softhsm2_token};
 
 /// 2027-01-15T08:00:00Z: the clock of the library tests.

@@ -1,0 +1,3 @@
+module kubepki.test/go_x509view
+
+go 1.22
