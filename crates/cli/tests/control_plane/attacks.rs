@@ -39,8 +39,9 @@ use kubepki::x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 use kubepki::x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 use kubepki::{KeyAlgorithm, KeyFormat, KeyPair, Signer};
 
-use crate::harness::{Budget, ControlPlane, Ports, Process, exclusive, kubepki, ok, peers};
-use crate::{NODE, identity, kubepki_init, strings};
+use crate::cluster::{node_kubeconfig, register_node, service_account_kubeconfig};
+use crate::harness::{ControlPlane, Process, exclusive, kubepki, ok};
+use crate::{strings, whoami_with};
 
 /// The attacks share one control plane; each may wait out its bounded waits.
 const SUITE_BUDGET: Duration = Duration::from_secs(900);
@@ -103,15 +104,11 @@ pub(crate) struct Plane {
 
 impl Plane {
     pub(crate) fn boot(budget: Duration) -> Option<Self> {
-        let bin = peers()?;
-        let dir = tempfile::tempdir().unwrap();
-        let ports = Ports::pick();
-        let tree = kubepki_init(dir.path(), "ECDSA-P256", ports, "127.0.0.1");
-        let work = dir.path().join("run");
-        std::fs::create_dir(&work).unwrap();
-        let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(budget));
-        cp.controllers = "*,-csrsigning,-csrapproving,bootstrapsigner,tokencleaner".to_owned();
-        cp.start();
+        let (dir, cp) = crate::boot(
+            "ECDSA-P256",
+            Some("*,-csrsigning,-csrapproving,bootstrapsigner,tokencleaner"),
+            budget,
+        )?;
         let bindings = dir.path().join("kubeadm-node-bindings.yaml");
         std::fs::write(&bindings, KUBEADM_NODE_BINDINGS).unwrap();
         ok(
@@ -121,7 +118,7 @@ impl Plane {
                 &["apply", "-f", &bindings.display().to_string()],
             ),
         );
-        let conf = controller_kubeconfig(&cp, dir.path());
+        let conf = service_account_kubeconfig(&cp, dir.path());
         Some(Plane { dir, cp, conf })
     }
 
@@ -239,80 +236,12 @@ impl Plane {
         );
         std::fs::write(&cert, cert_pem).unwrap();
         std::fs::write(&key, key_pem).unwrap();
-        let empty = self.dir().join("empty.conf");
-        std::fs::write(&empty, "").unwrap();
-        let (server, ca) = (self.cp.server(), self.cp.tree.pki("ca.crt"));
-        let (empty, cert, key) = (
-            empty.display().to_string(),
-            cert.display().to_string(),
-            key.display().to_string(),
-        );
-        let lead = [
-            "--kubeconfig",
-            &empty,
-            "--server",
-            &server,
-            "--certificate-authority",
-            &ca,
-            "--client-certificate",
-            &cert,
-            "--client-key",
-            &key,
-        ];
-        let json = ok(
-            "kubectl auth whoami (the issued certificate)",
-            self.cp.kubectl_with(&lead)(&["auth", "whoami", "-o", "json"]),
-        );
-        identity(&json)
+        let (cert, key) = (cert.display().to_string(), key.display().to_string());
+        whoami_with(
+            &self.cp,
+            &["--client-certificate", &cert, "--client-key", &key],
+        )
     }
-}
-
-/// A kubeconfig for the ServiceAccount of `deploy/rbac.yaml` (applied here), as an operator
-/// would deploy the controller.
-fn controller_kubeconfig(cp: &ControlPlane, dir: &Path) -> PathBuf {
-    let rbac = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rbac.yaml");
-    ok(
-        "kubectl apply -f deploy/rbac.yaml",
-        cp.kubectl(
-            "super-admin.conf",
-            &["apply", "-f", &rbac.display().to_string()],
-        ),
-    );
-    let token = ok(
-        "kubectl create token",
-        cp.kubectl(
-            "super-admin.conf",
-            &[
-                "-n",
-                "kube-system",
-                "create",
-                "token",
-                "kubepki-controller",
-                "--duration=2h",
-            ],
-        ),
-    );
-    let conf = dir.join("kubepki-controller.conf");
-    let yaml = format!(
-        "apiVersion: v1
-kind: Config
-clusters:
-- name: kubernetes
-  cluster: {{server: '{server}', certificate-authority: '{ca}'}}
-users:
-- name: kubepki-controller
-  user: {{token: '{token}'}}
-contexts:
-- name: kubepki-controller@kubernetes
-  context: {{cluster: kubernetes, user: kubepki-controller}}
-current-context: kubepki-controller@kubernetes
-",
-        server = cp.server(),
-        ca = cp.tree.pki("ca.crt"),
-        token = token.trim()
-    );
-    std::fs::write(&conf, yaml).unwrap();
-    conf
 }
 
 /// One `kubepki controller`, stopped when dropped.
@@ -391,67 +320,6 @@ fn openssl_x509(dir: &Path, name: &str, pem: &[u8]) -> String {
             .output()
             .expect("run openssl"),
     )
-}
-
-/// A kubeconfig for node `node` (`system:node:<node>` in `system:nodes`, signed by the cluster
-/// CA), made by kubepki as a kubelet's would be.
-pub(crate) fn node_kubeconfig(plane: &Plane, node: &str) -> PathBuf {
-    let file = format!("{node}.conf");
-    ok(
-        "kubepki kubeconfig user (a node)",
-        kubepki(
-            plane.dir(),
-            &[
-                "kubeconfig",
-                "user",
-                "--client-name",
-                &format!("system:node:{node}"),
-                "--org",
-                "system:nodes",
-                "--cert-dir",
-                "pki",
-                "--kubeconfig-dir",
-                ".",
-                "--server",
-                &plane.cp.server(),
-                "-o",
-                &file,
-            ],
-        ),
-    );
-    plane.dir().join(file)
-}
-
-/// Node `name` with a Hostname and an InternalIP, registered as a kubelet would.
-fn register_node(plane: &Plane, name: &str, ip: &str) {
-    let node = plane.dir().join(format!("node-{name}.json"));
-    std::fs::write(
-        &node,
-        serde_json::json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}})
-            .to_string(),
-    )
-    .unwrap();
-    ok(
-        "kubectl create node",
-        plane.admin(&["create", "-f", &node.display().to_string()]),
-    );
-    let status = serde_json::json!({"status": {"addresses": [
-        {"type": "Hostname", "address": name},
-        {"type": "InternalIP", "address": ip},
-    ]}})
-    .to_string();
-    ok(
-        "kubectl patch node status",
-        plane.admin(&[
-            "patch",
-            "node",
-            name,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            &status,
-        ]),
-    );
 }
 
 /// A P-256 key and an openssl CSR for `subject` (openssl's `-subj`) with `extra` req
@@ -1126,9 +994,9 @@ fn attacks_on_kubepki_as_the_signer_of_a_real_cluster() {
     let Some(plane) = Plane::boot(SUITE_BUDGET) else {
         return;
     };
-    register_node(&plane, WORKER_1, WORKER_1_IP);
-    register_node(&plane, WORKER_2, WORKER_2_IP);
-    let worker_1 = node_kubeconfig(&plane, WORKER_1);
+    register_node(&plane.cp, plane.dir(), WORKER_1, WORKER_1_IP);
+    register_node(&plane.cp, plane.dir(), WORKER_2, WORKER_2_IP);
+    let worker_1 = node_kubeconfig(&plane.cp, plane.dir(), WORKER_1);
 
     type Check<'a> = (&'static str, Box<dyn Fn() + 'a>);
     let checks: Vec<Check> = vec![

@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use crate::attacks::Plane;
+use crate::cluster::token_kubeconfig;
 use crate::harness::{Process, exclusive, free_port, ok};
 use crate::{TEST_BUDGET, strings};
 
@@ -105,26 +106,12 @@ fn a_real_kubelet_joins_through_kubepki() {
     );
     let ca = plane.cp.tree.pki("ca.crt");
     let bootstrap = dir.join("bootstrap-kubelet.conf");
-    std::fs::write(
+    token_kubeconfig(
+        &plane.cp,
         &bootstrap,
-        format!(
-            "apiVersion: v1
-kind: Config
-clusters:
-- name: kubernetes
-  cluster: {{server: '{server}', certificate-authority: '{ca}'}}
-users:
-- name: tls-bootstrap-token-user
-  user: {{token: '{TOKEN_ID}.{TOKEN_SECRET}'}}
-contexts:
-- name: tls-bootstrap-token-user@kubernetes
-  context: {{cluster: kubernetes, user: tls-bootstrap-token-user}}
-current-context: tls-bootstrap-token-user@kubernetes
-",
-            server = plane.cp.server()
-        ),
-    )
-    .unwrap();
+        "tls-bootstrap-token-user",
+        &format!("{TOKEN_ID}.{TOKEN_SECRET}"),
+    );
     // The token authenticates as kubeadm's bootstrapper, before the kubelet relies on it.
     let review = ok(
         "kubectl auth whoami (the bootstrap token)",

@@ -13,6 +13,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attacks;
+mod cluster;
 mod go_installer;
 mod harness;
 mod kubeadm;
@@ -75,6 +76,28 @@ fn whoami(kubectl: &dyn Fn(&[&str]) -> Output) -> (String, Vec<String>) {
         kubectl(&["auth", "whoami", "-o", "json"]),
     );
     identity(&json)
+}
+
+/// Who the API server takes a kubectl for that has only `credentials` (kubectl's flags, such
+/// as `--token T`): an empty kubeconfig, the server and the cluster CA.
+fn whoami_with(cp: &ControlPlane, credentials: &[&str]) -> (String, Vec<String>) {
+    let empty = cp.work.join("empty.conf");
+    std::fs::write(&empty, "").unwrap();
+    let (server, ca, empty) = (
+        cp.server(),
+        cp.tree.pki("ca.crt"),
+        empty.display().to_string(),
+    );
+    let mut lead = vec![
+        "--kubeconfig",
+        &empty,
+        "--server",
+        &server,
+        "--certificate-authority",
+        &ca,
+    ];
+    lead.extend_from_slice(credentials);
+    whoami(&cp.kubectl_with(&lead))
 }
 
 /// User and groups (sorted: a certificate issued by Go puts several O in one DER SET, whose
@@ -248,24 +271,7 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
             &["create", "token", "probe", "-n", "default"],
         ),
     );
-    let empty = cp.work.join("empty.conf");
-    std::fs::write(&empty, "").unwrap();
-    let (server, ca, empty) = (
-        cp.server(),
-        cp.tree.pki("ca.crt"),
-        empty.display().to_string(),
-    );
-    let lead = [
-        "--kubeconfig",
-        &empty,
-        "--server",
-        &server,
-        "--certificate-authority",
-        &ca,
-        "--token",
-        token.trim(),
-    ];
-    let (user, groups) = whoami(&cp.kubectl_with(&lead));
+    let (user, groups) = whoami_with(cp, &["--token", token.trim()]);
     assert_eq!(user, "system:serviceaccount:default:probe");
     assert!(
         groups.contains(&"system:serviceaccounts:default".to_owned()),
@@ -583,17 +589,32 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
     );
 }
 
-/// A whole control plane on `kubepki init`'s tree with `algorithm`: boot, identities, the
-/// tutorials' flow.
-fn boot_and_prove(algorithm: &str) -> Option<(tempfile::TempDir, ControlPlane)> {
+/// A started control plane on a `kubepki init` tree with `algorithm` in a new temporary
+/// directory, with kube-controller-manager's `--controllers` if given; `None` without the
+/// peers.
+fn boot(
+    algorithm: &str,
+    controllers: Option<&str>,
+    budget: Duration,
+) -> Option<(tempfile::TempDir, ControlPlane)> {
     let bin = peers()?;
     let dir = tempfile::tempdir().unwrap();
     let ports = Ports::pick();
     let tree = kubepki_init(dir.path(), algorithm, ports, "127.0.0.1");
     let work = dir.path().join("run");
     std::fs::create_dir(&work).unwrap();
-    let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(TEST_BUDGET));
+    let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(budget));
+    if let Some(controllers) = controllers {
+        cp.controllers = controllers.to_owned();
+    }
     cp.start();
+    Some((dir, cp))
+}
+
+/// A whole control plane on `kubepki init`'s tree with `algorithm`: boot, identities, the
+/// tutorials' flow.
+fn boot_and_prove(algorithm: &str) -> Option<(tempfile::TempDir, ControlPlane)> {
+    let (dir, cp) = boot(algorithm, None, TEST_BUDGET)?;
     identities_as_kubeadm_gives_them(&cp);
     let users = dir.path().join("users");
     std::fs::create_dir(&users).unwrap();

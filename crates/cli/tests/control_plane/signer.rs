@@ -7,17 +7,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64ct::{Base64, Encoding};
 
-use crate::harness::{
-    Budget, ControlPlane, Ports, Process, exclusive, free_port, kubepki, ok, peers,
-};
-use crate::{NODE, TEST_BUDGET, kubepki_init};
+use crate::TEST_BUDGET;
+use crate::cluster::{node_kubeconfig, register_node, service_account_kubeconfig};
+use crate::harness::{ControlPlane, Process, exclusive, free_port, kubepki, ok};
 
 /// The custom signers' domain, and the profile file that makes `example.com/app`.
 const DOMAIN: &str = "example.com";
@@ -232,57 +231,6 @@ fn failed_reason(csr: &serde_json::Value) -> Option<String> {
         .map(|c| c["reason"].as_str().unwrap_or_default().to_owned())
 }
 
-/// A kubeconfig for the ServiceAccount of `deploy/rbac.yaml` (applied here), with a token
-/// from the TokenRequest API: the controller gets exactly the manifest's permissions.
-fn service_account_kubeconfig(cp: &ControlPlane, dir: &Path) -> PathBuf {
-    let rbac = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rbac.yaml");
-    ok(
-        "kubectl apply -f deploy/rbac.yaml",
-        cp.kubectl(
-            "super-admin.conf",
-            &["apply", "-f", &rbac.display().to_string()],
-        ),
-    );
-    let token = ok(
-        "kubectl create token",
-        cp.kubectl(
-            "super-admin.conf",
-            &[
-                "-n",
-                "kube-system",
-                "create",
-                "token",
-                "kubepki-controller",
-                "--duration=2h",
-            ],
-        ),
-    );
-    let conf = dir.join("kubepki-controller.conf");
-    let yaml = format!(
-        "apiVersion: v1
-kind: Config
-clusters:
-- name: kubernetes
-  cluster:
-    server: {server}
-    certificate-authority: {ca}
-users:
-- name: kubepki-controller
-  user:
-    token: {token}
-contexts:
-- name: kubepki-controller@kubernetes
-  context: {{cluster: kubernetes, user: kubepki-controller}}
-current-context: kubepki-controller@kubernetes
-",
-        server = cp.server(),
-        ca = cp.tree.pki("ca.crt"),
-        token = token.trim()
-    );
-    std::fs::write(&conf, yaml).unwrap();
-    conf
-}
-
 /// One `kubepki controller` replica against the cluster.
 struct Replica {
     name: &'static str,
@@ -373,15 +321,7 @@ fn issued_lines(log: &str, csr: &str) -> usize {
 /// A control plane on an ECDSA-P256 `kubepki init` tree, with kube-controller-manager's
 /// `--controllers`.
 fn boot(controllers: &str) -> Option<(tempfile::TempDir, ControlPlane)> {
-    let bin = peers()?;
-    let dir = tempfile::tempdir().unwrap();
-    let ports = Ports::pick();
-    let tree = kubepki_init(dir.path(), "ECDSA-P256", ports, "127.0.0.1");
-    let work = dir.path().join("run");
-    std::fs::create_dir(&work).unwrap();
-    let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(TEST_BUDGET));
-    cp.controllers = controllers.to_owned();
-    cp.start();
+    let (dir, cp) = crate::boot("ECDSA-P256", Some(controllers), TEST_BUDGET)?;
     std::fs::write(dir.path().join("profiles.yaml"), PROFILES).unwrap();
     // example.com/app has a CA of its own, named in the profile file.
     ok(
@@ -408,46 +348,6 @@ fn boot(controllers: &str) -> Option<(tempfile::TempDir, ControlPlane)> {
 fn register_serving_node(cp: &ControlPlane, dir: &Path) {
     register_node(cp, dir, SERVING_NODE, SERVING_NODE_IP);
     register_node(cp, dir, "n2", "192.0.2.22");
-}
-
-fn register_node(cp: &ControlPlane, dir: &Path, name: &str, ip: &str) {
-    let node = dir.join(format!("node-{name}.json"));
-    std::fs::write(
-        &node,
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Node",
-            "metadata": {"name": name},
-        })
-        .to_string(),
-    )
-    .unwrap();
-    ok(
-        "kubectl create node",
-        cp.kubectl(
-            "super-admin.conf",
-            &["create", "-f", &node.display().to_string()],
-        ),
-    );
-    let status = serde_json::json!({"status": {"addresses": [
-        {"type": "Hostname", "address": name},
-        {"type": "InternalIP", "address": ip},
-    ]}})
-    .to_string();
-    ok(
-        "kubectl patch node status",
-        cp.kubectl(
-            "super-admin.conf",
-            &[
-                "patch",
-                "node",
-                name,
-                "--subresource=status",
-                "--type=merge",
-                "-p",
-                &status,
-            ],
-        ),
-    );
 }
 
 /// The 200 requests of the load test: 20 clients of 10 requests, across the three built-in
@@ -840,34 +740,6 @@ fn kubelet_serving_approval(cp: &ControlPlane, dir: &Path, replica: &Replica) {
         "{log}"
     );
     assert!(log.contains("DNS:n1 is not an address of node n2"), "{log}");
-}
-
-/// A kubeconfig for node `node` (`system:node:<node>` in `system:nodes`), made by kubepki.
-fn node_kubeconfig(cp: &ControlPlane, dir: &Path, node: &str) -> PathBuf {
-    let file = format!("{node}.conf");
-    ok(
-        "kubepki kubeconfig user (a node)",
-        kubepki(
-            dir,
-            &[
-                "kubeconfig",
-                "user",
-                "--client-name",
-                &format!("system:node:{node}"),
-                "--org",
-                "system:nodes",
-                "--cert-dir",
-                "pki",
-                "--kubeconfig-dir",
-                ".",
-                "--server",
-                &cp.server(),
-                "-o",
-                &file,
-            ],
-        ),
-    );
-    dir.join(file)
 }
 
 /// When each request was first seen, and when its certificate was.
