@@ -5,12 +5,15 @@
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
-use kube::runtime::watcher;
+use kube::runtime::reflector::{self, reflector};
+use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
 use crate::KubeError;
@@ -214,17 +217,25 @@ pub async fn run(
 /// The watch-driven loop; it ends only if the watch stream does.
 async fn work(context: Arc<Context>, workers: u16) {
     let api = context.csrs.api().clone();
-    let controller = Controller::new(api, watcher::Config::default())
-        .with_config(ControllerConfig::default().concurrency(workers));
-    let store = controller.store();
+    // The controller runs on our own reflector stream so that readiness is the watch's
+    // InitDone event (the first full list is in the store). Waiting on the store's
+    // `wait_until_ready` from a second task is not safe: kube-runtime 5 keeps one waker for
+    // it, so either that task or the controller's own would never be woken.
+    let (reader, writer) = reflector::store();
     let metrics = Arc::clone(&context.metrics);
-    tokio::spawn(async move {
-        if store.wait_until_ready().await.is_ok() {
-            metrics.set_ready(true);
-            tracing::info!("watching certificatesigningrequests");
-        }
-    });
-    controller
+    let watching = AtomicBool::new(false);
+    let stream = reflector(writer, watcher(api, watcher::Config::default()))
+        .inspect_ok(move |event| {
+            if matches!(event, watcher::Event::InitDone) {
+                metrics.set_ready(true);
+                if !watching.swap(true, Ordering::Relaxed) {
+                    tracing::info!("watching certificatesigningrequests");
+                }
+            }
+        })
+        .applied_objects();
+    Controller::for_stream(stream, reader)
+        .with_config(ControllerConfig::default().concurrency(workers))
         .run(reconcile_counted, retry_later, context)
         .for_each(|result| async move {
             if let Err(e) = result {

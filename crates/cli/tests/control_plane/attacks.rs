@@ -137,21 +137,38 @@ impl Plane {
             .kubectl_with(&["--kubeconfig", &conf.display().to_string()])(args)
     }
 
-    /// `kubepki controller` against the cluster with the cluster CA and `args`; fails if it
-    /// exits at start. (It logs nothing until it decides on a request: without
-    /// `--leader-elect` its "watching" line never comes, so the proof that it runs is that it
-    /// is still running a moment later. A request made before its watch starts is still seen:
-    /// the watch begins with a list.)
+    /// `kubepki controller` against the cluster with the cluster CA and `args`, without
+    /// leader election; returns once its `/readyz` answers 200 and it has logged that it
+    /// watches (its first list is in), and fails if it exits or is not ready within 30 s.
     pub(crate) fn controller(&self, name: &'static str, args: &[&str]) -> Controller {
-        let mut controller = self.spawn_controller(name, args);
-        std::thread::sleep(Duration::from_secs(2));
-        if let Some(status) = controller.process.exit_status() {
-            panic!(
-                "{name} exited ({status}) instead of starting:\n{}",
+        let port = crate::harness::free_port();
+        let addr = format!("127.0.0.1:{port}");
+        let mut all: Vec<&str> = vec!["--metrics-addr", &addr];
+        all.extend_from_slice(args);
+        let mut controller = self.spawn_controller(name, &all);
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = controller.process.exit_status() {
+                panic!(
+                    "{name} exited ({status}) instead of starting:\n{}",
+                    controller.log()
+                );
+            }
+            if readyz(port) == Some(200)
+                && controller
+                    .log()
+                    .contains("watching certificatesigningrequests")
+            {
+                return controller;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{name} not ready within 30 s (/readyz {:?}):\n{}",
+                readyz(port),
                 controller.log()
             );
+            std::thread::sleep(Duration::from_millis(100));
         }
-        controller
     }
 
     /// `kubepki controller` started, not waited for.
@@ -1067,4 +1084,17 @@ fn attacks_on_kubepki_as_the_signer_of_a_real_cluster() {
         checks.len(),
         failed.join("\n\n")
     );
+}
+
+/// The status code of `GET /readyz` on loopback `port`, or `None` when nothing answers.
+fn readyz(port: u16) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    answer.split_whitespace().nth(1)?.parse().ok()
 }
