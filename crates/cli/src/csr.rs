@@ -71,7 +71,9 @@ pub(crate) fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
         .filter(|s| !s.trim().is_empty())
         .map(|s| San::parse(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let key = match &args.generate_key {
+    // The request is built before anything is written, so that a refused subject or SAN
+    // never leaves a new key behind without its request.
+    let (key, generated) = match &args.generate_key {
         Some(algorithm) => {
             let algorithm: KeyAlgorithm = algorithm.parse()?;
             if !args.force && args.key.exists() {
@@ -80,20 +82,27 @@ pub(crate) fn csr_create(args: &CsrCreateArgs) -> CliResult<()> {
                 }
                 .into());
             }
-            let key = KeyPair::generate(algorithm)?;
-            write_atomic(
-                &args.key,
-                key.to_pem(KeyFormat::Pkcs8)?.as_bytes(),
-                FileKind::Secret,
-                overwrite(args.force),
-            )?;
-            key
+            (KeyPair::generate(algorithm)?, true)
         }
-        None => load_key(&args.key, args.passphrase_file.as_ref())?,
+        None => (load_key(&args.key, args.passphrase_file.as_ref())?, false),
     };
     let csr = CsrBuilder::new(subject).sans(sans).build(&key)?;
     for warning in csr.warnings() {
         eprintln!("warning: {warning}");
+    }
+    if generated {
+        if !args.force && args.out.exists() {
+            return Err(kubepki_fs::FsError::Exists {
+                path: args.out.clone(),
+            }
+            .into());
+        }
+        write_atomic(
+            &args.key,
+            key.to_pem(KeyFormat::Pkcs8)?.as_bytes(),
+            FileKind::Secret,
+            overwrite(args.force),
+        )?;
     }
     write_atomic(
         &args.out,

@@ -335,3 +335,29 @@ fn bad_serving_constraints_are_named_before_connecting() {
         "error: --serving-dns-regex \"(\": unclosed group\n"
     );
 }
+
+#[test]
+fn a_refused_subject_leaves_no_new_key_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = fails(kubepki(
+        dir.path(),
+        &[
+            "csr",
+            "create",
+            "--generate-key",
+            "ECDSA-P256",
+            "-k",
+            "a.key",
+            "--subject",
+            "/CN=system:node:worker-2+CN=system:node:worker-1",
+            "-o",
+            "a.csr",
+        ],
+    ));
+    assert!(err.contains("multi-valued RDN"), "{err}");
+    assert!(
+        !dir.path().join("a.key").exists(),
+        "a key without its request"
+    );
+    assert!(!dir.path().join("a.csr").exists());
+}
