@@ -5,9 +5,10 @@
 #   etcd, etcdctl                                              (modules go.etcd.io/etcd/...)
 # -trimpath, stripped, with the release stamped in as Kubernetes' and etcd's own builds do.
 #
-# Output: target/peers/bin/ (a link to a cache folder named by a stamp of everything that goes
-# into the build, so a warm run, even in a fresh clone, only links). Cache root:
-# $KUBEPKI_PEERS_CACHE, default ${XDG_CACHE_HOME:-~/.cache}/kubepki-peers.
+# Output: target/peers/bin/, links into one cache folder per group of programs, each named by a
+# stamp of everything that goes into that group's build, so a warm run, even in a fresh clone,
+# only links. Cache root: $KUBEPKI_PEERS_CACHE, default ${XDG_CACHE_HOME:-~/.cache}/kubepki-peers.
+# A new group: scripts/peers/NAME/{go.mod,go.sum}, a build_NAME function and a `group` line.
 #
 #   scripts/peers.sh           build (or reuse) and print where the binaries are
 #   scripts/peers.sh --repin   rewrite peers/*/go.mod and go.sum from versions.env, then build
@@ -82,42 +83,75 @@ pinned k8s.io/kubernetes "$KUBERNETES_VERSION" "$peers/kubernetes/go.mod" &&
   exit 1
 }
 
-stamp="$(cat "$0" "$peers/versions.env" "$peers"/kubernetes/go.{mod,sum} "$peers"/etcd/go.{mod,sum} <(echo "$go_version $(go env GOOS GOARCH)") | sha256sum | cut -c1-16)"
-cache="${KUBEPKI_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubepki-peers}/$stamp"
-programs=(kube-apiserver kube-controller-manager kubeadm kubectl kubelet etcd etcdctl)
+cache_root="${KUBEPKI_PEERS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubepki-peers}"
+mkdir -p "$cache_root" "$root/target/peers"
+# One build at a time per cache: a second peers.sh (another checkout, another test run) waits.
+exec 9>"$cache_root/.lock"
+flock 9
 
-have_all() { local p; for p in "${programs[@]}"; do [ -x "$cache/bin/$p" ] || return 1; done; }
-
-if have_all && [ -f "$cache/stamp" ]; then
-  echo "peers.sh: reusing the peers built for stamp $stamp"
-else
-  start=$SECONDS
-  rm -rf "$cache.partial"
-  mkdir -p "$cache.partial/bin"
-  echo "peers.sh: building Kubernetes $KUBERNETES_VERSION and etcd $ETCD_VERSION with $go_version (cold: about 15 minutes on 2 cores)"
+# Each group of peers is built by its own function into its own cache folder, named by a stamp
+# of that function's text, the group's go.mod and go.sum, versions.env and the Go release: a
+# change to one group (or to this driver) rebuilds that group only.
+build_kubernetes() {
   # As hack/lib/version.sh stamps a release build.
-  ldflags="-s -w"
+  local ldflags="-s -w" pkg
   for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$k8s_minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  (cd "$peers/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$cache.partial/bin/" \
+  (cd "$peers/kubernetes" && go build -trimpath -ldflags "$ldflags" -o "$1/" \
     k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kubeadm k8s.io/kubernetes/cmd/kubectl k8s.io/kubernetes/cmd/kubelet)
+}
+build_etcd() {
   # etcd's version is a constant of its module; its build stamps the source revision.
+  local ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION"
   (cd "$peers/etcd" &&
-    go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$cache.partial/bin/etcd" go.etcd.io/etcd/server/v3 &&
-    go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=$ETCD_VERSION" -o "$cache.partial/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3)
-  printf 'kubernetes=%s etcd=%s go=%s\n' "$KUBERNETES_VERSION" "$ETCD_VERSION" "$go_version" >"$cache.partial/stamp"
-  rm -rf "$cache"
-  mv "$cache.partial" "$cache"
-  echo "peers.sh: built in $((SECONDS - start)) s"
-fi
+    go build -trimpath -ldflags "$ldflags" -o "$1/etcd" go.etcd.io/etcd/server/v3 &&
+    go build -trimpath -ldflags "$ldflags" -o "$1/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+}
 
-mkdir -p "$root/target/peers"
-ln -sfn "$cache/bin" "$root/target/peers/bin.new"
-mv -T "$root/target/peers/bin.new" "$root/target/peers/bin"
-cp "$cache/stamp" "$root/target/peers/stamp"
+links="$root/target/peers/bin.new"
+rm -rf "$links"
+mkdir -p "$links"
+stamps=""
+
+# group NAME PROGRAM...: build (or reuse) scripts/peers/NAME with build_NAME, link its programs.
+group() {
+  local name="$1" stamp cache program missing=""
+  shift
+  stamp="$( { declare -f "build_$name"; cat "$peers/versions.env" "$peers/$name"/go.{mod,sum}
+    echo "$go_version $(go env GOOS GOARCH)"; } | sha256sum | cut -c1-16)"
+  cache="$cache_root/$name-$stamp"
+  for program in "$@"; do [ -x "$cache/bin/$program" ] || missing=1; done
+  if [ -z "$missing" ] && [ -f "$cache/stamp" ]; then
+    echo "peers.sh: reusing $name (stamp $stamp)"
+  else
+    local start=$SECONDS
+    rm -rf "$cache.partial"
+    mkdir -p "$cache.partial/bin"
+    echo "peers.sh: building $name with $go_version"
+    "build_$name" "$cache.partial/bin"
+    for program in "$@"; do
+      [ -x "$cache.partial/bin/$program" ] || { echo "peers.sh: the $name build made no $program" >&2; exit 1; }
+    done
+    echo "$name $stamp $go_version" >"$cache.partial/stamp"
+    rm -rf "$cache"
+    mv "$cache.partial" "$cache"
+    echo "peers.sh: built $name in $((SECONDS - start)) s"
+  fi
+  for program in "$@"; do ln -s "$cache/bin/$program" "$links/$program"; done
+  stamps+="$name=$stamp "
+}
+
+group kubernetes kube-apiserver kube-controller-manager kubeadm kubectl kubelet
+group etcd etcd etcdctl
+
+# target/peers/bin was once a link to one cache folder; it is a folder of links now.
+rm -rf "$root/target/peers/bin"
+mv "$links" "$root/target/peers/bin"
+echo "$stamps" >"$root/target/peers/stamp"
+flock -u 9
 
 bin="$root/target/peers/bin"
 "$bin/kubeadm" version -o short | grep -qx "$KUBERNETES_VERSION" || { echo "peers.sh: kubeadm does not report $KUBERNETES_VERSION" >&2; exit 1; }
