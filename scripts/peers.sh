@@ -90,8 +90,8 @@ exec 9>"$cache_root/.lock"
 flock 9
 
 # Each group of peers is built by its own function into its own cache folder, named by a stamp
-# of that function's text, the group's go.mod and go.sum, versions.env and the Go release: a
-# change to one group (or to this driver) rebuilds that group only.
+# of that function's text, the versions it reads, the group's go.mod and go.sum and the Go
+# release: a change to one group (or to this driver) rebuilds that group only.
 build_kubernetes() {
   # As hack/lib/version.sh stamps a release build.
   local ldflags="-s -w" pkg
@@ -116,11 +116,20 @@ rm -rf "$links"
 mkdir -p "$links"
 stamps=""
 
+# versions_of FUNCTION: the versions.env settings (NAME_VERSION=...) that FUNCTION reads, so a
+# new group's version does not change the other groups' stamps.
+versions_of() {
+  local setting
+  for setting in $(declare -f "$1" | grep -o '[A-Z][A-Z0-9_]*_VERSION' | sort -u); do
+    echo "$setting=${!setting}"
+  done
+}
+
 # group NAME PROGRAM...: build (or reuse) scripts/peers/NAME with build_NAME, link its programs.
 group() {
   local name="$1" stamp cache program missing=""
   shift
-  stamp="$( { declare -f "build_$name"; cat "$peers/versions.env" "$peers/$name"/go.{mod,sum}
+  stamp="$( { declare -f "build_$name"; versions_of "build_$name"; cat "$peers/$name"/go.{mod,sum}
     echo "$go_version $(go env GOOS GOARCH)"; } | sha256sum | cut -c1-16)"
   cache="$cache_root/$name-$stamp"
   for program in "$@"; do [ -x "$cache/bin/$program" ] || missing=1; done
