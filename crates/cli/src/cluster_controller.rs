@@ -10,8 +10,8 @@ use std::time::SystemTime;
 use clap::{Args, ValueEnum};
 use kubepki::api::SigningController;
 use kubepki_kube::{
-    ApprovalPolicy, ControllerOptions, DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE,
-    LeaseConfig, Metrics, ServingConstraints,
+    ApprovalPolicy, ClusterSource, ControllerOptions, DEFAULT_CLUSTER_DOMAIN,
+    DEFAULT_SERVICE_CLUSTER_IP_RANGE, LeaseConfig, Metrics, ServingConstraints,
 };
 
 use crate::error::{CliError, CliResult};
@@ -32,8 +32,8 @@ pub(crate) struct ClusterControllerArgs {
     /// store.
     #[arg(long, value_name = "FILE")]
     pub(crate) kubeconfig: Option<PathBuf>,
-    /// Sign the requests of a real cluster, finding it as kubectl does: $KUBECONFIG,
-    /// ~/.kube/config, then the pod's service account.
+    /// Sign the requests of the cluster this pod runs in, through its service account (never
+    /// $KUBECONFIG or ~/.kube/config).
     #[arg(long, conflicts_with = "kubeconfig")]
     pub(crate) in_cluster: bool,
     /// Approve on our own: kubelet-client (kube-controller-manager's rule, with a
@@ -193,7 +193,11 @@ pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> C
                 .map_err(|e| CliError(e.to_string()))?;
             tracing::info!(%bound, "serving /metrics, /healthz and /readyz");
         }
-        let client = kubepki_kube::connect(args.kubeconfig.as_deref())
+        let source = match &args.kubeconfig {
+            Some(path) => ClusterSource::Kubeconfig(path),
+            None => ClusterSource::InCluster,
+        };
+        let client = kubepki_kube::connect(source)
             .await
             .map_err(|e| CliError(e.to_string()))?;
         kubepki_kube::run(client, options, metrics, terminated())

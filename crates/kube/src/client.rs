@@ -1,5 +1,5 @@
-//! A client for the cluster: from a kubeconfig file, or inferred as kubectl does
-//! (`$KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
+//! A client for the cluster: from a kubeconfig file, or from the pod's service account
+//! (in-cluster).
 //!
 //! The connection is kube's own stack (base URI, authentication, extra headers, retries of
 //! 429/503, connect/read/write timeouts, rustls) over a TCP connector with `TCP_NODELAY`:
@@ -21,13 +21,27 @@ use tower::retry::RetryLayer;
 
 use crate::KubeError;
 
-/// A client from `kubeconfig`, or inferred when it is `None`. TLS is rustls.
+/// How errors name the in-cluster configuration.
+const IN_CLUSTER: &str = "in-cluster (the pod's service account)";
+
+/// Where the controller finds its cluster.
+#[derive(Debug, Clone, Copy)]
+pub enum ClusterSource<'a> {
+    /// A kubeconfig file.
+    Kubeconfig(&'a Path),
+    /// The pod's service account only (`KUBERNETES_SERVICE_HOST`/`_PORT` and the token and CA
+    /// under `/var/run/secrets/kubernetes.io/serviceaccount`): never `$KUBECONFIG` or
+    /// `~/.kube/config`, which would let the environment of the pod choose another cluster.
+    InCluster,
+}
+
+/// A client for `source`. TLS is rustls.
 ///
 /// # Errors
-/// [`KubeError::Kubeconfig`] naming the file (or the inference) and the cause.
-pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
-    let (config, path) = match kubeconfig {
-        Some(path) => {
+/// [`KubeError::Kubeconfig`] naming the file (or `in-cluster`) and the cause.
+pub async fn connect(source: ClusterSource<'_>) -> Result<Client, KubeError> {
+    let (config, path) = match source {
+        ClusterSource::Kubeconfig(path) => {
             let shown = path.display().to_string();
             let bad = |source: Box<dyn std::error::Error + Send + Sync>| KubeError::Kubeconfig {
                 path: shown.clone(),
@@ -39,12 +53,12 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
                 .map_err(|e| bad(Box::new(e)))?;
             (config, shown)
         }
-        None => {
-            let config = Config::infer().await.map_err(|e| KubeError::Kubeconfig {
-                path: "$KUBECONFIG, ~/.kube/config or in-cluster".to_owned(),
+        ClusterSource::InCluster => {
+            let config = Config::incluster().map_err(|e| KubeError::Kubeconfig {
+                path: IN_CLUSTER.to_owned(),
                 source: Box::new(e),
             })?;
-            (config, String::new())
+            (config, IN_CLUSTER.to_owned())
         }
     };
     let bad = |e: kube::Error| KubeError::Kubeconfig {
@@ -77,4 +91,39 @@ pub async fn connect(kubeconfig: Option<&Path>) -> Result<Client, KubeError> {
         .map_err(tower::BoxError::from)
         .service(http);
     Ok(Client::new(service, config.default_namespace))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--in-cluster` outside a pod fails naming in-cluster, even when a kubeconfig is at hand.
+    #[tokio::test]
+    async fn in_cluster_never_reads_a_kubeconfig() {
+        let dir = std::env::temp_dir().join(format!("kubepki-incluster-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let kubeconfig = dir.join("config");
+        std::fs::write(
+            &kubeconfig,
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n\
+             users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\n\
+             current-context: x\n",
+        )
+        .unwrap();
+        // The test process is not a pod: KUBERNETES_SERVICE_HOST is unset here (the variable
+        // is checked, not assumed, so the test cannot pass by accident inside a pod).
+        if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
+            eprintln!("SKIP: running inside a pod");
+            return;
+        }
+        let error = connect(ClusterSource::InCluster).await.unwrap_err();
+        assert!(error.to_string().contains("in-cluster"), "{error}");
+        // The same file read as a kubeconfig works, so the failure above is the source's.
+        assert!(
+            connect(ClusterSource::Kubeconfig(&kubeconfig))
+                .await
+                .is_ok()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

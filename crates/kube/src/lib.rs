@@ -14,7 +14,7 @@ mod metrics;
 mod serving;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
-pub use client::connect;
+pub use client::{ClusterSource, connect};
 pub use controller::{ControllerOptions, run};
 pub use csrs::{KubeCsrs, Subresource, from_kube, same_object};
 pub use error::KubeError;
