@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of kubepki: formatting, lints, unit/integration/doc tests (including the
 # full x509-limbo corpus), and the interop tests against real peers (openssl, etcd, curl,
-# kubectl, Go). A peer missing from this machine makes its test print a loud SKIP, except
-# when CI is set, where it fails. `bash .ci/run` installs the peers first.
+# kubectl, Go, helm, buildah). A peer missing from this machine makes its test print a loud
+# SKIP, except when CI is set, where it fails. `bash .ci/run` installs the peers first.
 #
 #   bash scripts/test.sh                 everything
 #   bash scripts/test.sh control-plane   only the real control plane (scripts/peers.sh first)
@@ -20,6 +20,18 @@ if ! bash scripts/peers.sh; then
 fi
 # Their etcd, etcdctl and kubectl (the pinned releases) serve every test.
 [ -d target/peers/bin ] && export PATH="$PWD/target/peers/bin:$PATH"
+
+# The OCI image (a release build of the CLI, then buildah; both incremental), whose own
+# kubepki the control-plane test the_image_signs_for_the_cluster runs against the cluster.
+if command -v buildah >/dev/null; then
+  step "the OCI image (scripts/image.sh)"
+  bash scripts/image.sh
+elif [ -n "${CI:-}" ]; then
+  echo "buildah is required when CI is set (apt-get install buildah)" >&2
+  exit 1
+else
+  printf '\n\n    SKIP: buildah not found; the image is not built and its test skips\n\n'
+fi
 
 if [ "${1:-}" = "control-plane" ]; then
   step "the real control plane: etcd, kube-apiserver, kube-controller-manager, kubeadm"

@@ -141,11 +141,22 @@ impl Plane {
     /// leader election; returns once its `/readyz` answers 200 and it has logged that it
     /// watches (its first list is in), and fails if it exits or is not ready within 30 s.
     pub(crate) fn controller(&self, name: &'static str, args: &[&str]) -> Controller {
+        self.controller_run_by(name, Command::new(env!("CARGO_BIN_EXE_kubepki")), args)
+    }
+
+    /// As [`Plane::controller`], with `kubepki` started by `program` (the image's own binary,
+    /// through chroot, in `image.rs`).
+    pub(crate) fn controller_run_by(
+        &self,
+        name: &'static str,
+        program: Command,
+        args: &[&str],
+    ) -> Controller {
         let port = crate::harness::free_port();
         let addr = format!("127.0.0.1:{port}");
         let mut all: Vec<&str> = vec!["--metrics-addr", &addr];
         all.extend_from_slice(args);
-        let mut controller = self.spawn_controller(name, &all);
+        let mut controller = self.spawn_controller(name, program, &all);
         let started = std::time::Instant::now();
         loop {
             if let Some(status) = controller.process.exit_status() {
@@ -171,9 +182,13 @@ impl Plane {
         }
     }
 
-    /// `kubepki controller` started, not waited for.
-    fn spawn_controller(&self, name: &'static str, args: &[&str]) -> Controller {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_kubepki"));
+    /// `kubepki controller` started by `command`, not waited for.
+    fn spawn_controller(
+        &self,
+        name: &'static str,
+        mut command: Command,
+        args: &[&str],
+    ) -> Controller {
         command
             .current_dir(self.dir())
             .env_remove("KUBECONFIG")
@@ -233,7 +248,7 @@ impl Plane {
         serde_json::from_str(&json).unwrap()
     }
 
-    fn approve(&self, name: &str) {
+    pub(crate) fn approve(&self, name: &str) {
         ok(
             "kubectl certificate approve",
             self.admin(&["certificate", "approve", name]),
@@ -267,6 +282,11 @@ pub(crate) struct Controller {
 }
 
 impl Controller {
+    /// The process id (of `kubepki` itself: chroot execs it).
+    pub(crate) fn id(&self) -> u32 {
+        self.process.id()
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.process.log()).unwrap_or_default()
     }
@@ -305,7 +325,7 @@ impl Controller {
 /// Every decision a controller logs on a request.
 const ANY_DECISION: [&str; 4] = ["left pending", "approved", "issued", "failed"];
 
-fn certificate(csr: &serde_json::Value) -> Option<Vec<u8>> {
+pub(crate) fn certificate(csr: &serde_json::Value) -> Option<Vec<u8>> {
     csr["status"]["certificate"]
         .as_str()
         .map(|b| Base64::decode_vec(b).expect("status.certificate is base64"))
@@ -341,7 +361,12 @@ fn openssl_x509(dir: &Path, name: &str, pem: &[u8]) -> String {
 
 /// A P-256 key and an openssl CSR for `subject` (openssl's `-subj`) with `extra` req
 /// arguments; returns (CSR PEM, key PEM).
-fn openssl_csr(dir: &Path, name: &str, subject: &str, extra: &[&str]) -> (String, String) {
+pub(crate) fn openssl_csr(
+    dir: &Path,
+    name: &str,
+    subject: &str,
+    extra: &[&str],
+) -> (String, String) {
     let key = dir.join(format!("{name}.key"));
     let out = Command::new("openssl")
         .args(["req", "-new", "-newkey", "ec", "-pkeyopt"])
@@ -874,6 +899,7 @@ fn custom_signer_on_the_cluster_ca_is_refused(plane: &Plane) {
     std::fs::write(plane.dir().join("ops-implicit.yaml"), ops_profiles("")).unwrap();
     let mut refused = plane.spawn_controller(
         "controller-attack-4a",
+        Command::new(env!("CARGO_BIN_EXE_kubepki")),
         &[
             "--profiles-file",
             "ops-implicit.yaml",

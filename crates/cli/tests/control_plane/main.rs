@@ -6,7 +6,9 @@
 //! installer example's tree (written through the Go binding) boots the same control plane.
 //! With kubepki as the only approver and signer, a real kubelet TLS-bootstraps through it, and
 //! the attacks of `attacks.rs` (another node's identity, names nobody approved, a node's own
-//! addresses, a custom signer minting system:masters) are played against it.
+//! addresses, a custom signer minting system:masters) are played against it. The OCI image
+//! of `scripts/image.sh` signs for the cluster with its own `kubepki`, and the Helm chart and
+//! every manifest of `deploy/` pass the API server's server-side dry run.
 //!
 //! Run alone with `bash scripts/test.sh control-plane`. Without the peers the tests print a
 //! loud SKIP; with `CI` set they fail.
@@ -16,6 +18,8 @@ mod attacks;
 mod cluster;
 mod go_installer;
 mod harness;
+mod helm_chart;
+mod image;
 mod kubeadm;
 mod kubelet;
 mod signer;
