@@ -116,7 +116,9 @@ mod tests {
             eprintln!("SKIP: running inside a pod");
             return;
         }
-        let error = connect(ClusterSource::InCluster).await.unwrap_err();
+        let Err(error) = connect(ClusterSource::InCluster).await else {
+            panic!("--in-cluster connected outside a pod");
+        };
         assert!(error.to_string().contains("in-cluster"), "{error}");
         // The same file read as a kubeconfig works, so the failure above is the source's.
         assert!(
