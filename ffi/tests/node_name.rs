@@ -3,6 +3,7 @@
 //! generation refused), up to Kubernetes' 253 characters; 254 is refused at the setter,
 //! named, with `KUBEPKI_RESULT_CLUSTER_INVALID_PARAMETER`.
 #![allow(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
 
 use std::ffi::CStr;
 use std::ptr;
