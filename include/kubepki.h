@@ -619,8 +619,10 @@ kubepki_result kubepki_cluster_params_new(struct kubepki_cluster_params **out,
 // by another thread.
 void kubepki_cluster_params_free(struct kubepki_cluster_params *params);
 
-// Sets the control-plane node's name (kubeadm's `--node-name`): a DNS name, in the API
-// server and etcd certificates and the kubelet's identity `system:node:NAME`.
+// Sets the control-plane node's name (kubeadm's `--node-name`): a Kubernetes node name (a
+// DNS-1123 subdomain of at most 253 characters: lower-case letters, digits, '-' and '.';
+// labels of at most 63), in the API server and etcd certificates and the kubelet's identity
+// `system:node:NAME`. Every name this setter accepts gets its certificates.
 //
 // # Safety
 // `params` is a live handle not used by another thread; `value` points to `value_len`

@@ -13,6 +13,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -69,6 +70,30 @@ func TestGenerateClusterInMemory(t *testing.T) {
 	verifyLeaf(t, files, "pki/front-proxy-ca.crt", "pki/front-proxy-client.crt", x509.ExtKeyUsageClientAuth, "")
 	verifyLeaf(t, files, "pki/etcd/ca.crt", "pki/etcd/server.crt", x509.ExtKeyUsageServerAuth, "node-1")
 	verifyLeaf(t, files, "pki/etcd/ca.crt", "pki/etcd/peer.crt", x509.ExtKeyUsageClientAuth, "")
+}
+
+// Issue 24: the longest Kubernetes node name (253 characters) gets its tree, which Go's
+// crypto/x509 verifies for that name; one character more is refused, named.
+func TestLongestNodeNameGetsItsTree(t *testing.T) {
+	label := strings.Repeat("a", 63)
+	node := label + "." + label + "." + label + "." + strings.Repeat("b", 61)
+	p := testParams()
+	p.NodeName = node
+	files, err := GenerateCluster(p, clusterNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifyLeaf(t, files, "pki/etcd/ca.crt", "pki/etcd/server.crt", x509.ExtKeyUsageServerAuth, node)
+	verifyLeaf(t, files, "pki/ca.crt", "pki/apiserver.crt", x509.ExtKeyUsageServerAuth, node)
+	if cn := parseCert(t, files["pki/etcd/server.crt"].Data).Subject.CommonName; cn != node {
+		t.Errorf("etcd server CN %q", cn)
+	}
+	p.NodeName = node + "c"
+	_, err = GenerateCluster(p, clusterNow)
+	var e *Error
+	if !errors.As(err, &e) || !contains(e.Message, "254 characters long, more than the limit of 253") {
+		t.Fatalf("%v", err)
+	}
 }
 
 func TestInitCheckRenew(t *testing.T) {

@@ -6,13 +6,14 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
     Action, Bundle, GroupsCompat, InitOptions, RenewOptions, UserKubeconfigOptions,
     check_expiration, generate, generate_with_ca_signer, init_with_ca_signer, parse_san,
     renew_with_ca, user_kubeconfig,
 };
+use kubepki::csr::check_node_name;
 use kubepki::profile::first_service_ip;
-use kubepki::{KeyAlgorithm, San};
 
 use crate::ca::kubepki_ca;
 use crate::error::{Failure, kubepki_error, kubepki_result};
@@ -198,8 +199,10 @@ fn invalid(what: &str, value: &str, reason: &str) -> Failure {
     )
 }
 
-/// Sets the control-plane node's name (kubeadm's `--node-name`): a DNS name, in the API
-/// server and etcd certificates and the kubelet's identity `system:node:NAME`.
+/// Sets the control-plane node's name (kubeadm's `--node-name`): a Kubernetes node name (a
+/// DNS-1123 subdomain of at most 253 characters: lower-case letters, digits, '-' and '.';
+/// labels of at most 63), in the API server and etcd certificates and the kubelet's identity
+/// `system:node:NAME`. Every name this setter accepts gets its certificates.
 ///
 /// # Safety
 /// `params` is a live handle not used by another thread; `value` points to `value_len`
@@ -214,7 +217,9 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_node_name(
     // SAFETY: forwarded contract.
     unsafe {
         set_text(params, value, value_len, "node_name", err_out, |p, v| {
-            San::dns(v).map_err(|e| invalid("node name", v, &e.to_string()))?;
+            check_node_name(v).map_err(|e| {
+                Failure::new(kubepki_result::ClusterInvalidParameter, e.to_string())
+            })?;
             let was_set = p.node_name_set;
             p.node_name_set = true;
             p.try_set(|o| v.clone_into(&mut o.node_name))

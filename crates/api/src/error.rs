@@ -140,7 +140,7 @@ pub enum ApiError {
     /// A manifest or stored object nested too deeply to be read safely.
     #[error("object nests {depth} levels deep, more than the limit of {max}")]
     TooDeep {
-        /// The depth found (an upper bound).
+        /// The depth at which the parser stopped.
         depth: usize,
         /// The limit, [`MAX_DEPTH`](crate::MAX_DEPTH).
         max: usize,

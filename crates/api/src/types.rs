@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 use base64ct::{Base64, Encoding};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_saphyr::ExternalMessageSource;
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::ErrorKind as ScanErrorKind;
 
 use crate::ApiError;
 
@@ -18,10 +21,10 @@ pub const KIND: &str = "CertificateSigningRequest";
 /// (3 MiB). Larger text is refused before it is parsed.
 pub const MAX_OBJECT_BYTES: usize = 3 * 1024 * 1024;
 
-/// The deepest nesting of collections read. A CertificateSigningRequest is about five levels
-/// deep; deeper text is refused before it is parsed, because the YAML parser takes time
-/// quadratic in the depth.
-pub const MAX_DEPTH: usize = 100;
+/// The deepest nesting of collections read, checked by the parser as it reads (serde-saphyr's
+/// own default bound, which keeps the recursive reader well within a thread's stack). A
+/// CertificateSigningRequest is about five levels deep.
+pub const MAX_DEPTH: usize = 64;
 
 /// The API server's limit on the total size of an object's annotations (256 KiB).
 pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
@@ -230,8 +233,8 @@ impl CertificateSigningRequest {
     }
 
     /// Reads one object from YAML or JSON (JSON is YAML). Text longer than
-    /// [`MAX_OBJECT_BYTES`] or nested deeper than [`MAX_DEPTH`] is refused before parsing,
-    /// in time linear in its length.
+    /// [`MAX_OBJECT_BYTES`] is refused before parsing; text nested deeper than [`MAX_DEPTH`]
+    /// is refused by the parser when it reaches that depth, in time linear in its length.
     ///
     /// # Errors
     /// [`ApiError::TooLarge`], [`ApiError::TooDeep`]; [`ApiError::Decode`] for text that is not
@@ -243,18 +246,19 @@ impl CertificateSigningRequest {
                 max: MAX_OBJECT_BYTES,
             });
         }
-        let depth = nesting_depth(text);
-        if depth > MAX_DEPTH {
-            return Err(ApiError::TooDeep {
-                depth,
-                max: MAX_DEPTH,
-            });
-        }
         let csr: CertificateSigningRequest =
-            serde_yaml::from_str(text).map_err(|e| ApiError::Decode {
-                what: "CertificateSigningRequest".to_owned(),
-                reason: e.to_string(),
-            })?;
+            serde_saphyr::from_str_with_options(text, read_options()).map_err(
+                |e| match too_deep(&e) {
+                    Some(depth) => ApiError::TooDeep {
+                        depth,
+                        max: MAX_DEPTH,
+                    },
+                    None => ApiError::Decode {
+                        what: "CertificateSigningRequest".to_owned(),
+                        reason: e.without_snippet().to_string(),
+                    },
+                },
+            )?;
         if csr.kind != KIND || csr.api_version != API_VERSION {
             return Err(ApiError::Decode {
                 what: "CertificateSigningRequest".to_owned(),
@@ -269,7 +273,7 @@ impl CertificateSigningRequest {
 
     /// The object as YAML.
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self).unwrap_or_default()
+        serde_saphyr::to_string_with_options(self, write_options()).unwrap_or_default()
     }
 
     /// The object as indented JSON.
@@ -329,48 +333,46 @@ impl CertificateSigningRequest {
     }
 }
 
-/// An upper bound on how deeply `text` nests collections, read in one pass without parsing:
-/// block levels (indentation, and compact `- `/`? ` entries on one line) plus flow brackets.
-/// Every bracket counts, even inside quotes or comments, so the bound never falls short of the
-/// parser's depth; a real manifest stays far below [`MAX_DEPTH`] all the same.
-fn nesting_depth(text: &str) -> usize {
-    // Indentation columns of the open block levels.
-    let mut block: Vec<usize> = Vec::new();
-    let mut flow = 0usize;
-    let mut max = 0usize;
-    for line in text.lines() {
-        let indent = line.len() - line.trim_start_matches(' ').len();
-        let mut rest = &line[indent..];
-        if flow == 0 && !rest.is_empty() && !rest.starts_with('#') {
-            while block.last().is_some_and(|&col| col >= indent) {
-                block.pop();
-            }
-            block.push(indent);
-            let mut col = indent;
-            while let Some(after) = rest
-                .strip_prefix("- ")
-                .or_else(|| rest.strip_prefix("? "))
-                .or_else(|| rest.strip_prefix(": "))
-            {
-                let trimmed = after.trim_start_matches(' ');
-                col += rest.len() - trimmed.len();
-                rest = trimmed;
-                block.push(col);
-            }
-        }
-        max = max.max(block.len() + flow);
-        for c in rest.bytes() {
-            match c {
-                b'[' | b'{' => {
-                    flow += 1;
-                    max = max.max(block.len() + flow);
-                }
-                b']' | b'}' => flow = flow.saturating_sub(1),
-                _ => {}
-            }
-        }
+/// How manifests and stored objects are read: nested at most [`MAX_DEPTH`] levels, checked by
+/// the parser as it reads (so brackets inside quoted strings do not count), a repeated key
+/// refused, an empty value read as an empty string (`signerName:` is then "Required", as
+/// kube-apiserver says), and one-line messages without a snippet of the input.
+fn read_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        null_as_string: true,
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_DEPTH,
+            flow_nesting_limit: MAX_DEPTH,
+        },
+        with_snippet: false,
     }
-    max
+}
+
+/// The depth at which the parser stopped, when it stopped for depth: the budget's check on
+/// every collection, or the scanner's on `[`/`{`, which it reads ahead of the budget while
+/// looking for a key.
+fn too_deep(error: &serde_saphyr::Error) -> Option<usize> {
+    match error.without_snippet() {
+        serde_saphyr::Error::Budget {
+            breach: BudgetBreach::Depth { depth },
+            ..
+        } => Some(*depth),
+        serde_saphyr::Error::ExternalMessage { source, .. } => match source.as_ref() {
+            ExternalMessageSource::Parser(scan)
+                if matches!(scan.kind(), ScanErrorKind::RecursionLimitExceeded) =>
+            {
+                Some(MAX_DEPTH + 1)
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// How objects are written: plain or quoted scalars, never folded block scalars, as kubectl
+/// writes them.
+fn write_options() -> serde_saphyr::SerializerOptions {
+    serde_saphyr::ser_options! { prefer_block_scalars: false }
 }
 
 /// A list of requests as `kubectl get -o yaml|json` prints it (`kind: List`). The fields are
@@ -403,7 +405,7 @@ impl CertificateSigningRequestList {
 
     /// The list as YAML, each item as [`CertificateSigningRequest::to_yaml`] writes it.
     pub fn to_yaml(&self) -> String {
-        serde_yaml::to_string(self).unwrap_or_default()
+        serde_saphyr::to_string_with_options(self, write_options()).unwrap_or_default()
     }
 }
 
@@ -490,9 +492,57 @@ status:
             Err(ApiError::TooDeep { .. })
         ));
         assert!(start.elapsed() < std::time::Duration::from_secs(5));
-        // The usual manifest passes the check.
-        assert!(nesting_depth(YAML) < 10, "{}", nesting_depth(YAML));
         CertificateSigningRequest::from_yaml(YAML).unwrap();
+    }
+
+    /// Issue 24: brackets inside a quoted string are text, not nesting. Before, a pre-parse
+    /// scan counted them and refused valid manifests, and refused the YAML kubepki wrote.
+    #[test]
+    fn brackets_in_quoted_strings_do_not_count_as_depth() {
+        let braces = "{".repeat(150);
+        let yaml = YAML.replace(
+            "  name: myuser\n",
+            &format!("  name: myuser\n  annotations:\n    note: \"{braces}\"\n"),
+        );
+        let csr = CertificateSigningRequest::from_yaml(&yaml).unwrap();
+        assert_eq!(csr.metadata.annotations["note"], braces);
+        let json = CertificateSigningRequest::from_yaml(&csr.to_json()).unwrap();
+        assert_eq!(json, csr);
+        let again = CertificateSigningRequest::from_yaml(&csr.to_yaml()).unwrap();
+        assert_eq!(again, csr);
+    }
+
+    /// The `api_csr_object` fuzz crash: a JSON key of 130 `{`, read by serde_json as the
+    /// store does, written as YAML, must read back.
+    #[test]
+    fn the_fuzzed_key_of_braces_writes_yaml_that_reads_back() {
+        let text = include_str!("../../../fuzz/seeds/api_csr_object/key-of-130-braces.json");
+        let csr: CertificateSigningRequest = serde_json::from_str(text).unwrap();
+        let again = CertificateSigningRequest::from_yaml(&csr.to_yaml()).unwrap();
+        assert_eq!(again, csr);
+    }
+
+    /// An object nested [`MAX_DEPTH`] levels deep is read, and the YAML written for it reads
+    /// back; one level more is refused with the depth and the limit.
+    #[test]
+    fn every_depth_read_round_trips_through_yaml() {
+        // The object itself is one level; its unknown field holds the rest.
+        let levels = MAX_DEPTH - 1;
+        let deep = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+        let text =
+            format!("{{\"apiVersion\":\"{API_VERSION}\",\"kind\":\"{KIND}\",\"deep\":{deep}}}");
+        let csr = CertificateSigningRequest::from_yaml(&text).unwrap();
+        let again = CertificateSigningRequest::from_yaml(&csr.to_yaml()).unwrap();
+        assert_eq!(again, csr);
+        let past = format!("a: {}1{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let err = CertificateSigningRequest::from_yaml(&past).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "object nests {} levels deep, more than the limit of {MAX_DEPTH}",
+                MAX_DEPTH + 1
+            )
+        );
     }
 
     #[test]
@@ -533,7 +583,7 @@ mod list_yaml_tests {
         if list.items.is_empty() {
             out = String::from("apiVersion: v1\nitems: []\n");
         }
-        out.push_str("kind: List\nmetadata:\n  resourceVersion: ''\n");
+        out.push_str("kind: List\nmetadata:\n  resourceVersion: \"\"\n");
         out
     }
 

@@ -464,7 +464,8 @@ fn signer_cas(
     text: &str,
     set: &ProfileSet,
 ) -> CliResult<Vec<(String, SignerCa)>> {
-    let named: SignerCas = serde_yaml::from_str(text)
+    let read = serde_saphyr::options! { with_snippet: false };
+    let named: SignerCas = serde_saphyr::from_str_with_options(text, read)
         .map_err(|e| CliError(format!("{}: signers: {e}", path.display())))?;
     let base = path.parent().unwrap_or(std::path::Path::new("."));
     let mut cas = Vec::new();

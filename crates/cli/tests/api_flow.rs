@@ -607,7 +607,7 @@ fn oversized_and_deeply_nested_manifests_are_refused_quickly() {
     .unwrap();
     let err = fails(kubepki(dir, &["create", "-f", "deep.yaml"]));
     assert!(
-        err.contains("deep.yaml: object nests") && err.contains("more than the limit of 100"),
+        err.contains("deep.yaml: object nests") && err.contains("more than the limit of 64"),
         "{err}"
     );
     std::fs::write(dir.join("big.yaml"), vec![b'#'; 4 << 20]).unwrap();
@@ -617,6 +617,50 @@ fn oversized_and_deeply_nested_manifests_are_refused_quickly() {
         "{err}"
     );
     assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+/// Issue 24: an annotation holding 150 `{` in a quoted string is text, not nesting. A
+/// manifest with one is created from YAML and from JSON, and reads back with the annotation.
+#[test]
+fn brackets_inside_a_quoted_annotation_are_not_nesting() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    setup(dir, "jane", &[], &[]);
+    let request = Base64Bytes(std::fs::read(dir.join("jane.csr")).unwrap());
+    let braces = "{".repeat(150);
+    let object = |name: &str| {
+        serde_json::json!({
+            "apiVersion": "certificates.k8s.io/v1",
+            "kind": "CertificateSigningRequest",
+            "metadata": {"name": name, "annotations": {"note": braces}},
+            "spec": {
+                "request": request,
+                "signerName": "kubernetes.io/kube-apiserver-client",
+                "usages": ["client auth"],
+            },
+        })
+    };
+    std::fs::write(
+        dir.join("json.json"),
+        serde_json::to_string_pretty(&object("from-json")).unwrap(),
+    )
+    .unwrap();
+    let request_b64 = serde_json::to_string(&request).unwrap();
+    std::fs::write(
+        dir.join("yaml.yaml"),
+        format!(
+            "apiVersion: certificates.k8s.io/v1\nkind: CertificateSigningRequest\nmetadata:\n  name: from-yaml\n  annotations:\n    note: \"{braces}\"\nspec:\n  request: {request_b64}\n  signerName: kubernetes.io/kube-apiserver-client\n  usages: [client auth]\n"
+        ),
+    )
+    .unwrap();
+    for (file, name) in [("json.json", "from-json"), ("yaml.yaml", "from-yaml")] {
+        ok(kubepki(dir, &["create", "-f", file]));
+        let jsonpath = "jsonpath={.metadata.annotations.note}";
+        let note = ok(kubepki(dir, &["get", "csr", name, "-o", jsonpath]));
+        assert_eq!(note.trim_end(), braces, "{file}");
+        let yaml = ok(kubepki(dir, &["get", "csr", name, "-o", "yaml"]));
+        assert!(yaml.contains(&braces), "{yaml}");
+    }
 }
 
 /// A custom signer with no CA of its own would sign with the cluster-signing CA, which

@@ -361,3 +361,86 @@ fn a_refused_subject_leaves_no_new_key_behind() {
     );
     assert!(!dir.path().join("a.csr").exists());
 }
+
+/// Issue 24: every Kubernetes node name gets its certificates, up to 253 characters (the
+/// kubelet's CN `system:node:<name>` is then 265, past RFC 5280's 64, as Go writes it):
+/// through `init` and `sign --node-name`. One character more is refused, named, and `init`
+/// writes nothing.
+#[test]
+fn the_longest_node_name_gets_its_certificates_and_one_more_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let label = "a".repeat(63);
+    let node = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+    let init = |node: &str| {
+        kubepki(
+            dir,
+            &[
+                "init",
+                "--node-name",
+                node,
+                "--advertise-address",
+                "10.0.0.1",
+                "--algorithm",
+                "ECDSA-P256",
+            ],
+        )
+    };
+    let too_long = format!("{node}c");
+    let err = fails(init(&too_long));
+    assert!(
+        err.contains("254 characters long, more than the limit of 253"),
+        "{err}"
+    );
+    assert!(!dir.join("kubernetes").exists(), "init wrote a tree");
+    ok(init(&node));
+    for file in ["kubelet.conf", "pki/etcd/server.crt", "pki/apiserver.crt"] {
+        assert!(dir.join("kubernetes").join(file).exists(), "{file}");
+    }
+    let cn = format!("system:node:{node}");
+    ok(kubepki(
+        dir,
+        &[
+            "csr",
+            "create",
+            "--generate-key",
+            "ECDSA-P256",
+            "-k",
+            "kubelet.key",
+            "--cn",
+            &cn,
+            "-O",
+            "system:nodes",
+            "-o",
+            "kubelet.csr",
+        ],
+    ));
+    let sign = |node: &str| {
+        kubepki(
+            dir,
+            &[
+                "sign",
+                "--ca-cert",
+                "kubernetes/pki/ca.crt",
+                "--ca-key",
+                "kubernetes/pki/ca.key",
+                "--csr",
+                "kubelet.csr",
+                "--profile",
+                "kubelet-client",
+                "--node-name",
+                node,
+                "-o",
+                "kubelet.crt",
+            ],
+        )
+    };
+    let err = fails(sign(&too_long));
+    assert!(
+        err.contains("254 characters long, more than the limit of 253"),
+        "{err}"
+    );
+    ok(sign(&node));
+    let shown = ok(kubepki(dir, &["inspect", "kubelet.crt"]));
+    assert!(shown.contains(&cn), "{shown}");
+}

@@ -209,7 +209,7 @@ impl ExpirationReport {
     /// # Errors
     /// The serializer's message (not expected for these plain types).
     pub fn to_yaml(&self) -> Result<String, String> {
-        serde_yaml::to_string(self).map_err(|e| e.to_string())
+        crate::yaml::to_yaml(self)
     }
 
     /// The present entries (certificates and CAs) that end before `now + within`.

@@ -172,7 +172,7 @@ impl Kubeconfig {
     /// # Errors
     /// The YAML parser's message when the text is not a kubeconfig.
     pub fn from_yaml(text: &str) -> Result<Self, String> {
-        serde_yaml::from_str(text).map_err(|e| e.to_string())
+        crate::yaml::from_yaml(text)
     }
 
     /// The YAML text.
@@ -180,7 +180,7 @@ impl Kubeconfig {
     /// # Errors
     /// The serializer's message (not expected for these plain types).
     pub fn to_yaml(&self) -> Result<String, String> {
-        serde_yaml::to_string(self).map_err(|e| e.to_string())
+        crate::yaml::to_yaml(self)
     }
 
     /// The cluster and user of the current context.

@@ -12,6 +12,7 @@ mod kubeconfig;
 mod ops;
 mod plan;
 mod tree;
+mod yaml;
 
 pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
 pub use error::{ClusterError, Misfit};

@@ -340,15 +340,16 @@ fn renew_with_key(
 /// Edits a kubeconfig document as kubeadm's renewal does: the current context's user gets
 /// the new client certificate and key, its cluster the current CA; every other field (a
 /// context's namespace, a cluster's `tls-server-name` or `proxy-url`, other users, `exec`,
-/// extensions, fields this crate does not model) is kept as it was.
+/// extensions, fields this crate does not model) is kept as it was. Keys are written in
+/// alphabetical order, as kubectl writes a kubeconfig; comments are not kept.
 fn replace_credentials(
     text: &str,
     ca_pem: &str,
     cert_pem: &str,
     key_pem: &str,
 ) -> Result<String, String> {
-    use serde_yaml::Value;
-    let mut doc: Value = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+    use serde_json::Value;
+    let mut doc: Value = crate::yaml::from_yaml(text)?;
     let data = |pem: &str| Value::String(Base64::encode_string(pem.as_bytes()));
     let current = doc
         .get("current-context")
@@ -357,7 +358,7 @@ fn replace_credentials(
         .to_owned();
     let context = doc
         .get("contexts")
-        .and_then(Value::as_sequence)
+        .and_then(Value::as_array)
         .and_then(|list| {
             list.iter()
                 .find(|c| c.get("name").and_then(Value::as_str) == Some(&current))
@@ -373,26 +374,26 @@ fn replace_credentials(
     user_map.insert("client-key-data".into(), data(key_pem));
     let cluster_map = named_mut(&mut doc, "clusters", &cluster, "cluster")?;
     cluster_map.insert("certificate-authority-data".into(), data(ca_pem));
-    serde_yaml::to_string(&doc).map_err(|e| e.to_string())
+    crate::yaml::to_yaml(&doc)
 }
 
 /// The mapping `inner` of the entry named `name` in the list `list` of a kubeconfig
 /// (`users[name=..].user`, `clusters[name=..].cluster`).
 fn named_mut<'a>(
-    doc: &'a mut serde_yaml::Value,
+    doc: &'a mut serde_json::Value,
     list: &str,
     name: &str,
     inner: &str,
-) -> Result<&'a mut serde_yaml::Mapping, String> {
-    use serde_yaml::Value;
+) -> Result<&'a mut serde_json::Map<String, serde_json::Value>, String> {
+    use serde_json::Value;
     doc.get_mut(list)
-        .and_then(Value::as_sequence_mut)
+        .and_then(Value::as_array_mut)
         .and_then(|l| {
             l.iter_mut()
                 .find(|e| e.get("name").and_then(Value::as_str) == Some(name))
         })
         .and_then(|e| e.get_mut(inner))
-        .and_then(Value::as_mapping_mut)
+        .and_then(Value::as_object_mut)
         .ok_or_else(|| format!("{list} has no entry {name:?} with a {inner}"))
 }
 

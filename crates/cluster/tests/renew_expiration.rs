@@ -223,9 +223,9 @@ x-custom-field: kept
     );
     std::fs::write(&path, &text).unwrap();
     renew(&renew_options(&tree), "admin.conf", pinned()).unwrap();
-    let after: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let mut before: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let after: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let mut before: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
     let new_user = &after["users"][0]["user"];
     assert_ne!(
         new_user["client-certificate-data"],

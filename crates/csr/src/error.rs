@@ -26,6 +26,17 @@ pub enum CsrError {
         /// The bound.
         max: usize,
     },
+    /// A node name that is not a Kubernetes node name (a DNS-1123 subdomain of at most 253
+    /// characters).
+    #[error(
+        "invalid node name {name:?}: {reason} (a node name is a DNS-1123 subdomain: at most 253 lower-case letters, digits, '-' and '.')"
+    )]
+    InvalidNodeName {
+        /// The name as given.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A request larger than [`MAX_CSR_BYTES`](crate::MAX_CSR_BYTES).
     #[error("certificate request of {size} bytes is larger than the limit of {max} bytes")]
     TooLarge {

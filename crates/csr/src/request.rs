@@ -406,4 +406,34 @@ mod bounds_tests {
             "{err}"
         );
     }
+
+    /// Issue 24: a kubelet of a node with the longest name Kubernetes allows (253
+    /// characters) asks for `system:node:<name>`, 265 characters: built and read back. One
+    /// character more is no node name, and RFC 5280's bound applies.
+    #[test]
+    fn a_kubelet_of_the_longest_node_name_gets_its_request() {
+        let label = "a".repeat(63);
+        let node = format!("{label}.{label}.{label}.{}", "b".repeat(61));
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let cn = format!("system:node:{node}");
+        let csr = CsrBuilder::new(Subject::from_parts(&cn, &["system:nodes"]))
+            .build(&key)
+            .unwrap();
+        let parsed = Csr::from_der(csr.to_der()).unwrap();
+        assert_eq!(parsed.subject().common_name(), Some(cn.as_str()));
+        let err = CsrBuilder::new(Subject::from_parts(&format!("{cn}c"), &[] as &[&str]))
+            .build(&key)
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CsrError::AttributeTooLong {
+                    length: 266,
+                    max: 64,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
 }

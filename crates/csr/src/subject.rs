@@ -10,6 +10,7 @@ use x509_cert::attr::AttributeTypeAndValue;
 use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
 
 use crate::CsrError;
+use crate::node_name::names_a_node;
 
 /// emailAddress (PKCS#9), deprecated in names but still written by OpenSSL users.
 pub(crate) const ID_EMAIL_ADDRESS: ObjectIdentifier =
@@ -264,12 +265,18 @@ impl Subject {
     }
 
     /// Checks every value against RFC 5280's upper bounds (CN, O and OU at most 64 characters,
-    /// L and ST 128, DC 63, emailAddress 255, others 32768).
+    /// L and ST 128, DC 63, emailAddress 255, others 32768), but for a CN that names a
+    /// Kubernetes node: a node name (up to 253 characters, etcd's certificates) or a kubelet's
+    /// `system:node:<node name>` (up to 265). Kubernetes allows node names of 253 characters,
+    /// kubeadm issues their certificates, and Go and kube-apiserver put no bound on the CN.
     ///
     /// # Errors
     /// [`CsrError::AttributeTooLong`] naming the first attribute past its bound.
     pub fn check_bounds(&self) -> Result<(), CsrError> {
         for attr in self.attributes() {
+            if attr.oid == CN && names_a_node(&attr.value) {
+                continue;
+            }
             let max = upper_bound(&attr.oid);
             let length = attr.value.chars().count();
             if length > max {

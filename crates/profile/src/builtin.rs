@@ -3,7 +3,7 @@
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use kubepki_csr::{San, SanKind};
+use kubepki_csr::{NODE_USER_PREFIX, San, SanKind, check_node_name};
 
 use crate::{CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage};
 
@@ -23,8 +23,6 @@ const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
 const MASTERS: &str = "system:masters";
 /// The group of kubelets.
 const NODES: &str = "system:nodes";
-/// The prefix of a kubelet's user name.
-const NODE_PREFIX: &str = "system:node:";
 
 /// The names of the built-in profiles, in the order `kubepki profiles` lists them.
 pub const BUILTIN_NAMES: &[&str] = &[
@@ -324,8 +322,8 @@ fn etcd_member(
 fn kubelet_subject(params: &ClusterParams) -> SubjectPolicy {
     SubjectPolicy {
         common_name: Some(match &params.node_name {
-            Some(node) => NameRule::Exact(format!("{NODE_PREFIX}{node}")),
-            None => NameRule::Prefix(NODE_PREFIX.to_owned()),
+            Some(node) => NameRule::Exact(format!("{NODE_USER_PREFIX}{node}")),
+            None => NameRule::Prefix(NODE_USER_PREFIX.to_owned()),
         }),
         organizations: Some(vec![NODES.to_owned()]),
         ..SubjectPolicy::default()
@@ -339,8 +337,16 @@ fn kubelet_subject(params: &ClusterParams) -> SubjectPolicy {
 /// [`ProfileError::UnknownProfile`] listing the known names;
 /// [`ProfileError::MissingParameter`] when `etcd-server` or `etcd-peer` has no node name;
 /// [`ProfileError::InvalidCidr`] for a bad service CIDR;
-/// [`ProfileError::InvalidParameter`] for a node name or DNS domain that is not a DNS name.
+/// [`ProfileError::InvalidParameter`] for a node name that is not a Kubernetes node name
+/// ([`kubepki_csr::check_node_name`]) or a DNS domain that is not a DNS name.
 pub fn builtin(name: &str, params: &ClusterParams) -> Result<Profile, ProfileError> {
+    if let Some(node) = &params.node_name {
+        check_node_name(node).map_err(|e| ProfileError::InvalidParameter {
+            profile: name.to_owned(),
+            parameter: "node name",
+            reason: e.to_string(),
+        })?;
+    }
     let client = |cn: &str, orgs: &[&str], description: &str| {
         fixed_client(
             name,

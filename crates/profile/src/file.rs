@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kubepki_csr::{San, SanKind};
-use serde_yaml::{Mapping, Value};
+use serde_json::{Map, Value};
 
 use crate::{
     CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage, parse_duration,
@@ -32,7 +32,7 @@ pub struct ProfileSet {
 struct Fields<'a> {
     profile: &'a str,
     prefix: &'a str,
-    map: &'a Mapping,
+    map: &'a Map<String, Value>,
 }
 
 fn join(prefix: &str, key: &str) -> String {
@@ -60,7 +60,7 @@ impl<'a> Fields<'a> {
         known: &[&str],
     ) -> Result<Self, ProfileError> {
         let map = match value {
-            Value::Mapping(map) => map,
+            Value::Object(map) => map,
             Value::Null => {
                 return Err(invalid_field(
                     profile,
@@ -77,14 +77,7 @@ impl<'a> Fields<'a> {
             }
         };
         for key in map.keys() {
-            let Some(key) = key.as_str() else {
-                return Err(invalid_field(
-                    profile,
-                    join(prefix, ""),
-                    "a key is not a string",
-                ));
-            };
-            if !known.contains(&key) {
+            if !known.contains(&key.as_str()) {
                 return Err(invalid_field(
                     profile,
                     join(prefix, key),
@@ -140,7 +133,7 @@ impl<'a> Fields<'a> {
         let Some(value) = self.get(key) else {
             return Ok(None);
         };
-        let Value::Sequence(items) = value else {
+        let Value::Array(items) = value else {
             return Err(self.error(key, "expected a list"));
         };
         items
@@ -323,6 +316,24 @@ fn load_profile(name: &str, value: &Value) -> Result<Profile, ProfileError> {
     })
 }
 
+/// The largest profile file read, in bytes; a real one is a few KiB.
+pub const MAX_PROFILE_FILE_BYTES: usize = 1024 * 1024;
+
+/// The deepest nesting read from a profile file; a real one is five levels deep.
+const MAX_PROFILE_DEPTH: usize = 16;
+
+/// How profile files are read: at most [`MAX_PROFILE_DEPTH`] levels, checked by the parser as
+/// it reads, a repeated key refused, and one-line messages without a snippet of the input.
+fn read_options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_depth: MAX_PROFILE_DEPTH,
+            flow_nesting_limit: MAX_PROFILE_DEPTH,
+        },
+        with_snippet: false,
+    }
+}
+
 impl ProfileSet {
     /// An empty set.
     pub fn new() -> Self {
@@ -334,13 +345,21 @@ impl ProfileSet {
     /// `sans`, `description`. Unknown fields are errors.
     ///
     /// # Errors
-    /// [`ProfileError::Yaml`] for text that is not YAML or a top level of the wrong shape;
+    /// [`ProfileError::Yaml`] for text that is not YAML, longer than
+    /// [`MAX_PROFILE_FILE_BYTES`], nested more than 16 levels deep, with a repeated key, or
+    /// with a top level of the wrong shape;
     /// [`ProfileError::InvalidField`] naming the profile and the field for everything else
     /// (an unknown usage word or SAN kind, a bad duration, an unknown field, …).
     pub fn from_yaml(text: &str) -> Result<ProfileSet, ProfileError> {
-        let doc: Value =
-            serde_yaml::from_str(text).map_err(|e| ProfileError::Yaml(e.to_string()))?;
-        let Value::Mapping(top) = doc else {
+        if text.len() > MAX_PROFILE_FILE_BYTES {
+            return Err(ProfileError::Yaml(format!(
+                "the file is {} bytes long, more than the limit of {MAX_PROFILE_FILE_BYTES}",
+                text.len()
+            )));
+        }
+        let doc: Value = serde_saphyr::from_str_with_options(text, read_options())
+            .map_err(|e| ProfileError::Yaml(e.without_snippet().to_string()))?;
+        let Value::Object(top) = doc else {
             return Err(ProfileError::Yaml(
                 "the top level is not a mapping with `profiles`".to_owned(),
             ));
@@ -348,27 +367,21 @@ impl ProfileSet {
         for key in top.keys() {
             match key.as_str() {
                 // `signers` names the CA of each custom signer; the controller reads it.
-                Some("default" | "profiles" | "signers") => {}
+                "default" | "profiles" | "signers" => {}
                 other => {
                     return Err(ProfileError::Yaml(format!(
-                        "unknown top-level field {:?} (expected default, profiles, signers)",
-                        other.unwrap_or("(not a string)")
+                        "unknown top-level field {other:?} (expected default, profiles, signers)"
                     )));
                 }
             }
         }
-        let Some(Value::Mapping(profiles)) = top.get("profiles") else {
+        let Some(Value::Object(profiles)) = top.get("profiles") else {
             return Err(ProfileError::Yaml(
                 "`profiles` is missing or not a mapping".to_owned(),
             ));
         };
         let mut set = ProfileSet::new();
         for (name, value) in profiles {
-            let Some(name) = name.as_str() else {
-                return Err(ProfileError::Yaml(
-                    "a profile name is not a string".to_owned(),
-                ));
-            };
             if name.trim().is_empty() {
                 return Err(ProfileError::Yaml("a profile name is empty".to_owned()));
             }
@@ -660,5 +673,30 @@ profiles:
         }
         let (profile, field, _) = invalid("profiles:\n  client:\n");
         assert_eq!((profile.as_str(), field.as_str()), ("client", "(body)"));
+    }
+
+    #[test]
+    fn oversized_deep_and_repeated_input_is_refused_naming_the_limit() {
+        let big = format!("#{}\n", "x".repeat(MAX_PROFILE_FILE_BYTES));
+        let err = ProfileSet::from_yaml(&big).unwrap_err();
+        assert!(
+            err.to_string().contains("more than the limit of 1048576"),
+            "{err}"
+        );
+        let deep = format!("profiles: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+        let err = ProfileSet::from_yaml(&deep).unwrap_err();
+        assert!(matches!(err, ProfileError::Yaml(_)), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        let block: String = (0..40)
+            .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+            .collect();
+        let err = ProfileSet::from_yaml(&block).unwrap_err();
+        assert!(err.to_string().contains("depth"), "{err}");
+        let twice = "profiles: {}\nprofiles: {}\n";
+        let err = ProfileSet::from_yaml(twice).unwrap_err();
+        assert!(err.to_string().contains("duplicate"), "{err}");
     }
 }

@@ -14,7 +14,7 @@ pub use builtin::{
 };
 pub use duration::{format_duration, parse_duration};
 pub use error::ProfileError;
-pub use file::ProfileSet;
+pub use file::{MAX_PROFILE_FILE_BYTES, ProfileSet};
 pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
     SanPolicy, SubjectPolicy,

@@ -355,7 +355,7 @@ fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
             if output == "json" {
                 serde_json::from_str(&text).expect("JSON")
             } else {
-                serde_yaml::from_str(&text).expect("YAML")
+                serde_saphyr::from_str(&text).expect("YAML")
             }
         };
         let (mut a, mut b) = (parse(ours(output)), parse(theirs(output)));
@@ -469,9 +469,9 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
                 .output()
                 .unwrap(),
         );
-        let ours_yaml: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let viewed: serde_yaml::Value = serde_yaml::from_str(&viewed).unwrap();
+        let ours_yaml: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let viewed: serde_json::Value = serde_saphyr::from_str(&viewed).unwrap();
         assert_eq!(
             ours_yaml, viewed,
             "{conf} does not round-trip through clientcmd"
