@@ -1,3 +1,3 @@
-module example.invalid/kubepki/ffi/go
+module github.com/kubepki/kubepki/ffi/go
 
 go 1.26

@@ -1,10 +1,3 @@
-// Package kubepki wraps the kubepki C ABI (include/kubepki.h, libkubepki.a): keys, CSRs,
-// signing profiles, CAs, issuing and chain verification for Kubernetes PKI.
-//
-// Every type holds a C handle and has a Close method; Close is idempotent, and a finalizer
-// frees handles that were not closed. Values may be shared across goroutines for reading
-// and issuing (a *CA may issue from many goroutines at once), but must not be used after
-// Close. Errors are *Error values carrying the library's code and full message.
 package kubepki
 
 /*

@@ -60,6 +60,12 @@ pub(crate) enum Command {
     /// kubeconfig files for new users.
     #[command(subcommand)]
     Kubeconfig(crate::cluster::KubeconfigCommand),
+    /// Print the shell completion script for bash, zsh or fish.
+    Completion(crate::completion::CompletionArgs),
+    /// Write the man pages: one per command and subcommand.
+    Man(crate::man::ManArgs),
+    /// Print the version, git revision, build date, compiler, features and target.
+    Version(crate::version::VersionArgs),
 }
 
 #[derive(Debug, Subcommand)]

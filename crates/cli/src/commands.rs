@@ -4,6 +4,8 @@
 use std::process::ExitCode;
 use std::time::SystemTime;
 
+use clap::CommandFactory;
+
 use crate::args::{CaCommand, Cli, Command, CsrCommand, KeyCommand};
 use crate::error::CliResult;
 
@@ -29,6 +31,9 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Init(args) => return crate::cluster::run_init(&args),
         Command::Certs(command) => return crate::cluster::run_certs(&command),
         Command::Kubeconfig(command) => return crate::cluster::run_kubeconfig(&command),
+        Command::Completion(args) => crate::completion::completion(&args, Cli::command()),
+        Command::Man(args) => crate::man::man(&args, Cli::command()),
+        Command::Version(args) => crate::version::version(&args),
     }?;
     Ok(ExitCode::SUCCESS)
 }

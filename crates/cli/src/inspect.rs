@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kubepki::keys::pem::{looks_like_pem, pem_blocks};
 use kubepki::sign::certificates_from_bytes;
 use kubepki::{CertificateInfo, ClusterParams, Csr, KeyPair, Profile, PublicKey};
@@ -11,15 +11,7 @@ use serde_json::{Value, json};
 
 use crate::error::{CliError, CliResult};
 use crate::files::{read_file, read_passphrase};
-
-/// Output formats of `inspect` and `profiles`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub(crate) enum OutputFormat {
-    /// Human-readable text.
-    Text,
-    /// JSON.
-    Json,
-}
+use crate::output::OutputFormat;
 
 #[derive(Debug, Args)]
 pub(crate) struct InspectArgs {

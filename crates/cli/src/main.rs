@@ -3,10 +3,12 @@
 mod api;
 mod args;
 mod batch;
+mod build_info;
 mod ca;
 mod cluster;
 mod cluster_controller;
 mod commands;
+mod completion;
 mod csr;
 mod error;
 mod files;
@@ -15,9 +17,12 @@ mod inspect;
 mod issuer;
 mod jsonpath;
 mod key;
+mod man;
+mod output;
 mod sign;
 mod tables;
 mod verify;
+mod version;
 
 use std::process::ExitCode;
 

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"time"
 
-	kubepki "example.invalid/kubepki/ffi/go"
+	kubepki "github.com/kubepki/kubepki/ffi/go"
 )
 
 // options are the installer's flags, named as kubeadm init names them.
