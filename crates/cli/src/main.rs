@@ -4,6 +4,7 @@ mod api;
 mod args;
 mod batch;
 mod ca;
+mod clock;
 mod cluster;
 mod cluster_controller;
 mod commands;
@@ -15,8 +16,10 @@ mod inspect;
 mod issuer;
 mod jsonpath;
 mod key;
+mod renewal;
 mod sign;
 mod tables;
+mod tls_check;
 mod verify;
 
 use std::process::ExitCode;
