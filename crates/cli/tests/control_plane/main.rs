@@ -6,7 +6,8 @@
 //! installer example's tree (written through the Go binding) boots the same control plane.
 //! With kubepki as the only approver and signer, a real kubelet TLS-bootstraps through it, and
 //! the attacks of `attacks.rs` (another node's identity, names nobody approved, a node's own
-//! addresses, a custom signer minting system:masters) are played against it.
+//! addresses, a custom signer minting system:masters) are played against it. A tree whose
+//! certificates expired is recovered offline by `certs recover` (`recover.rs`).
 //!
 //! Run alone with `bash scripts/test.sh control-plane`. Without the peers the tests print a
 //! loud SKIP; with `CI` set they fail.
@@ -18,6 +19,7 @@ mod go_installer;
 mod harness;
 mod kubeadm;
 mod kubelet;
+mod recover;
 mod signer;
 
 use std::path::Path;
