@@ -1191,6 +1191,7 @@ pub unsafe extern "C" fn kubepki_renew(
                     .unwrap_or(Duration::from_secs(365 * 24 * 3600)),
             ),
             add_sans: Vec::new(),
+            keep_old: None,
         };
         let mut rows = Vec::new();
         let mut warnings = Vec::new();

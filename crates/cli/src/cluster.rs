@@ -8,9 +8,8 @@ use std::time::{Duration, SystemTime};
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, RenewOptions,
-    UserKubeconfigOptions, check_expiration, generate_csrs, init_with_ca_signer, issue_component,
-    parse_san, renew_with_ca, user_kubeconfig,
+    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, UserKubeconfigOptions,
+    check_expiration, generate_csrs, init_with_ca_signer, issue_component, user_kubeconfig,
 };
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
@@ -186,7 +185,7 @@ struct TokenCa {
 }
 
 /// Warns about each CA key of the tree that group or others can read.
-fn warn_tree_ca_keys(cert_dir: &Path) {
+pub(crate) fn warn_tree_ca_keys(cert_dir: &Path) {
     for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
         let path = cert_dir.join(key);
         if path.exists() {
@@ -216,7 +215,7 @@ pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
         Some(TokenCa { signer, said, uri }) => (Some(signer), Some((said, uri))),
         None => (None, None),
     };
-    let report = init_with_ca_signer(&options, SystemTime::now(), signer).map_err(init_error)?;
+    let report = init_with_ca_signer(&options, crate::clock::now()?, signer).map_err(init_error)?;
     if let Some((said, uri)) = token_ca {
         // Recorded once the tree is made, so a refused init leaves no pointer behind.
         let path = crate::hsm::write_key_uri(&args.cert_dir, &uri)?;
@@ -273,8 +272,12 @@ pub(crate) struct TreeDirs {
 pub(crate) enum CertsCommand {
     /// Show when each certificate of the tree expires, as kubeadm does.
     CheckExpiration(CheckExpirationArgs),
-    /// Renew certificates (all, or one by name) with fresh keys; CAs are never renewed.
-    Renew(RenewArgs),
+    /// Renew certificates (all, one by name, or those expiring within a duration) with fresh
+    /// keys; CAs are never renewed, old files do not stay in the tree.
+    Renew(crate::renewal::RenewArgs),
+    /// Bring back a cluster whose certificates expired, offline: renew every expired leaf and
+    /// kubeconfig (kubelet.conf too), keep the CAs, check the credentials, say what to restart.
+    Recover(crate::renewal::RecoverArgs),
     /// Issue a component certificate kubeadm leaves out (kube-proxy, kubelet-client,
     /// kubelet-serving).
     Issue(IssueArgs),
@@ -294,27 +297,6 @@ pub(crate) struct CheckExpirationArgs {
     /// 720h); one that has expired always does.
     #[arg(long)]
     pub(crate) warn_within: Option<String>,
-}
-
-#[derive(Debug, Args)]
-pub(crate) struct RenewArgs {
-    /// `all`, or a name as check-expiration shows it (apiserver, admin.conf, ...).
-    pub(crate) name: String,
-    #[command(flatten)]
-    pub(crate) dirs: TreeDirs,
-    /// SANs added to the renewed serving certificates, comma-separated.
-    #[arg(long, value_delimiter = ',')]
-    pub(crate) add_san: Vec<String>,
-    /// The new keys' algorithm (default: each key's current one).
-    #[arg(long)]
-    pub(crate) algorithm: Option<String>,
-    /// The new validity.
-    #[arg(long, default_value = "8760h")]
-    pub(crate) cert_validity: String,
-    /// The cluster CA's key on a PKCS#11 token (`pkcs11:` URI); default: `ca.key`, else the
-    /// URI `init --ca-key-uri` recorded in `ca.key.uri`.
-    #[arg(long)]
-    pub(crate) ca_key_uri: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -385,12 +367,13 @@ pub(crate) struct KubeconfigUserArgs {
 pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
     match command {
         CertsCommand::CheckExpiration(args) => check(args),
-        CertsCommand::Renew(args) => run_renew(args),
+        CertsCommand::Renew(args) => crate::renewal::run_renew(args),
+        CertsCommand::Recover(args) => crate::renewal::run_recover(args),
         CertsCommand::Issue(args) => {
             warn_tree_ca_keys(&args.cert_dir);
             let out_dir = args.out_dir.as_ref().unwrap_or(&args.cert_dir);
             let validity = args.validity.as_deref().map(parse_duration).transpose()?;
-            let now = SystemTime::now();
+            let now = crate::clock::now()?;
             let algorithm = args.algorithm.parse()?;
             let ca = crate::hsm::cluster_ca(&args.cert_dir, args.ca_key_uri.as_deref())?;
             let options = ComponentOptions {
@@ -421,7 +404,7 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
 }
 
 fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
-    let now = SystemTime::now();
+    let now = crate::clock::now()?;
     let warn = args
         .warn_within
         .as_deref()
@@ -457,50 +440,6 @@ fn check(args: &CheckExpirationArgs) -> CliResult<ExitCode> {
             );
             return Ok(ExitCode::from(2));
         }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn run_renew(args: &RenewArgs) -> CliResult<ExitCode> {
-    warn_tree_ca_keys(&args.dirs.cert_dir);
-    let options = RenewOptions {
-        cert_dir: args.dirs.cert_dir.clone(),
-        kubeconfig_dir: args.dirs.kubeconfig_dir.clone(),
-        algorithm: args.algorithm.as_deref().map(str::parse).transpose()?,
-        validity: Some(parse_duration(&args.cert_validity)?),
-        add_sans: args
-            .add_san
-            .iter()
-            .map(|s| parse_san(s))
-            .collect::<Result<_, _>>()?,
-    };
-    let ca = crate::hsm::cluster_ca(&args.dirs.cert_dir, args.ca_key_uri.as_deref())?;
-    let report = renew_with_ca(&options, &args.name, SystemTime::now(), ca.as_ref())?;
-    for warning in &report.warnings {
-        eprintln!("warning: {warning}");
-    }
-    for skipped in &report.skipped {
-        println!(
-            "skipped {:<26} detected external CA {}: its key is not here, so this certificate can't be renewed",
-            skipped.name, skipped.ca
-        );
-    }
-    let mut restart: Vec<&str> = Vec::new();
-    for r in &report.renewed {
-        println!(
-            "renewed {:<26} {} (old one kept as .bak)",
-            r.name,
-            r.path.display()
-        );
-        if !restart.contains(&r.restart) && !r.restart.starts_with("nothing") {
-            restart.push(r.restart);
-        }
-    }
-    if !restart.is_empty() {
-        println!(
-            "restart so they use the new certificates: {}",
-            restart.join(", ")
-        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ mod args;
 mod batch;
 mod build_info;
 mod ca;
+mod clock;
 mod cluster;
 mod cluster_controller;
 mod commands;
@@ -19,8 +20,10 @@ mod jsonpath;
 mod key;
 mod man;
 mod output;
+mod renewal;
 mod sign;
 mod tables;
+mod tls_check;
 mod verify;
 mod version;
 

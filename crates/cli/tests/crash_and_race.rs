@@ -220,6 +220,8 @@ fn renew_killed_at_random_moments_never_leaves_a_mismatched_pair_unreported() {
     ok(kubepki(dir.path(), &renew));
     let whole = start.elapsed();
     for _ in 0..20 {
+        // The keys of this moment are old once the round's renewals are done.
+        let old_secrets = secrets(dir.path());
         let mut child = spawn(dir.path(), &renew);
         std::thread::sleep(jitter.between(Duration::ZERO, whole));
         let _ = child.kill();
@@ -244,9 +246,68 @@ fn renew_killed_at_random_moments_never_leaves_a_mismatched_pair_unreported() {
                 String::from_utf8_lossy(&check.stderr)
             );
         }
-        // The next renewal restores the pair it left half-done, then renews.
+        // Never a key without its certificate, whatever the moment.
+        for (crt, key) in pairs(&dir.path().join("pki")) {
+            assert!(key.exists(), "{} without its key", crt.display());
+        }
+        // The next renewal restores the pair it left half-done (or finishes disposing of
+        // the old one), then renews.
         ok(kubepki(dir.path(), &renew));
         assert_whole(dir.path());
+        assert_no_old_secret(dir.path(), &old_secrets);
+    }
+}
+
+/// Every private key of the tree: the PEM of each `*.key` and the `client-key-data` of each
+/// kubeconfig file.
+fn secrets(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for folder in [dir.to_path_buf(), dir.join("pki"), dir.join("pki/etcd")] {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            // The CAs' keys and sa.key are not renewed: renewal keeps them.
+            let kept = ["ca.key", "front-proxy-ca.key", "sa.key"].contains(&name.as_str());
+            if name.ends_with(".key") && !kept {
+                found.push(text);
+            } else if name.ends_with(".conf") && name != "kubelet.conf" {
+                // (kubelet.conf is left to the kubelet's rotation: renewal keeps its key.)
+                found.extend(
+                    text.lines()
+                        .filter_map(|l| l.trim().strip_prefix("client-key-data: "))
+                        .map(str::to_owned),
+                );
+            }
+        }
+    }
+    found.retain(|s| !s.trim().is_empty());
+    // 7 leaf keys, 4 kubeconfig keys.
+    assert_eq!(found.len(), 11, "{} secrets found", found.len());
+    found
+}
+
+/// After `renew all`, no file of the tree (a `.bak`, a temporary file, a kubeconfig) holds any
+/// of `old` keys.
+fn assert_no_old_secret(dir: &Path, old: &[String]) {
+    for folder in [dir.to_path_buf(), dir.join("pki"), dir.join("pki/etcd")] {
+        for entry in std::fs::read_dir(&folder).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.ends_with(".bak"),
+                "{name} left in {}",
+                folder.display()
+            );
+            let Ok(text) = std::fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            for secret in old {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "an old key is still in {}",
+                    entry.path().display()
+                );
+            }
+        }
     }
 }
 

@@ -184,6 +184,27 @@ pub enum ClusterError {
         /// The CA's name.
         name: String,
     },
+    /// `certs recover` met an expired CA: it keeps the CAs, and nothing can be signed by an
+    /// expired one.
+    #[error(
+        "CA {name} ({path}) expired at {not_after}: recover keeps the CAs and an expired CA cannot sign anything that would be trusted. Every certificate under it must come from a new CA: move this tree away, run `kubepki init` to make a new one, and give every node and client the new {name} certificate (kubeadm join again)"
+    )]
+    CaExpired {
+        /// The CA's name (`ca`, `front-proxy-ca`, `etcd-ca`).
+        name: String,
+        /// Its certificate file.
+        path: PathBuf,
+        /// Its NotAfter.
+        not_after: Timestamp,
+    },
+    /// A kubeconfig's client certificate file that `certs recover` cannot renew.
+    #[error("{path}: {reason}")]
+    ClientCertificateFile {
+        /// The file (after `--kubelet-dir` is applied).
+        path: PathBuf,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// A CA is asked for that has no private key here (external CA mode).
     #[error("CA {ca} has no private key ({path} is missing): cannot sign {what}")]
     NoCaKey {
@@ -195,7 +216,7 @@ pub enum ClusterError {
         what: String,
     },
     /// `certs renew all` stopped at one certificate after renewing others, which stay
-    /// renewed (their old files are kept as `.bak`).
+    /// renewed.
     #[error("renewal stopped at {at}{}: {source}", renewed_before(renewed))]
     RenewIncomplete {
         /// The certificate it failed on.

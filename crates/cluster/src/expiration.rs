@@ -41,12 +41,23 @@ impl ExpirationEntry {
         self.not_after
     }
 
-    /// Whether it is present and ends before `now + within`.
+    /// Whether it is present and ends before `now + within` ([`due_for_renewal`]).
     pub fn expires_within(&self, now: SystemTime, within: Duration) -> bool {
-        match (self.not_after, now.checked_add(within)) {
-            (Some(end), Some(limit)) => end < limit,
-            _ => false,
-        }
+        self.not_after
+            .is_some_and(|end| due_for_renewal(end, within, now))
+    }
+}
+
+/// The one renewal decision: whether a certificate ending at `not_after` is due at `now`
+/// with a margin of `within`: it has expired, or it ends before `now + within`. A
+/// certificate ending exactly at `now + within` is not yet due; with `within` zero only an
+/// expired one is. `certs renew --if-expiring-within`, `certs recover`,
+/// `check-expiration --warn-within` and the exporter all decide with this function.
+pub fn due_for_renewal(not_after: SystemTime, within: Duration, now: SystemTime) -> bool {
+    match now.checked_add(within) {
+        Some(limit) => not_after < limit,
+        // A margin past the end of time: everything is due.
+        None => true,
     }
 }
 
@@ -204,6 +215,15 @@ fn key_matches(cert_der: &[u8], key_path: &Path) -> Result<bool, ClusterError> {
 }
 
 impl ExpirationReport {
+    /// The present certificates (not CAs) that are [`due_for_renewal`]: what
+    /// `certs renew --if-expiring-within` renews.
+    pub fn due_certificates(&self, now: SystemTime, within: Duration) -> Vec<&ExpirationEntry> {
+        self.certificates
+            .iter()
+            .filter(|e| e.expires_within(now, within))
+            .collect()
+    }
+
     /// The report as YAML, with the field names of kubeadm's `-o yaml`.
     ///
     /// # Errors
@@ -219,5 +239,25 @@ impl ExpirationReport {
             .chain(&self.certificate_authorities)
             .filter(|e| e.expires_within(now, within))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn due_means_expired_or_ending_before_the_margin() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        // Expired an hour ago: due even with no margin.
+        assert!(due_for_renewal(now - hour, Duration::ZERO, now));
+        // Ends in an hour: due within two hours, not within half an hour.
+        assert!(due_for_renewal(now + hour, 2 * hour, now));
+        assert!(!due_for_renewal(now + hour, hour / 2, now));
+        // Exactly at the margin: not yet.
+        assert!(!due_for_renewal(now + hour, hour, now));
+        // A margin past the end of time: due.
+        assert!(due_for_renewal(now + hour, Duration::MAX, now));
     }
 }

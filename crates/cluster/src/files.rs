@@ -175,6 +175,12 @@ pub(crate) fn lock_tree(
                 recovered.temp_files.len()
             ));
         }
+        if !recovered.discarded.is_empty() {
+            parts.push(format!(
+                "disposed of the old files {} of a renewal that was kept",
+                names(&recovered.discarded)
+            ));
+        }
         format!("an earlier run was interrupted: {}", parts.join("; "))
     });
     Ok((lock, note))

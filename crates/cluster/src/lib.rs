@@ -11,12 +11,13 @@ mod keygen;
 mod kubeconfig;
 mod ops;
 mod plan;
+mod recover;
 mod tree;
 mod yaml;
 
 pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
 pub use error::{ClusterError, Misfit};
-pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration};
+pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration, due_for_renewal};
 pub use init::{Action, InitReport, ReportEntry, init, init_with_ca_signer};
 pub use keygen::generate_keys;
 pub use kubeconfig::{
@@ -25,8 +26,9 @@ pub use kubeconfig::{
 };
 pub use ops::{
     COMPONENTS, ComponentOptions, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed,
-    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_with_ca,
-    renewable_names, user_kubeconfig,
+    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_due,
+    renew_with_ca, renewable_names, user_kubeconfig,
 };
 pub use plan::{GroupsCompat, InitOptions, parse_san};
+pub use recover::{KUBELET_CONF, RecoverOptions, recover};
 pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};

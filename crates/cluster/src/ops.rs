@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use kubepki_csr::{CsrBuilder, San, SanKind, Subject};
 use kubepki_fs::{
-    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, write_atomic, write_atomic_all,
+    Discard, FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, write_atomic,
+    write_atomic_all,
 };
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
 use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
@@ -47,6 +48,11 @@ pub struct RenewOptions {
     pub validity: Option<Duration>,
     /// SANs added to every renewed serving certificate (one with serverAuth).
     pub add_sans: Vec<San>,
+    /// Where the replaced files go: `None` removes them once the new pair is in place (no
+    /// old key stays in the tree); `Some(dir)` moves them to `dir/<renewal time>/` (folders
+    /// created 0700, key files staying 0600), certificates and keys under `pki/`, kubeconfig
+    /// files by name.
+    pub keep_old: Option<PathBuf>,
 }
 
 /// One renewed certificate.
@@ -56,8 +62,16 @@ pub struct Renewed {
     pub name: String,
     /// The certificate or kubeconfig file rewritten.
     pub path: PathBuf,
-    /// The component to restart so that it reads the new certificate.
+    /// The component to restart so that it reads the new certificate, or `nothing (...)`
+    /// saying why none needs to ([`Renewed::restart_needed`]).
     pub restart: &'static str,
+}
+
+impl Renewed {
+    /// The component to restart, `None` when the file is read again without one.
+    pub fn restart_needed(&self) -> Option<&'static str> {
+        (!self.restart.starts_with("nothing")).then_some(self.restart)
+    }
 }
 
 /// A certificate `certs renew` left alone because its CA's key is not here (external CA
@@ -82,19 +96,47 @@ pub struct RenewReport {
     pub warnings: Vec<String>,
 }
 
-fn restart_for(name: &str) -> &'static str {
+/// Who reads `name`'s new certificate only after a restart. What reloads by itself, and where
+/// that is done upstream:
+/// - `apiserver`: kube-apiserver serves from
+///   `dynamiccertificates.NewDynamicServingContentFromFiles("serving-cert", ...)`
+///   (k8s.io/apiserver/pkg/server/options/serving.go), which re-reads the files on change.
+/// - `front-proxy-client`: the aggregator's `"aggregator-proxy-cert"` dynamic content
+///   (k8s.io/kube-aggregator/pkg/apiserver/apiserver.go), the same mechanism.
+/// - `apiserver-kubelet-client`: kube-apiserver's kubelet client config sets
+///   `ReloadTLSFiles: true` (pkg/kubelet/client/kubelet_client.go), so client-go's
+///   cert-rotating dialer re-reads the files.
+/// - `etcd-server`, `etcd-peer`: etcd reloads its certificates on every new connection since
+///   v3.2 (etcd's security guide, "Notes for TLS authentication"; client/pkg/transport
+///   `TLSInfo.baseConfig`'s `GetCertificate`).
+/// - `etcd-healthcheck-client`: read by each probe run (etcdctl), nothing long-running holds it.
+/// - `admin.conf`, `super-admin.conf`: kubectl reads the file at every run.
+///
+/// What needs a restart:
+/// - `apiserver-etcd-client`: the etcd client reloads its certificate only when it dials a
+///   new connection, and kube-apiserver's gRPC connections to etcd live for its lifetime;
+///   kubeadm's own advice is to restart it.
+/// - `controller-manager.conf`, `scheduler.conf`: embedded data, read once at start.
+/// - `kubelet.conf` (only `certs recover` writes it): the kubelet's certificate manager
+///   holds the certificate it loaded; after an outage it must start again anyway.
+pub(crate) fn restart_for(name: &str) -> &'static str {
     match name {
-        "etcd-server" | "etcd-peer" | "etcd-healthcheck-client" => "etcd",
+        "apiserver" | "front-proxy-client" | "apiserver-kubelet-client" => {
+            "nothing (kube-apiserver reloads it)"
+        }
+        "etcd-server" | "etcd-peer" => "nothing (etcd reloads it on each connection)",
+        "etcd-healthcheck-client" => "nothing (read by each health check)",
         "controller-manager.conf" => "kube-controller-manager",
         "scheduler.conf" => "kube-scheduler",
-        "admin.conf" | "super-admin.conf" => "nothing (used by kubectl)",
+        "kubelet.conf" => "kubelet",
+        "admin.conf" | "super-admin.conf" => "nothing (kubectl reads it at every run)",
         _ => "kube-apiserver",
     }
 }
 
 /// A CA for one operation: the cluster CA the caller opened (its key on a token, say), or
 /// one loaded from the tree.
-enum CaRef<'a> {
+pub(crate) enum CaRef<'a> {
     Given(&'a Ca),
     Loaded(Ca),
 }
@@ -112,7 +154,7 @@ impl core::ops::Deref for CaRef<'_> {
 
 /// `cluster_ca` when the operation needs the cluster CA and the caller gave it, else the CA
 /// from its files in `cert_dir`.
-fn ca_for<'a>(
+pub(crate) fn ca_for<'a>(
     cert_dir: &Path,
     ca: CaName,
     what: &str,
@@ -159,7 +201,7 @@ fn same_as(info: &CertificateInfo, validity: Duration) -> Profile {
 }
 
 /// Reissues a certificate DER with a fresh key: returns the new certificate PEM and key.
-fn reissue(
+pub(crate) fn reissue(
     ca: &Ca,
     name: &str,
     der: &[u8],
@@ -198,7 +240,7 @@ fn reissue(
     Ok((issued.pem(), key))
 }
 
-fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem, ClusterError> {
+pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem, ClusterError> {
     key.to_pem(KeyFormat::Traditional)
         .map_err(|source| ClusterError::Key {
             path: path.to_path_buf(),
@@ -206,13 +248,39 @@ fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem, ClusterEr
         })
 }
 
-/// Keeps a complete copy of `path` as `path.bak`; returns the copy's path.
+/// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
+/// renewal dies half-way and disposes of it (see [`disposal`]) once the renewal is kept;
+/// returns the copy's path.
 fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
     let mut name = path.as_os_str().to_owned();
     name.push(".bak");
     let copy = PathBuf::from(name);
     write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
     Ok(copy)
+}
+
+/// Where an old file of the tree goes under `--keep-old DIR`: `DIR/<now, RFC 3339 without
+/// colons>/pki/<path in the cert dir>` for certificates and keys, `.../<file name>` for
+/// kubeconfig files.
+fn kept_path(options: &RenewOptions, keep: &Path, original: &Path, now: SystemTime) -> PathBuf {
+    let stamp = kubepki_sign::format_rfc3339(now).replace(':', "");
+    let folder = keep.join(stamp);
+    match original.strip_prefix(&options.cert_dir) {
+        Ok(inside) => folder.join("pki").join(inside),
+        Err(_) => folder.join(original.file_name().unwrap_or(original.as_os_str())),
+    }
+}
+
+/// What becomes of the backup of `original` once its renewal is kept: moved under
+/// `keep_old`, else removed.
+fn disposal(options: &RenewOptions, original: &Path, backup: PathBuf, now: SystemTime) -> Discard {
+    match &options.keep_old {
+        Some(keep) => Discard::MoveTo {
+            backup,
+            to: kept_path(options, keep, original, now),
+        },
+        None => Discard::Remove(backup),
+    }
 }
 
 /// Renews `name` into `report`, or records it as skipped when its CA key is absent.
@@ -267,14 +335,21 @@ fn renew_with_key(
         let new_key_pem = key_pem(&key_path, &new_key)?;
         // The pair changes as one: backups first, then the journal that restores them if
         // this process dies between the key and the certificate, then key and certificate.
+        // Once both are written, the journal is swapped for the list of backups to dispose
+        // of: a kill before that swap restores the old pair, after it keeps the new pair and
+        // the next run finishes removing (or moving) the old one.
+        let crt_backup = backup(&crt_path, FileKind::Public)?;
         let mut undo = vec![Undo::Restore {
             path: crt_path.clone(),
-            backup: backup(&crt_path, FileKind::Public)?,
+            backup: crt_backup.clone(),
         }];
+        let mut discard = vec![disposal(options, &crt_path, crt_backup, now)];
         undo.push(if key_path.exists() {
+            let key_backup = backup(&key_path, FileKind::Secret)?;
+            discard.push(disposal(options, &key_path, key_backup.clone(), now));
             Undo::Restore {
                 path: key_path.clone(),
-                backup: backup(&key_path, FileKind::Secret)?,
+                backup: key_backup,
             }
         } else {
             Undo::Remove(key_path.clone())
@@ -292,7 +367,7 @@ fn renew_with_key(
             FileKind::Public,
             Overwrite::Replace,
         )?;
-        journal.commit()?;
+        journal.commit_discarding(&discard)?;
         return Ok(Renewed {
             name: name.to_owned(),
             path: crt_path,
@@ -300,31 +375,7 @@ fn renew_with_key(
         });
     }
     if RENEWABLE_KUBECONFIGS.contains(&name) {
-        let path = options.kubeconfig_dir.join(name);
-        let ca = ca_for(&options.cert_dir, CaName::Ca, name, cluster_ca)?;
-        let (_, der, old_key) = read_kubeconfig(&path)?;
-        let der = der.ok_or_else(|| ClusterError::Misfit {
-            path: path.clone(),
-            reason: crate::Misfit::KubeconfigIncomplete("client certificate"),
-        })?;
-        let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
-        let new_key_pem = key_pem(&path, &new_key)?;
-        let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-            path: path.clone(),
-            reason: "not UTF-8 text".to_owned(),
-        })?;
-        let text = replace_credentials(&text, &ca.certificate_pem(), &cert_pem, &new_key_pem)
-            .map_err(|reason| ClusterError::Kubeconfig {
-                path: path.clone(),
-                reason,
-            })?;
-        backup(&path, FileKind::Secret)?;
-        write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
-        return Ok(Renewed {
-            name: name.to_owned(),
-            path,
-            restart: restart_for(name),
-        });
+        return renew_embedded_kubeconfig(name, options, now, cluster_ca);
     }
     if CaName::ALL.iter().any(|c| c.name() == name) {
         return Err(ClusterError::CaNotRenewed {
@@ -337,12 +388,63 @@ fn renew_with_key(
     })
 }
 
+/// Renews the kubeconfig file `name` of the kubeconfig folder whose client certificate and
+/// key are embedded: edited in place (see [`replace_credentials`]).
+pub(crate) fn renew_embedded_kubeconfig(
+    name: &str,
+    options: &RenewOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<Renewed, ClusterError> {
+    let path = options.kubeconfig_dir.join(name);
+    let ca = ca_for(&options.cert_dir, CaName::Ca, name, cluster_ca)?;
+    let (_, der, old_key) = read_kubeconfig(&path)?;
+    let der = der.ok_or_else(|| ClusterError::Misfit {
+        path: path.clone(),
+        reason: crate::Misfit::KubeconfigIncomplete("client certificate"),
+    })?;
+    let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
+    let new_key_pem = key_pem(&path, &new_key)?;
+    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.clone(),
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    let text = replace_credentials(&text, &ca.certificate_pem(), &cert_pem, &new_key_pem).map_err(
+        |reason| ClusterError::Kubeconfig {
+            path: path.clone(),
+            reason,
+        },
+    )?;
+    // One file replaced atomically needs no journal; the old one is kept only when asked.
+    keep_old_copy(options, &path, now)?;
+    write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
+    Ok(Renewed {
+        name: name.to_owned(),
+        path,
+        restart: restart_for(name),
+    })
+}
+
+/// Under `--keep-old`, a copy of the file about to be replaced (mode 0600: a kubeconfig holds
+/// a key) in the keep folder.
+pub(crate) fn keep_old_copy(
+    options: &RenewOptions,
+    path: &Path,
+    now: SystemTime,
+) -> Result<(), ClusterError> {
+    if let Some(keep) = &options.keep_old {
+        let to = kept_path(options, keep, path, now);
+        write_atomic(&to, &read(path)?, FileKind::Secret, Overwrite::Replace)?;
+    }
+    Ok(())
+}
+
 /// Edits a kubeconfig document as kubeadm's renewal does: the current context's user gets
 /// the new client certificate and key, its cluster the current CA; every other field (a
 /// context's namespace, a cluster's `tls-server-name` or `proxy-url`, other users, `exec`,
 /// extensions, fields this crate does not model) is kept as it was. Keys are written in
 /// alphabetical order, as kubectl writes a kubeconfig; comments are not kept.
-fn replace_credentials(
+pub(crate) fn replace_credentials(
     text: &str,
     ca_pem: &str,
     cert_pem: &str,
@@ -408,7 +510,8 @@ pub fn renewable_names() -> Vec<&'static str> {
 
 /// Renews `which` (a name of [`renewable_names`], or `all` for every one present): a fresh
 /// key and serial, the same subject, SANs (plus `add_sans` on serving certificates) and
-/// usages, signed by the same CA; the old files are kept as `*.bak`. A kubeconfig file is
+/// usages, signed by the same CA. The old files do not stay in the tree: they are removed
+/// once the new pair is in place, or moved under `keep_old` when set. A kubeconfig file is
 /// edited in place (its user's certificate and key, its cluster's CA data), every other
 /// field kept. A certificate whose CA key is absent (external CA) is skipped and reported,
 /// as kubeadm does; CAs are never renewed.
@@ -455,8 +558,23 @@ pub fn renew_with_ca(
         .iter()
         .copied()
         .filter(|f| options.kubeconfig_dir.join(f).exists());
-    for name in leaves.chain(kubeconfigs) {
-        renew_one(&lock, name, options, now, cluster_ca, &mut report).map_err(|source| {
+    let names: Vec<&str> = leaves.chain(kubeconfigs).collect();
+    renew_names(&lock, &names, options, now, cluster_ca, &mut report)?;
+    Ok(report)
+}
+
+/// Renews `names` in order into `report`; the first failure stops it, naming what was
+/// renewed before.
+fn renew_names(
+    lock: &TreeLock,
+    names: &[&str],
+    options: &RenewOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+    report: &mut RenewReport,
+) -> Result<(), ClusterError> {
+    for &name in names {
+        renew_one(lock, name, options, now, cluster_ca, report).map_err(|source| {
             ClusterError::RenewIncomplete {
                 at: name.to_owned(),
                 renewed: report.renewed.iter().map(|r| r.name.clone()).collect(),
@@ -464,7 +582,53 @@ pub fn renew_with_ca(
             }
         })?;
     }
+    Ok(())
+}
+
+/// Renews exactly the certificates and kubeconfig client certificates of the tree that are
+/// [`crate::due_for_renewal`] at `now` with the margin `within` (expired, or ending before
+/// `now + within`), as [`renew_with_ca`] renews one: what a timer runs. Nothing else is
+/// touched, so a second run at once renews nothing. CAs are not renewed (check-expiration
+/// reports them); a due certificate whose CA key is absent is reported as skipped.
+///
+/// # Errors
+/// As [`renew_with_ca`]; [`ClusterError::Sign`] or [`ClusterError::Kubeconfig`] for a present
+/// file whose expiration cannot be read.
+pub fn renew_due(
+    options: &RenewOptions,
+    within: Duration,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<RenewReport, ClusterError> {
+    let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
+    let mut report = RenewReport {
+        warnings: recovered.into_iter().collect(),
+        ..RenewReport::default()
+    };
+    renew_due_locked(&lock, options, within, now, cluster_ca, &mut report)?;
     Ok(report)
+}
+
+/// [`renew_due`] under a lock the caller holds.
+pub(crate) fn renew_due_locked(
+    lock: &TreeLock,
+    options: &RenewOptions,
+    within: Duration,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+    report: &mut RenewReport,
+) -> Result<(), ClusterError> {
+    let expiration = crate::check_expiration(&options.cert_dir, &options.kubeconfig_dir, now)?;
+    let due: Vec<&str> = expiration
+        .due_certificates(now, within)
+        .iter()
+        .map(|e| e.name.as_str())
+        .collect();
+    // check-expiration lists kubeconfig files before leaves, by name; renew in kubeadm's
+    // order as `renew all` does.
+    let order = renewable_names();
+    let names: Vec<&str> = order.into_iter().filter(|n| due.contains(n)).collect();
+    renew_names(lock, &names, options, now, cluster_ca, report)
 }
 
 /// A new user's kubeconfig file (kubeadm's `kubeconfig user`): what [`user_kubeconfig`]

@@ -10,7 +10,7 @@ mod parallel;
 mod tree;
 
 pub use parallel::parallel_map;
-pub use tree::{JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
+pub use tree::{Discard, JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
 
 /// What a file holds, which decides its mode.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

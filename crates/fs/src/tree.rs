@@ -84,6 +84,24 @@ pub enum Undo {
     },
 }
 
+/// What becomes of a backup once the change it guarded is kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Discard {
+    /// Unlink it. Not overwritten first: on journaling and copy-on-write filesystems and on
+    /// flash an overwrite in place gives no guarantee that the old blocks are gone, so it
+    /// would only promise what it cannot keep; old key material at rest is the disk
+    /// encryption's job. What this guarantees is that no old key stays readable in the tree.
+    Remove(PathBuf),
+    /// Move it out of the tree to `to` (renamed, or copied with its mode and then unlinked
+    /// across filesystems). Missing folders of `to` are created 0700.
+    MoveTo {
+        /// The backup.
+        backup: PathBuf,
+        /// Where it goes.
+        to: PathBuf,
+    },
+}
+
 /// What the next process finds of a change that did not finish.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Recovered {
@@ -93,12 +111,18 @@ pub struct Recovered {
     pub restored: Vec<PathBuf>,
     /// Stale temporary files (`.NAME.tmp.PID.N`) of killed writers, removed.
     pub temp_files: Vec<PathBuf>,
+    /// Backups of a change that was kept but whose process died before disposing of them:
+    /// removed or moved as that change asked.
+    pub discarded: Vec<PathBuf>,
 }
 
 impl Recovered {
     /// Whether there was nothing to recover.
     pub fn is_empty(&self) -> bool {
-        self.removed.is_empty() && self.restored.is_empty() && self.temp_files.is_empty()
+        self.removed.is_empty()
+            && self.restored.is_empty()
+            && self.temp_files.is_empty()
+            && self.discarded.is_empty()
     }
 }
 
@@ -147,6 +171,75 @@ impl Journal {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         sync_dir(dir)
     }
+
+    /// Ends the change and disposes of its backups. The journal is first replaced (one
+    /// atomic rename) by the list of backups to dispose of: from that moment the change is
+    /// kept, and a process killed while disposing leaves that list, which the next
+    /// [`recover`] finishes. Then each backup is removed or moved, their folders synced,
+    /// and the journal removed. No moment leaves both the old and the new state undone, and
+    /// none leaves a backup that nothing will clean up.
+    ///
+    /// # Errors
+    /// [`FsError::Io`] when the list cannot be written or a backup not disposed of (the list
+    /// stays, for the next process); [`FsError::Journal`] for a path the journal cannot
+    /// record.
+    pub fn commit_discarding(self, backups: &[Discard]) -> Result<(), FsError> {
+        let mut text = String::new();
+        for step in backups {
+            let line = match step {
+                Discard::Remove(p) => format!("discard\t{}", journal_path(p)?),
+                Discard::MoveTo { backup, to } => {
+                    format!("keep\t{}\t{}", journal_path(backup)?, journal_path(to)?)
+                }
+            };
+            text.push_str(&line);
+            text.push('\n');
+        }
+        write_atomic(
+            &self.path,
+            text.as_bytes(),
+            FileKind::Secret,
+            Overwrite::Replace,
+        )?;
+        dispose(backups)?;
+        self.commit()
+    }
+}
+
+/// Removes or moves each backup (one already gone is skipped: a second pass after a crash),
+/// then syncs the folders it changed.
+fn dispose(backups: &[Discard]) -> Result<Vec<PathBuf>, FsError> {
+    let mut done = Vec::new();
+    let mut dirs = std::collections::BTreeSet::new();
+    for step in backups {
+        let backup = match step {
+            Discard::Remove(backup) | Discard::MoveTo { backup, .. } => backup,
+        };
+        if fs::symlink_metadata(backup).is_err() {
+            continue;
+        }
+        if let Discard::MoveTo { to, .. } = step {
+            let folder = to.parent().unwrap_or(Path::new("."));
+            crate::create_dir_all(folder, FileKind::Secret)?;
+            if fs::rename(backup, to).is_err() {
+                // Another filesystem: a copy with the backup's mode, then the unlink below.
+                let bytes = fs::read(backup).map_err(io("read the backup", backup))?;
+                write_atomic(to, &bytes, secret_or_public(backup), Overwrite::Replace)?;
+            }
+            dirs.insert(folder.to_path_buf());
+        }
+        if fs::symlink_metadata(backup).is_ok() {
+            fs::remove_file(backup).map_err(io("remove the backup", backup))?;
+        }
+        if let Some(dir) = backup.parent() {
+            dirs.insert(dir.to_path_buf());
+        }
+        done.push(backup.clone());
+    }
+    for dir in &dirs {
+        sync_dir(dir)?;
+    }
+    Ok(done)
 }
 
 fn journal_path(path: &Path) -> Result<&str, FsError> {
@@ -174,17 +267,32 @@ pub fn recover(lock: &TreeLock, folders: &[&Path]) -> Result<Recovered, FsError>
             reason,
         };
         let mut steps = Vec::new();
+        let mut discards = Vec::new();
         for line in text.lines().filter(|l| !l.is_empty()) {
             let fields: Vec<&str> = line.split('\t').collect();
-            steps.push(match fields[..] {
-                ["remove", path] => Undo::Remove(PathBuf::from(path)),
-                ["restore", path, backup] => Undo::Restore {
+            match fields[..] {
+                ["remove", path] => steps.push(Undo::Remove(PathBuf::from(path))),
+                ["restore", path, backup] => steps.push(Undo::Restore {
                     path: PathBuf::from(path),
                     backup: PathBuf::from(backup),
-                },
-                _ => return Err(bad("a line is neither remove nor restore")),
-            });
+                }),
+                ["discard", backup] => discards.push(Discard::Remove(PathBuf::from(backup))),
+                ["keep", backup, to] => discards.push(Discard::MoveTo {
+                    backup: PathBuf::from(backup),
+                    to: PathBuf::from(to),
+                }),
+                _ => {
+                    return Err(bad("a line is neither remove, restore, discard nor keep"));
+                }
+            }
         }
+        if !steps.is_empty() && !discards.is_empty() {
+            return Err(bad(
+                "it mixes undo steps with the disposal of a kept change's backups",
+            ));
+        }
+        // A kept change whose backups were not all disposed of: finish that.
+        recovered.discarded = dispose(&discards)?;
         for step in steps {
             match step {
                 Undo::Remove(path) => {
@@ -308,6 +416,60 @@ mod tests {
         journal.commit().unwrap();
         assert!(recover(&lock, &[dir.path()]).unwrap().is_empty());
         assert!(new.exists());
+    }
+
+    #[test]
+    fn a_kept_change_leaves_no_backup_and_a_killed_disposal_is_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = TreeLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        let (key, backup) = (dir.path().join("a.key"), dir.path().join("a.key.bak"));
+        write_atomic(&backup, b"old", FileKind::Secret, Overwrite::Refuse).unwrap();
+        let undo = [Undo::Restore {
+            path: key.clone(),
+            backup: backup.clone(),
+        }];
+        let journal = Journal::begin(&lock, &undo).unwrap();
+        std::fs::write(&key, "new").unwrap();
+        journal
+            .commit_discarding(&[Discard::Remove(backup.clone())])
+            .unwrap();
+        assert!(!backup.exists());
+        assert!(!dir.path().join(JOURNAL_FILE).exists());
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), "new");
+        // Killed after the disposal list replaced the journal, before the backup moved: the
+        // next process moves it (0600 kept, folder 0700) and keeps the new key.
+        write_atomic(&backup, b"old", FileKind::Secret, Overwrite::Refuse).unwrap();
+        let to = dir.path().join("old/2026/a.key");
+        let line = format!("keep\t{}\t{}\n", backup.display(), to.display());
+        std::fs::write(dir.path().join(JOURNAL_FILE), line).unwrap();
+        let recovered = recover(&lock, &[dir.path()]).unwrap();
+        assert_eq!(recovered.discarded, std::slice::from_ref(&backup));
+        assert!(recovered.restored.is_empty());
+        assert!(!backup.exists());
+        assert_eq!(std::fs::read_to_string(&to).unwrap(), "old");
+        assert_eq!(std::fs::read_to_string(&key).unwrap(), "new");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&to), 0o600);
+            assert_eq!(mode(to.parent().unwrap()), 0o700);
+            assert_eq!(mode(&dir.path().join("old")), 0o700);
+        }
+        assert!(recover(&lock, &[dir.path()]).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_journal_mixing_undo_and_disposal_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = TreeLock::acquire(dir.path(), Duration::ZERO).unwrap();
+        std::fs::write(
+            dir.path().join(JOURNAL_FILE),
+            "remove\t/tmp/x\ndiscard\t/tmp/y\n",
+        )
+        .unwrap();
+        let err = recover(&lock, &[]).unwrap_err();
+        assert!(err.to_string().contains("mixes undo steps"), "{err}");
     }
 
     #[test]

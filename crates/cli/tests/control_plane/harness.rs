@@ -303,8 +303,40 @@ impl ControlPlane {
         self.start_controller_manager();
     }
 
-    /// kubeadm's etcd static pod (cmd/kubeadm/app/phases/etcd/local.go), on loopback.
+    /// kubeadm's etcd static pod (cmd/kubeadm/app/phases/etcd/local.go), on loopback; waits
+    /// until it is healthy.
     pub(crate) fn start_etcd(&mut self) {
+        self.spawn_etcd();
+        let endpoint = format!("https://127.0.0.1:{}", self.ports.etcd_client);
+        let budget = self.budget;
+        budget.wait_for("etcd to be healthy", Duration::from_secs(60), || {
+            self.etcd.as_mut().map(Process::assert_running);
+            let out = self.etcdctl(
+                &endpoint,
+                "etcd/healthcheck-client.crt",
+                "etcd/healthcheck-client.key",
+                &["endpoint", "health"],
+            );
+            passed(&out, |_| true)
+        });
+    }
+
+    /// Spawns etcd and kube-apiserver without waiting for either to be healthy (a tree whose
+    /// certificates expired on purpose): what they do is the test's to observe.
+    pub(crate) fn spawn_unready(&mut self) {
+        self.spawn_etcd();
+        self.spawn_apiserver();
+    }
+
+    /// The tail of kube-apiserver's log once it has exited; `None` while it runs (or was
+    /// never started).
+    pub(crate) fn apiserver_exited(&mut self) -> Option<String> {
+        let apiserver = self.apiserver.as_mut()?;
+        apiserver.exit_status()?;
+        Some(tail(apiserver.log(), 30))
+    }
+
+    fn spawn_etcd(&mut self) {
         let t = &self.tree;
         let p = self.ports;
         let client = format!("https://127.0.0.1:{}", p.etcd_client);
@@ -333,18 +365,6 @@ impl ControlPlane {
             .arg("--feature-gates=InitialCorruptCheck=true")
             .arg("--watch-progress-notify-interval=5s");
         self.etcd = Some(Process::spawn("etcd", etcd, self.log("etcd")));
-        let endpoint = client;
-        let budget = self.budget;
-        budget.wait_for("etcd to be healthy", Duration::from_secs(60), || {
-            self.etcd.as_mut().map(Process::assert_running);
-            let out = self.etcdctl(
-                &endpoint,
-                "etcd/healthcheck-client.crt",
-                "etcd/healthcheck-client.key",
-                &["endpoint", "health"],
-            );
-            passed(&out, |_| true)
-        });
     }
 
     /// Runs etcdctl against the tree's etcd with a client certificate of the tree.

@@ -642,11 +642,8 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     }
     // Renewed, kubeadm's tree still has kubeadm's shape.
     let renewed = differences(&ours, &theirs, &bin, &scratch);
-    // (kubepki keeps each replaced file as NAME.bak, 0600; kubeadm keeps none.)
-    let drift: Vec<_> = renewed
-        .iter()
-        .filter(|d| !found.contains(d) && !d.0.ends_with(".bak"))
-        .collect();
+    // Neither keeps the replaced files (no NAME.bak): nothing is filtered out.
+    let drift: Vec<_> = renewed.iter().filter(|d| !found.contains(d)).collect();
     assert!(
         drift.is_empty(),
         "renewal changed kubeadm's certificates: {drift:?}"

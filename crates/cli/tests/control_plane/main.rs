@@ -8,7 +8,8 @@
 //! the attacks of `attacks.rs` (another node's identity, names nobody approved, a node's own
 //! addresses, a custom signer minting system:masters) are played against it. The OCI image
 //! of `scripts/image.sh` signs for the cluster with its own `kubepki`, and the Helm chart and
-//! every manifest of `deploy/` pass the API server's server-side dry run.
+//! every manifest of `deploy/` pass the API server's server-side dry run. A tree whose
+//! certificates expired is recovered offline by `certs recover` (`recover.rs`).
 //!
 //! Run alone with `bash scripts/test.sh control-plane`. Without the peers the tests print a
 //! loud SKIP; with `CI` set they fail.
@@ -22,6 +23,7 @@ mod helm_chart;
 mod image;
 mod kubeadm;
 mod kubelet;
+mod recover;
 mod signer;
 
 use std::path::Path;

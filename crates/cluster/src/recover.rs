@@ -1,0 +1,254 @@
+//! `certs recover`: a cluster whose certificates expired, brought back offline from the tree
+//! alone (its API server cannot be asked for anything).
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use kubepki_fs::{FileKind, Overwrite, write_atomic};
+use kubepki_keys::KeyPair;
+use kubepki_sign::{Ca, CertificateInfo, Timestamp, format_rfc3339};
+
+use crate::files::{first_certificate, load_cert, lock_tree, pem_blocks_labelled, read};
+use crate::kubeconfig::Kubeconfig;
+use crate::ops::{
+    RenewOptions, RenewReport, Renewed, ca_for, key_pem, reissue, renew_due_locked,
+    renew_embedded_kubeconfig, restart_for,
+};
+use crate::tree::{CaName, crt};
+use crate::{ClusterError, due_for_renewal};
+
+/// The kubelet's kubeconfig, which `certs renew` leaves to the kubelet's own rotation and
+/// `certs recover` renews (an expired kubelet cannot rotate: it can no longer reach the API).
+pub const KUBELET_CONF: &str = "kubelet.conf";
+
+/// The symlink the kubelet reads its client certificate and key through.
+const KUBELET_CURRENT: &str = "kubelet-client-current.pem";
+
+/// What `certs recover` needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoverOptions {
+    /// The tree, and what becomes of the old files, as for `certs renew`.
+    pub renew: RenewOptions,
+    /// The margin: a certificate ending within it is renewed with the expired ones.
+    pub within: Duration,
+    /// The kubelet's certificate folder, when the client certificate file `kubelet.conf`
+    /// names is to be found there rather than at the path written in it (a node's disk
+    /// mounted elsewhere): `<kubelet_dir>/<file name>`.
+    pub kubelet_dir: Option<PathBuf>,
+}
+
+/// Refuses an expired CA: nothing it signs would be trusted, and recover keeps the CAs.
+fn check_cas(cert_dir: &Path, now: SystemTime) -> Result<(), ClusterError> {
+    for ca in CaName::ALL {
+        let path = crt(cert_dir, ca.base());
+        if !path.exists() {
+            continue;
+        }
+        let info =
+            CertificateInfo::from_der(&load_cert(&path)?).map_err(|source| ClusterError::Sign {
+                name: path.display().to_string(),
+                source,
+            })?;
+        if due_for_renewal(info.not_after, Duration::ZERO, now) {
+            return Err(ClusterError::CaExpired {
+                name: ca.name().to_owned(),
+                path,
+                not_after: Timestamp(info.not_after),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Renews, offline, every leaf certificate and kubeconfig client certificate of the tree that
+/// has expired or ends within `options.within`, `kubelet.conf` included: embedded, it is edited
+/// in place; pointing at a file (`/var/lib/kubelet/pki/kubelet-client-current.pem`), a new
+/// dated `kubelet-client-<YYYY-MM-DD-HH-MM-SS>.pem` (certificate and key, 0600) is written
+/// next to it and the `-current.pem` symlink moved to it atomically, as the kubelet's own
+/// rotation does. The CAs are kept: an expired CA is refused before anything is written.
+///
+/// # Errors
+/// [`ClusterError::CaExpired`] for an expired CA; [`ClusterError::ClientCertificateFile`] for
+/// a kubelet client certificate file that does not read; as [`crate::renew_due`] otherwise.
+pub fn recover(
+    options: &RecoverOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<RenewReport, ClusterError> {
+    let renew = &options.renew;
+    let (lock, recovered) = lock_tree(&renew.cert_dir, &renew.kubeconfig_dir)?;
+    let mut report = RenewReport {
+        warnings: recovered.into_iter().collect(),
+        ..RenewReport::default()
+    };
+    check_cas(&renew.cert_dir, now)?;
+    renew_due_locked(&lock, renew, options.within, now, cluster_ca, &mut report)?;
+    if renew.kubeconfig_dir.join(KUBELET_CONF).exists()
+        && let Some(done) = recover_kubelet_conf(options, now, cluster_ca)?
+    {
+        report.renewed.push(done);
+    }
+    Ok(report)
+}
+
+/// Renews kubelet.conf's client certificate when it is due; `None` when it is not.
+fn recover_kubelet_conf(
+    options: &RecoverOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<Option<Renewed>, ClusterError> {
+    let path = options.renew.kubeconfig_dir.join(KUBELET_CONF);
+    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.clone(),
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
+        path: path.clone(),
+        reason,
+    })?;
+    let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
+        path: path.clone(),
+        reason: crate::Misfit::KubeconfigIncomplete("current context"),
+    })?;
+    if !user.client_certificate_data.trim().is_empty() {
+        let (_, der, _) = crate::files::read_kubeconfig(&path)?;
+        let due = der.is_some_and(|der| is_due(&der, options.within, now));
+        return if due {
+            renew_embedded_kubeconfig(KUBELET_CONF, &options.renew, now, cluster_ca).map(Some)
+        } else {
+            Ok(None)
+        };
+    }
+    if user.client_certificate.is_empty() {
+        return Err(ClusterError::Misfit {
+            path,
+            reason: crate::Misfit::KubeconfigIncomplete("client certificate"),
+        });
+    }
+    let named = Path::new(&user.client_certificate);
+    // A relative path in a kubeconfig is relative to the kubeconfig's folder.
+    let named = options.renew.kubeconfig_dir.join(named);
+    let file = match (&options.kubelet_dir, named.file_name()) {
+        (Some(dir), Some(name)) => dir.join(name),
+        _ => named,
+    };
+    renew_kubelet_client_file(&file, options, now, cluster_ca)
+}
+
+/// Whether a certificate DER is due (one that does not parse is due: it
+/// cannot be working).
+fn is_due(der: &[u8], within: Duration, now: SystemTime) -> bool {
+    CertificateInfo::from_der(der).map_or(true, |info| due_for_renewal(info.not_after, within, now))
+}
+
+/// The kubelet's name for a rotated pair: `kubelet-client-2006-01-02-15-04-05.pem`.
+fn dated_name(now: SystemTime) -> String {
+    let stamp = format_rfc3339(now);
+    let stamp = stamp.trim_end_matches('Z').replace(['T', ':'], "-");
+    format!("kubelet-client-{stamp}.pem")
+}
+
+/// Renews the kubelet client pair in `file` (certificate and key in one PEM file, usually the
+/// `kubelet-client-current.pem` symlink) when it is due.
+fn renew_kubelet_client_file(
+    file: &Path,
+    options: &RecoverOptions,
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<Option<Renewed>, ClusterError> {
+    let unreadable = |reason| ClusterError::ClientCertificateFile {
+        path: file.to_path_buf(),
+        reason,
+    };
+    let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
+    // The kubelet's file holds the certificate and its key, in this order.
+    let cert = pem_blocks_labelled(&text, "CERTIFICATE")
+        .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
+    let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
+    if !is_due(&der, options.within, now) {
+        return Ok(None);
+    }
+    let old_key = pem_blocks_labelled(&text, "PRIVATE KEY")
+        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok());
+    let ca = ca_for(
+        &options.renew.cert_dir,
+        CaName::Ca,
+        KUBELET_CONF,
+        cluster_ca,
+    )?;
+    let (cert_pem, new_key) = reissue(
+        &ca,
+        KUBELET_CONF,
+        &der,
+        old_key.as_ref(),
+        &options.renew,
+        now,
+    )?;
+    // The kubelet's file: certificate, then key. Zeroized when dropped, as the key's PEM is.
+    let mut pair = kubepki_keys::KeyPem::new(cert_pem);
+    pair.push_str(&key_pem(file, &new_key)?);
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let is_link = std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
+    let written = if is_link {
+        // As the kubelet rotates: a new dated file, then the symlink moved to it in one
+        // rename. A kill before the rename leaves the old link (and an unused new file).
+        let dated = folder.join(dated_name(now));
+        write_atomic(&dated, pair.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
+        let target = dated
+            .file_name()
+            .map(PathBuf::from)
+            .ok_or_else(|| unreadable("no file name"))?;
+        replace_symlink(file, &target)?;
+        dated
+    } else {
+        crate::ops::keep_old_copy(&options.renew, file, now)?;
+        write_atomic(file, pair.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
+        file.to_path_buf()
+    };
+    Ok(Some(Renewed {
+        name: KUBELET_CONF.to_owned(),
+        path: written,
+        restart: restart_for(KUBELET_CONF),
+    }))
+}
+
+/// Points the symlink `link` at `target` atomically: a new link beside it, renamed over it,
+/// the folder synced.
+fn replace_symlink(link: &Path, target: &Path) -> Result<(), ClusterError> {
+    let folder = link.parent().unwrap_or(Path::new("."));
+    let name = link
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| KUBELET_CURRENT.to_owned());
+    let temp = folder.join(format!(".{name}.tmp.{}.0", std::process::id()));
+    let io = |action: &'static str, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| {
+            ClusterError::Fs(kubepki_fs::FsError::Io {
+                action,
+                path,
+                source,
+            })
+        }
+    };
+    let _ = std::fs::remove_file(&temp);
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(target, &temp).map_err(io("create the symlink", &temp))?;
+    #[cfg(not(unix))]
+    std::fs::copy(folder.join(target), &temp).map_err(io("copy", &temp))?;
+    std::fs::rename(&temp, link).map_err(io("rename onto", link))?;
+    std::fs::File::open(folder)
+        .and_then(|d| d.sync_all())
+        .map_err(io("sync folder", folder))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dated_name_is_the_kubelets() {
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_322_245);
+        assert_eq!(dated_name(t), "kubelet-client-2026-01-02-02-50-45.pem");
+    }
+}
