@@ -11,6 +11,7 @@ mod keygen;
 mod kubeconfig;
 mod ops;
 mod plan;
+mod renewal;
 mod tree;
 
 pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
@@ -28,4 +29,8 @@ pub use ops::{
     renewable_names, user_kubeconfig,
 };
 pub use plan::{GroupsCompat, InitOptions, parse_san};
-pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};
+pub use renewal::renewal_time;
+pub use tree::{
+    CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, certificate_files, key_uri_file,
+    kubeconfig_files,
+};
