@@ -90,15 +90,20 @@ pub(crate) fn render(
 ) -> String {
     let mut text = String::with_capacity(collection.certificates.len() * 1600 + 1024);
     let relative: &[Gauge] = if shape.relative { &RELATIVE } else { &[] };
+    // Each certificate's `{...}` once, for every family.
+    let label_sets: Vec<String> = collection
+        .certificates
+        .iter()
+        .map(|cert| label_set(cert.labels.iter().map(|(n, v)| (n.as_str(), v.as_str()))))
+        .collect();
     for gauge in ALWAYS.iter().chain(relative) {
         family_header(&mut text, gauge.name, gauge.help, "gauge");
-        for cert in &collection.certificates {
-            sample(
-                &mut text,
-                gauge.name,
-                cert.labels.iter().map(|(n, v)| (n.as_str(), v.as_str())),
-                &(gauge.value)(cert, now, shape.renewal_window),
-            );
+        for (cert, labels) in collection.certificates.iter().zip(&label_sets) {
+            text.push_str(gauge.name);
+            text.push_str(labels);
+            text.push(' ');
+            text.push_str(&(gauge.value)(cert, now, shape.renewal_window));
+            text.push('\n');
         }
     }
     let name = "x509_source_errors_total";
@@ -132,21 +137,26 @@ fn sample<'a>(
     value: &str,
 ) {
     text.push_str(name);
-    let mut first = true;
-    for (label, value) in labels {
-        text.push(if first { '{' } else { ',' });
-        first = false;
-        text.push_str(label);
-        text.push_str("=\"");
-        escape_into(text, value);
-        text.push('"');
-    }
-    if !first {
-        text.push('}');
-    }
+    text.push_str(&label_set(labels));
     text.push(' ');
     text.push_str(value);
     text.push('\n');
+}
+
+/// `{name="value",...}`, or nothing for no labels.
+fn label_set<'a>(labels: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut text = String::new();
+    for (label, value) in labels {
+        text.push(if text.is_empty() { '{' } else { ',' });
+        text.push_str(label);
+        text.push_str("=\"");
+        escape_into(&mut text, value);
+        text.push('"');
+    }
+    if !text.is_empty() {
+        text.push('}');
+    }
+    text
 }
 
 /// A label value as the text format wants it: `\`, `"` and line feeds escaped.
