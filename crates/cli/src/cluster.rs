@@ -284,6 +284,9 @@ pub(crate) enum CertsCommand {
     /// External CA mode: write keys and CSRs (and partial kubeconfig files) to be signed
     /// elsewhere.
     GenerateCsr(InitArgs),
+    /// Serve the certificates' expiry as Prometheus metrics (enix x509-certificate-exporter's
+    /// names), read again when a file changes.
+    Exporter(crate::exporter::ExporterArgs),
 }
 
 #[derive(Debug, Args)]
@@ -387,6 +390,10 @@ pub(crate) fn run_certs(command: &CertsCommand) -> CliResult<ExitCode> {
             };
             let path = issue_component(&options, ca.as_ref(), now)?;
             println!("wrote {} and its key", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        CertsCommand::Exporter(args) => {
+            crate::exporter::run(args)?;
             Ok(ExitCode::SUCCESS)
         }
         CertsCommand::GenerateCsr(args) => {

@@ -7,23 +7,15 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use kubepki::api::SigningController;
 use kubepki_kube::{
     ApprovalPolicy, ClusterSource, ControllerOptions, DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_SERVICE_CLUSTER_IP_RANGE, LeaseConfig, Metrics, ServingConstraints,
 };
 
+use crate::daemon::{LogFormat, init_logs, terminated};
 use crate::error::{CliError, CliResult};
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub(crate) enum LogFormat {
-    /// `2026-12-03T07:00:00Z INFO issued csr=...`.
-    Text,
-    /// One JSON object per line.
-    Json,
-}
 
 /// The flags of the cluster mode.
 #[derive(Debug, Args)]
@@ -105,34 +97,6 @@ fn identity(args: &ClusterControllerArgs) -> String {
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "kubepki".to_owned());
     format!("{host}_{}", std::process::id())
-}
-
-fn init_logs(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KUBEPKI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
-}
-
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// The kubelet-serving constraints of the flags.

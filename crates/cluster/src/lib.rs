@@ -12,6 +12,7 @@ mod kubeconfig;
 mod ops;
 mod plan;
 mod recover;
+mod renewal;
 mod tree;
 mod yaml;
 
@@ -31,4 +32,8 @@ pub use ops::{
 };
 pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use recover::{KUBELET_CONF, RecoverOptions, recover};
-pub use tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, key_uri_file};
+pub use renewal::renewal_time;
+pub use tree::{
+    CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, certificate_files, key_uri_file,
+    kubeconfig_files,
+};

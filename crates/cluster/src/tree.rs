@@ -129,6 +129,25 @@ const fn kubeconfig(file: &'static str, profile: &'static str, local: bool) -> K
     }
 }
 
+/// Every certificate file of a kubeadm tree under `cert_dir`, present or not: the CAs, then
+/// the leaves, in kubeadm's order.
+pub fn certificate_files(cert_dir: &Path) -> Vec<PathBuf> {
+    CaName::ALL
+        .iter()
+        .map(|ca| ca.base())
+        .chain(LEAVES.iter().map(|leaf| leaf.base))
+        .map(|base| crt(cert_dir, base))
+        .collect()
+}
+
+/// Every kubeconfig file of a kubeadm tree under `kubeconfig_dir`, present or not.
+pub fn kubeconfig_files(kubeconfig_dir: &Path) -> Vec<PathBuf> {
+    KUBECONFIGS
+        .iter()
+        .map(|spec| kubeconfig_dir.join(spec.file))
+        .collect()
+}
+
 pub(crate) fn crt(dir: &Path, base: &str) -> PathBuf {
     dir.join(format!("{base}.crt"))
 }

@@ -19,7 +19,7 @@ pub use controller::{ControllerOptions, run};
 pub use csrs::{KubeCsrs, Subresource, from_kube, same_object};
 pub use error::KubeError;
 pub use leader::{LeaderElector, LeaseConfig};
-pub use metrics::{Metrics, serve};
+pub use metrics::{Metrics, Page, Pages, serve};
 pub use serving::{
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE, Requester, ServingConstraints,
     dns_names, resolution_verdict, serving_verdict,

@@ -179,34 +179,77 @@ impl Metrics {
         let _ = encode(&mut text, &self.registry);
         text
     }
+}
 
-    fn respond(&self, path: &str) -> Response<Full<Bytes>> {
-        let (status, body, kind) = match path {
-            "/metrics" => (
-                StatusCode::OK,
+/// One answer of the metrics server: status code, body, content type.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body.
+    pub body: String,
+    /// The `Content-Type`.
+    pub content_type: &'static str,
+}
+
+impl Page {
+    /// A `200 OK` page.
+    pub fn ok(body: String, content_type: &'static str) -> Self {
+        Page {
+            status: 200,
+            body,
+            content_type,
+        }
+    }
+
+    /// `404 Not Found`.
+    pub fn not_found() -> Self {
+        Page {
+            status: 404,
+            body: "not found".to_owned(),
+            content_type: "text/plain",
+        }
+    }
+}
+
+/// What a metrics server serves, path by path: the controller's [`Metrics`], or another
+/// program's (`kubepki certs exporter`), on the same hardened server ([`serve`]).
+pub trait Pages: Send + Sync + 'static {
+    /// The page at `path` (GET; the method is not looked at).
+    fn page(&self, path: &str) -> Page;
+}
+
+impl Pages for Metrics {
+    fn page(&self, path: &str) -> Page {
+        match path {
+            "/metrics" => Page::ok(
                 self.render(),
                 "application/openmetrics-text; version=1.0.0; charset=utf-8",
             ),
-            "/healthz" | "/livez" => (StatusCode::OK, "ok".to_owned(), "text/plain"),
+            "/healthz" | "/livez" => Page::ok("ok".to_owned(), "text/plain"),
             "/readyz" if self.ready.load(Ordering::Relaxed) => {
-                (StatusCode::OK, "ok".to_owned(), "text/plain")
+                Page::ok("ok".to_owned(), "text/plain")
             }
-            "/readyz" => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "not ready".to_owned(),
-                "text/plain",
-            ),
-            _ => (StatusCode::NOT_FOUND, "not found".to_owned(), "text/plain"),
-        };
-        let mut response = Response::new(Full::new(Bytes::from(body)));
-        *response.status_mut() = status;
-        if let Ok(value) = hyper::header::HeaderValue::from_str(kind) {
-            response
-                .headers_mut()
-                .insert(hyper::header::CONTENT_TYPE, value);
+            "/readyz" => Page {
+                status: 503,
+                body: "not ready".to_owned(),
+                content_type: "text/plain",
+            },
+            _ => Page::not_found(),
         }
-        response
     }
+}
+
+fn respond(page: Page) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(page.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(page.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if let Ok(value) = hyper::header::HeaderValue::from_str(page.content_type) {
+        response
+            .headers_mut()
+            .insert(hyper::header::CONTENT_TYPE, value);
+    }
+    response
 }
 
 /// How long a client may take to send a request's headers before it is disconnected: a
@@ -227,16 +270,16 @@ fn accept_pause(previous: Option<Duration>) -> Duration {
 ///
 /// # Errors
 /// [`KubeError::Listen`] when the address cannot be bound.
-pub async fn serve(
+pub async fn serve<P: Pages>(
     addr: SocketAddr,
-    metrics: Arc<Metrics>,
+    pages: Arc<P>,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), KubeError> {
-    serve_with(addr, metrics, HEADER_READ_TIMEOUT).await
+    serve_with(addr, pages, HEADER_READ_TIMEOUT).await
 }
 
-async fn serve_with(
+async fn serve_with<P: Pages>(
     addr: SocketAddr,
-    metrics: Arc<Metrics>,
+    pages: Arc<P>,
     header_read_timeout: Duration,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>), KubeError> {
     let listener = TcpListener::bind(addr)
@@ -262,10 +305,10 @@ async fn serve_with(
                     continue;
                 }
             };
-            let metrics = Arc::clone(&metrics);
+            let pages = Arc::clone(&pages);
             tokio::spawn(async move {
                 let service = service_fn(move |request: Request<hyper::body::Incoming>| {
-                    let response = metrics.respond(request.uri().path());
+                    let response = respond(pages.page(request.uri().path()));
                     async move { Ok::<_, Infallible>(response) }
                 });
                 if let Err(e) = http1::Builder::new()
@@ -309,14 +352,11 @@ mod tests {
         ] {
             assert!(text.contains(line), "{line} missing from:\n{text}");
         }
-        assert_eq!(
-            m.respond("/readyz").status(),
-            StatusCode::SERVICE_UNAVAILABLE
-        );
+        assert_eq!(m.page("/readyz").status, 503);
         m.set_ready(true);
-        assert_eq!(m.respond("/readyz").status(), StatusCode::OK);
-        assert_eq!(m.respond("/healthz").status(), StatusCode::OK);
-        assert_eq!(m.respond("/nothing").status(), StatusCode::NOT_FOUND);
+        assert_eq!(m.page("/readyz").status, 200);
+        assert_eq!(m.page("/healthz").status, 200);
+        assert_eq!(m.page("/nothing").status, 404);
     }
 
     #[test]

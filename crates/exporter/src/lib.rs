@@ -1,0 +1,15 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+
+mod collect;
+mod exporter;
+mod exposition;
+mod labels;
+mod read;
+mod sources;
+mod watch;
+
+pub use collect::{CertSeries, Collection, SourceError, collect};
+pub use exporter::{Exporter, ExporterOptions, Scrape};
+pub use read::Reason;
+pub use sources::{SourceKind, Sources};
