@@ -1,8 +1,9 @@
 //! `kubepki certs exporter` scraped by a real Prometheus (built by `scripts/peers.sh`): one
 //! `x509_cert_not_after` series for every certificate file and every kubeconfig-embedded
 //! certificate of a `kubepki init` tree, with the labels the tree's certificates say; an
-//! alert rule in enix's style fires for a certificate that ends in 7 days and clears once it
-//! is renewed; `promtool check metrics` accepts the exposition.
+//! alert rule in enix's style fires for a certificate that ends in 7 days and clears once
+//! `kubepki certs renew --if-expiring-within 720h` renewed it; `promtool check metrics`
+//! accepts the exposition.
 //!
 //! Without prometheus, promtool or curl the test prints a loud SKIP; with `CI` set it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -175,19 +176,45 @@ fn scraped(series: &[(Value, f64)]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Renews the certificate that expires within 30 days.
-///
-/// The issue's renewal is `kubepki certs renew --if-expiring-within 720h`; that flag is being
-/// built on another branch and is not on this one. Until it is, this re-issues the watched
-/// certificate with a year's validity into a staging folder and renames it over the old one
-/// (an atomic replace, as renew writes). Switch this one function at the merge.
-fn renew_expiring(dir: &Path, watched: &Path) {
-    let staging = dir.join("staging");
-    std::fs::create_dir_all(&staging).unwrap();
-    issue_kube_proxy(dir, &staging, "8760h");
-    for file in ["kube-proxy.key", "kube-proxy.crt"] {
-        std::fs::rename(staging.join(file), watched.join(file)).unwrap();
-    }
+/// Re-issues the tree's `apiserver.crt` with the clock set back 358 days, so that its
+/// one-year validity ends in 7 days: the certificate the alert is for.
+fn make_apiserver_expire_in_7_days(dir: &Path) {
+    let back = SystemTime::now() - Duration::from_secs(358 * 86_400);
+    let renewed = Command::new(env!("CARGO_BIN_EXE_kubepki"))
+        .current_dir(dir)
+        .env("KUBEPKI_NOW", kubepki::sign::format_rfc3339(back))
+        .args(["certs", "renew", "apiserver", "--cert-dir", "pki", "--kubeconfig-dir", "."])
+        .output()
+        .unwrap();
+    ok("certs renew apiserver (clock 358 days back)", renewed);
+}
+
+/// What a timer runs: renews what ends within 30 days; the names it renewed.
+fn renew_if_expiring_within_720h(dir: &Path) -> Vec<String> {
+    let renewed = Command::new(env!("CARGO_BIN_EXE_kubepki"))
+        .current_dir(dir)
+        .args([
+            "certs",
+            "renew",
+            "--if-expiring-within",
+            "720h",
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let report: Value =
+        serde_json::from_str(&ok("certs renew --if-expiring-within 720h", renewed)).unwrap();
+    report["renewed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|renewed| renewed["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn issue_kube_proxy(dir: &Path, out_dir: &Path, validity: &str) {
@@ -270,7 +297,8 @@ fn prometheus_scrapes_every_certificate_and_the_alert_fires_then_clears() {
     );
     let watched = dir.join("watched");
     std::fs::create_dir(&watched).unwrap();
-    issue_kube_proxy(dir, &watched, "168h");
+    issue_kube_proxy(dir, &watched, "8760h");
+    make_apiserver_expire_in_7_days(dir);
 
     let exporter_port = free_port();
     let mut exporter = Command::new(env!("CARGO_BIN_EXE_kubepki"));
@@ -358,12 +386,14 @@ fn prometheus_scrapes_every_certificate_and_the_alert_fires_then_clears() {
     });
     assert!(
         alerts.iter().all(|a| a["alertname"] == "CertificateRenewal"
-            && a["filename"] == "kube-proxy.crt"
-            && a["subject_CN"] == "system:kube-proxy"),
+            && a["filename"] == "apiserver.crt"
+            && a["subject_CN"] == "kube-apiserver"),
         "{alerts:#?}"
     );
 
-    renew_expiring(dir, &watched);
+    // Exactly the one certificate was due; a second run renews nothing.
+    assert_eq!(renew_if_expiring_within_720h(dir), ["apiserver"]);
+    assert_eq!(renew_if_expiring_within_720h(dir), Vec::<String>::new());
     budget.wait_for("the alert to clear", Duration::from_secs(60), || {
         prometheus.assert_running();
         exporter.assert_running();
@@ -374,7 +404,7 @@ fn prometheus_scrapes_every_certificate_and_the_alert_fires_then_clears() {
             Err(format!("still firing: {alerts:#?}"))
         }
     });
-    let renewed = query(&base, "x509_cert_not_after{filename=\"kube-proxy.crt\"}").unwrap();
+    let renewed = query(&base, "x509_cert_not_after{filename=\"apiserver.crt\"}").unwrap();
     assert_eq!(renewed.len(), 1, "{renewed:#?}");
     assert!(renewed[0].1 > unix(SystemTime::now()) + 300.0 * 86_400.0);
 }
