@@ -183,7 +183,15 @@ fn make_apiserver_expire_in_7_days(dir: &Path) {
     let renewed = Command::new(env!("CARGO_BIN_EXE_kubepki"))
         .current_dir(dir)
         .env("KUBEPKI_NOW", kubepki::sign::format_rfc3339(back))
-        .args(["certs", "renew", "apiserver", "--cert-dir", "pki", "--kubeconfig-dir", "."])
+        .args([
+            "certs",
+            "renew",
+            "apiserver",
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+        ])
         .output()
         .unwrap();
     ok("certs renew apiserver (clock 358 days back)", renewed);

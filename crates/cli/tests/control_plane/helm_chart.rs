@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::Value;
 
 use crate::harness::{exclusive, fails, ok, peers};
@@ -67,8 +66,9 @@ fn template(helm_bin: &Path, release: &str, namespace: &str, args: &[&str]) -> O
 
 /// The objects of a multi-document YAML text (empty documents left out).
 fn objects(yaml: &str) -> Vec<Value> {
-    serde_yaml::Deserializer::from_str(yaml)
-        .map(|doc| Value::deserialize(doc).expect("a YAML document"))
+    serde_saphyr::from_multiple::<Value>(yaml)
+        .expect("YAML documents")
+        .into_iter()
         .filter(|v| !v.is_null())
         .collect()
 }
@@ -93,7 +93,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
     let lint = ok("helm lint", helm(&helm_bin, &["lint", "--strict", CHART]));
     assert!(lint.contains("0 chart(s) failed"), "{lint}");
 
-    let chart: Value = serde_yaml::from_str(
+    let chart: Value = serde_saphyr::from_str(
         &std::fs::read_to_string(workspace().join(CHART).join("Chart.yaml")).unwrap(),
     )
     .unwrap();
@@ -370,4 +370,102 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
         refused.contains(r#"no matches for kind "ServiceMonitor""#),
         "{refused}"
     );
+
+    // README's install lines as written: the CA Secret and the profiles ConfigMap made with
+    // kubectl, then `helm install`. The API server then holds the release's Deployment (the
+    // test cluster has no node to run its pods), and `helm uninstall` removes it.
+    let admin = [
+        "--kubeconfig",
+        &cp.tree.conf("super-admin.conf").display().to_string(),
+    ]
+    .map(str::to_owned);
+    let (cert, key) = (cp.tree.pki("ca.crt"), cp.tree.pki("ca.key"));
+    ok(
+        "kubectl create secret tls",
+        cp.kubectl(
+            "super-admin.conf",
+            &[
+                "-n",
+                NAMESPACE,
+                "create",
+                "secret",
+                "tls",
+                "kubepki-signing-ca",
+                &format!("--cert={cert}"),
+                &format!("--key={key}"),
+            ],
+        ),
+    );
+    let profiles = dir.join("profiles.yaml");
+    ok(
+        "kubectl create configmap",
+        cp.kubectl(
+            "super-admin.conf",
+            &[
+                "-n",
+                NAMESPACE,
+                "create",
+                "configmap",
+                "kubepki-profiles",
+                &format!("--from-file={}", profiles.display()),
+            ],
+        ),
+    );
+    let install = [
+        "install",
+        RELEASE,
+        CHART,
+        "--namespace",
+        NAMESPACE,
+        "--set",
+        "servingIPPrefixes={10.1.0.0/16}",
+        &admin[0],
+        &admin[1],
+    ];
+    let installed = ok("helm install", helm(&helm_bin, &install));
+    assert!(installed.contains("STATUS: deployed"), "{installed}");
+    let deployment: Value = serde_json::from_str(&ok(
+        "kubectl get deployment",
+        cp.kubectl(
+            "super-admin.conf",
+            &["-n", NAMESPACE, "get", "deployment", RELEASE, "-o", "json"],
+        ),
+    ))
+    .unwrap();
+    assert_eq!(deployment["spec"]["replicas"], 2);
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        container["image"],
+        format!("ghcr.io/kubepki/kubepki:{}", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(
+        container["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|arg| arg.as_str().unwrap_or_default().contains("10.1.0.0/16")),
+        "{container:#}"
+    );
+    ok(
+        "helm uninstall",
+        helm(
+            &helm_bin,
+            &[
+                "uninstall",
+                RELEASE,
+                "--namespace",
+                NAMESPACE,
+                &admin[0],
+                &admin[1],
+            ],
+        ),
+    );
+    let gone = fails(
+        "kubectl get deployment (after uninstall)",
+        cp.kubectl(
+            "super-admin.conf",
+            &["-n", NAMESPACE, "get", "deployment", RELEASE],
+        ),
+    );
+    assert!(gone.contains("NotFound"), "{gone}");
 }
