@@ -176,25 +176,17 @@ fn scraped(series: &[(Value, f64)]) -> BTreeSet<String> {
         .collect()
 }
 
-/// Re-issues the tree's `apiserver.crt` with the clock set back 358 days, so that its
-/// one-year validity ends in 7 days: the certificate the alert is for.
-fn make_apiserver_expire_in_7_days(dir: &Path) {
-    let back = SystemTime::now() - Duration::from_secs(358 * 86_400);
-    let renewed = Command::new(env!("CARGO_BIN_EXE_kubepki"))
-        .current_dir(dir)
-        .env("KUBEPKI_NOW", kubepki::sign::format_rfc3339(back))
-        .args([
-            "certs",
-            "renew",
-            "apiserver",
-            "--cert-dir",
-            "pki",
-            "--kubeconfig-dir",
-            ".",
-        ])
-        .output()
-        .unwrap();
-    ok("certs renew apiserver (clock 358 days back)", renewed);
+/// A `kubepki init` tree in which `apiserver.crt` alone ends in 7 days: renewed right after
+/// `init` with a validity of 168 hours.
+fn init_with_apiserver_expiring_in_7_days(dir: &Path) {
+    let dirs = ["--cert-dir", "pki", "--kubeconfig-dir", "."];
+    let init = ["init", "--node-name", "cp-1", "--algorithm", "ECDSA-P256"];
+    ok("init", kubepki(dir, &[&init[..], &dirs].concat()));
+    let renew = ["certs", "renew", "apiserver", "--cert-validity", "168h"];
+    ok(
+        "certs renew apiserver --cert-validity 168h",
+        kubepki(dir, &[&renew[..], &dirs].concat()),
+    );
 }
 
 /// What a timer runs: renews what ends within 30 days; the names it renewed.
@@ -286,27 +278,10 @@ fn prometheus_scrapes_every_certificate_and_the_alert_fires_then_clears() {
     let budget = Budget::of(Duration::from_secs(240));
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    ok(
-        "init",
-        kubepki(
-            dir,
-            &[
-                "init",
-                "--cert-dir",
-                "pki",
-                "--kubeconfig-dir",
-                ".",
-                "--node-name",
-                "cp-1",
-                "--algorithm",
-                "ECDSA-P256",
-            ],
-        ),
-    );
+    init_with_apiserver_expiring_in_7_days(dir);
     let watched = dir.join("watched");
     std::fs::create_dir(&watched).unwrap();
     issue_kube_proxy(dir, &watched, "8760h");
-    make_apiserver_expire_in_7_days(dir);
 
     let exporter_port = free_port();
     let mut exporter = Command::new(env!("CARGO_BIN_EXE_kubepki"));

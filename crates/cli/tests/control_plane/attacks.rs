@@ -686,18 +686,19 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
         {"type": "InternalDNS", "address": "kubernetes.default.svc"},
     ]);
     // As a kubelet does: read its Node, write its status (a node may not read nodes/status,
-    // so no `kubectl patch`).
-    let node = ok(
-        "worker-1 reads its Node",
-        plane.kubectl_as(worker_1, &["get", "node", WORKER_1, "-o", "json"]),
-    );
-    let mut node: serde_json::Value = serde_json::from_str(&node).unwrap();
-    node["status"]["addresses"] = addresses;
+    // so no `kubectl patch`), and on a conflict (another writer changed the Node between the
+    // read and the write: kube-controller-manager's node controllers do) read and write again.
     let file = plane.dir().join("worker-1-status.json");
-    std::fs::write(&file, node.to_string()).unwrap();
-    ok(
-        "worker-1 writes the API server's names into its own Node.status.addresses",
-        plane.kubectl_as(
+    let mut attempts = 0;
+    loop {
+        let node = ok(
+            "worker-1 reads its Node",
+            plane.kubectl_as(worker_1, &["get", "node", WORKER_1, "-o", "json"]),
+        );
+        let mut node: serde_json::Value = serde_json::from_str(&node).unwrap();
+        node["status"]["addresses"] = addresses.clone();
+        std::fs::write(&file, node.to_string()).unwrap();
+        let replaced = plane.kubectl_as(
             worker_1,
             &[
                 "replace",
@@ -705,8 +706,17 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
                 "-f",
                 &file.display().to_string(),
             ],
-        ),
-    );
+        );
+        attempts += 1;
+        let conflict = String::from_utf8_lossy(&replaced.stderr).contains("(Conflict)");
+        if replaced.status.success() || !conflict || attempts == 5 {
+            ok(
+                "worker-1 writes the API server's names into its own Node.status.addresses",
+                replaced,
+            );
+            break;
+        }
+    }
     let written = ok(
         "kubectl get node",
         plane.admin(&[
