@@ -1,0 +1,143 @@
+//! `kubepki ca rotate` of `all` on a running control plane (one etcd, one kube-apiserver,
+//! kube-controller-manager): after each phase the whole control plane is restarted with the
+//! plan's flags (kube-controller-manager's `--cluster-signing-cert-file`, kubeadm#1350),
+//! and etcd answers the healthcheck client, kube-apiserver serves `admin.conf` as the phase
+//! rewrote it, kube-controller-manager leads. A kubeconfig taken after start (old client
+//! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
+//! finish and are refused after it; the kubeconfig from before the rotation stops trusting
+//! the API server at promote, as the plan says (clients must take the bundle at start).
+//! Restarts are of the whole control plane, not the zero-downtime rolling restart of two
+//! API servers under load.
+
+use std::path::Path;
+use std::process::Output;
+
+use crate::cluster::token_kubeconfig;
+use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok, peers};
+use crate::{NODE, TEST_BUDGET, kubepki_init, whoami};
+
+fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Value {
+    let args = [
+        &[
+            "ca",
+            "rotate",
+            phase,
+            "--cert-dir",
+            "pki",
+            "--kubeconfig-dir",
+            ".",
+        ][..],
+        extra,
+        &["-o", "json"],
+    ]
+    .concat();
+    let out = ok(&format!("kubepki ca rotate {phase}"), kubepki(dir, &args));
+    serde_json::from_str(&out).unwrap()
+}
+
+/// The `--cluster-signing-cert-file` the plan gives kube-controller-manager.
+fn signing_cert(report: &serde_json::Value) -> Option<String> {
+    report["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["component"] == "kube-controller-manager")
+        .flat_map(|s| s["flags"].as_array().unwrap().iter())
+        .find(|f| f["flag"] == "--cluster-signing-cert-file")
+        .map(|f| f["value"].as_str().unwrap().to_owned())
+}
+
+/// kubectl with the kubeconfig file `conf`.
+fn as_conf<'a>(cp: &'a ControlPlane, conf: &Path) -> impl Fn(&[&str]) -> Output + 'a {
+    let conf = conf.display().to_string();
+    move |args| cp.kubectl_with(&["--kubeconfig", &conf])(args)
+}
+
+#[test]
+fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
+    let _machine = exclusive();
+    let Some(bin) = peers() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::pick();
+    let tree = kubepki_init(dir.path(), "ECDSA-P256", ports, "127.0.0.1");
+    let work = dir.path().join("run");
+    std::fs::create_dir(&work).unwrap();
+    let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(TEST_BUDGET));
+    cp.start();
+    // What exists before the rotation: admin.conf as init wrote it, a ServiceAccount token.
+    let before = work.join("admin-before.conf");
+    std::fs::copy(cp.tree.conf("admin.conf"), &before).unwrap();
+    ok(
+        "kubectl create serviceaccount",
+        cp.kubectl(
+            "super-admin.conf",
+            &["create", "serviceaccount", "rotation-probe"],
+        ),
+    );
+    let token = ok(
+        "kubectl create token",
+        cp.kubectl(
+            "super-admin.conf",
+            &["create", "token", "rotation-probe", "--duration=2h"],
+        ),
+    );
+    let token_conf = work.join("token.conf");
+    token_kubeconfig(&cp, &token_conf, "rotation-probe", token.trim());
+    let sa_user = "system:serviceaccount:default:rotation-probe";
+
+    // start: trust holds both; everything still issued by the old CAs.
+    let report = rotate(dir.path(), "start", &[]);
+    cp.signing_cert = signing_cert(&report);
+    assert!(
+        cp.signing_cert
+            .as_deref()
+            .unwrap()
+            .ends_with("rotation/ca/signing.crt")
+    );
+    cp.restart();
+    let started = work.join("admin-started.conf");
+    std::fs::copy(cp.tree.conf("admin.conf"), &started).unwrap();
+    for conf in [&before, &started] {
+        assert_eq!(whoami(&as_conf(&cp, conf)).0, "kubernetes-admin");
+    }
+    assert_eq!(whoami(&as_conf(&cp, &token_conf)).0, sa_user);
+
+    // promote: everything reissued by the new CAs, which sign; both still trusted.
+    let report = rotate(dir.path(), "promote", &[]);
+    cp.signing_cert = signing_cert(&report);
+    cp.restart();
+    assert_eq!(
+        whoami(&as_conf(&cp, &cp.tree.conf("admin.conf"))).0,
+        "kubernetes-admin"
+    );
+    assert_eq!(whoami(&as_conf(&cp, &started)).0, "kubernetes-admin");
+    assert_eq!(whoami(&as_conf(&cp, &token_conf)).0, sa_user);
+    // A kubeconfig that trusts only the old CA no longer trusts the API server.
+    let refused = fails(
+        "the pre-rotation admin.conf after promote",
+        as_conf(&cp, &before)(&["auth", "whoami"]),
+    );
+    assert!(refused.contains("certificate"), "{refused}");
+
+    // finish: the old CAs and the old service-account key are trusted nowhere.
+    let report = rotate(dir.path(), "finish", &["--token-lifetime", "0s"]);
+    cp.signing_cert = signing_cert(&report);
+    cp.restart();
+    assert_eq!(
+        whoami(&as_conf(&cp, &cp.tree.conf("admin.conf"))).0,
+        "kubernetes-admin"
+    );
+    let old_cert = fails(
+        "the old CA's client certificate after finish",
+        as_conf(&cp, &started)(&["auth", "whoami"]),
+    );
+    assert!(old_cert.contains("Unauthorized"), "{old_cert}");
+    let old_token = fails(
+        "the old key's token after finish",
+        as_conf(&cp, &token_conf)(&["auth", "whoami"]),
+    );
+    assert!(old_token.contains("Unauthorized"), "{old_token}");
+    cp.stop_and_check();
+}
