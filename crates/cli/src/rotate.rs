@@ -100,7 +100,7 @@ pub(crate) struct FinishArgs {
     /// Finish now, even though tokens signed with the old key may still be in use.
     #[arg(long)]
     pub(crate) force: bool,
-    /// Overwrite the old keys set aside in rotation/<ca>/old.key with zeros, then unlink
+    /// Overwrite the old keys set aside in `rotation/<ca>/old.key` with zeros, then unlink
     /// them (default: keep them there).
     #[arg(long)]
     pub(crate) shred: bool,
