@@ -482,6 +482,26 @@ fn a_started_rotation_rolls_back_and_a_given_ca_is_used() {
     assert_everything_chains(dir);
 }
 
+#[test]
+fn certs_renew_during_a_rotation_keeps_both_cas_trusted() {
+    if !openssl_available() {
+        return;
+    }
+    let tree = tree();
+    let dir = tree.path();
+    for (phase, now, want) in [("start", T0, "started"), ("promote", T_PROMOTE, "promoted")] {
+        ok(rotate(dir, now, &[phase]));
+        // renew signs with the first CA of each bundle (the one of the signing key) and
+        // keeps the whole bundle in the kubeconfig files.
+        ok(at(dir, now, &["certs", "renew", "all"]));
+        all_in(dir, now, want);
+        assert_everything_chains(dir);
+        for (trust, _) in trust_files(dir) {
+            assert_eq!(certificates_in(&trust), 2, "{}", trust.display());
+        }
+    }
+}
+
 fn spawn(dir: &Path, now: &str, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kubepki"))
         .current_dir(dir)

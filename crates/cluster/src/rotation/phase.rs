@@ -123,16 +123,33 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
         .collect();
     let folder_refs: Vec<&std::path::Path> = folders.iter().map(PathBuf::as_path).collect();
     // A dry run takes no lock: taking it writes the lock file.
-    let (lock, warnings) = if options.dry_run {
+    let (lock, mut warnings) = if options.dry_run {
         (None, Vec::new())
     } else {
         let (lock, note) =
             lock_tree_with(&options.cert_dir, &options.kubeconfig_dir, &folder_refs)?;
-        (Some(lock), note.into_iter().collect())
+        (Some(lock), note.into_iter().collect::<Vec<_>>())
     };
+    // Of several CAs, one whose trust file is absent (an external etcd) is left out and
+    // said; one CA asked for alone must be there.
+    let mut present = options.cas.clone();
+    if present.len() > 1 {
+        present.retain(|&ca| {
+            let trust = Paths::of(&options.cert_dir, ca).trust;
+            let here = trust.exists();
+            if !here {
+                warnings.push(format!(
+                    "{} is absent (an external CA?): {} is not rotated",
+                    trust.display(),
+                    ca.name()
+                ));
+            }
+            here
+        });
+    }
     let mut changes = ChangeSet::default();
     let mut cas = Vec::new();
-    for &ca in &options.cas {
+    for &ca in &present {
         cas.push(plan_ca(options, ca, step, now, &mut changes)?);
     }
     let mut files = match &lock {
@@ -140,7 +157,7 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
         None => changes.effective(),
     };
     if step == Step::Finish && options.shred {
-        for &ca in &options.cas {
+        for &ca in &present {
             let old_key = Paths::of(&options.cert_dir, ca).old_key;
             if old_key.exists() {
                 if !options.dry_run {
@@ -156,7 +173,7 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
     Ok(PhaseReport {
         phase: step.name(),
         dry_run: options.dry_run,
-        plan: plan(step.name(), &options.cas, &options.cert_dir),
+        plan: plan(step.name(), &present, &options.cert_dir),
         rollback: step.rollback_note(),
         cas,
         files,
@@ -661,6 +678,38 @@ mod tests {
         );
         finish(&options, now() + Duration::from_secs(3607)).expect("finish");
         assert_eq!(phases(&options), [Phase::Finished; 4]);
+    }
+
+    #[test]
+    fn an_external_etcd_is_left_out_of_all_and_said() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut init = InitOptions::new(
+            dir.path().join("pki"),
+            dir.path(),
+            "node-1",
+            "10.0.0.5".parse().expect("ip"),
+        );
+        init.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
+        init.external_etcd = true;
+        crate::init(&init, now()).expect("init");
+        let options = RotateOptions::new(
+            dir.path().join("pki"),
+            dir.path().to_path_buf(),
+            RotatedCa::ALL.to_vec(),
+        );
+        let report = start(&options, now()).expect("start");
+        let cas: Vec<RotatedCa> = report.cas.iter().map(|c| c.ca).collect();
+        assert_eq!(
+            cas,
+            [RotatedCa::Cluster, RotatedCa::FrontProxy, RotatedCa::Sa]
+        );
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("etcd is not rotated"))
+        );
+        assert!(report.plan.steps.iter().all(|s| s.component != "etcd"));
     }
 
     #[test]
