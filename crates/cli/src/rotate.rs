@@ -62,14 +62,19 @@ pub(crate) struct PhaseArgs {
 }
 
 impl PhaseArgs {
-    fn options(&self) -> RotateOptions {
+    /// The options, with the folders made absolute: the plan's flag values (a
+    /// `--cluster-signing-cert-file`) are read by components that do not run here.
+    fn options(&self) -> CliResult<RotateOptions> {
+        let absolute = |path: &PathBuf| {
+            std::path::absolute(path).map_err(|e| CliError(format!("{}: {e}", path.display())))
+        };
         let mut options = RotateOptions::new(
-            self.dirs.cert_dir.clone(),
-            self.dirs.kubeconfig_dir.clone(),
+            absolute(&self.dirs.cert_dir)?,
+            absolute(&self.dirs.kubeconfig_dir)?,
             self.ca.cas(),
         );
         options.dry_run = self.dry_run;
-        options
+        Ok(options)
     }
 }
 
@@ -143,7 +148,7 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
     let now = crate::clock::now()?;
     let (report, output) = match command {
         RotateCommand::Start(args) => {
-            let mut options = args.phase.options();
+            let mut options = args.phase.options()?;
             options.algorithm = args.algorithm.as_deref().map(str::parse).transpose()?;
             if let (Some(cert), Some(key)) = (&args.new_ca_cert, &args.new_ca_key) {
                 let read = |p: &PathBuf| {
@@ -153,15 +158,15 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
             }
             (rotate_start(&options, now)?, args.phase.output)
         }
-        RotateCommand::Promote(args) => (rotate_promote(&args.options(), now)?, args.output),
+        RotateCommand::Promote(args) => (rotate_promote(&args.options()?, now)?, args.output),
         RotateCommand::Finish(args) => {
-            let mut options = args.phase.options();
+            let mut options = args.phase.options()?;
             options.token_lifetime = parse_duration(&args.token_lifetime)?;
             options.force = args.force;
             options.shred = args.shred;
             (rotate_finish(&options, now)?, args.phase.output)
         }
-        RotateCommand::Rollback(args) => (rotate_rollback(&args.options(), now)?, args.output),
+        RotateCommand::Rollback(args) => (rotate_rollback(&args.options()?, now)?, args.output),
         RotateCommand::Status(args) => return run_status(args),
     };
     print_phase(&report, output)?;

@@ -2,7 +2,8 @@
 //! kube-controller-manager): after each phase the whole control plane is restarted with the
 //! plan's flags (kube-controller-manager's `--cluster-signing-cert-file`, kubeadm#1350),
 //! and etcd answers the healthcheck client, kube-apiserver serves `admin.conf` as the phase
-//! rewrote it, kube-controller-manager leads. A kubeconfig taken after start (old client
+//! rewrote it, kube-controller-manager leads and signs a CSR with the phase's signing CA
+//! (the old one after start, the new one after promote and finish). A kubeconfig taken after start (old client
 //! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
 //! finish and are refused after it; the kubeconfig from before the rotation stops trusting
 //! the API server at promote, as the plan says (clients must take the bundle at start).
@@ -14,7 +15,7 @@ use std::process::Output;
 
 use crate::cluster::token_kubeconfig;
 use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok, peers};
-use crate::{NODE, TEST_BUDGET, kubepki_init, whoami};
+use crate::{Maker, NODE, TEST_BUDGET, kubepki_init, manifest, request, whoami};
 
 fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Value {
     let args = [
@@ -51,6 +52,48 @@ fn signing_cert(report: &serde_json::Value) -> Option<String> {
 fn as_conf<'a>(cp: &'a ControlPlane, conf: &Path) -> impl Fn(&[&str]) -> Output + 'a {
     let conf = conf.display().to_string();
     move |args| cp.kubectl_with(&["--kubeconfig", &conf])(args)
+}
+
+/// A CSR made, applied, approved and signed by kube-controller-manager; returns the path of
+/// the certificate it issued.
+fn signed_by_kcm(cp: &ControlPlane, dir: &Path, name: &str) -> std::path::PathBuf {
+    let admin = |args: &[&str]| cp.kubectl("super-admin.conf", args);
+    request(dir, name, &format!("/CN={name}/O=dev"), Maker::Kubepki);
+    let manifest = manifest(dir, name);
+    ok("kubectl apply", admin(&["apply", "-f", &manifest]));
+    ok(
+        "kubectl certificate approve",
+        admin(&["certificate", "approve", name]),
+    );
+    let issued = cp.budget.wait_for(
+        "kube-controller-manager to sign",
+        std::time::Duration::from_secs(60),
+        || {
+            let out = admin(&["get", "csr", name, "-o", "jsonpath={.status.certificate}"]);
+            crate::harness::passed(&out, |text| !text.is_empty())
+        },
+    );
+    let pem = kubepki::cluster::decode_data(&issued).expect("status.certificate is base64");
+    let crt = dir.join(format!("{name}.crt"));
+    std::fs::write(&crt, pem).unwrap();
+    crt
+}
+
+/// Asserts `cert` chains to `ca` and not to `not`, with openssl.
+fn issued_by(cert: &Path, ca: &Path, not: &Path) {
+    use kubepki_test_support::openssl_verifies;
+    assert!(
+        openssl_verifies(ca, cert, &[]),
+        "{} not by {}",
+        cert.display(),
+        ca.display()
+    );
+    assert!(
+        !openssl_verifies(not, cert, &[]),
+        "{} by {}",
+        cert.display(),
+        not.display()
+    );
 }
 
 #[test]
@@ -103,6 +146,14 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         assert_eq!(whoami(&as_conf(&cp, conf)).0, "kubernetes-admin");
     }
     assert_eq!(whoami(&as_conf(&cp, &token_conf)).0, sa_user);
+    let rotation = cp.tree.pki.join("rotation/ca");
+    // kube-controller-manager signs with the one-certificate file: the old CA still.
+    let csr = signed_by_kcm(&cp, &work, "csr-started");
+    issued_by(
+        &csr,
+        &rotation.join("signing.crt"),
+        &rotation.join("new.crt"),
+    );
 
     // promote: everything reissued by the new CAs, which sign; both still trusted.
     let report = rotate(dir.path(), "promote", &[]);
@@ -120,6 +171,12 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         as_conf(&cp, &before)(&["auth", "whoami"]),
     );
     assert!(refused.contains("certificate"), "{refused}");
+    let csr = signed_by_kcm(&cp, &work, "csr-promoted");
+    issued_by(
+        &csr,
+        &rotation.join("signing.crt"),
+        &rotation.join("old.crt"),
+    );
 
     // finish: the old CAs and the old service-account key are trusted nowhere.
     let report = rotate(dir.path(), "finish", &["--token-lifetime", "0s"]);
@@ -139,5 +196,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         as_conf(&cp, &token_conf)(&["auth", "whoami"]),
     );
     assert!(old_token.contains("Unauthorized"), "{old_token}");
+    let csr = signed_by_kcm(&cp, &work, "csr-finished");
+    issued_by(&csr, &cp.tree.pki.join("ca.crt"), &rotation.join("old.crt"));
     cp.stop_and_check();
 }
