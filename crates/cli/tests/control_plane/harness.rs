@@ -225,7 +225,7 @@ impl Tree {
 #[derive(Clone, Copy)]
 pub(crate) struct Ports {
     pub(crate) apiserver: u16,
-    etcd_client: u16,
+    pub(crate) etcd_client: u16,
     etcd_peer: u16,
     etcd_metrics: u16,
     controller_manager: u16,

@@ -3,7 +3,10 @@
 //! plan's flags (kube-controller-manager's `--cluster-signing-cert-file`, kubeadm#1350),
 //! and etcd answers the healthcheck client, kube-apiserver serves `admin.conf` as the phase
 //! rewrote it, kube-controller-manager leads and signs a CSR with the phase's signing CA
-//! (the old one after start, the new one after promote and finish). A kubeconfig taken after start (old client
+//! (the old one after start, the new one after promote and finish); the front-proxy client
+//! makes kube-apiserver see `X-Remote-User`, and the old front-proxy client does until
+//! finish, not after; etcd answers the old healthcheck client until finish, not after. A
+//! kubeconfig taken after start (old client
 //! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
 //! finish and are refused after it; the kubeconfig from before the rotation stops trusting
 //! the API server at promote, as the plan says (clients must take the bundle at start).
@@ -96,6 +99,43 @@ fn issued_by(cert: &Path, ca: &Path, not: &Path) {
     );
 }
 
+/// The user kube-apiserver sees for a front-proxy request (client certificate `cert` and
+/// `X-Remote-User: alice`), from a SelfSubjectReview through curl; `Err(body)` when the
+/// response names no user.
+fn front_proxy_review(cp: &ControlPlane, cert: &Path, key: &Path) -> Result<String, String> {
+    let out = std::process::Command::new("curl")
+        .args(["-sS", "--max-time", "10", "--cacert"])
+        .arg(cp.tree.pki.join("ca.crt"))
+        .arg("--cert")
+        .arg(cert)
+        .arg("--key")
+        .arg(key)
+        .args(["-H", "X-Remote-User: alice", "-H", "X-Remote-Group: dev"])
+        .args(["-H", "Content-Type: application/json", "-X", "POST", "-d"])
+        .arg(r#"{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}"#)
+        .arg(format!(
+            "{}/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            cp.server()
+        ))
+        .output()
+        .expect("run curl");
+    let body = String::from_utf8_lossy(&out.stdout).into_owned();
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| {
+            v["status"]["userInfo"]["username"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .ok_or(body)
+}
+
+/// etcd's answer to `endpoint health` with the client pair `cert`, `key` (under pki).
+fn etcd_health(cp: &ControlPlane, cert: &str, key: &str) -> Output {
+    let endpoint = format!("https://127.0.0.1:{}", cp.ports.etcd_client);
+    cp.etcdctl(&endpoint, cert, key, &["endpoint", "health"])
+}
+
 #[test]
 fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     let _machine = exclusive();
@@ -125,6 +165,32 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
             "super-admin.conf",
             &["create", "token", "rotation-probe", "--duration=2h"],
         ),
+    );
+    // The front-proxy and etcd client pairs of the old CAs, kept for after finish.
+    let pki = cp.tree.pki.clone();
+    for (from, to) in [
+        ("front-proxy-client", "old-front-proxy-client"),
+        ("etcd/healthcheck-client", "old-healthcheck-client"),
+    ] {
+        for ext in ["crt", "key"] {
+            std::fs::copy(
+                pki.join(format!("{from}.{ext}")),
+                pki.join(format!("{to}.{ext}")),
+            )
+            .unwrap();
+        }
+    }
+    let (fp_crt, fp_key) = (
+        pki.join("front-proxy-client.crt"),
+        pki.join("front-proxy-client.key"),
+    );
+    let (old_fp_crt, old_fp_key) = (
+        pki.join("old-front-proxy-client.crt"),
+        pki.join("old-front-proxy-client.key"),
+    );
+    assert_eq!(
+        front_proxy_review(&cp, &fp_crt, &fp_key).as_deref(),
+        Ok("alice")
     );
     let token_conf = work.join("token.conf");
     token_kubeconfig(&cp, &token_conf, "rotation-probe", token.trim());
@@ -171,6 +237,17 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         as_conf(&cp, &before)(&["auth", "whoami"]),
     );
     assert!(refused.contains("certificate"), "{refused}");
+    for (cert, key) in [(&fp_crt, &fp_key), (&old_fp_crt, &old_fp_key)] {
+        assert_eq!(front_proxy_review(&cp, cert, key).as_deref(), Ok("alice"));
+    }
+    ok(
+        "etcd health with the old healthcheck client after promote",
+        etcd_health(
+            &cp,
+            "old-healthcheck-client.crt",
+            "old-healthcheck-client.key",
+        ),
+    );
     let csr = signed_by_kcm(&cp, &work, "csr-promoted");
     issued_by(
         &csr,
@@ -196,6 +273,33 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         as_conf(&cp, &token_conf)(&["auth", "whoami"]),
     );
     assert!(old_token.contains("Unauthorized"), "{old_token}");
+    assert_eq!(
+        front_proxy_review(&cp, &fp_crt, &fp_key).as_deref(),
+        Ok("alice")
+    );
+    // Not the front proxy any more: the request is not alice's (anonymous, or refused).
+    let old = front_proxy_review(&cp, &old_fp_crt, &old_fp_key);
+    assert_ne!(
+        old.as_deref(),
+        Ok("alice"),
+        "the old front-proxy client still accepted"
+    );
+    ok(
+        "etcd health with the new healthcheck client",
+        etcd_health(
+            &cp,
+            "etcd/healthcheck-client.crt",
+            "etcd/healthcheck-client.key",
+        ),
+    );
+    fails(
+        "etcd health with the old healthcheck client after finish",
+        etcd_health(
+            &cp,
+            "old-healthcheck-client.crt",
+            "old-healthcheck-client.key",
+        ),
+    );
     let csr = signed_by_kcm(&cp, &work, "csr-finished");
     issued_by(&csr, &cp.tree.pki.join("ca.crt"), &rotation.join("old.crt"));
     cp.stop_and_check();
