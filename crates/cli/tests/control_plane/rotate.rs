@@ -5,7 +5,8 @@
 //! rewrote it, kube-controller-manager leads and signs a CSR with the phase's signing CA
 //! (the old one after start, the new one after promote and finish); the front-proxy client
 //! makes kube-apiserver see `X-Remote-User`, and the old front-proxy client does until
-//! finish, not after; etcd answers the old healthcheck client until finish, not after. A
+//! finish, not after; etcd answers the old healthcheck client until finish, not after; the
+//! real `kubeadm certs check-expiration` reads the finished tree as kubepki does. A
 //! kubeconfig taken after start (old client
 //! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
 //! finish and are refused after it; the kubeconfig from before the rotation stops trusting
@@ -18,6 +19,7 @@ use std::process::Output;
 
 use crate::cluster::token_kubeconfig;
 use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok, peers};
+use crate::kubeadm::{kubeadm_config, run, same_expiration_report};
 use crate::{Maker, NODE, TEST_BUDGET, kubepki_init, manifest, request, whoami};
 
 fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Value {
@@ -300,6 +302,20 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
             "old-healthcheck-client.key",
         ),
     );
+    // The real kubeadm reads the finished tree and says what kubepki says of it.
+    let version = ok(
+        "kubeadm version",
+        run(&bin, "kubeadm", &["version", "-o", "short"]),
+    );
+    let config = work.join("kubeadm.yaml");
+    kubeadm_config(
+        &config,
+        &cp.tree.pki,
+        ports.apiserver,
+        version.trim(),
+        "ECDSA-P256",
+    );
+    same_expiration_report(&bin, &config, &cp.tree);
     let csr = signed_by_kcm(&cp, &work, "csr-finished");
     issued_by(&csr, &cp.tree.pki.join("ca.crt"), &rotation.join("old.crt"));
     cp.stop_and_check();
