@@ -56,6 +56,10 @@ pub(crate) struct PhaseArgs {
     /// Print what would change and the restart plan; write nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    /// kubeadm's static-pod manifests (e.g. /etc/kubernetes/manifests): write the plan's flag
+    /// changes into them (each flag's line edited in place; the kubelet then restarts the pod).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) manifests_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
@@ -74,6 +78,7 @@ impl PhaseArgs {
             self.ca.cas(),
         );
         options.dry_run = self.dry_run;
+        options.manifests_dir = self.manifests_dir.as_ref().map(absolute).transpose()?;
         Ok(options)
     }
 }

@@ -320,3 +320,113 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     issued_by(&csr, &cp.tree.pki.join("ca.crt"), &rotation.join("old.crt"));
     cp.stop_and_check();
 }
+
+/// The static-pod manifests the real `kubeadm init phase control-plane all` writes for
+/// `config`, copied to `out` (kubeadm writes /etc/kubernetes/manifests only: it runs in a
+/// private mount namespace where /etc is a tmpfs).
+fn kubeadm_manifests(bin: &Path, config: &Path, out: &Path) {
+    let script = format!(
+        "set -e; mount -t tmpfs kubepki-test /etc; mkdir -p /etc/kubernetes; \
+         '{}' init phase control-plane all --config '{}'; cp -r /etc/kubernetes/manifests '{}'",
+        bin.join("kubeadm").display(),
+        config.display(),
+        out.display()
+    );
+    ok(
+        "kubeadm init phase control-plane all",
+        std::process::Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+            .output()
+            .expect("run unshare"),
+    );
+}
+
+#[test]
+fn manifests_dir_edits_the_signing_flag_of_kubeadms_own_manifests() {
+    let Some(bin) = peers() else {
+        return;
+    };
+    let version = ok(
+        "kubeadm version",
+        run(&bin, "kubeadm", &["version", "-o", "short"]),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let ports = Ports::pick();
+    let tree = kubepki_init(dir.path(), "ECDSA-P256", ports, "127.0.0.1");
+    let config = dir.path().join("kubeadm.yaml");
+    kubeadm_config(
+        &config,
+        &tree.pki,
+        ports.apiserver,
+        version.trim(),
+        "ECDSA-P256",
+    );
+    let manifests = dir.path().join("manifests");
+    kubeadm_manifests(&bin, &config, &manifests);
+    let read = |name: &str| std::fs::read_to_string(manifests.join(name)).unwrap();
+    let (kcm, apiserver) = (
+        read("kube-controller-manager.yaml"),
+        read("kube-apiserver.yaml"),
+    );
+    let flag = "--cluster-signing-cert-file";
+    assert!(
+        kcm.contains(&format!("- {flag}={}", tree.pki("ca.crt"))),
+        "{kcm}"
+    );
+    let phase = |phase: &str, extra: &[&str]| {
+        rotate(
+            dir.path(),
+            phase,
+            &[&["--manifests-dir", "manifests"][..], extra].concat(),
+        )
+    };
+    let edited = |report: &serde_json::Value| -> Vec<String> {
+        report["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["action"] == "edit")
+            .map(|f| f["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    // start: one line of kube-controller-manager.yaml changes, nothing else.
+    let report = phase("start", &[]);
+    assert_eq!(
+        edited(&report),
+        [manifests
+            .join("kube-controller-manager.yaml")
+            .display()
+            .to_string()]
+    );
+    let started = read("kube-controller-manager.yaml");
+    let changed: Vec<(&str, &str)> = kcm
+        .lines()
+        .zip(started.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(kcm.lines().count(), started.lines().count());
+    assert_eq!(changed.len(), 1, "{changed:?}");
+    assert!(
+        changed[0]
+            .1
+            .ends_with(&format!("- {flag}={}", tree.pki("rotation/ca/signing.crt"))),
+        "{changed:?}"
+    );
+    let yaml: serde_json::Value = serde_saphyr::from_str(&started).expect("YAML");
+    let command = yaml["spec"]["containers"][0]["command"].as_array().unwrap();
+    assert!(
+        command
+            .iter()
+            .any(|c| c.as_str().unwrap().ends_with("rotation/ca/signing.crt"))
+    );
+    assert_eq!(read("kube-apiserver.yaml"), apiserver);
+    // A rerun and promote leave the manifest as it is.
+    assert!(edited(&phase("start", &[])).is_empty());
+    assert!(edited(&phase("promote", &[])).is_empty());
+    assert_eq!(read("kube-controller-manager.yaml"), started);
+    // finish: back to ca.crt, the manifest as kubeadm wrote it.
+    let report = phase("finish", &["--token-lifetime", "0s"]);
+    assert_eq!(edited(&report).len(), 1);
+    assert_eq!(read("kube-controller-manager.yaml"), kcm);
+}

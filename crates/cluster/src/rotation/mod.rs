@@ -15,6 +15,7 @@
 //! whose key is `ca.key`.
 
 mod change;
+mod manifests;
 mod phase;
 mod plan;
 mod state;
@@ -139,6 +140,9 @@ pub struct RotateOptions {
     pub force: bool,
     /// `finish`: overwrite the old keys set aside with zeros, then unlink them.
     pub shred: bool,
+    /// kubeadm's static-pod manifests folder (`/etc/kubernetes/manifests`): the plan's flag
+    /// changes are written into them, after the phase's files.
+    pub manifests_dir: Option<PathBuf>,
 }
 
 impl RotateOptions {
@@ -156,6 +160,7 @@ impl RotateOptions {
             token_lifetime: DEFAULT_TOKEN_LIFETIME,
             force: false,
             shred: false,
+            manifests_dir: None,
         }
     }
 }
@@ -165,7 +170,8 @@ impl RotateOptions {
 pub struct FileChange {
     /// The file.
     pub path: PathBuf,
-    /// `write` (new or replaced) or `remove`.
+    /// `write` (new or replaced), `remove`, `shred` (overwritten, then removed) or `edit` (a
+    /// static-pod manifest's flag line).
     pub action: &'static str,
 }
 

@@ -170,10 +170,21 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
             }
         }
     }
+    let plan = plan(step.name(), &present, &options.cert_dir);
+    if let Some(dir) = &options.manifests_dir {
+        let edits = super::manifests::edits(dir, &plan)?;
+        if !options.dry_run {
+            super::manifests::write(&edits)?;
+        }
+        files.extend(edits.into_iter().map(|(path, _)| FileChange {
+            path,
+            action: "edit",
+        }));
+    }
     Ok(PhaseReport {
         phase: step.name(),
         dry_run: options.dry_run,
-        plan: plan(step.name(), &present, &options.cert_dir),
+        plan,
         rollback: step.rollback_note(),
         cas,
         files,
