@@ -502,6 +502,42 @@ fn certs_renew_during_a_rotation_keeps_both_cas_trusted() {
     }
 }
 
+#[test]
+fn status_names_a_file_that_disagrees_with_the_phase() {
+    let tree = tree();
+    let dir = tree.path();
+    let old_admin = std::fs::read(dir.join("admin.conf")).unwrap();
+    ok(rotate(dir, T0, &["start"]));
+    // admin.conf put back as it was: it trusts the old CA only.
+    std::fs::write(dir.join("admin.conf"), old_admin).unwrap();
+    let output = rotate(dir, T0, &["status", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(3), "status exit");
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let cluster = &value["cas"][0];
+    assert_eq!(cluster["ca"], "cluster");
+    assert_eq!(cluster["phase"], "started");
+    let problems = cluster["inconsistencies"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0]
+            .as_str()
+            .unwrap()
+            .contains("admin.conf's certificate-authority-data"),
+        "{problems:?}"
+    );
+    // The text form says it too.
+    let text = String::from_utf8_lossy(&rotate(dir, T0, &["status"]).stdout).into_owned();
+    assert!(
+        text.contains("inconsistent: ") && text.contains("admin.conf"),
+        "{text}"
+    );
+    // The next start is a rerun (the state file says started): it does not repair a file
+    // edited by hand, and says nothing is to do; status keeps naming it.
+    let rerun: serde_json::Value =
+        serde_json::from_str(&ok(rotate(dir, T0, &["start", "-o", "json"]))).unwrap();
+    assert_eq!(rerun["cas"][0]["changed"], false);
+}
+
 fn spawn(dir: &Path, now: &str, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_kubepki"))
         .current_dir(dir)
