@@ -60,6 +60,11 @@ pub(crate) struct PhaseArgs {
     /// changes into them (each flag's line edited in place; the kubelet then restarts the pod).
     #[arg(long, value_name = "DIR")]
     pub(crate) manifests_dir: Option<PathBuf>,
+    /// A kubeconfig of the cluster (an admin's): after a phase of the cluster CA, set the
+    /// kube-public/cluster-info ConfigMap's CA data (what bootstrap-token joins trust) to
+    /// ca.crt.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) kubeconfig: Option<PathBuf>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value = "text")]
     pub(crate) output: OutputFormat,
@@ -175,7 +180,51 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
         RotateCommand::Status(args) => return run_status(args),
     };
     print_phase(&report, output)?;
+    let phase = match command {
+        RotateCommand::Start(args) => &args.phase,
+        RotateCommand::Finish(args) => &args.phase,
+        RotateCommand::Promote(args) | RotateCommand::Rollback(args) => args,
+        RotateCommand::Status(_) => return Ok(ExitCode::SUCCESS),
+    };
+    if let Some(kubeconfig) = &phase.kubeconfig
+        && !phase.dry_run
+        && report.cas.iter().any(|c| c.ca == RotatedCa::Cluster)
+    {
+        update_cluster_info(kubeconfig, &phase.dirs.cert_dir.join("ca.crt"))?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Sets kube-public/cluster-info's CA data to `ca_crt` through the cluster of `kubeconfig`.
+fn update_cluster_info(kubeconfig: &std::path::Path, ca_crt: &std::path::Path) -> CliResult<()> {
+    let ca_pem = std::fs::read_to_string(ca_crt)
+        .map_err(|e| CliError(format!("{}: {e}", ca_crt.display())))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
+    let changed = runtime.block_on(async {
+        let client = kubepki_kube::connect(kubepki_kube::ClusterSource::Kubeconfig(kubeconfig))
+            .await
+            .map_err(|e| CliError(e.to_string()))?;
+        kubepki_kube::set_cluster_info_ca(client, &ca_pem)
+            .await
+            .map_err(|e| CliError(e.to_string()))
+    })?;
+    if changed {
+        eprintln!(
+            "updated configmap {}: its CA data is now {}",
+            kubepki_kube::CLUSTER_INFO,
+            ca_crt.display()
+        );
+    } else {
+        eprintln!(
+            "configmap {} already carries {} (or does not exist): unchanged",
+            kubepki_kube::CLUSTER_INFO,
+            ca_crt.display()
+        );
+    }
+    Ok(())
 }
 
 fn run_status(args: &StatusArgs) -> CliResult<ExitCode> {

@@ -6,7 +6,8 @@
 //! (the old one after start, the new one after promote and finish); the front-proxy client
 //! makes kube-apiserver see `X-Remote-User`, and the old front-proxy client does until
 //! finish, not after; etcd answers the old healthcheck client until finish, not after; the
-//! real `kubeadm certs check-expiration` reads the finished tree as kubepki does. A
+//! real `kubeadm certs check-expiration` reads the finished tree as kubepki does;
+//! `--kubeconfig` keeps kube-public/cluster-info's CA data equal to ca.crt at each phase. A
 //! kubeconfig taken after start (old client
 //! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
 //! finish and are refused after it; the kubeconfig from before the rotation stops trusting
@@ -16,6 +17,8 @@
 
 use std::path::Path;
 use std::process::Output;
+
+use base64ct::{Base64, Encoding};
 
 use crate::cluster::token_kubeconfig;
 use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok, peers};
@@ -138,6 +141,35 @@ fn etcd_health(cp: &ControlPlane, cert: &str, key: &str) -> Output {
     cp.etcdctl(&endpoint, cert, key, &["endpoint", "health"])
 }
 
+/// The CA data of kube-public/cluster-info is the tree's ca.crt.
+fn assert_cluster_info_is_ca_crt(cp: &ControlPlane) {
+    let text = ok(
+        "kubectl get configmap cluster-info",
+        cp.kubectl(
+            "super-admin.conf",
+            &[
+                "-n",
+                "kube-public",
+                "get",
+                "configmap",
+                "cluster-info",
+                "-o",
+                "jsonpath={.data.kubeconfig}",
+            ],
+        ),
+    );
+    let config: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let data = config["clusters"][0]["cluster"]["certificate-authority-data"]
+        .as_str()
+        .unwrap();
+    assert_eq!(
+        Base64::decode_vec(data).unwrap(),
+        std::fs::read(cp.tree.pki.join("ca.crt")).unwrap(),
+        "cluster-info's CA data is not ca.crt"
+    );
+    assert!(config["clusters"][0]["cluster"]["server"] == cp.server().as_str());
+}
+
 #[test]
 fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     let _machine = exclusive();
@@ -194,12 +226,39 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         front_proxy_review(&cp, &fp_crt, &fp_key).as_deref(),
         Ok("alice")
     );
+    // kube-public/cluster-info as kubeadm publishes it (bootstrap-token joins read it).
+    let super_admin = cp.tree.conf("super-admin.conf").display().to_string();
+    let info = work.join("cluster-info.conf");
+    std::fs::write(
+        &info,
+        format!(
+            "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: {}\n    server: {}\n  name: \"\"\ncontexts: null\ncurrent-context: \"\"\nkind: Config\nusers: null\n",
+            Base64::encode_string(&std::fs::read(pki.join("ca.crt")).unwrap()),
+            cp.server()
+        ),
+    )
+    .unwrap();
+    ok(
+        "kubectl create configmap cluster-info",
+        cp.kubectl(
+            "super-admin.conf",
+            &[
+                "-n",
+                "kube-public",
+                "create",
+                "configmap",
+                "cluster-info",
+                &format!("--from-file=kubeconfig={}", info.display()),
+            ],
+        ),
+    );
     let token_conf = work.join("token.conf");
     token_kubeconfig(&cp, &token_conf, "rotation-probe", token.trim());
     let sa_user = "system:serviceaccount:default:rotation-probe";
 
     // start: trust holds both; everything still issued by the old CAs.
-    let report = rotate(dir.path(), "start", &[]);
+    let report = rotate(dir.path(), "start", &["--kubeconfig", &super_admin]);
+    assert_cluster_info_is_ca_crt(&cp);
     cp.signing_cert = signing_cert(&report);
     assert!(
         cp.signing_cert
@@ -224,7 +283,8 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     );
 
     // promote: everything reissued by the new CAs, which sign; both still trusted.
-    let report = rotate(dir.path(), "promote", &[]);
+    let report = rotate(dir.path(), "promote", &["--kubeconfig", &super_admin]);
+    assert_cluster_info_is_ca_crt(&cp);
     cp.signing_cert = signing_cert(&report);
     cp.restart();
     assert_eq!(
@@ -258,7 +318,12 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     );
 
     // finish: the old CAs and the old service-account key are trusted nowhere.
-    let report = rotate(dir.path(), "finish", &["--token-lifetime", "0s"]);
+    let report = rotate(
+        dir.path(),
+        "finish",
+        &["--token-lifetime", "0s", "--kubeconfig", &super_admin],
+    );
+    assert_cluster_info_is_ca_crt(&cp);
     cp.signing_cert = signing_cert(&report);
     cp.restart();
     assert_eq!(

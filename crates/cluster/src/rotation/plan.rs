@@ -124,7 +124,7 @@ fn notes(phase: &str, cas: &[RotatedCa]) -> Vec<String> {
         "start" => {
             notes.push("restart every instance one at a time, each healthy before the next; copy the changed files to every control-plane node first".to_owned());
             if has(RotatedCa::Cluster) {
-                notes.push("before promote, every client must trust both CAs: kube-root-ca.crt in every namespace (kube-controller-manager publishes ca.crt after its restart), the kube-public/cluster-info ConfigMap (not updated by kubepki), ca.crt on every worker node, users' kubeconfig files".to_owned());
+                notes.push("before promote, every client must trust both CAs: kube-root-ca.crt in every namespace (kube-controller-manager publishes ca.crt after its restart), the kube-public/cluster-info ConfigMap (kubepki sets it with --kubeconfig), ca.crt on every worker node, users' kubeconfig files".to_owned());
             }
         }
         "promote" => {
