@@ -572,6 +572,26 @@ impl Jitter {
     }
 }
 
+/// Copies the tree of `from` (the cert folder and the kubeconfig files) into `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy_dir(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).unwrap();
+            }
+        }
+    }
+    copy_dir(&from.join("pki"), &to.join("pki"));
+    for file in KUBECONFIGS {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+    }
+}
+
 #[test]
 fn phases_killed_at_random_moments_are_completed_by_the_next_run() {
     if !openssl_available() {
@@ -581,40 +601,68 @@ fn phases_killed_at_random_moments_are_completed_by_the_next_run() {
     let dir = tree.path();
     let mut jitter = Jitter::new();
     // How long a whole phase takes here, measured on a tree of its own.
-    let whole = {
-        let probe = self::tree();
-        let begun = Instant::now();
-        ok(rotate(probe.path(), T0, &["start"]));
-        begun.elapsed()
-    };
-    let mut interrupted = 0;
-    for (phase, now) in [("start", T0), ("promote", T_PROMOTE), ("finish", T_LATE)] {
-        for _ in 0..5 {
-            let mut child = spawn(dir, now, &[phase]);
-            std::thread::sleep(jitter.below(whole));
-            let _ = child.kill();
-            let status = child.wait().unwrap();
-            if !status.success() {
-                interrupted += 1;
-            }
-            // Between runs the tree is whole (every leaf chains, every key is its
-            // certificate's, the files agree with one phase per CA), or a journal is there
-            // that the next run rolls back first.
-            if !dir.join("pki/.kubepki.journal").exists() {
-                let _ = phases(dir, now);
-                assert_everything_chains(dir);
-            }
-        }
-        // The next run completes the phase (rolling back what a killed run left).
-        ok(rotate(dir, now, &[phase]));
-        let want = match phase {
+    const PHASES: [(&str, &str); 3] = [("start", T0), ("promote", T_PROMOTE), ("finish", T_LATE)];
+    // How long each whole phase (process start included) takes here, measured on a tree of
+    // its own: the kills land anywhere in it.
+    let probe = self::tree();
+    let took: Vec<Duration> = PHASES
+        .iter()
+        .map(|(phase, now)| {
+            let begun = Instant::now();
+            ok(rotate(probe.path(), now, &[phase]));
+            begun.elapsed()
+        })
+        .collect();
+    let (mut interrupted, mut mid_change) = (0, 0);
+    for ((phase, now), whole) in PHASES.iter().zip(&took) {
+        let want = match *phase {
             "start" => "started",
             "promote" => "promoted",
             _ => "finished",
         };
+        // Each kill on a copy of the tree as it is before the phase, so that every run has
+        // the whole phase to do.
+        for round in 0..5 {
+            let copy = tempfile::tempdir().unwrap();
+            copy_tree(dir, copy.path());
+            let at = copy.path();
+            let mut child = spawn(at, now, &[phase]);
+            let journal = at.join("pki/.kubepki.journal");
+            if round % 2 == 0 {
+                // Anywhere in the run.
+                std::thread::sleep(jitter.below(*whole));
+            } else {
+                // While the files are written: once the journal is there, within 2 ms.
+                let end = Instant::now() + *whole * 3;
+                while !journal.exists() && Instant::now() < end {
+                    std::thread::sleep(Duration::from_micros(100));
+                }
+                std::thread::sleep(jitter.below(Duration::from_millis(2)));
+            }
+            let _ = child.kill();
+            if !child.wait().unwrap().success() {
+                interrupted += 1;
+            }
+            // The tree is whole (every leaf chains, every key is its certificate's, the
+            // files agree with one phase per CA), or a journal is there that the next run
+            // rolls back (or, once the change is kept, tidies) first.
+            if journal.exists() {
+                mid_change += 1;
+            } else {
+                let _ = phases(at, now);
+                assert_everything_chains(at);
+            }
+            // The next run completes the phase.
+            ok(rotate(at, now, &[phase]));
+            all_in(at, now, want);
+            assert_everything_chains(at);
+            assert!(!journal.exists());
+        }
+        ok(rotate(dir, now, &[phase]));
         all_in(dir, now, want);
-        assert_everything_chains(dir);
-        assert!(!dir.join("pki/.kubepki.journal").exists());
     }
-    eprintln!("{interrupted} of 15 runs were killed before they ended (phase took {whole:?})");
+    eprintln!(
+        "{interrupted} of 15 runs killed before they ended, {mid_change} of them in the middle of \
+         the journaled change (phases took {took:?})"
+    );
 }
