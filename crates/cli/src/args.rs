@@ -90,4 +90,8 @@ pub(crate) enum CsrCommand {
 pub(crate) enum CaCommand {
     /// Create a CA: a key and a self-signed certificate, or an intermediate signed by a parent.
     Init(CaInitArgs),
+    /// Rotate the CAs of a kubeadm tree (cluster, front-proxy, etcd, service-account key) in
+    /// phases: start, promote, finish; status at any time.
+    #[command(subcommand)]
+    Rotate(crate::rotate::RotateCommand),
 }

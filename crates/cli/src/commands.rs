@@ -17,6 +17,7 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Key(KeyCommand::List(args)) => crate::hsm::key_list(&args),
         Command::Csr(CsrCommand::Create(args)) => crate::csr::csr_create(&args),
         Command::Ca(CaCommand::Init(args)) => crate::ca::ca_init(&args),
+        Command::Ca(CaCommand::Rotate(command)) => return crate::rotate::run_rotate(&command),
         Command::Sign(args) => crate::sign::sign(&args),
         Command::Csr(CsrCommand::Manifest(args)) => crate::api::csr_manifest(&args),
         Command::Create(args) => crate::api::create(&args, SystemTime::now()),

@@ -23,6 +23,7 @@ mod key;
 mod man;
 mod output;
 mod renewal;
+mod rotate;
 mod sign;
 mod tables;
 mod tls_check;

@@ -235,6 +235,49 @@ pub enum ClusterError {
     /// Key generation failed.
     #[error("key generation failed: {0}")]
     KeyGeneration(KeyError),
+    /// A rotation phase asked for out of order (phases cannot be skipped).
+    #[error("cannot {wanted} the rotation of {ca}: it is {found}; {hint}")]
+    RotationOrder {
+        /// The CA (`cluster`, `front-proxy`, `etcd`, `sa`).
+        ca: &'static str,
+        /// The phase asked for (`start`, `promote`, `finish`, `roll back`).
+        wanted: &'static str,
+        /// The phase the CA is in.
+        found: &'static str,
+        /// What to run instead.
+        hint: &'static str,
+    },
+    /// `finish` asked for before the service-account token lifetime has passed since
+    /// `promote`.
+    #[error(
+        "cannot finish the rotation of {ca} yet: tokens signed with the old key may live until {until} (promoted at {promoted_at}, token lifetime {lifetime_secs}s); wait, or pass --force to cut them off now"
+    )]
+    TokensStillValid {
+        /// The CA whose finish is refused.
+        ca: &'static str,
+        /// When `promote` ran.
+        promoted_at: Timestamp,
+        /// When the last old-key token ends.
+        until: Timestamp,
+        /// The lifetime given.
+        lifetime_secs: u64,
+    },
+    /// A rotation's state file or set-aside CA that does not read, or does not fit the tree.
+    #[error("{path}: {reason}")]
+    RotationFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A new CA given to `start` that is not usable.
+    #[error("the new CA for {ca} is not usable: {reason}")]
+    BadNewCa {
+        /// The CA it was given for.
+        ca: &'static str,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn renewed_before(renewed: &[String]) -> String {

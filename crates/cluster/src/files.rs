@@ -145,9 +145,20 @@ pub(crate) fn lock_tree(
     cert_dir: &Path,
     kubeconfig_dir: &Path,
 ) -> Result<(TreeLock, Option<String>), ClusterError> {
+    lock_tree_with(cert_dir, kubeconfig_dir, &[])
+}
+
+/// As [`lock_tree`], also removing killed writers' temporary files in the folders `extra`.
+pub(crate) fn lock_tree_with(
+    cert_dir: &Path,
+    kubeconfig_dir: &Path,
+    extra: &[&Path],
+) -> Result<(TreeLock, Option<String>), ClusterError> {
     let lock = TreeLock::acquire(cert_dir, LOCK_WAIT)?;
     let etcd = cert_dir.join("etcd");
-    let recovered = recover(&lock, &[cert_dir, &etcd, kubeconfig_dir])?;
+    let mut folders = vec![cert_dir, &etcd, kubeconfig_dir];
+    folders.extend(extra.iter().copied().filter(|f| f.is_dir()));
+    let recovered = recover(&lock, &folders)?;
     let note = (!recovered.is_empty()).then(|| {
         let names = |paths: &[PathBuf]| {
             paths

@@ -13,6 +13,7 @@ mod ops;
 mod plan;
 mod recover;
 mod renewal;
+mod rotation;
 mod tree;
 mod yaml;
 
@@ -33,6 +34,12 @@ pub use ops::{
 pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use recover::{KUBELET_CONF, RecoverOptions, recover};
 pub use renewal::renewal_time;
+pub use rotation::{
+    CaPhase, CaStatus, DEFAULT_TOKEN_LIFETIME, FileChange, FileTrust, FlagChange, Phase,
+    PhaseReport, RestartPlan, RestartStep, RotateOptions, RotatedCa, RotationStatus,
+    finish as rotate_finish, promote as rotate_promote, rollback as rotate_rollback,
+    start as rotate_start, status as rotation_status,
+};
 pub use tree::{
     CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, certificate_files, key_uri_file,
     kubeconfig_files,

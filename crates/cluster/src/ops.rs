@@ -251,7 +251,7 @@ pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem
 /// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
 /// renewal dies half-way and disposes of it (see [`disposal`]) once the renewal is kept;
 /// returns the copy's path.
-fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
+pub(crate) fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
     let mut name = path.as_os_str().to_owned();
     name.push(".bak");
     let copy = PathBuf::from(name);
@@ -409,12 +409,19 @@ pub(crate) fn renew_embedded_kubeconfig(
         path: path.clone(),
         reason: "not UTF-8 text".to_owned(),
     })?;
-    let text = replace_credentials(&text, &ca.certificate_pem(), &cert_pem, &new_key_pem).map_err(
-        |reason| ClusterError::Kubeconfig {
+    // The trust the file carries is the whole of ca.crt: during a CA rotation that is the
+    // old and the new CA, and a renewal must not drop either.
+    let ca_crt = crt(&options.cert_dir, CaName::Ca.base());
+    let ca_pem = match ca_crt.exists() {
+        true => String::from_utf8_lossy(&read(&ca_crt)?).into_owned(),
+        false => ca.certificate_pem(),
+    };
+    let text = replace_credentials(&text, &ca_pem, &cert_pem, &new_key_pem).map_err(|reason| {
+        ClusterError::Kubeconfig {
             path: path.clone(),
             reason,
-        },
-    )?;
+        }
+    })?;
     // One file replaced atomically needs no journal; the old one is kept only when asked.
     keep_old_copy(options, &path, now)?;
     write_atomic(&path, text.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
@@ -476,6 +483,36 @@ pub(crate) fn replace_credentials(
     user_map.insert("client-key-data".into(), data(key_pem));
     let cluster_map = named_mut(&mut doc, "clusters", &cluster, "cluster")?;
     cluster_map.insert("certificate-authority-data".into(), data(ca_pem));
+    crate::yaml::to_yaml(&doc)
+}
+
+/// Edits a kubeconfig document in place as [`replace_credentials`] does, setting only the
+/// current context's cluster's `certificate-authority-data` to `ca_pem`.
+pub(crate) fn replace_ca_data(text: &str, ca_pem: &str) -> Result<String, String> {
+    use serde_json::Value;
+    let mut doc: Value = crate::yaml::from_yaml(text)?;
+    let current = doc
+        .get("current-context")
+        .and_then(Value::as_str)
+        .ok_or("no current-context")?
+        .to_owned();
+    let cluster = doc
+        .get("contexts")
+        .and_then(Value::as_array)
+        .and_then(|list| {
+            list.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(&current))
+        })
+        .and_then(|c| c.get("context"))
+        .and_then(|c| c.get("cluster"))
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("context {current:?} names no cluster"))?
+        .to_owned();
+    let cluster_map = named_mut(&mut doc, "clusters", &cluster, "cluster")?;
+    cluster_map.insert(
+        "certificate-authority-data".into(),
+        Value::String(Base64::encode_string(ca_pem.as_bytes())),
+    );
     crate::yaml::to_yaml(&doc)
 }
 

@@ -20,6 +20,12 @@ pub enum KubeError {
         /// The client's error.
         source: kube::Error,
     },
+    /// The `kube-public/cluster-info` ConfigMap's kubeconfig does not read.
+    #[error("configmap kube-public/cluster-info: {reason}")]
+    ClusterInfo {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An object could not be converted between the API's JSON and kubepki's types.
     #[error("{what}: {source}")]
     Convert {

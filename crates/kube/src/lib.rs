@@ -3,6 +3,7 @@
 
 mod approve;
 mod client;
+mod cluster_info;
 mod controller;
 mod csrs;
 mod decide;
@@ -15,6 +16,7 @@ mod serving;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
 pub use client::{ClusterSource, connect};
+pub use cluster_info::{CLUSTER_INFO, set_cluster_info_ca};
 pub use controller::{ControllerOptions, run};
 pub use csrs::{KubeCsrs, Subresource, from_kube, same_object};
 pub use error::KubeError;

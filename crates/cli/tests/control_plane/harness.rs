@@ -225,7 +225,7 @@ impl Tree {
 #[derive(Clone, Copy)]
 pub(crate) struct Ports {
     pub(crate) apiserver: u16,
-    etcd_client: u16,
+    pub(crate) etcd_client: u16,
     etcd_peer: u16,
     etcd_metrics: u16,
     controller_manager: u16,
@@ -255,6 +255,9 @@ pub(crate) struct ControlPlane {
     pub(crate) controllers: String,
     /// kube-controller-manager's `--kube-api-qps` and `--kube-api-burst` (its defaults: 20, 30).
     pub(crate) kcm_qps: (u32, u32),
+    /// kube-controller-manager's `--cluster-signing-cert-file` (default: the tree's
+    /// `ca.crt`); a CA rotation's plan names another while ca.crt is a bundle.
+    pub(crate) signing_cert: Option<String>,
     etcd: Option<Process>,
     apiserver: Option<Process>,
     controller_manager: Option<Process>,
@@ -279,6 +282,7 @@ impl ControlPlane {
             node: node.to_owned(),
             controllers: "*,bootstrapsigner,tokencleaner".to_owned(),
             kcm_qps: (20, 30),
+            signing_cert: None,
             etcd: None,
             apiserver: None,
             controller_manager: None,
@@ -506,7 +510,10 @@ impl ControlPlane {
                 "--service-account-private-key-file={}",
                 t.pki("sa.key")
             ))
-            .arg(format!("--cluster-signing-cert-file={}", t.pki("ca.crt")))
+            .arg(format!(
+                "--cluster-signing-cert-file={}",
+                self.signing_cert.clone().unwrap_or_else(|| t.pki("ca.crt"))
+            ))
             .arg(format!("--cluster-signing-key-file={}", t.pki("ca.key")))
             .arg("--use-service-account-credentials=true")
             .arg(format!("--controllers={}", self.controllers))

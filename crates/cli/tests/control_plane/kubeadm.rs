@@ -55,7 +55,7 @@ const ADVERTISE: &str = "192.0.2.10";
 const VALIDITY_SLACK_SECS: i64 = 120;
 
 /// kubeadm's configuration for the same cluster kubepki's test trees describe.
-fn kubeadm_config(path: &Path, pki: &Path, port: u16, version: &str, algorithm: &str) {
+pub(crate) fn kubeadm_config(path: &Path, pki: &Path, port: u16, version: &str, algorithm: &str) {
     let text = format!(
         "apiVersion: kubeadm.k8s.io/v1beta4
 kind: InitConfiguration
@@ -82,7 +82,7 @@ networking:
     std::fs::write(path, text).unwrap();
 }
 
-fn run(bin: &Path, program: &str, args: &[&str]) -> Output {
+pub(crate) fn run(bin: &Path, program: &str, args: &[&str]) -> Output {
     Command::new(bin.join(program))
         .args(args)
         .output()
@@ -322,7 +322,7 @@ fn kubeadm_check_expiration(bin: &Path, config: &Path, confs: &Path, output: &st
 /// `kubeadm certs check-expiration` and `kubepki certs check-expiration` say the same of
 /// `tree`: the same table, and the same JSON (kubeadm's `output.kubeadm.k8s.io/v1alpha3`
 /// field names, types and omissions) but for residual times a few seconds apart.
-fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
+pub(crate) fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
     let ours = |output: &str| {
         ok(
             "kubepki certs check-expiration",

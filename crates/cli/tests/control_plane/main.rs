@@ -24,6 +24,7 @@ mod image;
 mod kubeadm;
 mod kubelet;
 mod recover;
+mod rotate;
 mod signer;
 
 use std::path::Path;

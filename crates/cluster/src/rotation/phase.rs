@@ -1,0 +1,742 @@
+//! The four phase steps (`start`, `promote`, `finish`, `rollback` of a start): for each CA
+//! asked for, the files it changes, collected into one [`ChangeSet`] written under the tree
+//! lock as one journaled change.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use kubepki_fs::FileKind;
+use kubepki_keys::KeyPair;
+use kubepki_profile::ca_profile;
+use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp};
+
+use super::change::{ChangeSet, shred};
+use super::plan::plan;
+use super::state::{
+    Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
+    rotation_dir, signing_cert, unix,
+};
+use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa};
+use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
+use crate::ops::{key_pem, reissue, replace_ca_data, replace_credentials};
+use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
+use crate::{ClusterError, RenewOptions};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Start,
+    Promote,
+    Finish,
+    Rollback,
+}
+
+impl Step {
+    fn name(self) -> &'static str {
+        match self {
+            Step::Start => "start",
+            Step::Promote => "promote",
+            Step::Finish => "finish",
+            Step::Rollback => "rollback",
+        }
+    }
+
+    fn verb(self) -> &'static str {
+        match self {
+            Step::Rollback => "roll back",
+            other => other.name(),
+        }
+    }
+
+    fn rollback_note(self) -> String {
+        match self {
+            Step::Start => "available: `kubepki ca rotate rollback` takes the new CA out of every trust location again (then restart as this plan says)".to_owned(),
+            Step::Promote => "not available: every certificate was reissued under the new CA, which now signs; the old certificates are gone, so the way forward is finish".to_owned(),
+            Step::Finish => "not available: the old CA is trusted nowhere any more (its key stays in rotation/<ca>/old.key unless shredded); to go back, rotate again".to_owned(),
+            Step::Rollback => "done: the rotation is undone, the CA is idle".to_owned(),
+        }
+    }
+}
+
+/// Starts the rotation of `options.cas`: a new CA (or the one given) and key set aside in
+/// `rotation/<ca>/new.*`; every trust location (`ca.crt`, the kubeconfig files'
+/// `certificate-authority-data`, `front-proxy-ca.crt`, `etcd/ca.crt`, `sa.pub`) then holds
+/// the old and the new one, the old one first; the old key still signs. A CA already
+/// started is left as it is (a rerun completes nothing more).
+///
+/// # Errors
+/// [`ClusterError::RotationOrder`] for a CA promoted and not finished;
+/// [`ClusterError::BadNewCa`] for an unusable given CA; [`ClusterError::RotationFile`] for a
+/// trust file that does not fit; read, key and write errors. Nothing is written on an error.
+pub fn start(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Start, now)
+}
+
+/// Promotes the new CA of `options.cas`: every leaf certificate and kubeconfig client
+/// certificate under it is reissued by the new CA (same subject, SANs, usages and key
+/// algorithm, a fresh key); the new key becomes the signing key (`ca.key`, `sa.key`...),
+/// trust still holds both (the new one first), and the old pair is set aside in
+/// `rotation/<ca>/old.*`. For the cluster CA, `rotation/ca/signing.crt` holds only the new
+/// certificate, for kube-controller-manager's `--cluster-signing-cert-file` (kubeadm#1350).
+///
+/// # Errors
+/// [`ClusterError::RotationOrder`] for a CA not started; as [`start`] otherwise.
+pub fn promote(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Promote, now)
+}
+
+/// Finishes the rotation of `options.cas`: the old CA and the old service-account key leave
+/// every trust location. The old key stays in `rotation/<ca>/old.key`, or is shredded with
+/// `options.shred`. The service-account key is not finished before `options.token_lifetime`
+/// has passed since promote, unless `options.force`.
+///
+/// # Errors
+/// [`ClusterError::RotationOrder`] for a CA not promoted; [`ClusterError::TokensStillValid`]
+/// too early; as [`start`] otherwise.
+pub fn finish(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Finish, now)
+}
+
+/// Rolls a started rotation of `options.cas` back: the new CA leaves every trust location and
+/// `rotation/<ca>/` is emptied of it. A promoted rotation cannot be rolled back (its leaves
+/// were reissued under the new CA): that is refused, naming finish as the way forward.
+///
+/// # Errors
+/// [`ClusterError::RotationOrder`] for a promoted or finished rotation; as [`start`]
+/// otherwise.
+pub fn rollback(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Rollback, now)
+}
+
+fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+    let one_x509 = matches!(options.cas[..], [ca] if ca != RotatedCa::Sa);
+    if options.new_ca.is_some() && !(step == Step::Start && one_x509) {
+        return Err(ClusterError::BadNewCa {
+            ca: options.cas.first().map_or("all", |c| c.name()),
+            reason: "a given CA is for `start` of one X.509 CA (cluster, front-proxy or etcd)"
+                .to_owned(),
+        });
+    }
+    let folders: Vec<PathBuf> = RotatedCa::ALL
+        .iter()
+        .map(|ca| Paths::of(&options.cert_dir, *ca).dir)
+        .chain([rotation_dir(&options.cert_dir)])
+        .collect();
+    let folder_refs: Vec<&std::path::Path> = folders.iter().map(PathBuf::as_path).collect();
+    // A dry run takes no lock: taking it writes the lock file.
+    let (lock, mut warnings) = if options.dry_run {
+        (None, Vec::new())
+    } else {
+        let (lock, note) =
+            lock_tree_with(&options.cert_dir, &options.kubeconfig_dir, &folder_refs)?;
+        (Some(lock), note.into_iter().collect::<Vec<_>>())
+    };
+    // Of several CAs, one whose trust file is absent (an external etcd) is left out and
+    // said; one CA asked for alone must be there.
+    let mut present = options.cas.clone();
+    if present.len() > 1 {
+        present.retain(|&ca| {
+            let trust = Paths::of(&options.cert_dir, ca).trust;
+            let here = trust.exists();
+            if !here {
+                warnings.push(format!(
+                    "{} is absent (an external CA?): {} is not rotated",
+                    trust.display(),
+                    ca.name()
+                ));
+            }
+            here
+        });
+    }
+    let mut changes = ChangeSet::default();
+    let mut cas = Vec::new();
+    for &ca in &present {
+        cas.push(plan_ca(options, ca, step, now, &mut changes)?);
+    }
+    let mut files = match &lock {
+        Some(lock) => changes.apply(lock)?,
+        None => changes.effective(),
+    };
+    if step == Step::Finish && options.shred {
+        for &ca in &present {
+            let old_key = Paths::of(&options.cert_dir, ca).old_key;
+            if old_key.exists() {
+                if !options.dry_run {
+                    shred(&old_key)?;
+                }
+                files.push(FileChange {
+                    path: old_key,
+                    action: "shred",
+                });
+            }
+        }
+    }
+    let plan = plan(step.name(), &present, &options.cert_dir);
+    if let Some(dir) = &options.manifests_dir {
+        let edits = super::manifests::edits(dir, &plan)?;
+        if !options.dry_run {
+            super::manifests::write(&edits)?;
+        }
+        files.extend(edits.into_iter().map(|(path, _)| FileChange {
+            path,
+            action: "edit",
+        }));
+    }
+    Ok(PhaseReport {
+        phase: step.name(),
+        dry_run: options.dry_run,
+        plan,
+        rollback: step.rollback_note(),
+        cas,
+        files,
+        warnings,
+    })
+}
+
+fn plan_ca(
+    options: &RotateOptions,
+    ca: RotatedCa,
+    step: Step,
+    now: SystemTime,
+    changes: &mut ChangeSet,
+) -> Result<CaPhase, ClusterError> {
+    let paths = Paths::of(&options.cert_dir, ca);
+    let state = read_state(&paths.state)?;
+    let from = state.as_ref().map_or(Phase::Idle, |s| s.phase);
+    let order = |hint| ClusterError::RotationOrder {
+        ca: ca.name(),
+        wanted: step.verb(),
+        found: from.name(),
+        hint,
+    };
+    let to = match (step, from) {
+        (Step::Start, Phase::Started)
+        | (Step::Promote, Phase::Promoted)
+        | (Step::Finish, Phase::Finished)
+        | (Step::Rollback, Phase::Idle) => {
+            return Ok(CaPhase {
+                ca,
+                from,
+                to: from,
+                changed: false,
+            });
+        }
+        (Step::Start, Phase::Idle | Phase::Finished) => {
+            start_ca(options, ca, &paths, now, changes)?;
+            Phase::Started
+        }
+        (Step::Start, Phase::Promoted) => return Err(order("run finish first")),
+        (Step::Promote, Phase::Started) => {
+            promote_ca(options, ca, &paths, state, now, changes)?;
+            Phase::Promoted
+        }
+        (Step::Promote | Step::Finish, Phase::Idle | Phase::Finished) => {
+            return Err(order("run start first"));
+        }
+        (Step::Finish, Phase::Started) => return Err(order("run promote first")),
+        (Step::Finish, Phase::Promoted) => {
+            finish_ca(options, ca, &paths, state, now, changes)?;
+            Phase::Finished
+        }
+        (Step::Rollback, Phase::Started) => {
+            rollback_ca(options, ca, &paths, changes)?;
+            Phase::Idle
+        }
+        (Step::Rollback, Phase::Promoted) => {
+            return Err(order(
+                "a promoted rotation cannot be rolled back: every certificate was reissued under the new CA, which signs; run finish instead",
+            ));
+        }
+        (Step::Rollback, Phase::Finished) => {
+            return Err(order(
+                "a finished rotation cannot be rolled back: rotate again instead",
+            ));
+        }
+    };
+    Ok(CaPhase {
+        ca,
+        from,
+        to,
+        changed: true,
+    })
+}
+
+fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterError {
+    ClusterError::RotationFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+/// The signing key and the anchor of the trust file that is its own.
+fn current<'a>(paths: &Paths, trust: &'a [Anchor]) -> Result<(KeyPair, &'a Anchor), ClusterError> {
+    if !paths.key.exists() {
+        return Err(rotation_file(
+            &paths.key,
+            "is missing: rotation needs the key that signs today (a CA key on a PKCS#11 token is not supported by ca rotate yet)",
+        ));
+    }
+    let key = read_key(&paths.key)?;
+    let anchor = trust
+        .iter()
+        .find(|a| a.spki == key.public_key().to_der())
+        .ok_or_else(|| {
+            rotation_file(
+                &paths.trust,
+                format!(
+                    "holds no certificate or public key of {}",
+                    paths.key.display()
+                ),
+            )
+        })?;
+    Ok((key, anchor))
+}
+
+/// Sets the `certificate-authority-data` of every kubeconfig file of the tree to `ca_pem`.
+fn kubeconfigs_trust(
+    options: &RotateOptions,
+    ca_pem: &str,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    for spec in KUBECONFIGS {
+        let path = options.kubeconfig_dir.join(spec.file);
+        if !path.exists() {
+            continue;
+        }
+        let text = kubeconfig_text(&path)?;
+        let text = replace_ca_data(&text, ca_pem).map_err(|reason| ClusterError::Kubeconfig {
+            path: path.clone(),
+            reason,
+        })?;
+        changes.write(&path, text, FileKind::Secret);
+    }
+    Ok(())
+}
+
+fn kubeconfig_text(path: &std::path::Path) -> Result<String, ClusterError> {
+    String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".to_owned(),
+    })
+}
+
+fn start_ca(
+    options: &RotateOptions,
+    ca: RotatedCa,
+    paths: &Paths,
+    now: SystemTime,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    let trust = read_anchors(ca, &paths.trust)?;
+    if trust.len() > 1 {
+        return Err(rotation_file(
+            &paths.trust,
+            format!(
+                "holds {} CAs while no rotation is recorded in {}: make it hold only the CA that signs before starting",
+                trust.len(),
+                paths.state.display()
+            ),
+        ));
+    }
+    let (old_key, old) = current(paths, &trust)?;
+    if paths.old_key.exists() {
+        return Err(rotation_file(
+            &paths.old_key,
+            "the old key of an earlier rotation is still set aside here: move it out of the tree (or finish with --shred) before starting a new rotation",
+        ));
+    }
+    let algorithm = options.algorithm.unwrap_or(old_key.algorithm());
+    let bad = |reason: String| ClusterError::BadNewCa {
+        ca: ca.name(),
+        reason,
+    };
+    let (new, new_key_pem): (Anchor, Vec<u8>) = match ca.ca() {
+        Some(name) => {
+            let (new_ca, key_bytes) = match &options.new_ca {
+                Some((cert, key_bytes)) => (
+                    Ca::from_pem(cert, key_bytes, None).map_err(|e| bad(e.to_string()))?,
+                    key_bytes.clone(),
+                ),
+                None => {
+                    let info = CertificateInfo::from_der(&old.cert_der).map_err(|source| {
+                        ClusterError::Sign {
+                            name: paths.trust.display().to_string(),
+                            source,
+                        }
+                    })?;
+                    let cn = info
+                        .subject
+                        .common_name()
+                        .unwrap_or("kubernetes")
+                        .to_owned();
+                    let key = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
+                    let pem = key_pem(&paths.new_key, &key)?.as_bytes().to_vec();
+                    let subject = kubepki_csr::Subject::from_parts(&cn, &[] as &[String]);
+                    let profile = ca_profile(name.name(), &cn);
+                    let made =
+                        Ca::self_signed(Box::new(key), &subject, &profile, &IssueOptions::at(now))
+                            .map_err(|source| ClusterError::Sign {
+                                name: paths.new_anchor.display().to_string(),
+                                source,
+                            })?;
+                    (made, pem)
+                }
+            };
+            if new_ca.not_after() <= now {
+                return Err(bad(format!(
+                    "it expired at {}",
+                    Timestamp(new_ca.not_after())
+                )));
+            }
+            let anchor = Anchor::from_cert_der(new_ca.certificate_der()).map_err(&bad)?;
+            (anchor, key_bytes)
+        }
+        None => {
+            let key = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
+            let pem = key_pem(&paths.new_key, &key)?.as_bytes().to_vec();
+            (Anchor::from_public_key(key.public_key()), pem)
+        }
+    };
+    if new.spki == old.spki {
+        return Err(bad("it has the key of the CA in use".to_owned()));
+    }
+    let trust_text = bundle(&[old, &new]);
+    changes.write(&paths.new_key, new_key_pem, FileKind::Secret);
+    changes.write(&paths.new_anchor, new.pem.clone(), FileKind::Public);
+    changes.write(&paths.trust, trust_text.clone(), FileKind::Public);
+    if ca == RotatedCa::Cluster {
+        kubeconfigs_trust(options, &trust_text, changes)?;
+        changes.write(
+            &signing_cert(&options.cert_dir),
+            old.pem.clone(),
+            FileKind::Public,
+        );
+    }
+    let state = State {
+        phase: Phase::Started,
+        started_at: unix(now),
+        promoted_at: None,
+        finished_at: None,
+    };
+    changes.write(&paths.state, state.to_bytes(), FileKind::Public);
+    Ok(())
+}
+
+fn promote_ca(
+    options: &RotateOptions,
+    ca: RotatedCa,
+    paths: &Paths,
+    state: Option<State>,
+    now: SystemTime,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    let trust = read_anchors(ca, &paths.trust)?;
+    let (old_key, old) = current(paths, &trust)?;
+    let new = parse_anchors(ca, &paths.new_anchor, &read(&paths.new_anchor)?)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| rotation_file(&paths.new_anchor, "is empty"))?;
+    if !trust.iter().any(|a| a.spki == new.spki) {
+        return Err(rotation_file(
+            &paths.trust,
+            format!(
+                "does not hold the new CA of {}: was it changed since start?",
+                paths.new_anchor.display()
+            ),
+        ));
+    }
+    let new_key_bytes = read(&paths.new_key)?;
+    let new_key = read_key(&paths.new_key)?;
+    if new_key.public_key().to_der() != new.spki {
+        return Err(rotation_file(
+            &paths.new_key,
+            format!("is not the key of {}", paths.new_anchor.display()),
+        ));
+    }
+    let trust_text = bundle(&[&new, old]);
+    if let Some(name) = ca.ca() {
+        let new_ca =
+            Ca::from_der(&new.cert_der, Box::new(new_key), Vec::new()).map_err(|source| {
+                ClusterError::Sign {
+                    name: paths.new_anchor.display().to_string(),
+                    source,
+                }
+            })?;
+        let renew = RenewOptions {
+            cert_dir: options.cert_dir.clone(),
+            kubeconfig_dir: options.kubeconfig_dir.clone(),
+            algorithm: None,
+            validity: None,
+            add_sans: Vec::new(),
+            keep_old: None,
+        };
+        for leaf in LEAVES.iter().filter(|l| l.ca == name) {
+            let (crt_path, key_path) = (
+                crt(&options.cert_dir, leaf.base),
+                key(&options.cert_dir, leaf.base),
+            );
+            if !crt_path.exists() {
+                continue;
+            }
+            let der = load_cert(&crt_path)?;
+            let leaf_key = load_key(&key_path).ok();
+            let (cert_pem, fresh) =
+                reissue(&new_ca, leaf.name, &der, leaf_key.as_ref(), &renew, now)?;
+            let pem = key_pem(&key_path, &fresh)?;
+            changes.write(&key_path, pem.as_bytes().to_vec(), FileKind::Secret);
+            changes.write(&crt_path, cert_pem, FileKind::Public);
+        }
+        if ca == RotatedCa::Cluster {
+            for spec in KUBECONFIGS {
+                let path = options.kubeconfig_dir.join(spec.file);
+                if !path.exists() {
+                    continue;
+                }
+                let (_, der, client_key) = read_kubeconfig(&path)?;
+                let text = kubeconfig_text(&path)?;
+                let edited = match der {
+                    Some(der) => {
+                        let (cert_pem, fresh) =
+                            reissue(&new_ca, spec.file, &der, client_key.as_ref(), &renew, now)?;
+                        let pem = key_pem(&path, &fresh)?;
+                        replace_credentials(&text, &trust_text, &cert_pem, &pem)
+                    }
+                    // A client certificate in a file the kubelet rotates: only the trust here.
+                    None => replace_ca_data(&text, &trust_text),
+                }
+                .map_err(|reason| ClusterError::Kubeconfig {
+                    path: path.clone(),
+                    reason,
+                })?;
+                changes.write(&path, edited, FileKind::Secret);
+            }
+            changes.write(
+                &signing_cert(&options.cert_dir),
+                new.pem.clone(),
+                FileKind::Public,
+            );
+        }
+    }
+    let old_key_bytes = read(&paths.key)?;
+    drop(old_key);
+    changes.write(&paths.key, new_key_bytes, FileKind::Secret);
+    changes.write(&paths.old_key, old_key_bytes, FileKind::Secret);
+    changes.write(&paths.old_anchor, old.pem.clone(), FileKind::Public);
+    changes.write(&paths.trust, trust_text, FileKind::Public);
+    changes.remove(&paths.new_key, FileKind::Secret);
+    changes.remove(&paths.new_anchor, FileKind::Public);
+    let state = State {
+        phase: Phase::Promoted,
+        started_at: state.map_or(unix(now), |s| s.started_at),
+        promoted_at: Some(unix(now)),
+        finished_at: None,
+    };
+    changes.write(&paths.state, state.to_bytes(), FileKind::Public);
+    Ok(())
+}
+
+fn finish_ca(
+    options: &RotateOptions,
+    ca: RotatedCa,
+    paths: &Paths,
+    state: Option<State>,
+    now: SystemTime,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    let promoted_at = state
+        .as_ref()
+        .and_then(|s| s.promoted_at)
+        .ok_or_else(|| rotation_file(&paths.state, "says promoted but not when"))?;
+    if ca == RotatedCa::Sa && !options.force {
+        let until = from_unix(promoted_at) + options.token_lifetime;
+        if now < until {
+            return Err(ClusterError::TokensStillValid {
+                ca: ca.name(),
+                promoted_at: Timestamp(from_unix(promoted_at)),
+                until: Timestamp(until),
+                lifetime_secs: options.token_lifetime.as_secs(),
+            });
+        }
+    }
+    let trust = read_anchors(ca, &paths.trust)?;
+    let (_, current) = current(paths, &trust)?;
+    changes.write(&paths.trust, current.pem.clone(), FileKind::Public);
+    if ca == RotatedCa::Cluster {
+        kubeconfigs_trust(options, &current.pem, changes)?;
+    }
+    let state = State {
+        phase: Phase::Finished,
+        started_at: state.map_or(promoted_at, |s| s.started_at),
+        promoted_at: Some(promoted_at),
+        finished_at: Some(unix(now)),
+    };
+    changes.write(&paths.state, state.to_bytes(), FileKind::Public);
+    Ok(())
+}
+
+fn rollback_ca(
+    options: &RotateOptions,
+    ca: RotatedCa,
+    paths: &Paths,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    let trust = read_anchors(ca, &paths.trust)?;
+    let (_, current) = current(paths, &trust)?;
+    changes.write(&paths.trust, current.pem.clone(), FileKind::Public);
+    if ca == RotatedCa::Cluster {
+        kubeconfigs_trust(options, &current.pem, changes)?;
+    }
+    changes.remove(&paths.new_key, FileKind::Secret);
+    changes.remove(&paths.new_anchor, FileKind::Public);
+    changes.remove(&paths.state, FileKind::Public);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+    use crate::InitOptions;
+    use crate::rotation::status::status;
+
+    fn now() -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    fn tree(dir: &Path) -> RotateOptions {
+        let mut init = InitOptions::new(
+            dir.join("pki"),
+            dir,
+            "node-1",
+            "10.0.0.5".parse().expect("ip"),
+        );
+        init.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
+        crate::init(&init, now()).expect("init");
+        RotateOptions::new(dir.join("pki"), dir.to_path_buf(), RotatedCa::ALL.to_vec())
+    }
+
+    fn phases(options: &RotateOptions) -> Vec<Phase> {
+        let status =
+            status(&options.cert_dir, &options.kubeconfig_dir, &options.cas).expect("status");
+        assert!(status.is_consistent(), "{status:#?}");
+        status.cas.iter().map(|c| c.phase).collect()
+    }
+
+    #[test]
+    fn phases_go_in_order_and_reruns_change_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = tree(dir.path());
+        assert_eq!(phases(&options), [Phase::Idle; 4]);
+        let err = promote(&options, now()).expect_err("promote before start");
+        assert!(
+            matches!(
+                err,
+                ClusterError::RotationOrder {
+                    ca: "cluster",
+                    wanted: "promote",
+                    found: "idle",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let started = start(&options, now()).expect("start");
+        assert!(
+            started
+                .cas
+                .iter()
+                .all(|c| c.changed && c.to == Phase::Started)
+        );
+        assert_eq!(phases(&options), [Phase::Started; 4]);
+        let again = start(&options, now()).expect("start again");
+        assert!(again.files.is_empty() && again.cas.iter().all(|c| !c.changed));
+        let err = finish(&options, now()).expect_err("finish before promote");
+        assert!(
+            matches!(
+                err,
+                ClusterError::RotationOrder {
+                    found: "started",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        promote(&options, now()).expect("promote");
+        assert_eq!(phases(&options), [Phase::Promoted; 4]);
+        let err = rollback(&options, now()).expect_err("rollback after promote");
+        assert!(
+            matches!(
+                err,
+                ClusterError::RotationOrder {
+                    wanted: "roll back",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        let err = finish(&options, now()).expect_err("finish at once");
+        assert!(
+            matches!(
+                err,
+                ClusterError::TokensStillValid {
+                    ca: "sa",
+                    lifetime_secs: 3607,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        finish(&options, now() + Duration::from_secs(3607)).expect("finish");
+        assert_eq!(phases(&options), [Phase::Finished; 4]);
+    }
+
+    #[test]
+    fn an_external_etcd_is_left_out_of_all_and_said() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut init = InitOptions::new(
+            dir.path().join("pki"),
+            dir.path(),
+            "node-1",
+            "10.0.0.5".parse().expect("ip"),
+        );
+        init.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
+        init.external_etcd = true;
+        crate::init(&init, now()).expect("init");
+        let options = RotateOptions::new(
+            dir.path().join("pki"),
+            dir.path().to_path_buf(),
+            RotatedCa::ALL.to_vec(),
+        );
+        let report = start(&options, now()).expect("start");
+        let cas: Vec<RotatedCa> = report.cas.iter().map(|c| c.ca).collect();
+        assert_eq!(
+            cas,
+            [RotatedCa::Cluster, RotatedCa::FrontProxy, RotatedCa::Sa]
+        );
+        assert!(
+            report
+                .warnings
+                .iter()
+                .any(|w| w.contains("etcd is not rotated"))
+        );
+        assert!(report.plan.steps.iter().all(|s| s.component != "etcd"));
+    }
+
+    #[test]
+    fn a_dry_run_writes_nothing_and_a_given_ca_must_be_for_one_start() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut options = tree(dir.path());
+        options.dry_run = true;
+        let report = start(&options, now()).expect("dry start");
+        assert!(report.dry_run && !report.files.is_empty());
+        assert!(!options.cert_dir.join("rotation").exists());
+        options.dry_run = false;
+        options.new_ca = Some((Vec::new(), Vec::new()));
+        let err = start(&options, now()).expect_err("a given CA for all");
+        assert!(
+            matches!(err, ClusterError::BadNewCa { ca: "cluster", .. }),
+            "{err}"
+        );
+    }
+}
