@@ -562,11 +562,11 @@ pub fn renew_each(
         warnings: recovered.into_iter().collect(),
         ..RenewReport::default()
     };
-    if let [which] = names {
-        if *which != "all" {
-            renew_one(&lock, which, options, now, cluster_ca, &mut report)?;
-            return Ok(report);
-        }
+    if let [which] = names
+        && *which != "all"
+    {
+        renew_one(&lock, which, options, now, cluster_ca, &mut report)?;
+        return Ok(report);
     }
     let mut list: Vec<&str> = Vec::new();
     for &name in names {
