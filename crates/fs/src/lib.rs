@@ -425,6 +425,41 @@ mod tests {
     }
 
     #[test]
+    fn a_file_that_cannot_be_placed_is_reported_first_and_the_others_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder that cannot be made: its name is taken by a file.
+        let blocker = dir.path().join("blocker");
+        fs::write(&blocker, b"a file").unwrap();
+        let paths: Vec<PathBuf> = ["pki/a.key", "blocker/b.crt", "pki/c.crt", "d.conf"]
+            .iter()
+            .map(|p| dir.path().join(p))
+            .collect();
+        let files: Vec<FileWrite<'_>> = paths
+            .iter()
+            .map(|path| FileWrite {
+                path,
+                bytes: b"new",
+                kind: FileKind::Public,
+            })
+            .collect();
+        let err = write_atomic_all(&files, Overwrite::Replace).unwrap_err();
+        assert!(
+            matches!(&err, FsError::Io { path, .. } if path == &dir.path().join("blocker")),
+            "{err}"
+        );
+        for path in [&paths[0], &paths[2], &paths[3]] {
+            assert_eq!(fs::read(path).unwrap(), b"new", "{}", path.display());
+        }
+        // No temporary file stays behind.
+        for folder in [dir.path().to_path_buf(), dir.path().join("pki")] {
+            for entry in fs::read_dir(&folder).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                assert!(!name.contains(".tmp."), "left behind: {name}");
+            }
+        }
+    }
+
+    #[test]
     fn many_files_are_written_and_an_existing_one_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let existing = dir.path().join("pki/ca.key");
