@@ -37,7 +37,7 @@ fn subject_or_fixed(text: Option<&str>, profile: &kubepki_profile) -> Result<Sub
         Some(text) => Ok(Subject::parse(text)?),
         None => profile.inner.fixed_subject().ok_or_else(|| {
             Failure::new(
-                kubepki_result::NullParameter,
+                kubepki_result::InvalidParameter,
                 format!(
                     "subject is empty and profile {} has no fixed subject",
                     profile.inner.name
