@@ -9,7 +9,9 @@
  * There is no thread-local "last error".
  *
  * Ownership: inputs are borrowed for the duration of the call (const uint8_t *data with
- * size_t len; text need not be NUL-terminated). Outputs are written through T **out only on
+ * size_t len; text need not be NUL-terminated). A length of 0 is empty input whatever the
+ * pointer, NULL included; NULL with a length above 0 is KUBEPKI_RESULT_NULL_PARAMETER. An
+ * optional input (a passphrase, a subject, an expected name) is absent when empty. Outputs are written through T **out only on
  * success; the caller owns them and frees each with its _free function (all accept NULL).
  * kubepki_bytes (PEM, DER, text) is freed with kubepki_bytes_free, which zeroizes it; its
  * data is followed by a NUL byte not counted in its length. Pointers returned by accessors
@@ -54,7 +56,8 @@
 
 // The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
 // 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification, 6xx the cluster
-// tree, 7xx PKCS#11); a number is never reused. Codes received from C are read as `uint32_t`.
+// tree, 7xx PKCS#11, 8xx certificates.k8s.io objects and signers, 9xx files and locks); a
+// number is never reused. Codes received from C are read as `uint32_t`.
 enum kubepki_result
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
   : uint32_t
@@ -76,6 +79,8 @@ enum kubepki_result
   KUBEPKI_RESULT_INTERIOR_NUL = 6,
   // The value asked for is absent (e.g. a request without a common name).
   KUBEPKI_RESULT_NOT_FOUND = 7,
+  // An error of a kind this build does not classify yet: a bug, please report it.
+  KUBEPKI_RESULT_UNCLASSIFIED = 8,
   // An algorithm name that is not one of kubeadm's.
   KUBEPKI_RESULT_KEY_UNKNOWN_ALGORITHM = 100,
   // An RSA key below 2048 bits.
@@ -220,6 +225,40 @@ enum kubepki_result
   KUBEPKI_RESULT_PKCS11_MECHANISM = 705,
   // Any other PKCS#11 failure.
   KUBEPKI_RESULT_PKCS11_OTHER = 799,
+  // A CertificateSigningRequest that fails validation (the API server's `422 Invalid`).
+  KUBEPKI_RESULT_API_INVALID = 800,
+  // An admission rule refused the object (the API server's `403 Forbidden`).
+  KUBEPKI_RESULT_API_FORBIDDEN = 801,
+  // No object by that name.
+  KUBEPKI_RESULT_API_NOT_FOUND = 802,
+  // An object by that name exists already.
+  KUBEPKI_RESULT_API_ALREADY_EXISTS = 803,
+  // An update based on an older resourceVersion than the stored one.
+  KUBEPKI_RESULT_API_CONFLICT = 804,
+  // Approving a denied request, or denying an approved one.
+  KUBEPKI_RESULT_API_ALREADY_DECIDED = 805,
+  // The signer's policy refuses the request (subject, SANs, usages, system:masters).
+  KUBEPKI_RESULT_API_SIGNER_REFUSED = 806,
+  // The signer's CA has expired.
+  KUBEPKI_RESULT_API_SIGNER_EXPIRED = 807,
+  // Text that is not a CertificateSigningRequest, or too large or too deeply nested.
+  KUBEPKI_RESULT_API_DECODE = 808,
+  // The object store cannot hold or read an object (name too long, corrupt file, I/O).
+  KUBEPKI_RESULT_API_STORE = 809,
+  // A signer name with no profile.
+  KUBEPKI_RESULT_API_UNKNOWN_SIGNER = 810,
+  // Any other certificates.k8s.io problem.
+  KUBEPKI_RESULT_API_OTHER = 899,
+  // The target file exists and overwriting was not allowed.
+  KUBEPKI_RESULT_FS_EXISTS = 900,
+  // Another process holds the lock on the folder.
+  KUBEPKI_RESULT_FS_LOCKED = 901,
+  // The journal of an interrupted change cannot be used.
+  KUBEPKI_RESULT_FS_JOURNAL = 902,
+  // Reading, writing or syncing a file failed (the message names the path and OS error).
+  KUBEPKI_RESULT_FS_IO = 903,
+  // Any other file problem.
+  KUBEPKI_RESULT_FS_OTHER = 999,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -435,7 +474,7 @@ const char *kubepki_version(void);
 uint32_t kubepki_abi_version(void);
 
 // Creates a self-signed root CA with (a copy of) `key` under a CA `profile` (e.g. the
-// built-in `ca`). `subject` may be NULL to take the profile's fixed subject.
+// built-in `ca`). `subject` may be empty (NULL, 0) to take the profile's fixed subject.
 // `validity_seconds` 0 takes the profile's default; `now_unix` is the issuing time in
 // seconds since 1970, 0 meaning the current time.
 //
@@ -468,7 +507,7 @@ kubepki_result kubepki_ca_issue_intermediate(const struct kubepki_ca *ca,
                                              struct kubepki_error **err_out);
 
 // Loads a CA from its PEM (or DER) certificate, optionally followed by its chain, and its
-// private key (`passphrase` NULL unless the key is encrypted). Checks that the certificate
+// private key (`passphrase` empty unless the key is encrypted). Checks that the certificate
 // is a CA and that the key matches it.
 //
 // # Safety
@@ -952,7 +991,10 @@ void kubepki_expiration_report_free(struct kubepki_expiration_report *report);
 // is the one name `all`; `names_len` 0 means `all`. Each gets a new key (same algorithm)
 // and a certificate for `validity_seconds` (0: 1 year), signed by its CA from the tree, or
 // the cluster CA by `cluster_ca` when not NULL (a CA key on a token). `*report` lists the
-// renewed files (with the component to restart) and those skipped (external CA).
+// renewed files (with the component to restart) and those skipped (external CA). A name
+// given twice is renewed once. When one fails after others were renewed (they stay
+// renewed), the result is `KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE` and the error lists
+// them: `kubepki_error_renewed_len` / `kubepki_error_renewed_get`.
 //
 // # Safety
 // The folders point to their lengths in bytes; `names` is NULL (`names_len` 0) or points to
@@ -971,13 +1013,13 @@ kubepki_result kubepki_renew(const uint8_t *cert_dir,
                              struct kubepki_error **err_out);
 
 // A kubeconfig file for a new user (kubeadm's `kubeconfig user`): a fresh `algorithm` key
-// (NULL: `ECDSA-P256`), a client certificate with CN `user` and O `groups`, signed by `ca`
+// (empty: `ECDSA-P256`), a client certificate with CN `user` and O `groups`, signed by `ca`
 // for `validity_seconds` (0: 24 hours) from `now_unix` (0: the current time), for the
 // cluster `cluster_name` at `server` (`https://HOST:PORT`). `*out` holds the YAML, with the
 // private key in it: free it with `kubepki_bytes_free`, which zeroizes it.
 //
 // # Safety
-// `ca` is a live CA; the texts point to their lengths in bytes (`algorithm` may be NULL);
+// `ca` is a live CA; the texts point to their lengths in bytes (`algorithm` may be empty);
 // `groups` is NULL (`groups_len` 0) or points to `groups_len` texts; `out` points to
 // storage for one pointer; `err_out` is NULL or points to storage for one pointer.
 kubepki_result kubepki_kubeconfig_user(const struct kubepki_ca *ca,
@@ -1106,6 +1148,21 @@ uint32_t kubepki_error_code(const struct kubepki_error *err);
 // `err` is NULL or a live handle from this library.
 const char *kubepki_error_message(const struct kubepki_error *err);
 
+// For `KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE`: how many certificates were renewed (and
+// stay renewed) before the one that failed; 0 for any other error and for NULL.
+//
+// # Safety
+// `err` is NULL or a live handle from this library.
+size_t kubepki_error_renewed_len(const struct kubepki_error *err);
+
+// The name (kubeadm's, e.g. `apiserver`, `admin.conf`) of renewed certificate `index`, in
+// the order they were renewed, owned by the error; NULL for NULL or an index out of range.
+//
+// # Safety
+// `err` is NULL or a live handle from this library.
+const char *kubepki_error_renewed_get(const struct kubepki_error *err,
+                                      size_t index);
+
 // Frees an error. NULL is accepted and ignored.
 //
 // # Safety
@@ -1130,7 +1187,7 @@ kubepki_result kubepki_key_generate(const uint8_t *name,
                                     struct kubepki_error **err_out);
 
 // Parses a private key from PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8) or DER.
-// `passphrase` may be NULL; it is needed only for `ENCRYPTED PRIVATE KEY`.
+// `passphrase` may be empty (NULL, 0): it is needed only for `ENCRYPTED PRIVATE KEY`.
 //
 // # Safety
 // `data` points to `len` bytes, `passphrase` is NULL or points to `passphrase_len` bytes;
@@ -1185,7 +1242,7 @@ const char *kubepki_key_algorithm(const struct kubepki_key *key);
 void kubepki_key_free(struct kubepki_key *key);
 
 // A built-in (kubeadm) profile by name, e.g. `ca`, `apiserver`, `admin`, `client`,
-// `kubelet-client`. `node_name` and `advertise_address` (both may be NULL) fill in the
+// `kubelet-client`. `node_name` and `advertise_address` (both may be empty) fill in the
 // profiles that need them (apiserver, etcd-*, kubelet-*).
 //
 // # Safety
@@ -1339,8 +1396,8 @@ void kubepki_strings_free(struct kubepki_strings *strings);
 
 // Verifies `cert_pem` (the leaf, possibly followed by its chain) up to one of the trust
 // anchors in `ca_pem`, at `now_unix` (seconds since 1970, 0 meaning the current time), per
-// RFC 5280. `untrusted_pem` (may be NULL) holds more intermediates. `purpose` is a
-// `kubepki_purpose`; `name` (may be NULL) is a DNS name, IP address or e-mail address the
+// RFC 5280. `untrusted_pem` (may be empty) holds more intermediates. `purpose` is a
+// `kubepki_purpose`; `name` (empty: none) is a DNS name, IP address or e-mail address the
 // leaf must carry. Returns `KUBEPKI_RESULT_OK` when the chain is valid.
 //
 // # Safety
@@ -1363,7 +1420,7 @@ kubepki_result kubepki_verify(const uint8_t *ca_pem,
 // one of the CAs in `client_ca_pem` (its `--client-ca-file`) valid at `now_unix` (0 meaning
 // the current time) that allows client authentication. The user is the common name, the
 // groups the organization values in order (the API server adds `system:authenticated`,
-// not listed). `untrusted_pem` (may be NULL) holds more intermediates. On success `user_out`
+// not listed). `untrusted_pem` (may be empty) holds more intermediates. On success `user_out`
 // receives the user name (free with `kubepki_bytes_free`) and `groups_out` the groups (free
 // with `kubepki_strings_free`); on failure neither is written.
 //

@@ -379,7 +379,7 @@ func KubeconfigUser(ca *CA, clusterName, server, user string, groups []string, a
 	cnp, cnn := in([]byte(clusterName))
 	sp, sn := in([]byte(server))
 	up, un := in([]byte(user))
-	ap, an := optStr(algorithm)
+	ap, an := in([]byte(algorithm))
 	gp, gn, free := strList(groups)
 	defer free()
 	var out *C.kubepki_bytes

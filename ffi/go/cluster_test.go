@@ -136,6 +136,15 @@ func TestInitCheckRenew(t *testing.T) {
 	if len(renewed.Entries) != 1 || renewed.Entries[0].Action != Renewed || renewed.Entries[0].Note == "" {
 		t.Errorf("%+v", renewed)
 	}
+	// A CA cannot be renewed: the renewal stops there, and the error names what was renewed.
+	_, err = Renew(pki, dir, []string{"apiserver", "admin.conf", "ca"}, 0, nil, time.Time{})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeClusterRenewIncomplete {
+		t.Fatalf("renew up to a CA: %v", err)
+	}
+	if len(e.Renewed) != 2 || e.Renewed[0] != "apiserver" || e.Renewed[1] != "admin.conf" {
+		t.Errorf("renewed before the CA: %q (%s)", e.Renewed, e.Message)
+	}
 	certPEM, _ := os.ReadFile(filepath.Join(pki, "ca.crt"))
 	keyPEM, _ := os.ReadFile(filepath.Join(pki, "ca.key"))
 	ca, err := LoadCA(certPEM, keyPEM, nil)

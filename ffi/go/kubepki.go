@@ -14,35 +14,63 @@ import (
 	"unsafe"
 )
 
-// Result codes of the C ABI that callers commonly test for (see kubepki.h for all).
+// Result codes of the C ABI that callers commonly test for (see kubepki.h for all), taken
+// from the header so that they cannot drift from it.
 const (
-	CodeNullParameter        uint32 = 1
-	CodeAlreadyUsed          uint32 = 4
-	CodeKeyUnknownAlgorithm  uint32 = 100
-	CodeKeyMalformed         uint32 = 106
-	CodeKeyPassphraseNeeded  uint32 = 107
-	CodeKeyDecrypt           uint32 = 108
-	CodeCSRMalformed         uint32 = 204
-	CodeCSRProofOfPossession uint32 = 206
-	CodeProfileUnknown       uint32 = 300
-	CodeProfileCNMismatch    uint32 = 304
-	CodeProfileOrgRefused    uint32 = 305
-	CodeProfileValidity      uint32 = 306
-	CodeCAWrongProfileKind   uint32 = 405
-	CodeCertMalformed        uint32 = 408
-	CodeVerifyExpired        uint32 = 502
-	CodeVerifyUnknownIssuer  uint32 = 503
-	CodeVerifyNameMismatch   uint32 = 505
-	CodeVerifyUsage          uint32 = 506
-	CodePKCS11Module         uint32 = 701
-	CodePKCS11Object         uint32 = 703
-	CodePKCS11Pin            uint32 = 704
+	CodeNullParameter          uint32 = C.KUBEPKI_RESULT_NULL_PARAMETER
+	CodeAlreadyUsed            uint32 = C.KUBEPKI_RESULT_ALREADY_USED
+	CodeUnclassified           uint32 = C.KUBEPKI_RESULT_UNCLASSIFIED
+	CodeKeyUnknownAlgorithm    uint32 = C.KUBEPKI_RESULT_KEY_UNKNOWN_ALGORITHM
+	CodeKeyMalformed           uint32 = C.KUBEPKI_RESULT_KEY_MALFORMED
+	CodeKeyPassphraseNeeded    uint32 = C.KUBEPKI_RESULT_KEY_PASSPHRASE_REQUIRED
+	CodeKeyDecrypt             uint32 = C.KUBEPKI_RESULT_KEY_DECRYPT
+	CodeCSRMalformed           uint32 = C.KUBEPKI_RESULT_CSR_MALFORMED
+	CodeCSRProofOfPossession   uint32 = C.KUBEPKI_RESULT_CSR_PROOF_OF_POSSESSION
+	CodeProfileUnknown         uint32 = C.KUBEPKI_RESULT_PROFILE_UNKNOWN
+	CodeProfileCNMismatch      uint32 = C.KUBEPKI_RESULT_PROFILE_COMMON_NAME_MISMATCH
+	CodeProfileOrgRefused      uint32 = C.KUBEPKI_RESULT_PROFILE_ORGANIZATION_REFUSED
+	CodeProfileValidity        uint32 = C.KUBEPKI_RESULT_PROFILE_VALIDITY_REFUSED
+	CodeCAWrongProfileKind     uint32 = C.KUBEPKI_RESULT_CA_WRONG_PROFILE_KIND
+	CodeCertMalformed          uint32 = C.KUBEPKI_RESULT_CERT_MALFORMED
+	CodeVerifyExpired          uint32 = C.KUBEPKI_RESULT_VERIFY_EXPIRED
+	CodeVerifyUnknownIssuer    uint32 = C.KUBEPKI_RESULT_VERIFY_UNKNOWN_ISSUER
+	CodeVerifyNameMismatch     uint32 = C.KUBEPKI_RESULT_VERIFY_NAME_MISMATCH
+	CodeVerifyUsage            uint32 = C.KUBEPKI_RESULT_VERIFY_USAGE_NOT_ALLOWED
+	CodeClusterMisfit          uint32 = C.KUBEPKI_RESULT_CLUSTER_MISFIT
+	CodeClusterIO              uint32 = C.KUBEPKI_RESULT_CLUSTER_IO
+	CodeClusterUnknownCert     uint32 = C.KUBEPKI_RESULT_CLUSTER_UNKNOWN_CERTIFICATE
+	CodeClusterNoCAKey         uint32 = C.KUBEPKI_RESULT_CLUSTER_NO_CA_KEY
+	CodeClusterRenewIncomplete uint32 = C.KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE
+	CodeClusterCANotRenewed    uint32 = C.KUBEPKI_RESULT_CLUSTER_CA_NOT_RENEWED
+	CodePKCS11Module           uint32 = C.KUBEPKI_RESULT_PKCS11_MODULE
+	CodePKCS11Object           uint32 = C.KUBEPKI_RESULT_PKCS11_OBJECT
+	CodePKCS11Pin              uint32 = C.KUBEPKI_RESULT_PKCS11_PIN
+	CodeAPIInvalid             uint32 = C.KUBEPKI_RESULT_API_INVALID
+	CodeAPIForbidden           uint32 = C.KUBEPKI_RESULT_API_FORBIDDEN
+	CodeAPINotFound            uint32 = C.KUBEPKI_RESULT_API_NOT_FOUND
+	CodeAPIAlreadyExists       uint32 = C.KUBEPKI_RESULT_API_ALREADY_EXISTS
+	CodeAPIConflict            uint32 = C.KUBEPKI_RESULT_API_CONFLICT
+	CodeAPIAlreadyDecided      uint32 = C.KUBEPKI_RESULT_API_ALREADY_DECIDED
+	CodeAPISignerRefused       uint32 = C.KUBEPKI_RESULT_API_SIGNER_REFUSED
+	CodeAPISignerExpired       uint32 = C.KUBEPKI_RESULT_API_SIGNER_EXPIRED
+	CodeAPIDecode              uint32 = C.KUBEPKI_RESULT_API_DECODE
+	CodeAPIStore               uint32 = C.KUBEPKI_RESULT_API_STORE
+	CodeAPIUnknownSigner       uint32 = C.KUBEPKI_RESULT_API_UNKNOWN_SIGNER
+	CodeAPIOther               uint32 = C.KUBEPKI_RESULT_API_OTHER
+	CodeFSExists               uint32 = C.KUBEPKI_RESULT_FS_EXISTS
+	CodeFSLocked               uint32 = C.KUBEPKI_RESULT_FS_LOCKED
+	CodeFSJournal              uint32 = C.KUBEPKI_RESULT_FS_JOURNAL
+	CodeFSIO                   uint32 = C.KUBEPKI_RESULT_FS_IO
+	CodeFSOther                uint32 = C.KUBEPKI_RESULT_FS_OTHER
 )
 
 // Error is a failed call: the library's result code and its full message.
 type Error struct {
 	Code    uint32
 	Message string
+	// Renewed lists, for CodeClusterRenewIncomplete, the certificates renewed (and still
+	// renewed) before the one that failed, in order.
+	Renewed []string
 }
 
 func (e *Error) Error() string {
@@ -62,6 +90,9 @@ func check(rc C.kubepki_result, cerr *C.kubepki_error) error {
 	e := &Error{Code: uint32(rc)}
 	if cerr != nil {
 		e.Message = C.GoString(C.kubepki_error_message(cerr))
+		for i := C.size_t(0); i < C.kubepki_error_renewed_len(cerr); i++ {
+			e.Renewed = append(e.Renewed, C.GoString(C.kubepki_error_renewed_get(cerr, i)))
+		}
 		C.kubepki_error_free(cerr)
 	} else {
 		e.Message = C.GoString(C.kubepki_result_message(C.uint32_t(rc)))
@@ -69,31 +100,14 @@ func check(rc C.kubepki_result, cerr *C.kubepki_error) error {
 	return e
 }
 
-// zero backs empty inputs: the ABI wants a non-NULL pointer for a present, empty value.
-var zero [1]byte
-
-// in passes a byte slice to C: the pointer is only used during the call.
+// in passes a byte slice to C: the pointer is only used during the call. Empty input is
+// (NULL, 0), which the ABI reads as empty, and as absent for an optional input: so a nil or
+// empty passphrase, subject or name is not given.
 func in(b []byte) (*C.uint8_t, C.size_t) {
 	if len(b) == 0 {
-		return (*C.uint8_t)(unsafe.Pointer(&zero[0])), 0
+		return nil, 0
 	}
 	return (*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))
-}
-
-// optIn passes nil as NULL and anything else as in does.
-func optIn(b []byte) (*C.uint8_t, C.size_t) {
-	if b == nil {
-		return nil, 0
-	}
-	return in(b)
-}
-
-// optStr passes "" as NULL.
-func optStr(s string) (*C.uint8_t, C.size_t) {
-	if s == "" {
-		return nil, 0
-	}
-	return in([]byte(s))
 }
 
 // takeBytes copies and frees (zeroizing) a kubepki_bytes.
@@ -167,7 +181,7 @@ func GenerateKey(algorithm string) (*Key, error) {
 // ParseKey reads a PEM or DER private key; passphrase may be nil unless it is encrypted.
 func ParseKey(data, passphrase []byte) (*Key, error) {
 	p, n := in(data)
-	pp, pn := optIn(passphrase)
+	pp, pn := in(passphrase)
 	var out *C.kubepki_key
 	var cerr *C.kubepki_error
 	if err := check(C.kubepki_key_parse(p, n, pp, pn, &out, &cerr), cerr); err != nil {
@@ -349,8 +363,8 @@ func newProfile(ptr *C.kubepki_profile) *Profile {
 // "client", ...). nodeName and advertiseAddress may be "" when the profile needs neither.
 func BuiltinProfile(name, nodeName, advertiseAddress string) (*Profile, error) {
 	p, n := in([]byte(name))
-	np, nn := optStr(nodeName)
-	ap, an := optStr(advertiseAddress)
+	np, nn := in([]byte(nodeName))
+	ap, an := in([]byte(advertiseAddress))
 	var out *C.kubepki_profile
 	var cerr *C.kubepki_error
 	if err := check(C.kubepki_profile_builtin(p, n, np, nn, ap, an, &out, &cerr), cerr); err != nil {
@@ -401,7 +415,7 @@ func newCA(ptr *C.kubepki_ca) *CA {
 // NewSelfSignedCA makes a root CA holding a copy of key under a CA profile. subject "" takes
 // the profile's; validity 0 the profile's default; a zero now the current time.
 func NewSelfSignedCA(key *Key, subject string, profile *Profile, validity time.Duration, now time.Time) (*CA, error) {
-	sp, sn := optStr(subject)
+	sp, sn := in([]byte(subject))
 	var out *C.kubepki_ca
 	var cerr *C.kubepki_error
 	rc := C.kubepki_ca_self_signed(key.ptr, sp, sn, profile.ptr, validityArg(validity), unixArg(now), &out, &cerr)
@@ -417,7 +431,7 @@ func NewSelfSignedCA(key *Key, subject string, profile *Profile, validity time.D
 func LoadCA(certPEM, keyPEM, passphrase []byte) (*CA, error) {
 	cp, cn := in(certPEM)
 	kp, kn := in(keyPEM)
-	pp, pn := optIn(passphrase)
+	pp, pn := in(passphrase)
 	var out *C.kubepki_ca
 	var cerr *C.kubepki_error
 	if err := check(C.kubepki_ca_from_pem(cp, cn, kp, kn, pp, pn, &out, &cerr), cerr); err != nil {
@@ -428,7 +442,7 @@ func LoadCA(certPEM, keyPEM, passphrase []byte) (*CA, error) {
 
 // IssueIntermediate makes a CA below this one holding a copy of key.
 func (ca *CA) IssueIntermediate(key *Key, subject string, profile *Profile, validity time.Duration, now time.Time) (*CA, error) {
-	sp, sn := optStr(subject)
+	sp, sn := in([]byte(subject))
 	var out *C.kubepki_ca
 	var cerr *C.kubepki_error
 	rc := C.kubepki_ca_issue_intermediate(ca.ptr, key.ptr, sp, sn, profile.ptr, validityArg(validity), unixArg(now), &out, &cerr)
@@ -595,9 +609,9 @@ const (
 // untrustedPEM may be nil.
 func Verify(caPEM, untrustedPEM, certPEM []byte, purpose Purpose, name string, now time.Time) error {
 	cp, cn := in(caPEM)
-	up, un := optIn(untrustedPEM)
+	up, un := in(untrustedPEM)
 	lp, ln := in(certPEM)
-	np, nn := optStr(name)
+	np, nn := in([]byte(name))
 	var cerr *C.kubepki_error
 	rc := C.kubepki_verify(cp, cn, up, un, lp, ln, C.uint32_t(purpose), np, nn, unixArg(now), &cerr)
 	return check(rc, cerr)
@@ -610,7 +624,7 @@ func Verify(caPEM, untrustedPEM, certPEM []byte, purpose Purpose, name string, n
 // untrustedPEM may be nil.
 func KubernetesIdentity(clientCAPEM, untrustedPEM, certPEM []byte, now time.Time) (string, []string, error) {
 	cp, cn := in(clientCAPEM)
-	up, un := optIn(untrustedPEM)
+	up, un := in(untrustedPEM)
 	lp, ln := in(certPEM)
 	var user *C.kubepki_bytes
 	var groups *C.kubepki_strings

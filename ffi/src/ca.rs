@@ -31,15 +31,15 @@ impl kubepki_ca {
     }
 }
 
-/// The subject given, or the profile's fixed one when `text` is NULL.
+/// The subject given, or the profile's fixed one when none is given (empty input).
 fn subject_or_fixed(text: Option<&str>, profile: &kubepki_profile) -> Result<Subject, Failure> {
     match text {
         Some(text) => Ok(Subject::parse(text)?),
         None => profile.inner.fixed_subject().ok_or_else(|| {
             Failure::new(
-                kubepki_result::NullParameter,
+                kubepki_result::InvalidParameter,
                 format!(
-                    "subject is NULL and profile {} has no fixed subject",
+                    "subject is empty and profile {} has no fixed subject",
                     profile.inner.name
                 ),
             )
@@ -48,7 +48,7 @@ fn subject_or_fixed(text: Option<&str>, profile: &kubepki_profile) -> Result<Sub
 }
 
 /// Creates a self-signed root CA with (a copy of) `key` under a CA `profile` (e.g. the
-/// built-in `ca`). `subject` may be NULL to take the profile's fixed subject.
+/// built-in `ca`). `subject` may be empty (NULL, 0) to take the profile's fixed subject.
 /// `validity_seconds` 0 takes the profile's default; `now_unix` is the issuing time in
 /// seconds since 1970, 0 meaning the current time.
 ///
@@ -131,7 +131,7 @@ pub unsafe extern "C" fn kubepki_ca_issue_intermediate(
 }
 
 /// Loads a CA from its PEM (or DER) certificate, optionally followed by its chain, and its
-/// private key (`passphrase` NULL unless the key is encrypted). Checks that the certificate
+/// private key (`passphrase` empty unless the key is encrypted). Checks that the certificate
 /// is a CA and that the key matches it.
 ///
 /// # Safety
@@ -154,7 +154,7 @@ pub unsafe extern "C" fn kubepki_ca_from_pem(
         // SAFETY: as the caller promised.
         let key = unsafe { bytes_arg(key, key_len, "key")? };
         // SAFETY: as the caller promised.
-        let passphrase = unsafe { opt_bytes_arg(passphrase, passphrase_len) };
+        let passphrase = unsafe { opt_bytes_arg(passphrase, passphrase_len, "passphrase")? };
         out_arg(out, "out")?;
         let inner = Ca::from_pem(cert, key, passphrase)?;
         // SAFETY: `out` checked above.

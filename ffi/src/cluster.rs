@@ -10,7 +10,7 @@ use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
     Action, Bundle, GroupsCompat, InitOptions, RenewOptions, UserKubeconfigOptions,
     check_expiration, generate, generate_with_ca_signer, init_with_ca_signer, parse_san,
-    renew_with_ca, user_kubeconfig,
+    renew_each, user_kubeconfig,
 };
 use kubepki::csr::check_node_name;
 use kubepki::profile::first_service_ip;
@@ -32,7 +32,8 @@ pub struct kubepki_str {
     pub len: usize,
 }
 
-/// Reads an array of texts; `what` names it in errors.
+/// Reads an array of texts; `what` names it in errors. As for bytes, a count of 0 is an
+/// empty list whatever the pointer, and each item of length 0 is empty text.
 ///
 /// # Safety
 /// `items` is NULL (then `count` must be 0) or points to `count` `kubepki_str`, each pointing
@@ -46,7 +47,10 @@ unsafe fn str_list(
         return Ok(Vec::new());
     }
     if items.is_null() {
-        return Err(crate::util::null(what));
+        return Err(Failure::new(
+            kubepki_result::NullParameter,
+            format!("{what} is NULL with a count of {count}"),
+        ));
     }
     // SAFETY: not NULL, and the caller promises `count` items.
     let items = unsafe { std::slice::from_raw_parts(items, count) };
@@ -54,9 +58,6 @@ unsafe fn str_list(
         .iter()
         .enumerate()
         .map(|(i, item)| {
-            if item.len == 0 {
-                return Ok(String::new());
-            }
             // SAFETY: the caller promises each item points to its `len` bytes.
             unsafe { str_arg(item.data, item.len, &format!("{what}[{i}]")) }.map(str::to_owned)
         })
@@ -1147,7 +1148,10 @@ pub unsafe extern "C" fn kubepki_expiration_report_free(report: *mut kubepki_exp
 /// is the one name `all`; `names_len` 0 means `all`. Each gets a new key (same algorithm)
 /// and a certificate for `validity_seconds` (0: 1 year), signed by its CA from the tree, or
 /// the cluster CA by `cluster_ca` when not NULL (a CA key on a token). `*report` lists the
-/// renewed files (with the component to restart) and those skipped (external CA).
+/// renewed files (with the component to restart) and those skipped (external CA). A name
+/// given twice is renewed once. When one fails after others were renewed (they stay
+/// renewed), the result is `KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE` and the error lists
+/// them: `kubepki_error_renewed_len` / `kubepki_error_renewed_get`.
 ///
 /// # Safety
 /// The folders point to their lengths in bytes; `names` is NULL (`names_len` 0) or points to
@@ -1193,26 +1197,24 @@ pub unsafe extern "C" fn kubepki_renew(
             add_sans: Vec::new(),
             keep_old: None,
         };
-        let mut rows = Vec::new();
-        let mut warnings = Vec::new();
-        for name in &names {
-            let done = renew_with_ca(&options, name, now, cluster_ca)?;
-            rows.extend(done.renewed.iter().map(|r| Row {
-                name: c_text(&r.name),
-                path: c_text(&r.path.to_string_lossy()),
-                action: kubepki_action::Renewed,
-                ca: c_text(""),
-                note: c_text(r.restart),
-            }));
-            rows.extend(done.skipped.iter().map(|s| Row {
-                name: c_text(&s.name),
-                path: c_text(""),
-                action: kubepki_action::Skipped,
-                ca: c_text(&s.ca),
-                note: c_text(""),
-            }));
-            warnings.extend(done.warnings.iter().map(|w| c_text(w)));
-        }
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let done = renew_each(&options, &names, now, cluster_ca)?;
+        let renewed = done.renewed.iter().map(|r| Row {
+            name: c_text(&r.name),
+            path: c_text(&r.path.to_string_lossy()),
+            action: kubepki_action::Renewed,
+            ca: c_text(""),
+            note: c_text(r.restart),
+        });
+        let skipped = done.skipped.iter().map(|s| Row {
+            name: c_text(&s.name),
+            path: c_text(""),
+            action: kubepki_action::Skipped,
+            ca: c_text(&s.ca),
+            note: c_text(""),
+        });
+        let rows = renewed.chain(skipped).collect();
+        let warnings = done.warnings.iter().map(|w| c_text(w)).collect();
         // SAFETY: `report` checked above.
         unsafe { write_out(report, kubepki_report { rows, warnings }) };
         Ok(())
@@ -1220,13 +1222,13 @@ pub unsafe extern "C" fn kubepki_renew(
 }
 
 /// A kubeconfig file for a new user (kubeadm's `kubeconfig user`): a fresh `algorithm` key
-/// (NULL: `ECDSA-P256`), a client certificate with CN `user` and O `groups`, signed by `ca`
+/// (empty: `ECDSA-P256`), a client certificate with CN `user` and O `groups`, signed by `ca`
 /// for `validity_seconds` (0: 24 hours) from `now_unix` (0: the current time), for the
 /// cluster `cluster_name` at `server` (`https://HOST:PORT`). `*out` holds the YAML, with the
 /// private key in it: free it with `kubepki_bytes_free`, which zeroizes it.
 ///
 /// # Safety
-/// `ca` is a live CA; the texts point to their lengths in bytes (`algorithm` may be NULL);
+/// `ca` is a live CA; the texts point to their lengths in bytes (`algorithm` may be empty);
 /// `groups` is NULL (`groups_len` 0) or points to `groups_len` texts; `out` points to
 /// storage for one pointer; `err_out` is NULL or points to storage for one pointer.
 #[unsafe(no_mangle)]

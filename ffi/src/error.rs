@@ -4,12 +4,13 @@ use std::ffi::{CString, c_char};
 
 use kubepki::cluster::ClusterError;
 use kubepki::profile::ProfileError;
-use kubepki::{CsrError, KeyError, SignError};
+use kubepki::{ApiError, CsrError, FsError, KeyError, Pkcs11Error, SignError};
 use kubepki_verify::VerifyError;
 
 /// The result of every fallible call. The numbers are fixed and grouped by area (1xx keys,
 /// 2xx requests, 3xx profiles, 4xx CA and certificates, 5xx verification, 6xx the cluster
-/// tree, 7xx PKCS#11); a number is never reused. Codes received from C are read as `uint32_t`.
+/// tree, 7xx PKCS#11, 8xx certificates.k8s.io objects and signers, 9xx files and locks); a
+/// number is never reused. Codes received from C are read as `uint32_t`.
 #[repr(u32)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum kubepki_result {
@@ -29,6 +30,8 @@ pub enum kubepki_result {
     InteriorNul = 6,
     /// The value asked for is absent (e.g. a request without a common name).
     NotFound = 7,
+    /// An error of a kind this build does not classify yet: a bug, please report it.
+    Unclassified = 8,
 
     /// An algorithm name that is not one of kubeadm's.
     KeyUnknownAlgorithm = 100,
@@ -180,6 +183,42 @@ pub enum kubepki_result {
     Pkcs11Mechanism = 705,
     /// Any other PKCS#11 failure.
     Pkcs11Other = 799,
+
+    /// A CertificateSigningRequest that fails validation (the API server's `422 Invalid`).
+    ApiInvalid = 800,
+    /// An admission rule refused the object (the API server's `403 Forbidden`).
+    ApiForbidden = 801,
+    /// No object by that name.
+    ApiNotFound = 802,
+    /// An object by that name exists already.
+    ApiAlreadyExists = 803,
+    /// An update based on an older resourceVersion than the stored one.
+    ApiConflict = 804,
+    /// Approving a denied request, or denying an approved one.
+    ApiAlreadyDecided = 805,
+    /// The signer's policy refuses the request (subject, SANs, usages, system:masters).
+    ApiSignerRefused = 806,
+    /// The signer's CA has expired.
+    ApiSignerExpired = 807,
+    /// Text that is not a CertificateSigningRequest, or too large or too deeply nested.
+    ApiDecode = 808,
+    /// The object store cannot hold or read an object (name too long, corrupt file, I/O).
+    ApiStore = 809,
+    /// A signer name with no profile.
+    ApiUnknownSigner = 810,
+    /// Any other certificates.k8s.io problem.
+    ApiOther = 899,
+
+    /// The target file exists and overwriting was not allowed.
+    FsExists = 900,
+    /// Another process holds the lock on the folder.
+    FsLocked = 901,
+    /// The journal of an interrupted change cannot be used.
+    FsJournal = 902,
+    /// Reading, writing or syncing a file failed (the message names the path and OS error).
+    FsIo = 903,
+    /// Any other file problem.
+    FsOther = 999,
 }
 
 /// A failure as it crosses the boundary: the code and the full message.
@@ -187,6 +226,8 @@ pub enum kubepki_result {
 pub(crate) struct Failure {
     pub(crate) code: kubepki_result,
     pub(crate) message: String,
+    /// For [`kubepki_result::ClusterRenewIncomplete`]: the names renewed before the failure.
+    pub(crate) renewed: Vec<String>,
 }
 
 impl Failure {
@@ -194,6 +235,7 @@ impl Failure {
         Failure {
             code,
             message: message.into(),
+            renewed: Vec::new(),
         }
     }
 }
@@ -356,9 +398,8 @@ fn cluster_code(e: &ClusterError) -> kubepki_result {
     match e {
         ClusterError::Misfit { .. } => R::ClusterMisfit,
         ClusterError::IncompletePair { .. } => R::ClusterIncompletePair,
-        ClusterError::Read { .. } | ClusterError::CreateDir { .. } | ClusterError::Fs(_) => {
-            R::ClusterIo
-        }
+        ClusterError::Read { .. } | ClusterError::CreateDir { .. } => R::ClusterIo,
+        ClusterError::Fs(source) => fs_code(source),
         ClusterError::Key { source, .. } => key_code(source),
         ClusterError::KeyGeneration(source) => key_code(source),
         ClusterError::Sign { source, .. } => sign_code(source),
@@ -377,20 +418,117 @@ fn cluster_code(e: &ClusterError) -> kubepki_result {
 
 impl From<ClusterError> for Failure {
     fn from(e: ClusterError) -> Self {
-        Failure::new(cluster_code(&e), e.to_string())
+        let renewed = match &e {
+            ClusterError::RenewIncomplete { renewed, .. } => renewed.clone(),
+            _ => Vec::new(),
+        };
+        Failure {
+            renewed,
+            ..Failure::new(cluster_code(&e), e.to_string())
+        }
+    }
+}
+
+fn api_code(e: &ApiError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        ApiError::Invalid { .. } | ApiError::Timestamp(_) => R::ApiInvalid,
+        ApiError::Forbidden { .. } => R::ApiForbidden,
+        ApiError::NotFound { .. } => R::ApiNotFound,
+        ApiError::AlreadyExists { .. } => R::ApiAlreadyExists,
+        ApiError::Conflict { .. } => R::ApiConflict,
+        ApiError::AlreadyDecided { .. } => R::ApiAlreadyDecided,
+        ApiError::OrganizationNotSystemNodes
+        | ApiError::CommonNameNotSystemNode
+        | ApiError::DnsOrIpSanRequired
+        | ApiError::SanNotAllowed { .. }
+        | ApiError::UsagesMismatch { .. }
+        | ApiError::InvalidClientUsage { .. }
+        | ApiError::MissingClientAuth
+        | ApiError::UsageNotAllowed { .. }
+        | ApiError::SystemMastersRefused { .. }
+        | ApiError::CustomSignerOnClusterCa { .. } => R::ApiSignerRefused,
+        ApiError::SignerExpired { .. } => R::ApiSignerExpired,
+        ApiError::Decode { .. } | ApiError::TooLarge { .. } | ApiError::TooDeep { .. } => {
+            R::ApiDecode
+        }
+        ApiError::NameTooLongForStore { .. } | ApiError::Corrupt { .. } | ApiError::Io { .. } => {
+            R::ApiStore
+        }
+        ApiError::UnknownSigner { .. } => R::ApiUnknownSigner,
+        ApiError::Fs(e) => fs_code(e),
+        ApiError::Sign(e) => sign_code(e),
+        ApiError::Profile(e) => profile_code(e),
+        ApiError::Csr(e) => csr_code(e),
+        _ => R::ApiOther,
+    }
+}
+
+fn fs_code(e: &FsError) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        FsError::Exists { .. } => R::FsExists,
+        FsError::Locked { .. } => R::FsLocked,
+        FsError::Journal { .. } => R::FsJournal,
+        FsError::Io { .. } => R::FsIo,
+        _ => R::FsOther,
+    }
+}
+
+pub(crate) fn pkcs11_code(e: &Pkcs11Error) -> kubepki_result {
+    use kubepki_result as R;
+    match e {
+        Pkcs11Error::BadUri { .. } => R::Pkcs11BadUri,
+        Pkcs11Error::NoModulePath { .. } | Pkcs11Error::NoSuchModule { .. } => R::Pkcs11Module,
+        Pkcs11Error::NoSuchToken { .. } => R::Pkcs11Token,
+        Pkcs11Error::NoSuchObject { .. }
+        | Pkcs11Error::AmbiguousObject { .. }
+        | Pkcs11Error::NotAPrivateKey { .. }
+        | Pkcs11Error::WrongUriType { .. } => R::Pkcs11Object,
+        Pkcs11Error::PinRequired { .. }
+        | Pkcs11Error::WrongPin { .. }
+        | Pkcs11Error::PinLocked { .. }
+        | Pkcs11Error::PinSource { .. } => R::Pkcs11Pin,
+        Pkcs11Error::MechanismNotSupported { .. } | Pkcs11Error::UnsupportedKey { .. } => {
+            R::Pkcs11Mechanism
+        }
+        _ => R::Pkcs11Other,
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::new(api_code(&e), e.to_string())
+    }
+}
+
+impl From<FsError> for Failure {
+    fn from(e: FsError) -> Self {
+        Failure::new(fs_code(&e), e.to_string())
+    }
+}
+
+impl From<Pkcs11Error> for Failure {
+    fn from(e: Pkcs11Error) -> Self {
+        Failure::new(pkcs11_code(&e), e.to_string())
     }
 }
 
 impl From<kubepki::Error> for Failure {
     fn from(e: kubepki::Error) -> Self {
-        let code = match &e {
-            kubepki::Error::Key(e) => key_code(e),
-            kubepki::Error::Csr(e) => csr_code(e),
-            kubepki::Error::Profile(e) => profile_code(e),
-            kubepki::Error::Sign(e) => sign_code(e),
-            _ => kubepki_result::CaOther,
-        };
-        Failure::new(code, e.to_string())
+        match e {
+            kubepki::Error::Key(e) => e.into(),
+            kubepki::Error::Csr(e) => e.into(),
+            kubepki::Error::Profile(e) => e.into(),
+            kubepki::Error::Sign(e) => e.into(),
+            kubepki::Error::Verify(e) => e.into(),
+            kubepki::Error::Cluster(e) => e.into(),
+            kubepki::Error::Api(e) => e.into(),
+            kubepki::Error::Fs(e) => e.into(),
+            kubepki::Error::Pkcs11(e) => e.into(),
+            // `kubepki::Error` is non-exhaustive: a kind added later is a bug to classify here.
+            e => Failure::new(kubepki_result::Unclassified, e.to_string()),
+        }
     }
 }
 
@@ -398,20 +536,25 @@ impl From<kubepki::Error> for Failure {
 pub struct kubepki_error {
     code: kubepki_result,
     message: CString,
+    renewed: Vec<CString>,
+}
+
+/// Text for C: a message never holds NUL, but if one did, cut it there rather than lose it all.
+fn c_text(text: String) -> CString {
+    let bytes: Vec<u8> = text
+        .into_bytes()
+        .into_iter()
+        .take_while(|b| *b != 0)
+        .collect();
+    CString::new(bytes).unwrap_or_default()
 }
 
 impl kubepki_error {
     pub(crate) fn from_failure(failure: Failure) -> Self {
-        // A message never holds NUL, but if one did, cut it there rather than lose it all.
-        let bytes: Vec<u8> = failure
-            .message
-            .into_bytes()
-            .into_iter()
-            .take_while(|b| *b != 0)
-            .collect();
         kubepki_error {
             code: failure.code,
-            message: CString::new(bytes).unwrap_or_default(),
+            message: c_text(failure.message),
+            renewed: failure.renewed.into_iter().map(c_text).collect(),
         }
     }
 }
@@ -441,6 +584,33 @@ pub unsafe extern "C" fn kubepki_error_message(err: *const kubepki_error) -> *co
         Some(err) => err.message.as_ptr(),
         None => std::ptr::null(),
     }
+}
+
+/// For `KUBEPKI_RESULT_CLUSTER_RENEW_INCOMPLETE`: how many certificates were renewed (and
+/// stay renewed) before the one that failed; 0 for any other error and for NULL.
+///
+/// # Safety
+/// `err` is NULL or a live handle from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kubepki_error_renewed_len(err: *const kubepki_error) -> usize {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    unsafe { err.as_ref() }.map_or(0, |e| e.renewed.len())
+}
+
+/// The name (kubeadm's, e.g. `apiserver`, `admin.conf`) of renewed certificate `index`, in
+/// the order they were renewed, owned by the error; NULL for NULL or an index out of range.
+///
+/// # Safety
+/// `err` is NULL or a live handle from this library.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn kubepki_error_renewed_get(
+    err: *const kubepki_error,
+    index: usize,
+) -> *const c_char {
+    // SAFETY: the caller passes NULL or a live error from this library.
+    unsafe { err.as_ref() }
+        .and_then(|e| e.renewed.get(index))
+        .map_or(std::ptr::null(), |s| s.as_ptr())
 }
 
 /// Frees an error. NULL is accepted and ignored.
@@ -479,6 +649,7 @@ pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
         Panic => "internal error (panic): please report it",
         InteriorNul => "a text contains a NUL byte",
         NotFound => "the value is absent",
+        Unclassified => "unclassified error: please report it",
         KeyUnknownAlgorithm => "unknown key algorithm",
         KeyWeak => "RSA key below 2048 bits",
         KeyOversized => "RSA key above the maximum size",
@@ -551,6 +722,23 @@ pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
         Pkcs11Pin => "PKCS#11 PIN missing, wrong or locked",
         Pkcs11Mechanism => "PKCS#11 mechanism or key kind not supported",
         Pkcs11Other => "PKCS#11 error",
+        ApiInvalid => "invalid certificate signing request object",
+        ApiForbidden => "object refused by admission",
+        ApiNotFound => "no such certificate signing request",
+        ApiAlreadyExists => "certificate signing request already exists",
+        ApiConflict => "update conflict: the object changed",
+        ApiAlreadyDecided => "request already approved or denied",
+        ApiSignerRefused => "request refused by the signer's policy",
+        ApiSignerExpired => "signer CA expired",
+        ApiDecode => "not a readable certificate signing request",
+        ApiStore => "object store cannot hold or read the object",
+        ApiUnknownSigner => "unknown signer",
+        ApiOther => "certificates.k8s.io error",
+        FsExists => "file exists and overwriting is not allowed",
+        FsLocked => "folder locked by another process",
+        FsJournal => "journal of an interrupted change cannot be used",
+        FsIo => "file I/O failed",
+        FsOther => "file error",
     );
     text.as_ptr().cast()
 }
@@ -560,15 +748,102 @@ mod tests {
     use super::*;
     use std::ffi::CStr;
 
+    fn message(code: u32) -> &'static str {
+        // SAFETY: kubepki_result_message returns a static NUL-terminated string.
+        let text = unsafe { CStr::from_ptr(kubepki_result_message(code)) };
+        text.to_str().unwrap()
+    }
+
+    /// Every `KUBEPKI_RESULT_*` of the committed header, with its number: the codes C sees.
+    fn header_codes() -> Vec<(String, u32)> {
+        let header = concat!(env!("CARGO_MANIFEST_DIR"), "/../include/kubepki.h");
+        let text = std::fs::read_to_string(header).unwrap();
+        text.lines()
+            .filter_map(|line| {
+                let (name, value) = line
+                    .trim()
+                    .strip_prefix("KUBEPKI_RESULT_")?
+                    .split_once(" = ")?;
+                let value = value.trim_end_matches(',').parse().ok()?;
+                Some((name.to_owned(), value))
+            })
+            .collect()
+    }
+
     #[test]
     fn every_code_has_a_message() {
-        for code in [0u32, 1, 7, 100, 199, 206, 303, 400, 503, 599] {
-            // SAFETY: kubepki_result_message returns a static NUL-terminated string.
-            let text = unsafe { CStr::from_ptr(kubepki_result_message(code)) };
-            assert_ne!(text.to_str().unwrap(), "unknown result code", "code {code}");
+        let codes = header_codes();
+        assert!(
+            codes.len() > 90,
+            "too few codes read from the header: {codes:?}"
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, code) in &codes {
+            assert!(seen.insert(*code), "{name}: number {code} used twice");
+            assert_ne!(message(*code), "unknown result code", "{name} = {code}");
         }
-        // SAFETY: as above.
-        let unknown = unsafe { CStr::from_ptr(kubepki_result_message(12345)) };
-        assert_eq!(unknown.to_str().unwrap(), "unknown result code");
+        for code in 0..=u32::from(u16::MAX) {
+            if !seen.contains(&code) {
+                assert_eq!(message(code), "unknown result code", "code {code}");
+            }
+        }
+        assert_eq!(message(u32::MAX), "unknown result code");
+    }
+
+    #[test]
+    fn facade_errors_keep_their_area() {
+        use std::path::PathBuf;
+        use std::time::Duration;
+        let code = |e: kubepki::Error| Failure::from(e).code;
+        assert_eq!(
+            code(VerifyError::NoTrustAnchors.into()),
+            kubepki_result::VerifyNoTrustAnchors
+        );
+        let locked = FsError::Locked {
+            path: PathBuf::from("/etc/kubernetes/pki/.lock"),
+            holder: "pid 1".to_owned(),
+            waited: Duration::from_secs(1),
+        };
+        assert_eq!(code(locked.into()), kubepki_result::FsLocked);
+        let missing = ApiError::NotFound {
+            name: "csr-1".to_owned(),
+        };
+        assert_eq!(code(missing.into()), kubepki_result::ApiNotFound);
+        let unknown = ClusterError::UnknownCertificate {
+            name: "nope".to_owned(),
+            known: "apiserver".to_owned(),
+        };
+        assert_eq!(
+            code(unknown.into()),
+            kubepki_result::ClusterUnknownCertificate
+        );
+    }
+
+    #[test]
+    fn renew_incomplete_lists_the_renewed_names() {
+        let e = ClusterError::RenewIncomplete {
+            at: "ca".to_owned(),
+            renewed: vec!["apiserver".to_owned(), "admin.conf".to_owned()],
+            source: Box::new(ClusterError::CaNotRenewed {
+                name: "ca".to_owned(),
+            }),
+        };
+        let err = kubepki_error::from_failure(kubepki::Error::from(e).into());
+        // SAFETY: `err` is a live error; the returned strings belong to it.
+        unsafe {
+            assert_eq!(
+                kubepki_error_code(&err),
+                kubepki_result::ClusterRenewIncomplete as u32
+            );
+            assert_eq!(kubepki_error_renewed_len(&err), 2);
+            let name = |i| {
+                CStr::from_ptr(kubepki_error_renewed_get(&err, i))
+                    .to_str()
+                    .unwrap()
+            };
+            assert_eq!((name(0), name(1)), ("apiserver", "admin.conf"));
+            assert!(kubepki_error_renewed_get(&err, 2).is_null());
+            assert_eq!(kubepki_error_renewed_len(std::ptr::null()), 0);
+        }
     }
 }

@@ -679,9 +679,18 @@ fn null_arguments() {
     assert_eq!(code, null);
     let (code, _) = with_out(ErrOut::Null, kubepki_key_free, |out, err| {
         // SAFETY: NULL name is allowed; `out` is local, `err` NULL.
-        unsafe { kubepki_key_generate(ptr::null(), 0, out, err) }
+        unsafe { kubepki_key_generate(ptr::null(), 5, out, err) }
     });
     assert_eq!(code, null);
+    let (code, _) = with_out(ErrOut::Wanted, kubepki_key_free, |out, err| {
+        // SAFETY: NULL with length 0 is empty input; `out` and `err` are local.
+        unsafe { kubepki_key_generate(ptr::null(), 0, out, err) }
+    });
+    assert_eq!(
+        code,
+        kubepki_result::KeyUnknownAlgorithm,
+        "NULL, 0 is empty input"
+    );
     let (code, _) = with_out(ErrOut::Wanted, kubepki_key_free, |out, err| {
         // SAFETY: an empty name with a live pointer; `out` and `err` are local.
         unsafe { kubepki_key_generate(text.as_ptr(), 0, out, err) }

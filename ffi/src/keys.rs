@@ -61,7 +61,7 @@ pub unsafe extern "C" fn kubepki_key_generate(
 }
 
 /// Parses a private key from PEM (PKCS#8, PKCS#1, SEC1, encrypted PKCS#8) or DER.
-/// `passphrase` may be NULL; it is needed only for `ENCRYPTED PRIVATE KEY`.
+/// `passphrase` may be empty (NULL, 0): it is needed only for `ENCRYPTED PRIVATE KEY`.
 ///
 /// # Safety
 /// `data` points to `len` bytes, `passphrase` is NULL or points to `passphrase_len` bytes;
@@ -79,7 +79,7 @@ pub unsafe extern "C" fn kubepki_key_parse(
         // SAFETY: as the caller promised.
         let data = unsafe { bytes_arg(data, len, "data")? };
         // SAFETY: as the caller promised.
-        let passphrase = unsafe { opt_bytes_arg(passphrase, passphrase_len) };
+        let passphrase = unsafe { opt_bytes_arg(passphrase, passphrase_len, "passphrase")? };
         out_arg(out, "out")?;
         let inner = KeyPair::from_bytes(data, passphrase)?;
         // SAFETY: `out` checked above.

@@ -12,7 +12,7 @@ pub struct kubepki_profile {
 }
 
 /// A built-in (kubeadm) profile by name, e.g. `ca`, `apiserver`, `admin`, `client`,
-/// `kubelet-client`. `node_name` and `advertise_address` (both may be NULL) fill in the
+/// `kubelet-client`. `node_name` and `advertise_address` (both may be empty) fill in the
 /// profiles that need them (apiserver, etcd-*, kubelet-*).
 ///
 /// # Safety

@@ -8,7 +8,7 @@ use kubepki::keys::{
     KeyError, PublicKeyKind, VerifyingKey, ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256,
 };
 use kubepki::{Ca, KeyAlgorithm, PublicKey, Signer};
-use kubepki_pkcs11::{OpenOptions, Pkcs11Error, open_signer};
+use kubepki_pkcs11::{OpenOptions, open_signer};
 use sha2::{Digest, Sha256, Sha384};
 use spki::AlgorithmIdentifierOwned;
 
@@ -249,29 +249,6 @@ pub unsafe extern "C" fn kubepki_signer_new(
     })
 }
 
-/// The result code of a PKCS#11 failure.
-fn pkcs11_failure(e: &Pkcs11Error) -> Failure {
-    use kubepki_result as R;
-    let code = match e {
-        Pkcs11Error::BadUri { .. } => R::Pkcs11BadUri,
-        Pkcs11Error::NoModulePath { .. } | Pkcs11Error::NoSuchModule { .. } => R::Pkcs11Module,
-        Pkcs11Error::NoSuchToken { .. } => R::Pkcs11Token,
-        Pkcs11Error::NoSuchObject { .. }
-        | Pkcs11Error::AmbiguousObject { .. }
-        | Pkcs11Error::NotAPrivateKey { .. }
-        | Pkcs11Error::WrongUriType { .. } => R::Pkcs11Object,
-        Pkcs11Error::PinRequired { .. }
-        | Pkcs11Error::WrongPin { .. }
-        | Pkcs11Error::PinLocked { .. }
-        | Pkcs11Error::PinSource { .. } => R::Pkcs11Pin,
-        Pkcs11Error::MechanismNotSupported { .. } | Pkcs11Error::UnsupportedKey { .. } => {
-            R::Pkcs11Mechanism
-        }
-        _ => R::Pkcs11Other,
-    };
-    Failure::new(code, e.to_string())
-}
-
 /// Opens the private key a PKCS#11 URI names (RFC 7512, e.g.
 /// `pkcs11:token=kubepki;object=cluster-ca?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin`)
 /// as a signer. The PIN comes from the URI's `pin-source` or `pin-value`, else from the
@@ -306,7 +283,7 @@ fn open_pkcs11(uri: &str) -> Result<kubepki_signer, Failure> {
     let options = OpenOptions::new()
         .fallback_pin(pin.as_deref())
         .default_module(module.as_deref());
-    let signer = open_signer(uri, &options).map_err(|e| pkcs11_failure(&e))?;
+    let signer = open_signer(uri, &options)?;
     Ok(kubepki_signer {
         inner: Arc::new(signer),
     })

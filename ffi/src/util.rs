@@ -36,7 +36,8 @@ pub(crate) fn null(what: &str) -> Failure {
     Failure::new(kubepki_result::NullParameter, format!("{what} is NULL"))
 }
 
-/// Borrows a byte range from C.
+/// Borrows a byte range from C. The one rule of the whole ABI: `len` 0 is empty input,
+/// whatever the pointer, NULL included; NULL with a length above 0 is refused.
 ///
 /// # Safety
 /// `data` must be NULL or point to `len` readable bytes that live for `'a`.
@@ -45,23 +46,34 @@ pub(crate) unsafe fn bytes_arg<'a>(
     len: usize,
     what: &str,
 ) -> Result<&'a [u8], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
     if data.is_null() {
-        return Err(null(what));
+        return Err(Failure::new(
+            kubepki_result::NullParameter,
+            format!("{what} is NULL with a length of {len}"),
+        ));
     }
     // SAFETY: not NULL, and the caller promises `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
-/// Borrows an optional byte range: NULL is `None`.
+/// Borrows an optional byte range: empty input (see [`bytes_arg`]), NULL or not, is `None`.
 ///
 /// # Safety
 /// As [`bytes_arg`].
-pub(crate) unsafe fn opt_bytes_arg<'a>(data: *const u8, len: usize) -> Option<&'a [u8]> {
-    // SAFETY: as the caller promised for `bytes_arg`.
-    (!data.is_null()).then(|| unsafe { std::slice::from_raw_parts(data, len) })
+pub(crate) unsafe fn opt_bytes_arg<'a>(
+    data: *const u8,
+    len: usize,
+    what: &str,
+) -> Result<Option<&'a [u8]>, Failure> {
+    // SAFETY: forwarded contract.
+    let bytes = unsafe { bytes_arg(data, len, what)? };
+    Ok((!bytes.is_empty()).then_some(bytes))
 }
 
-/// Borrows UTF-8 text from C.
+/// Borrows UTF-8 text from C, as [`bytes_arg`].
 ///
 /// # Safety
 /// As [`bytes_arg`].
@@ -80,7 +92,7 @@ pub(crate) unsafe fn str_arg<'a>(
     })
 }
 
-/// Borrows optional UTF-8 text: NULL is `None`.
+/// Borrows optional UTF-8 text: empty text (see [`bytes_arg`]), NULL or not, is `None`.
 ///
 /// # Safety
 /// As [`bytes_arg`].
@@ -89,11 +101,9 @@ pub(crate) unsafe fn opt_str_arg<'a>(
     len: usize,
     what: &str,
 ) -> Result<Option<&'a str>, Failure> {
-    if data.is_null() {
-        return Ok(None);
-    }
     // SAFETY: forwarded contract.
-    unsafe { str_arg(data, len, what) }.map(Some)
+    let text = unsafe { str_arg(data, len, what)? };
+    Ok((!text.is_empty()).then_some(text))
 }
 
 /// Borrows a handle.

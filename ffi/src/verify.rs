@@ -22,8 +22,8 @@ pub enum kubepki_purpose {
 
 /// Verifies `cert_pem` (the leaf, possibly followed by its chain) up to one of the trust
 /// anchors in `ca_pem`, at `now_unix` (seconds since 1970, 0 meaning the current time), per
-/// RFC 5280. `untrusted_pem` (may be NULL) holds more intermediates. `purpose` is a
-/// `kubepki_purpose`; `name` (may be NULL) is a DNS name, IP address or e-mail address the
+/// RFC 5280. `untrusted_pem` (may be empty) holds more intermediates. `purpose` is a
+/// `kubepki_purpose`; `name` (empty: none) is a DNS name, IP address or e-mail address the
 /// leaf must carry. Returns `KUBEPKI_RESULT_OK` when the chain is valid.
 ///
 /// # Safety
@@ -47,7 +47,8 @@ pub unsafe extern "C" fn kubepki_verify(
         // SAFETY: as the caller promised.
         let ca_pem = unsafe { bytes_arg(ca_pem, ca_pem_len, "ca_pem")? };
         // SAFETY: as the caller promised.
-        let untrusted = unsafe { opt_bytes_arg(untrusted_pem, untrusted_pem_len) };
+        let untrusted =
+            unsafe { opt_bytes_arg(untrusted_pem, untrusted_pem_len, "untrusted_pem")? };
         // SAFETY: as the caller promised.
         let cert_pem = unsafe { bytes_arg(cert_pem, cert_pem_len, "cert_pem")? };
         // SAFETY: as the caller promised.
@@ -86,7 +87,7 @@ pub unsafe extern "C" fn kubepki_verify(
 /// one of the CAs in `client_ca_pem` (its `--client-ca-file`) valid at `now_unix` (0 meaning
 /// the current time) that allows client authentication. The user is the common name, the
 /// groups the organization values in order (the API server adds `system:authenticated`,
-/// not listed). `untrusted_pem` (may be NULL) holds more intermediates. On success `user_out`
+/// not listed). `untrusted_pem` (may be empty) holds more intermediates. On success `user_out`
 /// receives the user name (free with `kubepki_bytes_free`) and `groups_out` the groups (free
 /// with `kubepki_strings_free`); on failure neither is written.
 ///
@@ -111,7 +112,8 @@ pub unsafe extern "C" fn kubepki_kubernetes_identity(
         // SAFETY: as the caller promised.
         let ca_pem = unsafe { bytes_arg(client_ca_pem, client_ca_pem_len, "client_ca_pem")? };
         // SAFETY: as the caller promised.
-        let untrusted = unsafe { opt_bytes_arg(untrusted_pem, untrusted_pem_len) };
+        let untrusted =
+            unsafe { opt_bytes_arg(untrusted_pem, untrusted_pem_len, "untrusted_pem")? };
         // SAFETY: as the caller promised.
         let cert_pem = unsafe { bytes_arg(cert_pem, cert_pem_len, "cert_pem")? };
         out_arg(user_out, "user_out")?;

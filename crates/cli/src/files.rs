@@ -59,16 +59,20 @@ fn readable_by_others(_path: &Path) -> Option<u32> {
     None
 }
 
-/// Loads a CA from its certificate and key files, naming the file at fault: the key file for
-/// a truncated or unreadable key, the certificate file for a bad certificate or a key that
+/// Loads a CA from its certificate (`cert_bytes`, read by the caller from `cert`) and key
+/// file, naming the file at fault: the key file for a truncated or unreadable key, the certificate file for a bad certificate or a key that
 /// does not match it. Warns when the key is readable by group or others.
-pub(crate) fn load_ca(cert: &Path, key: &Path, passphrase: Option<&[u8]>) -> CliResult<Ca> {
+pub(crate) fn load_ca(
+    cert: &Path,
+    cert_bytes: &[u8],
+    key: &Path,
+    passphrase: Option<&[u8]>,
+) -> CliResult<Ca> {
     let key_bytes = read_file(key)?;
     warn_if_key_readable(key);
     let pair = KeyPair::from_bytes(&key_bytes, passphrase)
         .map_err(|e| CliError(format!("loading CA key {}: {e}", key.display())))?;
-    let cert_bytes = read_file(cert)?;
-    let mut certs = kubepki::sign::certificates_from_bytes(&cert_bytes)
+    let mut certs = kubepki::sign::certificates_from_bytes(cert_bytes)
         .map_err(|e| CliError(format!("loading CA certificate {}: {e}", cert.display())))?;
     if certs.is_empty() {
         return Err(CliError(format!(

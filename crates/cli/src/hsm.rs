@@ -132,7 +132,7 @@ pub(crate) fn load_ca_from(
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;
-            crate::files::load_ca(cert, key, passphrase.as_deref())
+            crate::files::load_ca(cert, &cert_bytes, key, passphrase.as_deref())
         }
     }
 }

@@ -100,9 +100,9 @@ impl Writes {
 
     /// Writes every file (never over an existing file) as one change of the locked tree:
     /// the journal first (so that a process killed half-way is rolled back by the next
-    /// run), then the keys, then the certificates and kubeconfig files (so that no
-    /// certificate is ever on disk without its key), each wave in parallel with each folder
-    /// fsynced once, then the commit.
+    /// run), then every file in one durability pass (all contents written, made durable at
+    /// once, then put in place keys first, so that no certificate is ever on disk without its
+    /// key, and the names made durable), then the commit.
     pub(crate) fn flush(self, lock: &TreeLock) -> Result<(), ClusterError> {
         if self.0.is_empty() {
             return Ok(());
@@ -113,19 +113,18 @@ impl Writes {
             .map(|(p, _, _)| Undo::Remove(p.clone()))
             .collect();
         let journal = Journal::begin(lock, &undo)?;
-        for keys_first in [true, false] {
-            let files: Vec<FileWrite<'_>> = self
-                .0
-                .iter()
-                .filter(|(path, _, _)| is_key_file(path) == keys_first)
-                .map(|(path, bytes, kind)| FileWrite {
-                    path,
-                    bytes: bytes.as_bytes(),
-                    kind: *kind,
-                })
-                .collect();
-            write_atomic_all(&files, Overwrite::Refuse)?;
-        }
+        let (keys, others): (Vec<_>, Vec<_>) =
+            self.0.iter().partition(|(path, _, _)| is_key_file(path));
+        let files: Vec<FileWrite<'_>> = keys
+            .into_iter()
+            .chain(others)
+            .map(|(path, bytes, kind)| FileWrite {
+                path,
+                bytes: bytes.as_bytes(),
+                kind: *kind,
+            })
+            .collect();
+        write_atomic_all(&files, Overwrite::Refuse)?;
         Ok(journal.commit()?)
     }
 }

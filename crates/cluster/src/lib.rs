@@ -28,7 +28,7 @@ pub use kubeconfig::{
 };
 pub use ops::{
     COMPONENTS, ComponentOptions, RENEWABLE_KUBECONFIGS, RenewOptions, RenewReport, Renewed,
-    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_due,
+    Skipped, UserKubeconfigOptions, generate_csrs, issue_component, renew, renew_due, renew_each,
     renew_with_ca, renewable_names, user_kubeconfig,
 };
 pub use plan::{GroupsCompat, InitOptions, parse_san};

@@ -578,25 +578,55 @@ pub fn renew_with_ca(
     now: SystemTime,
     cluster_ca: Option<&Ca>,
 ) -> Result<RenewReport, ClusterError> {
+    renew_each(options, &[which], now, cluster_ca)
+}
+
+/// As [`renew_with_ca`] for each of `names` in order, under one lock: each is a name of
+/// [`renewable_names`] or `all`; a name given twice (or also covered by `all`) is renewed
+/// once.
+///
+/// # Errors
+/// As [`renew`]. When the failing certificate is not the one name asked for,
+/// [`ClusterError::RenewIncomplete`] names it and those renewed before it, which stay renewed.
+pub fn renew_each(
+    options: &RenewOptions,
+    names: &[&str],
+    now: SystemTime,
+    cluster_ca: Option<&Ca>,
+) -> Result<RenewReport, ClusterError> {
     let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
     let mut report = RenewReport {
         warnings: recovered.into_iter().collect(),
         ..RenewReport::default()
     };
-    if which != "all" {
+    if let [which] = names
+        && *which != "all"
+    {
         renew_one(&lock, which, options, now, cluster_ca, &mut report)?;
         return Ok(report);
     }
-    let leaves = LEAVES
-        .iter()
-        .filter(|l| crt(&options.cert_dir, l.base).exists())
-        .map(|l| l.name);
-    let kubeconfigs = RENEWABLE_KUBECONFIGS
-        .iter()
-        .copied()
-        .filter(|f| options.kubeconfig_dir.join(f).exists());
-    let names: Vec<&str> = leaves.chain(kubeconfigs).collect();
-    renew_names(&lock, &names, options, now, cluster_ca, &mut report)?;
+    let mut list: Vec<&str> = Vec::new();
+    for &name in names {
+        let expanded: Vec<&str> = if name == "all" {
+            let leaves = LEAVES
+                .iter()
+                .filter(|l| crt(&options.cert_dir, l.base).exists())
+                .map(|l| l.name);
+            let kubeconfigs = RENEWABLE_KUBECONFIGS
+                .iter()
+                .copied()
+                .filter(|f| options.kubeconfig_dir.join(f).exists());
+            leaves.chain(kubeconfigs).collect()
+        } else {
+            vec![name]
+        };
+        for name in expanded {
+            if !list.contains(&name) {
+                list.push(name);
+            }
+        }
+    }
+    renew_names(&lock, &list, options, now, cluster_ca, &mut report)?;
     Ok(report)
 }
 

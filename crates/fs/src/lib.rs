@@ -104,8 +104,13 @@ pub fn write_atomic(
     kind: FileKind,
     overwrite: Overwrite,
 ) -> Result<(), FsError> {
-    let dir = place_file(path, bytes, kind, overwrite)?;
-    sync_dir(&dir)
+    let staged = stage(path, bytes, kind, overwrite)?;
+    if let Err(e) = staged.file.sync_all().map_err(io("sync", &staged.tmp)) {
+        let _ = fs::remove_file(&staged.tmp);
+        return Err(e);
+    }
+    put_in_place(&staged.tmp, path, overwrite)?;
+    sync_dir(&staged.dir)
 }
 
 /// One file for [`write_atomic_all`].
@@ -119,89 +124,200 @@ pub struct FileWrite<'a> {
     pub kind: FileKind,
 }
 
-/// Writes many files as [`write_atomic`] does, each one complete or absent, on up to 8
-/// threads (the time goes into fsync, which the disk overlaps), then fsyncs each folder
-/// once for all the files placed in it rather than once per file.
+/// Writes many files as [`write_atomic`] does, each one complete or absent (after a crash or
+/// a power loss too), with one durability pass for all of them rather than an fsync per
+/// file. First every file's content goes to a temporary file in its folder; then all of them
+/// are made durable at once; then each is put in place (linked, or renamed over the old one)
+/// in the order given, so that a caller listing keys before certificates never shows a
+/// certificate without its key; then the new names are made durable. On Linux each pass is
+/// one `syncfs` per filesystem (a tree usually sits on one; Linux 5.8 and later report
+/// write-back errors through it); elsewhere an `fsync` per file, issued together, and one per
+/// folder.
 ///
 /// # Errors
 /// The error of the first failing file (in the order given), as [`write_atomic`] reports
-/// it; the other files are still written (each is whole or absent) and their folders synced.
+/// it; the other files are still written (each is whole or absent) and made durable. When a
+/// durability pass fails, its error is returned; if it is the first, nothing is put in place.
 pub fn write_atomic_all(files: &[FileWrite<'_>], overwrite: Overwrite) -> Result<(), FsError> {
-    let results = parallel_map(files, 8, |file| {
-        place_file(file.path, file.bytes, file.kind, overwrite)
-    });
+    let mut errors: Vec<Option<FsError>> = files.iter().map(|_| None).collect();
+    // The folders exist and are open before any write, so that a write-back error of what
+    // follows reaches the sync of their filesystem.
     let mut dirs = BTreeSet::new();
-    let mut first_error = None;
-    for result in results {
-        match result {
-            Ok(dir) => {
+    for (file, error) in files.iter().zip(&mut errors) {
+        let dir = parent_dir(file.path);
+        match create_dir_all(&dir, file.kind) {
+            Ok(()) => {
                 dirs.insert(dir);
             }
-            // The error of the first file in the caller's order.
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
+            Err(e) => *error = Some(e),
         }
     }
-    for dir in &dirs {
-        sync_dir(dir)?;
+    let durable = Durability::open(&dirs)?;
+    let mut staged = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        if errors[i].is_some() {
+            continue;
+        }
+        match stage(file.path, file.bytes, file.kind, overwrite) {
+            Ok(s) => staged.push((i, s)),
+            Err(e) => errors[i] = Some(e),
+        }
     }
-    first_error.map_or(Ok(()), Err)
+    if let Err(e) = durable.contents(&staged) {
+        for (_, s) in &staged {
+            let _ = fs::remove_file(&s.tmp);
+        }
+        return Err(e);
+    }
+    for (i, s) in &staged {
+        if let Err(e) = put_in_place(&s.tmp, files[*i].path, overwrite) {
+            errors[*i] = Some(e);
+        }
+    }
+    durable.names()?;
+    errors.into_iter().flatten().next().map_or(Ok(()), Err)
 }
 
-/// Everything [`write_atomic`] does but the folder's fsync; returns the folder.
-fn place_file(
+/// A file's content in a temporary file of its folder, not yet synced nor in place.
+struct Staged {
+    file: File,
+    tmp: PathBuf,
+    dir: PathBuf,
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Writes `bytes` to a new temporary file next to `path` (missing folders created), after
+/// refusing an existing `path` under [`Overwrite::Refuse`].
+fn stage(
     path: &Path,
     bytes: &[u8],
     kind: FileKind,
     overwrite: Overwrite,
-) -> Result<PathBuf, FsError> {
+) -> Result<Staged, FsError> {
     if overwrite == Overwrite::Refuse && fs::symlink_metadata(path).is_ok() {
         return Err(FsError::Exists {
             path: path.to_path_buf(),
         });
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_dir(path);
     create_dir_all(&dir, kind)?;
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".to_owned());
     let tmp = unique_temp_path(&dir, &file_name);
-    let result = (|| {
-        let mut file = open_new(&tmp, kind.mode()).map_err(io("create", &tmp))?;
-        file.write_all(bytes).map_err(io("write", &tmp))?;
-        file.sync_all().map_err(io("sync", &tmp))?;
-        drop(file);
-        if overwrite == Overwrite::Refuse {
-            // hard_link fails if the target appeared meanwhile: no race replaces a key.
-            fs::hard_link(&tmp, path).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::AlreadyExists {
-                    FsError::Exists {
-                        path: path.to_path_buf(),
-                    }
-                } else {
-                    FsError::Io {
-                        action: "link",
-                        path: path.to_path_buf(),
-                        source: e,
-                    }
+    let mut file = open_new(&tmp, kind.mode()).map_err(io("create", &tmp))?;
+    if let Err(e) = file.write_all(bytes) {
+        let _ = fs::remove_file(&tmp);
+        return Err(io("write", &tmp)(e));
+    }
+    Ok(Staged { file, tmp, dir })
+}
+
+/// Puts a staged (and synced) temporary file at `path`; the temporary name is gone after.
+fn put_in_place(tmp: &Path, path: &Path, overwrite: Overwrite) -> Result<(), FsError> {
+    let result = if overwrite == Overwrite::Refuse {
+        // hard_link fails if the target appeared meanwhile: no race replaces a key.
+        fs::hard_link(tmp, path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                FsError::Exists {
+                    path: path.to_path_buf(),
                 }
+            } else {
+                FsError::Io {
+                    action: "link",
+                    path: path.to_path_buf(),
+                    source: e,
+                }
+            }
+        })
+    } else {
+        fs::rename(tmp, path).map_err(io("rename onto", path))
+    };
+    if result.is_err() || overwrite == Overwrite::Refuse {
+        let _ = fs::remove_file(tmp);
+    }
+    result
+}
+
+/// The durability passes of [`write_atomic_all`] over a set of folders.
+struct Durability<'a> {
+    /// One open folder per filesystem, with its path for messages.
+    #[cfg(target_os = "linux")]
+    filesystems: Vec<(File, &'a Path)>,
+    #[cfg(not(target_os = "linux"))]
+    dirs: &'a BTreeSet<PathBuf>,
+}
+
+impl<'a> Durability<'a> {
+    fn open(dirs: &'a BTreeSet<PathBuf>) -> Result<Self, FsError> {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let mut devices = BTreeSet::new();
+            let mut filesystems = Vec::new();
+            for dir in dirs {
+                let folder = File::open(dir).map_err(io("open folder", dir))?;
+                let device = folder.metadata().map_err(io("read folder", dir))?.dev();
+                if devices.insert(device) {
+                    filesystems.push((folder, dir.as_path()));
+                }
+            }
+            Ok(Durability { filesystems })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(Durability { dirs })
+    }
+
+    /// Makes the staged contents durable.
+    fn contents(&self, staged: &[(usize, Staged)]) -> Result<(), FsError> {
+        #[cfg(target_os = "linux")]
+        {
+            let _ = staged;
+            self.sync_filesystems()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let results = parallel_map(staged, 8, |(_, s)| s.file.sync_all());
+            for (result, (_, s)) in results.into_iter().zip(staged) {
+                result.map_err(io("sync", &s.tmp))?;
+            }
+            Ok(())
+        }
+    }
+
+    /// Makes the new names durable.
+    fn names(&self) -> Result<(), FsError> {
+        #[cfg(target_os = "linux")]
+        {
+            self.sync_filesystems()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            for dir in self.dirs {
+                sync_dir(dir)?;
+            }
+            Ok(())
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn sync_filesystems(&self) -> Result<(), FsError> {
+        for (folder, dir) in &self.filesystems {
+            rustix::fs::syncfs(folder).map_err(|e| FsError::Io {
+                action: "sync the filesystem of",
+                path: dir.to_path_buf(),
+                source: e.into(),
             })?;
-            let _ = fs::remove_file(&tmp);
-        } else {
-            fs::rename(&tmp, path).map_err(io("rename onto", path))?;
         }
         Ok(())
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
     }
-    Ok(dir)
 }
 
 fn unique_temp_path(dir: &Path, name: &str) -> PathBuf {
@@ -306,6 +422,41 @@ mod tests {
         fs::write(folder.join("x"), b"x").unwrap();
         assert!(write_atomic(&folder, b"new", FileKind::Public, Overwrite::Replace).is_err());
         assert_eq!(fs::read(&path).unwrap(), b"old");
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_placed_is_reported_first_and_the_others_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder that cannot be made: its name is taken by a file.
+        let blocker = dir.path().join("blocker");
+        fs::write(&blocker, b"a file").unwrap();
+        let paths: Vec<PathBuf> = ["pki/a.key", "blocker/b.crt", "pki/c.crt", "d.conf"]
+            .iter()
+            .map(|p| dir.path().join(p))
+            .collect();
+        let files: Vec<FileWrite<'_>> = paths
+            .iter()
+            .map(|path| FileWrite {
+                path,
+                bytes: b"new",
+                kind: FileKind::Public,
+            })
+            .collect();
+        let err = write_atomic_all(&files, Overwrite::Replace).unwrap_err();
+        assert!(
+            matches!(&err, FsError::Io { path, .. } if path == &dir.path().join("blocker")),
+            "{err}"
+        );
+        for path in [&paths[0], &paths[2], &paths[3]] {
+            assert_eq!(fs::read(path).unwrap(), b"new", "{}", path.display());
+        }
+        // No temporary file stays behind.
+        for folder in [dir.path().to_path_buf(), dir.path().join("pki")] {
+            for entry in fs::read_dir(&folder).unwrap() {
+                let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+                assert!(!name.contains(".tmp."), "left behind: {name}");
+            }
+        }
     }
 
     #[test]

@@ -49,13 +49,13 @@ int main(void) {
     kubepki_bytes *bytes = NULL;
     kubepki_strings *strings = NULL;
 
-    /* NULLs everywhere. */
-    EXPECT("generate NULL name", kubepki_key_generate(NULL, 0, &key, &err),
+    /* NULLs everywhere: NULL with a length above 0 is refused. */
+    EXPECT("generate NULL name", kubepki_key_generate(NULL, 10, &key, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("generate NULL out", kubepki_key_generate(S("ECDSA-P256"), NULL, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     /* err_out may be NULL: the code alone comes back. */
-    if (kubepki_key_parse(NULL, 0, NULL, 0, &key, NULL) != KUBEPKI_RESULT_NULL_PARAMETER) {
+    if (kubepki_key_parse(NULL, 10, NULL, 0, &key, NULL) != KUBEPKI_RESULT_NULL_PARAMETER) {
         fprintf(stderr, "FAIL parse NULL without err_out\n");
         failures++;
     }
@@ -65,10 +65,10 @@ int main(void) {
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("issue NULL ca", kubepki_ca_issue(NULL, NULL, NULL, 0, 0, &cert, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
-    EXPECT("verify NULL", kubepki_verify(NULL, 0, NULL, 0, NULL, 0, 0, NULL, 0, 0, &err),
+    EXPECT("verify NULL", kubepki_verify(NULL, 10, NULL, 0, NULL, 10, 0, NULL, 0, 0, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("identity NULL",
-           kubepki_kubernetes_identity(NULL, 0, NULL, 0, NULL, 0, 0, &bytes, &strings, &err),
+           kubepki_kubernetes_identity(NULL, 10, NULL, 0, NULL, 10, 0, &bytes, &strings, &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
     EXPECT("identity NULL out",
            kubepki_kubernetes_identity(garbage, sizeof garbage, NULL, 0, garbage, sizeof garbage,
@@ -77,7 +77,19 @@ int main(void) {
     EXPECT("builder add_san NULL", kubepki_csr_builder_add_san(NULL, S("a.example"), &err),
            KUBEPKI_RESULT_NULL_PARAMETER);
 
-    /* Zero lengths. */
+    EXPECT("optional passphrase NULL with a length",
+           kubepki_key_parse(garbage, sizeof garbage, NULL, 3, &key, &err),
+           KUBEPKI_RESULT_NULL_PARAMETER);
+
+    /* Zero lengths: empty input, whatever the pointer (NULL included). */
+    EXPECT("generate NULL empty name", kubepki_key_generate(NULL, 0, &key, &err),
+           KUBEPKI_RESULT_KEY_UNKNOWN_ALGORITHM);
+    if (kubepki_key_parse(NULL, 0, NULL, 0, &key, NULL) != KUBEPKI_RESULT_KEY_MALFORMED) {
+        fprintf(stderr, "FAIL parse NULL, 0 without err_out\n");
+        failures++;
+    }
+    EXPECT("csr parse NULL empty", kubepki_csr_parse(NULL, 0, &csr, &err),
+           KUBEPKI_RESULT_CSR_MALFORMED);
     EXPECT("generate empty name", kubepki_key_generate(empty, 0, &key, &err),
            KUBEPKI_RESULT_KEY_UNKNOWN_ALGORITHM);
     EXPECT("key parse empty", kubepki_key_parse(empty, 0, NULL, 0, &key, &err),
