@@ -209,6 +209,16 @@ enum kubepki_result
   KUBEPKI_RESULT_CLUSTER_KUBECONFIG = 607,
   // A CA cannot be renewed.
   KUBEPKI_RESULT_CLUSTER_CA_NOT_RENEWED = 608,
+  // A CA rotation phase asked for out of order (phases cannot be skipped): the message
+  // names the phase the CA is in and what to run instead.
+  KUBEPKI_RESULT_CLUSTER_ROTATION_ORDER = 609,
+  // A rotation's `finish` before the service-account token lifetime has passed since
+  // `promote` (pass `force` to cut the old tokens off).
+  KUBEPKI_RESULT_CLUSTER_TOKENS_STILL_VALID = 610,
+  // A rotation's state file or set-aside CA that does not read or does not fit the tree.
+  KUBEPKI_RESULT_CLUSTER_ROTATION_FILE = 611,
+  // The new CA given to a rotation's `start` is not usable.
+  KUBEPKI_RESULT_CLUSTER_BAD_NEW_CA = 612,
   // Any other cluster problem.
   KUBEPKI_RESULT_CLUSTER_OTHER = 699,
   // A PKCS#11 URI that does not parse (RFC 7512).
@@ -348,6 +358,11 @@ typedef struct kubepki_bytes kubepki_bytes;
 // `const kubepki_ca *` may issue from several threads at once.
 typedef struct kubepki_ca kubepki_ca;
 
+// The report of a rotation call: the phase of each CA, the restart plan (steps and notes),
+// warnings (for status: the inconsistencies found) and the whole report as JSON. Free with
+// `kubepki_ca_rotate_report_free`.
+typedef struct kubepki_ca_rotate_report kubepki_ca_rotate_report;
+
 // A certificate with what it says. Immutable: a `const kubepki_cert *` may be shared
 // across threads.
 typedef struct kubepki_cert kubepki_cert;
@@ -434,6 +449,52 @@ typedef struct kubepki_str {
   // The number of bytes.
   size_t len;
 } kubepki_str;
+
+// The options of a rotation phase, as the CLI's flags. Zeroed (or a NULL pointer) means the
+// defaults: write, no force, no shred, the default token lifetime (3607 s), a new CA made.
+typedef struct kubepki_ca_rotate_options {
+  // Compute and report the change, write nothing (`--dry-run`).
+  bool dry_run;
+  // `finish`: do not wait for the token lifetime (`--force`).
+  bool force;
+  // `finish`: overwrite the old keys set aside with zeros, then unlink them (`--shred`).
+  bool shred;
+  // `finish`: how long a service-account token signed before `promote` may stay in use,
+  // in seconds; 0 for the default (3607).
+  uint64_t token_lifetime_seconds;
+  // `start` with one X.509 CA: the new CA's certificate (PEM), or NULL (`len` 0) for a
+  // new CA made here. Given with `new_ca_key`.
+  const uint8_t *new_ca_cert;
+  // The number of bytes at `new_ca_cert`.
+  size_t new_ca_cert_len;
+  // The new CA's private key (PEM), with `new_ca_cert`.
+  const uint8_t *new_ca_key;
+  // The number of bytes at `new_ca_key`.
+  size_t new_ca_key_len;
+} kubepki_ca_rotate_options;
+
+// One CA of a rotation report, borrowed from it: valid until the report is freed.
+typedef struct kubepki_ca_rotate_row {
+  // The CA: `cluster`, `front-proxy`, `etcd`, `sa`.
+  const char *ca;
+  // The phase it was in before the call (`idle`, `started`, `promoted`, `finished`); for
+  // status, the phase its state file records ("" when none).
+  const char *from;
+  // The phase it is in now (with a dry run: would be in).
+  const char *phase;
+  // Whether the call changed it (false for status and for a rerun of a phase done).
+  bool changed;
+} kubepki_ca_rotate_row;
+
+// One component to restart, in order, borrowed from the report.
+typedef struct kubepki_ca_rotate_step {
+  // `etcd`, `kube-apiserver`, `kube-controller-manager`, `kube-scheduler`, `kubelet`.
+  const char *component;
+  // The number of flag changes (each is in the JSON plan).
+  size_t flags_len;
+  // What the restart makes it read.
+  const char *why;
+} kubepki_ca_rotate_step;
 
 // The sign callback of an external signer. It signs `message` (the DER of a certificate's
 // to-be-signed part) with the private key, for the signer's algorithm: ECDSA P-256 over
@@ -1287,6 +1348,178 @@ kubepki_result kubepki_profile_from_yaml(const uint8_t *yaml,
 // `profile` is NULL or a handle from this library that was not freed before and is not
 // used by another thread.
 void kubepki_profile_free(struct kubepki_profile *profile);
+
+// The rotation status of `ca` (`cluster`, `front-proxy`, `etcd`, `sa`, or `all`; empty
+// means `all`), read from the files themselves, writing and locking nothing: one row per CA
+// (an external etcd's CA is left out) with the phase it is in, and as warnings every
+// inconsistency found (a key that fits no trusted CA, a file that trusts the wrong set).
+// The JSON is the CLI's `ca rotate status -o json`.
+//
+// # Safety
+// The texts point to their lengths in bytes; `report` points to storage for one pointer;
+// `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_ca_rotate_status(const uint8_t *cert_dir,
+                                        size_t cert_dir_len,
+                                        const uint8_t *kubeconfig_dir,
+                                        size_t kubeconfig_dir_len,
+                                        const uint8_t *ca,
+                                        size_t ca_len,
+                                        struct kubepki_ca_rotate_report **report,
+                                        struct kubepki_error **err_out);
+
+// `kubepki ca rotate start` at `now_unix` (0: the current time): for each CA of `ca`
+// (`cluster`, `front-proxy`, `etcd`, `sa`, `all`; empty means `all`) a new CA (or the one
+// in `options`, for one X.509 CA) is set aside and every trust location holds the old and
+// the new one; the old one still signs. `options` NULL means the defaults. Journaled and
+// resumable; a rerun of a phase done changes nothing. `*report` gives each CA's phase, the
+// components to restart in order, notes (the last one says whether and how the phase can
+// be rolled back) and the JSON of the CLI's `-o json`.
+//
+// Errors: `KUBEPKI_RESULT_CLUSTER_ROTATION_ORDER` for a CA promoted and not finished,
+// `KUBEPKI_RESULT_CLUSTER_BAD_NEW_CA` for an unusable given CA,
+// `KUBEPKI_RESULT_CLUSTER_ROTATION_FILE`, `KUBEPKI_RESULT_FS_LOCKED` and read and write
+// errors. Nothing is written on an error.
+//
+// # Safety
+// The texts point to their lengths in bytes; `options` is NULL or points to options whose
+// pointers point to their lengths in bytes; `report` points to storage for one pointer;
+// `err_out` is NULL or points to storage for one pointer.
+kubepki_result kubepki_ca_rotate_start(const uint8_t *cert_dir,
+                                       size_t cert_dir_len,
+                                       const uint8_t *kubeconfig_dir,
+                                       size_t kubeconfig_dir_len,
+                                       const uint8_t *ca,
+                                       size_t ca_len,
+                                       const struct kubepki_ca_rotate_options *options,
+                                       int64_t now_unix,
+                                       struct kubepki_ca_rotate_report **report,
+                                       struct kubepki_error **err_out);
+
+// `kubepki ca rotate promote`, as `kubepki_ca_rotate_start`: every leaf certificate and
+// kubeconfig client certificate is reissued under the new CA, which now signs; trust still
+// holds both. `KUBEPKI_RESULT_CLUSTER_ROTATION_ORDER` for a CA not started.
+//
+// # Safety
+// As `kubepki_ca_rotate_start`.
+kubepki_result kubepki_ca_rotate_promote(const uint8_t *cert_dir,
+                                         size_t cert_dir_len,
+                                         const uint8_t *kubeconfig_dir,
+                                         size_t kubeconfig_dir_len,
+                                         const uint8_t *ca,
+                                         size_t ca_len,
+                                         const struct kubepki_ca_rotate_options *options,
+                                         int64_t now_unix,
+                                         struct kubepki_ca_rotate_report **report,
+                                         struct kubepki_error **err_out);
+
+// `kubepki ca rotate finish`, as `kubepki_ca_rotate_start`: the old CA and the old
+// service-account key leave every trust location; the old key is kept aside, or shredded
+// with `options->shred`. `KUBEPKI_RESULT_CLUSTER_ROTATION_ORDER` for a CA not promoted,
+// `KUBEPKI_RESULT_CLUSTER_TOKENS_STILL_VALID` before `options->token_lifetime_seconds`
+// have passed since promote, unless `options->force`.
+//
+// # Safety
+// As `kubepki_ca_rotate_start`.
+kubepki_result kubepki_ca_rotate_finish(const uint8_t *cert_dir,
+                                        size_t cert_dir_len,
+                                        const uint8_t *kubeconfig_dir,
+                                        size_t kubeconfig_dir_len,
+                                        const uint8_t *ca,
+                                        size_t ca_len,
+                                        const struct kubepki_ca_rotate_options *options,
+                                        int64_t now_unix,
+                                        struct kubepki_ca_rotate_report **report,
+                                        struct kubepki_error **err_out);
+
+// `kubepki ca rotate rollback`, as `kubepki_ca_rotate_start`: a started rotation is undone
+// (the new CA leaves every trust location). A promoted rotation cannot be rolled back:
+// `KUBEPKI_RESULT_CLUSTER_ROTATION_ORDER`, the message naming finish as the way forward.
+//
+// # Safety
+// As `kubepki_ca_rotate_start`.
+kubepki_result kubepki_ca_rotate_rollback(const uint8_t *cert_dir,
+                                          size_t cert_dir_len,
+                                          const uint8_t *kubeconfig_dir,
+                                          size_t kubeconfig_dir_len,
+                                          const uint8_t *ca,
+                                          size_t ca_len,
+                                          const struct kubepki_ca_rotate_options *options,
+                                          int64_t now_unix,
+                                          struct kubepki_ca_rotate_report **report,
+                                          struct kubepki_error **err_out);
+
+// The number of CAs in the report; 0 for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_ca_rotate_report_len(const struct kubepki_ca_rotate_report *report);
+
+// Fills `*row` with CA `index`; false (and `*row` untouched) for NULL or an index out of
+// range. The row's texts belong to the report.
+//
+// # Safety
+// `report` is NULL or a live handle; `row` is NULL or points to a writable row.
+bool kubepki_ca_rotate_report_ca_get(const struct kubepki_ca_rotate_report *report,
+                                     size_t index,
+                                     struct kubepki_ca_rotate_row *row);
+
+// The number of components to restart, in order; 0 for NULL and for status.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_ca_rotate_report_steps_len(const struct kubepki_ca_rotate_report *report);
+
+// Fills `*step` with restart step `index`; false (and `*step` untouched) for NULL or an
+// index out of range. Its texts belong to the report; its flag changes are in the JSON.
+//
+// # Safety
+// `report` is NULL or a live handle; `step` is NULL or points to a writable step.
+bool kubepki_ca_rotate_report_step_get(const struct kubepki_ca_rotate_report *report,
+                                       size_t index,
+                                       struct kubepki_ca_rotate_step *step);
+
+// The number of notes (what to check or wait for before the next phase, then whether the
+// phase can be rolled back); 0 for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_ca_rotate_report_notes_len(const struct kubepki_ca_rotate_report *report);
+
+// Note `index`, owned by the report; NULL for NULL or an index out of range.
+//
+// # Safety
+// `report` is NULL or a live handle.
+const char *kubepki_ca_rotate_report_note(const struct kubepki_ca_rotate_report *report,
+                                          size_t index);
+
+// The number of warnings (a half-done phase repaired; for status, each inconsistency); 0
+// for NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+size_t kubepki_ca_rotate_report_warnings_len(const struct kubepki_ca_rotate_report *report);
+
+// Warning `index`, owned by the report; NULL for NULL or an index out of range.
+//
+// # Safety
+// `report` is NULL or a live handle.
+const char *kubepki_ca_rotate_report_warning(const struct kubepki_ca_rotate_report *report,
+                                             size_t index);
+
+// The whole report as JSON text (NUL-terminated, owned by the report): what the CLI's
+// `ca rotate ... -o json` prints, with the flag changes of every restart step; NULL for
+// NULL.
+//
+// # Safety
+// `report` is NULL or a live handle.
+const char *kubepki_ca_rotate_report_json(const struct kubepki_ca_rotate_report *report);
+
+// Frees a rotation report. NULL is accepted and ignored.
+//
+// # Safety
+// `report` is NULL or a handle from this library that was not freed before and is not used
+// by another thread.
+void kubepki_ca_rotate_report_free(struct kubepki_ca_rotate_report *report);
 
 // Makes a signer whose private key is behind `sign_callback` (see `kubepki_sign_callback`):
 // `algorithm` is the key's kubeadm name (`ECDSA-P256`, `ECDSA-P384`, `RSA-2048`,

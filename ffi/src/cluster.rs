@@ -686,7 +686,7 @@ struct Row {
     note: CString,
 }
 
-fn c_text(text: &str) -> CString {
+pub(crate) fn c_text(text: &str) -> CString {
     CString::new(text.replace('\0', "")).unwrap_or_default()
 }
 
@@ -779,7 +779,7 @@ pub unsafe extern "C" fn kubepki_report_free(report: *mut kubepki_report) {
 ///
 /// # Safety
 /// As `str_arg`.
-unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<PathBuf, Failure> {
+pub(crate) unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<PathBuf, Failure> {
     // SAFETY: forwarded contract.
     let text = unsafe { str_arg(data, len, what)? };
     if text.is_empty() {

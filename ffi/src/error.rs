@@ -166,6 +166,16 @@ pub enum kubepki_result {
     ClusterKubeconfig = 607,
     /// A CA cannot be renewed.
     ClusterCaNotRenewed = 608,
+    /// A CA rotation phase asked for out of order (phases cannot be skipped): the message
+    /// names the phase the CA is in and what to run instead.
+    ClusterRotationOrder = 609,
+    /// A rotation's `finish` before the service-account token lifetime has passed since
+    /// `promote` (pass `force` to cut the old tokens off).
+    ClusterTokensStillValid = 610,
+    /// A rotation's state file or set-aside CA that does not read or does not fit the tree.
+    ClusterRotationFile = 611,
+    /// The new CA given to a rotation's `start` is not usable.
+    ClusterBadNewCa = 612,
     /// Any other cluster problem.
     ClusterOther = 699,
 
@@ -412,6 +422,10 @@ fn cluster_code(e: &ClusterError) -> kubepki_result {
         ClusterError::CaNotRenewed { .. } => R::ClusterCaNotRenewed,
         ClusterError::NoCaKey { .. } => R::ClusterNoCaKey,
         ClusterError::RenewIncomplete { .. } => R::ClusterRenewIncomplete,
+        ClusterError::RotationOrder { .. } => R::ClusterRotationOrder,
+        ClusterError::TokensStillValid { .. } => R::ClusterTokensStillValid,
+        ClusterError::RotationFile { .. } => R::ClusterRotationFile,
+        ClusterError::BadNewCa { .. } => R::ClusterBadNewCa,
         _ => R::ClusterOther,
     }
 }
@@ -714,6 +728,10 @@ pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
         ClusterRenewIncomplete => "renewal stopped part-way",
         ClusterKubeconfig => "kubeconfig file does not read",
         ClusterCaNotRenewed => "a CA cannot be renewed",
+        ClusterRotationOrder => "CA rotation phase out of order",
+        ClusterTokensStillValid => "service-account tokens signed with the old key may still be in use",
+        ClusterRotationFile => "a CA rotation file does not read or does not fit the tree",
+        ClusterBadNewCa => "the new CA given for the rotation is not usable",
         ClusterOther => "cluster error",
         Pkcs11BadUri => "invalid PKCS#11 URI",
         Pkcs11Module => "PKCS#11 module missing or not loadable",
