@@ -101,7 +101,12 @@ impl kubepki_ca_rotate_report {
                 changed: c.changed,
             })
             .collect();
-        let mut out = Self::of_plan(&report.plan, cas, &report.warnings, json(serde_json::to_string_pretty(report))?);
+        let mut out = Self::of_plan(
+            &report.plan,
+            cas,
+            &report.warnings,
+            json(serde_json::to_string_pretty(report))?,
+        );
         out.notes.push(c_text(&report.rollback));
         Ok(out)
     }
@@ -284,8 +289,7 @@ pub unsafe extern "C" fn kubepki_ca_rotate_status(
         // SAFETY: as the caller promised.
         let cas = unsafe { cas_arg(ca, ca_len)? };
         out_arg(report, "report")?;
-        let status =
-            rotation_status(&cert_dir, &kubeconfig_dir, &cas)?;
+        let status = rotation_status(&cert_dir, &kubeconfig_dir, &cas)?;
         let rows = status
             .cas
             .iter()
@@ -299,7 +303,11 @@ pub unsafe extern "C" fn kubepki_ca_rotate_status(
         let warnings: Vec<String> = status
             .cas
             .iter()
-            .flat_map(|c| c.inconsistencies.iter().map(|i| format!("{}: {i}", c.ca.name())))
+            .flat_map(|c| {
+                c.inconsistencies
+                    .iter()
+                    .map(|i| format!("{}: {i}", c.ca.name()))
+            })
             .collect();
         let out = kubepki_ca_rotate_report::of_plan(
             &RestartPlan::default(),
