@@ -449,6 +449,42 @@ fn installer_writes_the_whole_tree_in_one_call_under_sanitizers() {
     assert_eq!(mode(&kubeconfigs.join("admin.conf")), 0o600);
 }
 
+/// A whole rotation of `all` from C, under the sanitizers: the order error, a dry run that
+/// changes no phase, the phases in order, the status between them; then OpenSSL checks that
+/// the rotated tree chains to the new CAs.
+#[test]
+fn ca_rotation_from_c_under_sanitizers() {
+    if !have("cc", "--version") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exe = dir.path().join("ca_rotate");
+    compile_c("ca_rotate.c", true, &exe);
+    let pki = dir.path().join("pki");
+    let stdout = run(Command::new(&exe)
+        .arg(&pki)
+        .arg(dir.path())
+        .arg("1800000000"));
+    assert!(stdout.contains("refused: cannot promote"), "{stdout}");
+    assert!(!stdout.contains("INCONSISTENT"), "{stdout}");
+    let statuses: Vec<&str> = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("status: "))
+        .collect();
+    let mut want = Vec::new();
+    for phase in ["idle", "started", "promoted", "finished"] {
+        for ca in ["cluster", "front-proxy", "etcd", "sa"] {
+            want.push(format!("{ca} {phase}"));
+        }
+    }
+    assert_eq!(statuses, want, "{stdout}");
+    assert!(stdout.contains("start: restart 1 etcd"), "{stdout}");
+    assert!(
+        stdout.contains("finish: sa promoted -> finished"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn installer_is_clean_under_valgrind() {
     if !have("cc", "--version") || !have("valgrind", "--version") {
