@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use kubepki_cluster::{Kubeconfig, decode_data};
+use kubepki_cluster::{Kubeconfig, Phase, RotatedCa, decode_data, rotation_status};
 
 use crate::labels::{Origin, series};
 use crate::read::{Reason, certificates, read_bytes};
@@ -56,6 +56,10 @@ pub struct Collection {
     /// Folders outside the sources' own that hold files read (the folder of kubelet.conf's
     /// `client-certificate`): watched too.
     pub referenced_folders: Vec<PathBuf>,
+    /// Where each CA's rotation stands, as `kubepki ca rotate status` reads it from the tree
+    /// (only with both a cert dir and a kubeconfig dir; empty when the status does not read:
+    /// the files' own errors are counted above).
+    pub rotation: Vec<(RotatedCa, Phase)>,
 }
 
 /// Reads every source once.
@@ -82,6 +86,11 @@ pub fn collect(sources: &Sources) -> Collection {
                 Err((reason, detail)) => collection.fail(&source, dir, reason, detail),
             },
         }
+    }
+    if let (Some(cert_dir), Some(kubeconfig_dir)) = (&sources.cert_dir, &sources.kubeconfig_dir)
+        && let Ok(status) = rotation_status(cert_dir, kubeconfig_dir, &RotatedCa::ALL)
+    {
+        collection.rotation = status.cas.iter().map(|ca| (ca.ca, ca.phase)).collect();
     }
     collection
 }

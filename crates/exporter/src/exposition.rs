@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::time::{Duration, SystemTime};
 
-use kubepki_cluster::renewal_time;
+use kubepki_cluster::{Phase, renewal_time};
 
 use crate::collect::{CertSeries, Collection};
 use crate::labels::unix_seconds;
@@ -106,6 +106,24 @@ pub(crate) fn render(
             text.push('\n');
         }
     }
+    if !collection.rotation.is_empty() {
+        let name = "kubepki_ca_rotation_phase";
+        family_header(
+            &mut text,
+            name,
+            "Where each CA's rotation stands, read from the tree: 0 idle, 1 started, 2 promoted, 3 finished",
+            "gauge",
+        );
+        for (ca, phase) in &collection.rotation {
+            let labels = [("ca", ca.name())];
+            sample(
+                &mut text,
+                name,
+                labels.into_iter(),
+                &phase_number(*phase).to_string(),
+            );
+        }
+    }
     let name = "x509_source_errors_total";
     family_header(
         &mut text,
@@ -122,6 +140,16 @@ pub(crate) fn render(
         sample(&mut text, name, labels.into_iter(), &count.to_string());
     }
     text
+}
+
+/// A rotation phase as the gauge's value.
+fn phase_number(phase: Phase) -> u8 {
+    match phase {
+        Phase::Idle => 0,
+        Phase::Started => 1,
+        Phase::Promoted => 2,
+        Phase::Finished => 3,
+    }
 }
 
 fn family_header(text: &mut String, name: &str, help: &str, kind: &str) {
@@ -221,5 +249,37 @@ mod tests {
         assert!(text.contains(
             "kubepki_certificate_renewal_timestamp_seconds{filename=\"a.crt\"} 31968000\n"
         ));
+    }
+
+    #[test]
+    fn rotation_phases_are_one_gauge_by_ca() {
+        use kubepki_cluster::RotatedCa;
+        let shape = Shape {
+            relative: false,
+            renewal_window: None,
+        };
+        let now = SystemTime::UNIX_EPOCH;
+        let none = render(&Collection::default(), &ErrorCounts::new(), now, shape);
+        assert!(!none.contains("kubepki_ca_rotation_phase"), "{none}");
+        let collection = Collection {
+            rotation: vec![
+                (RotatedCa::Cluster, Phase::Promoted),
+                (RotatedCa::Sa, Phase::Idle),
+            ],
+            ..Collection::default()
+        };
+        let text = render(&collection, &ErrorCounts::new(), now, shape);
+        assert!(
+            text.contains("# TYPE kubepki_ca_rotation_phase gauge\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubepki_ca_rotation_phase{ca=\"cluster\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("kubepki_ca_rotation_phase{ca=\"sa\"} 0\n"),
+            "{text}"
+        );
     }
 }

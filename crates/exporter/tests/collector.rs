@@ -259,3 +259,31 @@ fn a_symlink_is_followed_labelled_with_its_own_path_and_seen_when_repointed() {
     let text = scrape_until(&exporter, "reason=\"broken_symlink\"} 1\n");
     assert!(!text.contains("subject_CN="), "{text}");
 }
+
+#[test]
+fn each_cas_rotation_phase_is_read_from_the_tree() {
+    use kubepki_cluster::{Phase, RotateOptions, RotatedCa, rotate_start};
+    let tree = Tree::new();
+    let sources = Sources {
+        cert_dir: Some(tree.pki()),
+        kubeconfig_dir: Some(tree.dir.path().to_path_buf()),
+        ..Sources::default()
+    };
+    let phases = |phase| RotatedCa::ALL.map(|ca| (ca, phase)).to_vec();
+    assert_eq!(collect(&sources).rotation, phases(Phase::Idle));
+    let options = RotateOptions::new(
+        tree.pki(),
+        tree.dir.path().to_path_buf(),
+        RotatedCa::ALL.to_vec(),
+    );
+    rotate_start(&options, now()).unwrap();
+    let collection = collect(&sources);
+    assert_eq!(collection.rotation, phases(Phase::Started));
+    assert!(collection.errors.is_empty(), "{:?}", collection.errors);
+    // Without a kubeconfig dir there is no tree to read a rotation from.
+    let certs_only = Sources {
+        cert_dir: Some(tree.pki()),
+        ..Sources::default()
+    };
+    assert!(collect(&certs_only).rotation.is_empty());
+}
