@@ -126,6 +126,7 @@ fn every_man_page_renders_without_a_warning() {
     if !tool_available("groff", &["--version"], "apt-get install groff-base") {
         return;
     }
+    let man = tool_available("man", &["--version"], "apt-get install man-db").then_some("man");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("man1");
     ok(kubepki(dir.path(), &["man", out.to_str().unwrap()]));
@@ -156,6 +157,20 @@ fn every_man_page_renders_without_a_warning() {
             output.status.success() && stderr.is_empty(),
             "groff warns on {page}: {stderr}"
         );
+        // As a user reads it: man-db's `man -l`, every groff warning on.
+        if let Some(man) = &man {
+            let output = Command::new(man)
+                .args(["--warnings=w", "-l"])
+                .arg(out.join(page))
+                .env("MANWIDTH", "80")
+                .output()
+                .expect("run man");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                output.status.success() && stderr.is_empty() && !output.stdout.is_empty(),
+                "man -l warns on {page}: {stderr}"
+            );
+        }
         let text = without_overstrike(&String::from_utf8_lossy(&output.stdout));
         let name = page.trim_end_matches(".1");
         assert!(
