@@ -26,18 +26,21 @@ work="$(mktemp -d)"
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-"$kubepki" init --cert-dir "$work/pki" --kubeconfig-dir "$work" --node-name cp-1 \
+# The tree in its own folder: the timings written below must not land in the watched
+# kubeconfig folder (each write would mark the last read stale, and every scrape re-read).
+tree="$work/tree"
+"$kubepki" init --cert-dir "$tree/pki" --kubeconfig-dir "$tree" --node-name cp-1 \
   --algorithm ECDSA-P256 >/dev/null
 mkdir -p "$work/watched" "$work/issue"
 for i in $(seq 1 "$count"); do
-  "$kubepki" certs issue kube-proxy --node-name "node-$i" --cert-dir "$work/pki" \
+  "$kubepki" certs issue kube-proxy --node-name "node-$i" --cert-dir "$tree/pki" \
     --out-dir "$work/issue" --algorithm ECDSA-P256 >/dev/null
   mv "$work/issue/kube-proxy.crt" "$work/watched/node-$i.crt"
   rm "$work/issue/kube-proxy.key"
 done
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-"$kubepki" certs exporter --cert-dir "$work/pki" --kubeconfig-dir "$work" \
+"$kubepki" certs exporter --cert-dir "$tree/pki" --kubeconfig-dir "$tree" \
   --watch-dir "$work/watched" --listen "127.0.0.1:$port" >"$work/exporter.log" 2>&1 &
 pid=$!
 url="http://127.0.0.1:$port/metrics"
