@@ -553,14 +553,15 @@ pub struct kubepki_error {
     renewed: Vec<CString>,
 }
 
-/// Text for C: a message never holds NUL, but if one did, cut it there rather than lose it all.
+/// Text for C: a NUL that a message carries (a caller's input quoted in it) is written `\0`,
+/// so the C string holds the whole message instead of stopping there.
 fn c_text(text: String) -> CString {
-    let bytes: Vec<u8> = text
-        .into_bytes()
-        .into_iter()
-        .take_while(|b| *b != 0)
-        .collect();
-    CString::new(bytes).unwrap_or_default()
+    let text = if text.contains('\0') {
+        text.replace('\0', "\\0")
+    } else {
+        text
+    };
+    CString::new(text).unwrap_or_default()
 }
 
 impl kubepki_error {
@@ -765,6 +766,14 @@ pub extern "C" fn kubepki_result_message(code: u32) -> *const c_char {
 mod tests {
     use super::*;
     use std::ffi::CStr;
+
+    #[test]
+    fn a_nul_in_a_message_is_written_not_cut() {
+        // The fuzzer's case: a message that began with the caller's NUL bytes was empty.
+        let text = c_text("\0\0 is not a server".to_owned());
+        assert_eq!(text.to_str().unwrap(), "\\0\\0 is not a server");
+        assert_eq!(c_text("plain".to_owned()).to_str().unwrap(), "plain");
+    }
 
     fn message(code: u32) -> &'static str {
         // SAFETY: kubepki_result_message returns a static NUL-terminated string.
