@@ -460,24 +460,8 @@ pub(crate) fn replace_credentials(
     use serde_json::Value;
     let mut doc: Value = crate::yaml::from_yaml(text)?;
     let data = |pem: &str| Value::String(Base64::encode_string(pem.as_bytes()));
-    let current = doc
-        .get("current-context")
-        .and_then(Value::as_str)
-        .ok_or("no current-context")?
-        .to_owned();
-    let context = doc
-        .get("contexts")
-        .and_then(Value::as_array)
-        .and_then(|list| {
-            list.iter()
-                .find(|c| c.get("name").and_then(Value::as_str) == Some(&current))
-        })
-        .and_then(|c| c.get("context"))
-        .ok_or_else(|| format!("the current context {current:?} is not in contexts"))?;
-    let field = |name: &str| context.get(name).and_then(Value::as_str).map(str::to_owned);
-    let user = field("user").ok_or_else(|| format!("context {current:?} names no user"))?;
-    let cluster =
-        field("cluster").ok_or_else(|| format!("context {current:?} names no cluster"))?;
+    let user = current_context_field(&doc, "user")?;
+    let cluster = current_context_field(&doc, "cluster")?;
     let user_map = named_mut(&mut doc, "users", &user, "user")?;
     user_map.insert("client-certificate-data".into(), data(cert_pem));
     user_map.insert("client-key-data".into(), data(key_pem));
@@ -491,29 +475,36 @@ pub(crate) fn replace_credentials(
 pub(crate) fn replace_ca_data(text: &str, ca_pem: &str) -> Result<String, String> {
     use serde_json::Value;
     let mut doc: Value = crate::yaml::from_yaml(text)?;
-    let current = doc
-        .get("current-context")
-        .and_then(Value::as_str)
-        .ok_or("no current-context")?
-        .to_owned();
-    let cluster = doc
-        .get("contexts")
-        .and_then(Value::as_array)
-        .and_then(|list| {
-            list.iter()
-                .find(|c| c.get("name").and_then(Value::as_str) == Some(&current))
-        })
-        .and_then(|c| c.get("context"))
-        .and_then(|c| c.get("cluster"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("context {current:?} names no cluster"))?
-        .to_owned();
+    let cluster = current_context_field(&doc, "cluster")?;
     let cluster_map = named_mut(&mut doc, "clusters", &cluster, "cluster")?;
     cluster_map.insert(
         "certificate-authority-data".into(),
         Value::String(Base64::encode_string(ca_pem.as_bytes())),
     );
     crate::yaml::to_yaml(&doc)
+}
+
+/// The `user` or `cluster` that a kubeconfig's current context names.
+fn current_context_field(doc: &serde_json::Value, field: &str) -> Result<String, String> {
+    use serde_json::Value;
+    let current = doc
+        .get("current-context")
+        .and_then(Value::as_str)
+        .ok_or("no current-context")?;
+    let context = doc
+        .get("contexts")
+        .and_then(Value::as_array)
+        .and_then(|list| {
+            list.iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(current))
+        })
+        .and_then(|c| c.get("context"))
+        .ok_or_else(|| format!("the current context {current:?} is not in contexts"))?;
+    context
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| format!("context {current:?} names no {field}"))
 }
 
 /// The mapping `inner` of the entry named `name` in the list `list` of a kubeconfig
