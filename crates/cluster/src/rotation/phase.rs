@@ -739,4 +739,28 @@ mod tests {
             "{err}"
         );
     }
+
+    #[test]
+    fn a_given_ca_that_is_a_leaf_or_not_its_keys_is_refused_before_anything_is_written() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut options = tree(dir.path());
+        options.cas = vec![RotatedCa::Cluster];
+        let read = |name: &str| std::fs::read(options.cert_dir.join(name)).expect("read");
+        let cases = [
+            // The API server's own pair: a leaf, not a CA.
+            (read("apiserver.crt"), read("apiserver.key"), "is not a CA"),
+            // The front-proxy CA's certificate with the cluster CA's key.
+            (read("front-proxy-ca.crt"), read("ca.key"), "does not match"),
+        ];
+        for (cert, key, said) in cases {
+            options.new_ca = Some((cert, key));
+            let err = start(&options, now()).expect_err("a bad given CA");
+            assert!(
+                matches!(&err, ClusterError::BadNewCa { ca: "cluster", reason } if reason.contains(said)),
+                "{err}"
+            );
+            assert!(!options.cert_dir.join("rotation").exists(), "{err}");
+            assert_eq!(phases(&options), [Phase::Idle]);
+        }
+    }
 }
