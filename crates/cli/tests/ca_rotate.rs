@@ -306,6 +306,14 @@ fn a_rotation_of_all_keeps_every_leaf_trusted_then_drops_the_old_cas() {
 
     // promote: everything reissued by the new CA, which signs; both still trusted.
     std::fs::write(dir.join("old-apiserver.crt"), &old_apiserver).unwrap();
+    let keys_before: std::collections::HashMap<String, Vec<u8>> = LEAVES
+        .iter()
+        .map(|(leaf, _)| {
+            let key = format!("pki/{leaf}.key");
+            let bytes = std::fs::read(dir.join(&key)).unwrap();
+            (key, bytes)
+        })
+        .collect();
     std::fs::write(dir.join("old-apiserver-etcd-client.crt"), &old_etcd_client).unwrap();
     let promoted: serde_json::Value =
         serde_json::from_str(&ok(rotate(dir, T_PROMOTE, &["promote", "-o", "json"]))).unwrap();
@@ -325,9 +333,27 @@ fn a_rotation_of_all_keeps_every_leaf_trusted_then_drops_the_old_cas() {
             "front-proxy-ca" => "front-proxy-ca",
             _ => "etcd-ca",
         };
-        // Signed by the new CA: refused by the old one alone.
+        // Signed by the new CA: refused by the old one alone...
         let old_ca = dir.join(format!("pki/rotation/{folder}/old.crt"));
         assert!(!openssl_verifies(&old_ca, &leaf, &[]), "{}", leaf.display());
+        // ...but the file carries the new CA signed by the old one, so a client that trusts
+        // only the old CA (a kubeconfig copied before start) still finds a path.
+        assert_eq!(certificates_in(&leaf), 2, "{}", leaf.display());
+        let chain = leaf.display().to_string();
+        assert!(
+            openssl_verifies(&old_ca, &leaf, &["-untrusted", &chain]),
+            "{} with its chain, by the old CA alone",
+            leaf.display()
+        );
+    }
+    // Each leaf kept its key: only the certificate file changed.
+    for (leaf, _) in LEAVES {
+        let key = format!("pki/{leaf}.key");
+        assert_eq!(
+            std::fs::read(dir.join(&key)).unwrap(),
+            keys_before[&key],
+            "{key} changed at promote"
+        );
     }
     for leaf in ["apiserver", "apiserver-kubelet-client"] {
         let leaf = dir.join(format!("pki/{leaf}.crt"));
@@ -365,6 +391,17 @@ fn a_rotation_of_all_keeps_every_leaf_trusted_then_drops_the_old_cas() {
     assert_everything_chains(dir);
     for (trust, _) in trust_files(dir) {
         assert_eq!(certificates_in(&trust), 1, "{}", trust.display());
+    }
+    // The cross-signed certificate left every leaf with the old CA.
+    for (leaf, _) in LEAVES {
+        let leaf = dir.join(format!("pki/{leaf}.crt"));
+        assert_eq!(certificates_in(&leaf), 1, "{}", leaf.display());
+    }
+    for folder in ["ca", "front-proxy-ca", "etcd-ca"] {
+        assert!(
+            !dir.join(format!("pki/rotation/{folder}/cross.crt"))
+                .exists()
+        );
     }
     for (trust, old) in [
         ("pki/ca.crt", "pki/rotation/ca/old.crt"),

@@ -209,16 +209,30 @@ pub(crate) fn reissue(
     options: &RenewOptions,
     now: SystemTime,
 ) -> Result<(String, KeyPair), ClusterError> {
-    let sign = |source| ClusterError::Sign {
-        name: name.to_owned(),
-        source,
-    };
-    let info = CertificateInfo::from_der(der).map_err(sign)?;
     let algorithm = options
         .algorithm
         .or_else(|| old_key.map(KeyPair::algorithm))
         .unwrap_or(KeyAlgorithm::EcdsaP256);
     let key = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
+    let cert_pem = reissue_for_key(ca, name, der, &key, options, now)?;
+    Ok((cert_pem, key))
+}
+
+/// Reissues a certificate DER for `key` (the same subject, SANs and usages, plus
+/// `options.add_sans` on a serving certificate): returns the new certificate PEM.
+pub(crate) fn reissue_for_key(
+    ca: &Ca,
+    name: &str,
+    der: &[u8],
+    key: &KeyPair,
+    options: &RenewOptions,
+    now: SystemTime,
+) -> Result<String, ClusterError> {
+    let sign = |source| ClusterError::Sign {
+        name: name.to_owned(),
+        source,
+    };
+    let info = CertificateInfo::from_der(der).map_err(sign)?;
     let mut sans = info.sans.clone();
     if info.usages.contains(&Usage::ServerAuth) {
         for san in &options.add_sans {
@@ -237,7 +251,7 @@ pub(crate) fn reissue(
             &IssueOptions::at(now),
         )
         .map_err(sign)?;
-    Ok((issued.pem(), key))
+    Ok(issued.pem())
 }
 
 pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem, ClusterError> {

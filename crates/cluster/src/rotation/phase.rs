@@ -7,8 +7,9 @@ use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
 use kubepki_keys::KeyPair;
+use kubepki_keys::pem::pem_encode;
 use kubepki_profile::ca_profile;
-use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp};
+use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp, certificates_from_bytes};
 
 use super::change::{ChangeSet, shred};
 use super::plan::plan;
@@ -18,8 +19,8 @@ use super::state::{
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa};
 use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
-use crate::ops::{key_pem, reissue, replace_ca_data, replace_credentials};
-use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
+use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::tree::{CaName, KUBECONFIGS, LEAVES, crt, key};
 use crate::{ClusterError, RenewOptions};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -454,6 +455,7 @@ fn promote_ca(
     }
     let trust_text = bundle(&[&new, old]);
     if let Some(name) = ca.ca() {
+        let cross = cross_signed(paths, name, old_key, old, &new, &new_key, now)?;
         let new_ca =
             Ca::from_der(&new.cert_der, Box::new(new_key), Vec::new()).map_err(|source| {
                 ClusterError::Sign {
@@ -469,6 +471,9 @@ fn promote_ca(
             add_sans: Vec::new(),
             keep_old: None,
         };
+        // Each leaf keeps its key: only its certificate file changes, in one rename, so a
+        // component that reloads its pair (etcd does at every handshake) never reads a
+        // certificate beside a key that is not its own, even after a kill -9 half-way.
         for leaf in LEAVES.iter().filter(|l| l.ca == name) {
             let (crt_path, key_path) = (
                 crt(&options.cert_dir, leaf.base),
@@ -478,12 +483,16 @@ fn promote_ca(
                 continue;
             }
             let der = load_cert(&crt_path)?;
-            let leaf_key = load_key(&key_path).ok();
-            let (cert_pem, fresh) =
-                reissue(&new_ca, leaf.name, &der, leaf_key.as_ref(), &renew, now)?;
-            let pem = key_pem(&key_path, &fresh)?;
-            changes.write(&key_path, pem.as_bytes().to_vec(), FileKind::Secret);
-            changes.write(&crt_path, cert_pem, FileKind::Public);
+            let cert_pem = match load_key(&key_path) {
+                Ok(leaf_key) => reissue_for_key(&new_ca, leaf.name, &der, &leaf_key, &renew, now)?,
+                Err(_) => {
+                    let (cert_pem, fresh) = reissue(&new_ca, leaf.name, &der, None, &renew, now)?;
+                    let pem = key_pem(&key_path, &fresh)?;
+                    changes.write(&key_path, pem.as_bytes().to_vec(), FileKind::Secret);
+                    cert_pem
+                }
+            };
+            changes.write(&crt_path, format!("{cert_pem}{cross}"), FileKind::Public);
         }
         if ca == RotatedCa::Cluster {
             for spec in KUBECONFIGS {
@@ -493,15 +502,21 @@ fn promote_ca(
                 }
                 let (_, der, client_key) = read_kubeconfig(&path)?;
                 let text = kubeconfig_text(&path)?;
-                let edited = match der {
-                    Some(der) => {
+                let edited = match (der, client_key) {
+                    (Some(der), Some(client_key)) => {
+                        let cert_pem =
+                            reissue_for_key(&new_ca, spec.file, &der, &client_key, &renew, now)?;
+                        let pem = key_pem(&path, &client_key)?;
+                        replace_credentials(&text, &trust_text, &cert_pem, &pem)
+                    }
+                    (Some(der), None) => {
                         let (cert_pem, fresh) =
-                            reissue(&new_ca, spec.file, &der, client_key.as_ref(), &renew, now)?;
+                            reissue(&new_ca, spec.file, &der, None, &renew, now)?;
                         let pem = key_pem(&path, &fresh)?;
                         replace_credentials(&text, &trust_text, &cert_pem, &pem)
                     }
                     // A client certificate in a file the kubelet rotates: only the trust here.
-                    None => replace_ca_data(&text, &trust_text),
+                    (None, _) => replace_ca_data(&text, &trust_text),
                 }
                 .map_err(|reason| ClusterError::Kubeconfig {
                     path: path.clone(),
@@ -515,9 +530,9 @@ fn promote_ca(
                 FileKind::Public,
             );
         }
+        changes.write(&paths.cross, cross.into_bytes(), FileKind::Public);
     }
     let old_key_bytes = read(&paths.key)?;
-    drop(old_key);
     changes.write(&paths.key, new_key_bytes, FileKind::Secret);
     changes.write(&paths.old_key, old_key_bytes, FileKind::Secret);
     changes.write(&paths.old_anchor, old.pem.clone(), FileKind::Public);
@@ -563,6 +578,10 @@ fn finish_ca(
     if ca == RotatedCa::Cluster {
         kubeconfigs_trust(options, &current.pem, changes)?;
     }
+    if let Some(name) = ca.ca() {
+        without_cross_signed(options, name, changes)?;
+        changes.remove(&paths.cross, FileKind::Public);
+    }
     let state = State {
         phase: Phase::Finished,
         started_at: state.map_or(promoted_at, |s| s.started_at),
@@ -570,6 +589,68 @@ fn finish_ca(
         finished_at: Some(unix(now)),
     };
     changes.write(&paths.state, state.to_bytes(), FileKind::Public);
+    Ok(())
+}
+
+/// The new CA's certificate signed by the old CA (PEM): the same subject, key and CA
+/// extensions as the new CA, valid no longer than the old CA. Appended to every leaf from
+/// promote to finish, it lets a client that still trusts only the old CA (a kubeconfig or a
+/// pod's `ca.crt` copied before start) build the path leaf -> new CA -> old CA, so no client
+/// loses trust before finish. kube-apiserver and etcd send it with their serving
+/// certificates; clients send it with theirs.
+fn cross_signed(
+    paths: &Paths,
+    name: CaName,
+    old_key: KeyPair,
+    old: &Anchor,
+    new: &Anchor,
+    new_key: &KeyPair,
+    now: SystemTime,
+) -> Result<String, ClusterError> {
+    let sign = |source| ClusterError::Sign {
+        name: paths.cross.display().to_string(),
+        source,
+    };
+    let info = CertificateInfo::from_der(&new.cert_der).map_err(sign)?;
+    let cn = info
+        .subject
+        .common_name()
+        .unwrap_or("kubernetes")
+        .to_owned();
+    let old_ca = Ca::from_der(&old.cert_der, Box::new(old_key), Vec::new()).map_err(sign)?;
+    let issued = old_ca
+        .issue_for_key(
+            new_key.public_key(),
+            &info.subject,
+            &[],
+            &ca_profile(name.name(), &cn),
+            &IssueOptions::at(now),
+        )
+        .map_err(sign)?;
+    Ok(issued.pem())
+}
+
+/// Finish's leaves: each leaf of `name` that still carries the cross-signed certificate
+/// after its own is written back as its own certificate alone.
+fn without_cross_signed(
+    options: &RotateOptions,
+    name: CaName,
+    changes: &mut ChangeSet,
+) -> Result<(), ClusterError> {
+    for leaf in LEAVES.iter().filter(|l| l.ca == name) {
+        let path = crt(&options.cert_dir, leaf.base);
+        if !path.exists() {
+            continue;
+        }
+        let certs =
+            certificates_from_bytes(&read(&path)?).map_err(|source| ClusterError::Sign {
+                name: path.display().to_string(),
+                source,
+            })?;
+        if let [own, _, ..] = certs.as_slice() {
+            changes.write(&path, pem_encode("CERTIFICATE", own), FileKind::Public);
+        }
+    }
     Ok(())
 }
 

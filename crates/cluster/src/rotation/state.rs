@@ -30,6 +30,10 @@ pub(crate) struct Paths {
     pub(crate) old_anchor: PathBuf,
     /// The old key, set aside by promote.
     pub(crate) old_key: PathBuf,
+    /// The new CA's certificate signed by the old CA (X.509 CAs only), from promote to
+    /// finish: appended to every leaf, so that a client that trusts only the old CA still
+    /// finds a path to it from a leaf of the new one.
+    pub(crate) cross: PathBuf,
     /// The state file.
     pub(crate) state: PathBuf,
 }
@@ -50,6 +54,7 @@ impl Paths {
             new_key: dir.join("new.key"),
             old_anchor: dir.join(format!("old.{ext}")),
             old_key: dir.join("old.key"),
+            cross: dir.join("cross.crt"),
             state: dir.join("state.json"),
             trust,
             key: key_file,
