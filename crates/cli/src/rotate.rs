@@ -203,13 +203,17 @@ fn update_cluster_info(kubeconfig: &std::path::Path, ca_crt: &std::path::Path) -
         .enable_all()
         .build()
         .map_err(|e| CliError(format!("starting the async runtime: {e}")))?;
-    let changed = runtime.block_on(async {
+    let (changed, root_ca) = runtime.block_on(async {
         let client = kubepki_kube::connect(kubepki_kube::ClusterSource::Kubeconfig(kubeconfig))
             .await
             .map_err(|e| CliError(e.to_string()))?;
-        kubepki_kube::set_cluster_info_ca(client, &ca_pem)
+        let changed = kubepki_kube::set_cluster_info_ca(client.clone(), &ca_pem)
             .await
-            .map_err(|e| CliError(e.to_string()))
+            .map_err(|e| CliError(e.to_string()))?;
+        let root_ca = kubepki_kube::root_ca_report(client, &ca_pem)
+            .await
+            .map_err(|e| CliError(e.to_string()))?;
+        Ok::<_, CliError>((changed, root_ca))
     })?;
     if changed {
         eprintln!(
@@ -224,7 +228,35 @@ fn update_cluster_info(kubeconfig: &std::path::Path, ca_crt: &std::path::Path) -
             ca_crt.display()
         );
     }
+    print_root_ca(&root_ca, ca_crt);
     Ok(())
+}
+
+/// Tells what the namespaces' `kube-root-ca.crt` (what pods trust) carry against `ca.crt`.
+fn print_root_ca(report: &kubepki_kube::RootCaReport, ca_crt: &std::path::Path) {
+    let total = report.current.len() + report.stale.len();
+    if report.stale.is_empty() {
+        eprintln!(
+            "configmap {} carries {} in all {total} namespaces",
+            kubepki_kube::ROOT_CA_CONFIG_MAP,
+            ca_crt.display()
+        );
+        return;
+    }
+    let shown: Vec<&str> = report.stale.iter().take(5).map(String::as_str).collect();
+    eprintln!(
+        "configmap {} carries {} in {} of {total} namespaces; not yet in {}{}: kube-controller-manager publishes its --root-ca-file ({}) there once restarted, and pods read it within a minute; wait for that before the next phase",
+        kubepki_kube::ROOT_CA_CONFIG_MAP,
+        ca_crt.display(),
+        report.current.len(),
+        shown.join(", "),
+        if report.stale.len() > shown.len() {
+            ", ..."
+        } else {
+            ""
+        },
+        ca_crt.display()
+    );
 }
 
 fn run_status(args: &StatusArgs) -> CliResult<ExitCode> {

@@ -12,6 +12,7 @@ mod error;
 mod fake_api;
 mod leader;
 mod metrics;
+mod root_ca;
 mod serving;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
@@ -22,6 +23,7 @@ pub use csrs::{KubeCsrs, Subresource, from_kube, same_object};
 pub use error::KubeError;
 pub use leader::{LeaderElector, LeaseConfig};
 pub use metrics::{Metrics, Page, Pages, serve};
+pub use root_ca::{ROOT_CA_CONFIG_MAP, RootCaReport, root_ca_report};
 pub use serving::{
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE, Requester, ServingConstraints,
     dns_names, resolution_verdict, serving_verdict,

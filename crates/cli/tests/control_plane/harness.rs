@@ -243,6 +243,37 @@ impl Ports {
     }
 }
 
+/// One etcd member: its name and loopback ports.
+#[derive(Clone)]
+pub(crate) struct EtcdMember {
+    pub(crate) name: String,
+    pub(crate) client: u16,
+    pub(crate) peer: u16,
+    pub(crate) metrics: u16,
+}
+
+impl EtcdMember {
+    /// A member named `name` on free ports.
+    pub(crate) fn pick(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            client: free_port(),
+            peer: free_port(),
+            metrics: free_port(),
+        }
+    }
+
+    /// Its client URL.
+    pub(crate) fn client_url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.client)
+    }
+
+    /// Its `name=peer URL` entry of `--initial-cluster`.
+    pub(crate) fn initial_cluster_entry(&self) -> String {
+        format!("{}=https://127.0.0.1:{}", self.name, self.peer)
+    }
+}
+
 /// etcd, kube-apiserver and kube-controller-manager on one tree, with kubeadm's flags.
 pub(crate) struct ControlPlane {
     pub(crate) bin: PathBuf,
@@ -341,18 +372,36 @@ impl ControlPlane {
     }
 
     fn spawn_etcd(&mut self) {
-        let t = &self.tree;
         let p = self.ports;
-        let client = format!("https://127.0.0.1:{}", p.etcd_client);
-        let peer = format!("https://127.0.0.1:{}", p.etcd_peer);
+        let member = EtcdMember {
+            name: self.node.clone(),
+            client: p.etcd_client,
+            peer: p.etcd_peer,
+            metrics: p.etcd_metrics,
+        };
+        let etcd = self.etcd_command(&member, &member.initial_cluster_entry(), "etcd");
+        self.etcd = Some(Process::spawn("etcd", etcd, self.log("etcd")));
+    }
+
+    /// kubeadm's etcd static pod for `member` of the cluster `initial_cluster`
+    /// (`name=peer URL,...`), its data in `<work>/<data>`.
+    pub(crate) fn etcd_command(
+        &self,
+        member: &EtcdMember,
+        initial_cluster: &str,
+        data: &str,
+    ) -> Command {
+        let t = &self.tree;
+        let client = member.client_url();
+        let peer = format!("https://127.0.0.1:{}", member.peer);
         let mut etcd = self.command("etcd");
-        etcd.arg(format!("--name={}", self.node))
+        etcd.arg(format!("--name={}", member.name))
             .arg(format!("--listen-client-urls={client}"))
             .arg(format!("--advertise-client-urls={client}"))
             .arg(format!("--listen-peer-urls={peer}"))
             .arg(format!("--initial-advertise-peer-urls={peer}"))
-            .arg(format!("--initial-cluster={}={peer}", self.node))
-            .arg(format!("--data-dir={}", self.work.join("etcd").display()))
+            .arg(format!("--initial-cluster={initial_cluster}"))
+            .arg(format!("--data-dir={}", self.work.join(data).display()))
             .arg(format!("--cert-file={}", t.pki("etcd/server.crt")))
             .arg(format!("--key-file={}", t.pki("etcd/server.key")))
             .arg(format!("--trusted-ca-file={}", t.pki("etcd/ca.crt")))
@@ -364,11 +413,11 @@ impl ControlPlane {
             .arg("--snapshot-count=10000")
             .arg(format!(
                 "--listen-metrics-urls=http://127.0.0.1:{}",
-                p.etcd_metrics
+                member.metrics
             ))
             .arg("--feature-gates=InitialCorruptCheck=true")
             .arg("--watch-progress-notify-interval=5s");
-        self.etcd = Some(Process::spawn("etcd", etcd, self.log("etcd")));
+        etcd
     }
 
     /// Runs etcdctl against the tree's etcd with a client certificate of the tree.
@@ -419,8 +468,19 @@ impl ControlPlane {
     }
 
     fn spawn_apiserver(&mut self) {
+        let etcd = format!("https://127.0.0.1:{}", self.ports.etcd_client);
+        let apiserver = self.apiserver_command(self.ports.apiserver, &etcd);
+        self.apiserver = Some(Process::spawn(
+            "kube-apiserver",
+            apiserver,
+            self.log("kube-apiserver"),
+        ));
+    }
+
+    /// kubeadm's kube-apiserver static pod, serving on `port`, storing in `etcd_servers`
+    /// (comma-separated URLs).
+    pub(crate) fn apiserver_command(&self, port: u16, etcd_servers: &str) -> Command {
         let t = &self.tree;
-        let p = self.ports;
         let mut apiserver = self.command("kube-apiserver");
         apiserver
             .arg("--advertise-address=127.0.0.1")
@@ -429,7 +489,7 @@ impl ControlPlane {
             // advertise address, and tests may only use loopback. It keeps the `kubernetes`
             // Service's endpoints, which nothing here uses.
             .arg("--endpoint-reconciler-type=none")
-            .arg(format!("--secure-port={}", p.apiserver))
+            .arg(format!("--secure-port={port}"))
             .arg("--allow-privileged=true")
             .arg("--authorization-mode=Node,RBAC")
             .arg(format!("--client-ca-file={}", t.pki("ca.crt")))
@@ -444,10 +504,7 @@ impl ControlPlane {
                 "--etcd-keyfile={}",
                 t.pki("apiserver-etcd-client.key")
             ))
-            .arg(format!(
-                "--etcd-servers=https://127.0.0.1:{}",
-                p.etcd_client
-            ))
+            .arg(format!("--etcd-servers={etcd_servers}"))
             .arg(format!(
                 "--kubelet-client-certificate={}",
                 t.pki("apiserver-kubelet-client.crt")
@@ -482,11 +539,7 @@ impl ControlPlane {
             .arg("--service-cluster-ip-range=10.96.0.0/12")
             .arg(format!("--tls-cert-file={}", t.pki("apiserver.crt")))
             .arg(format!("--tls-private-key-file={}", t.pki("apiserver.key")));
-        self.apiserver = Some(Process::spawn(
-            "kube-apiserver",
-            apiserver,
-            self.log("kube-apiserver"),
-        ));
+        apiserver
     }
 
     /// kubeadm's kube-controller-manager static pod, signing with the cluster CA.

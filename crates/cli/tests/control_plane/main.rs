@@ -16,6 +16,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod attacks;
+mod balancer;
 mod cluster;
 mod go_installer;
 mod harness;
@@ -25,6 +26,7 @@ mod kubeadm;
 mod kubelet;
 mod recover;
 mod rotate;
+mod rotate_live;
 mod signer;
 
 use std::path::Path;

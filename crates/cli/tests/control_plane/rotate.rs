@@ -25,7 +25,7 @@ use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok,
 use crate::kubeadm::{kubeadm_config, run, same_expiration_report};
 use crate::{Maker, NODE, TEST_BUDGET, kubepki_init, manifest, request, whoami};
 
-fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Value {
+pub(crate) fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Value {
     let args = [
         &[
             "ca",
@@ -64,7 +64,7 @@ fn as_conf<'a>(cp: &'a ControlPlane, conf: &Path) -> impl Fn(&[&str]) -> Output 
 
 /// A CSR made, applied, approved and signed by kube-controller-manager; returns the path of
 /// the certificate it issued.
-fn signed_by_kcm(cp: &ControlPlane, dir: &Path, name: &str) -> std::path::PathBuf {
+pub(crate) fn signed_by_kcm(cp: &ControlPlane, dir: &Path, name: &str) -> std::path::PathBuf {
     let admin = |args: &[&str]| cp.kubectl("super-admin.conf", args);
     request(dir, name, &format!("/CN={name}/O=dev"), Maker::Kubepki);
     let manifest = manifest(dir, name);
@@ -88,7 +88,7 @@ fn signed_by_kcm(cp: &ControlPlane, dir: &Path, name: &str) -> std::path::PathBu
 }
 
 /// Asserts `cert` chains to `ca` and not to `not`, with openssl.
-fn issued_by(cert: &Path, ca: &Path, not: &Path) {
+pub(crate) fn issued_by(cert: &Path, ca: &Path, not: &Path) {
     use kubepki_test_support::openssl_verifies;
     assert!(
         openssl_verifies(ca, cert, &[]),

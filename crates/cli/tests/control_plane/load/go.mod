@@ -1,0 +1,3 @@
+module kubepki.test/load
+
+go 1.22
