@@ -10,8 +10,9 @@
 //! `--kubeconfig` keeps kube-public/cluster-info's CA data equal to ca.crt at each phase. A
 //! kubeconfig taken after start (old client
 //! certificate, both CAs) and a ServiceAccount token issued before the rotation work until
-//! finish and are refused after it; the kubeconfig from before the rotation stops trusting
-//! the API server at promote, as the plan says (clients must take the bundle at start).
+//! finish and are refused after it; so is the kubeconfig from before the rotation, which
+//! trusts only the old CA: the API server sends the new CA cross-signed by the old one
+//! from promote to finish.
 //! Restarts are of the whole control plane, not the zero-downtime rolling restart of two
 //! API servers under load.
 
@@ -293,12 +294,9 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     );
     assert_eq!(whoami(&as_conf(&cp, &started)).0, "kubernetes-admin");
     assert_eq!(whoami(&as_conf(&cp, &token_conf)).0, sa_user);
-    // A kubeconfig that trusts only the old CA no longer trusts the API server.
-    let refused = fails(
-        "the pre-rotation admin.conf after promote",
-        as_conf(&cp, &before)(&["auth", "whoami"]),
-    );
-    assert!(refused.contains("certificate"), "{refused}");
+    // A kubeconfig that trusts only the old CA still trusts the API server: it sends the new
+    // CA cross-signed by the old one after its certificate.
+    assert_eq!(whoami(&as_conf(&cp, &before)).0, "kubernetes-admin");
     for (cert, key) in [(&fp_crt, &fp_key), (&old_fp_crt, &old_fp_key)] {
         assert_eq!(front_proxy_review(&cp, cert, key).as_deref(), Ok("alice"));
     }
@@ -335,6 +333,13 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         as_conf(&cp, &started)(&["auth", "whoami"]),
     );
     assert!(old_cert.contains("Unauthorized"), "{old_cert}");
+    // The kubeconfig from before the rotation: no path to its CA any more (and its client
+    // certificate is the old CA's).
+    let refused = fails(
+        "the pre-rotation admin.conf after finish",
+        as_conf(&cp, &before)(&["auth", "whoami"]),
+    );
+    assert!(refused.contains("certificate"), "{refused}");
     let old_token = fails(
         "the old key's token after finish",
         as_conf(&cp, &token_conf)(&["auth", "whoami"]),
