@@ -104,6 +104,17 @@ pub(crate) struct StartArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    #[command(flatten)]
+    pub(crate) phase: PhaseArgs,
+    /// The kubelet's certificate folder, when the client pair kubelet.conf names
+    /// (/var/lib/kubelet/pki/kubelet-client-current.pem) is there rather than at the path
+    /// written in it: it is reissued under the new CA with its key, as the kubelet rotates.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) kubelet_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct FinishArgs {
     #[command(flatten)]
     pub(crate) phase: PhaseArgs,
@@ -144,7 +155,7 @@ pub(crate) enum RotateCommand {
     /// Make a new CA (or use the given one) and trust old and new everywhere; the old one still signs.
     Start(StartArgs),
     /// Reissue every certificate and kubeconfig under the new CA, which then signs; both stay trusted.
-    Promote(PhaseArgs),
+    Promote(PromoteArgs),
     /// Take the old CA and the old service-account key out of every trust location.
     Finish(FinishArgs),
     /// Undo a start (take the new CA out of trust again); a promoted rotation cannot be rolled back.
@@ -168,7 +179,11 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
             }
             (rotate_start(&options, now)?, args.phase.output)
         }
-        RotateCommand::Promote(args) => (rotate_promote(&args.options()?, now)?, args.output),
+        RotateCommand::Promote(args) => {
+            let mut options = args.phase.options()?;
+            options.kubelet_dir.clone_from(&args.kubelet_dir);
+            (rotate_promote(&options, now)?, args.phase.output)
+        }
         RotateCommand::Finish(args) => {
             let mut options = args.phase.options()?;
             options.token_lifetime = parse_duration(&args.token_lifetime)?;
@@ -183,7 +198,8 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
     let phase = match command {
         RotateCommand::Start(args) => &args.phase,
         RotateCommand::Finish(args) => &args.phase,
-        RotateCommand::Promote(args) | RotateCommand::Rollback(args) => args,
+        RotateCommand::Promote(args) => &args.phase,
+        RotateCommand::Rollback(args) => args,
         RotateCommand::Status(_) => return Ok(ExitCode::SUCCESS),
     };
     if let Some(kubeconfig) = &phase.kubeconfig

@@ -119,20 +119,69 @@ fn recover_kubelet_conf(
             Ok(None)
         };
     }
-    if user.client_certificate.is_empty() {
+    let file = kubelet_client_path(
+        &path,
+        &user.client_certificate,
+        options.kubelet_dir.as_deref(),
+    )?;
+    renew_kubelet_client_file(&file, options, now, cluster_ca)
+}
+
+/// The kubelet's client pair file that kubelet.conf (`conf`) names in `client_certificate`:
+/// relative to the kubeconfig's folder, or in `kubelet_dir` when that is given (a node's disk
+/// mounted elsewhere).
+fn kubelet_client_path(
+    conf: &Path,
+    client_certificate: &str,
+    kubelet_dir: Option<&Path>,
+) -> Result<PathBuf, ClusterError> {
+    if client_certificate.is_empty() {
         return Err(ClusterError::Misfit {
-            path,
+            path: conf.to_path_buf(),
             reason: crate::Misfit::KubeconfigIncomplete("client certificate"),
         });
     }
-    let named = Path::new(&user.client_certificate);
     // A relative path in a kubeconfig is relative to the kubeconfig's folder.
-    let named = options.renew.kubeconfig_dir.join(named);
-    let file = match (&options.kubelet_dir, named.file_name()) {
+    let named = conf
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(client_certificate);
+    Ok(match (kubelet_dir, named.file_name()) {
         (Some(dir), Some(name)) => dir.join(name),
         _ => named,
+    })
+}
+
+/// The kubelet's client pair file of the tree's kubelet.conf, when kubelet.conf names one
+/// (after kubeadm's kubelet-finalize) rather than embedding its certificate; `None` when
+/// there is no kubelet.conf or its certificate is embedded.
+///
+/// # Errors
+/// [`ClusterError::Kubeconfig`], [`ClusterError::Misfit`] for a kubelet.conf that does not
+/// read or names no client certificate.
+pub(crate) fn kubelet_client_file(
+    kubeconfig_dir: &Path,
+    kubelet_dir: Option<&Path>,
+) -> Result<Option<PathBuf>, ClusterError> {
+    let path = kubeconfig_dir.join(KUBELET_CONF);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.clone(),
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
+        path: path.clone(),
+        reason,
+    })?;
+    let Some((_, user)) = config.current() else {
+        return Ok(None);
     };
-    renew_kubelet_client_file(&file, options, now, cluster_ca)
+    if !user.client_certificate_data.trim().is_empty() {
+        return Ok(None);
+    }
+    kubelet_client_path(&path, &user.client_certificate, kubelet_dir).map(Some)
 }
 
 /// Whether a certificate DER is due (one that does not parse is due: it
@@ -184,32 +233,66 @@ fn renew_kubelet_client_file(
         &options.renew,
         now,
     )?;
-    // The kubelet's file: certificate, then key. Zeroized when dropped, as the key's PEM is.
-    let mut pair = kubepki_keys::KeyPem::new(cert_pem);
-    pair.push_str(&key_pem(file, &new_key)?);
-    let folder = file.parent().unwrap_or(Path::new("."));
-    let is_link = std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
-    let written = if is_link {
-        // As the kubelet rotates: a new dated file, then the symlink moved to it in one
-        // rename. A kill before the rename leaves the old link (and an unused new file).
-        let dated = folder.join(dated_name(now));
-        write_atomic(&dated, pair.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
-        let target = dated
-            .file_name()
-            .map(PathBuf::from)
-            .ok_or_else(|| unreadable("no file name"))?;
-        replace_symlink(file, &target)?;
-        dated
-    } else {
-        crate::ops::keep_old_copy(&options.renew, file, now)?;
-        write_atomic(file, pair.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
-        file.to_path_buf()
-    };
+    let written = write_kubelet_client_file(file, &cert_pem, &new_key, &options.renew, now)?;
     Ok(Some(Renewed {
         name: KUBELET_CONF.to_owned(),
         path: written,
         restart: restart_for(KUBELET_CONF),
     }))
+}
+
+/// The kubelet's client pair file `file` read: its certificate (DER) and key.
+///
+/// # Errors
+/// [`ClusterError::ClientCertificateFile`] when it holds no certificate or no key that reads.
+pub(crate) fn read_kubelet_client_file(file: &Path) -> Result<(Vec<u8>, KeyPair), ClusterError> {
+    let unreadable = |reason| ClusterError::ClientCertificateFile {
+        path: file.to_path_buf(),
+        reason,
+    };
+    let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
+    let cert = pem_blocks_labelled(&text, "CERTIFICATE")
+        .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
+    let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
+    let key = pem_blocks_labelled(&text, "PRIVATE KEY")
+        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok())
+        .ok_or_else(|| unreadable("no PRIVATE KEY block that reads"))?;
+    Ok((der, key))
+}
+
+/// Writes the kubelet's client pair (`cert_pem`, then `key`) for `file`: when `file` is a
+/// symlink (`kubelet-client-current.pem`), as the kubelet rotates, a new dated file and the
+/// symlink moved to it in one rename (a kill before the rename leaves the old link and an
+/// unused new file); otherwise `file` replaced atomically, its old copy kept as `renew` says.
+/// Returns the file written.
+pub(crate) fn write_kubelet_client_file(
+    file: &Path,
+    cert_pem: &str,
+    key: &KeyPair,
+    renew: &RenewOptions,
+    now: SystemTime,
+) -> Result<PathBuf, ClusterError> {
+    // The kubelet's file: certificate, then key. Zeroized when dropped, as the key's PEM is.
+    let mut pair = kubepki_keys::KeyPem::new(cert_pem.to_owned());
+    pair.push_str(&key_pem(file, key)?);
+    let folder = file.parent().unwrap_or(Path::new("."));
+    let is_link = std::fs::symlink_metadata(file).is_ok_and(|m| m.file_type().is_symlink());
+    if is_link {
+        let dated = folder.join(dated_name(now));
+        write_atomic(&dated, pair.as_bytes(), FileKind::Secret, Overwrite::Refuse)?;
+        let target = dated.file_name().map(PathBuf::from).ok_or_else(|| {
+            ClusterError::ClientCertificateFile {
+                path: file.to_path_buf(),
+                reason: "no file name",
+            }
+        })?;
+        replace_symlink(file, &target)?;
+        Ok(dated)
+    } else {
+        crate::ops::keep_old_copy(renew, file, now)?;
+        write_atomic(file, pair.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
+        Ok(file.to_path_buf())
+    }
 }
 
 /// Points the symlink `link` at `target` atomically: a new link beside it, renamed over it,

@@ -8,9 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use common::{pinned, tree_at};
-use kubepki_cluster::{
-    ClusterError, Kubeconfig, RecoverOptions, RenewOptions, recover, renew, renew_due,
-};
+use kubepki_cluster::{ClusterError, RecoverOptions, RenewOptions, recover, renew, renew_due};
 use kubepki_sign::{CertificateInfo, certificates_from_bytes};
 
 const DAY: u64 = 86_400;
@@ -149,30 +147,12 @@ fn recover_renews_expired_leaves_and_the_kubelets_file_keeping_the_cas() {
         .iter()
         .map(|f| std::fs::read(tree.path(f)).unwrap())
         .collect();
-    // A node's kubelet.conf pointing at kubelet-client-current.pem (a symlink to a dated
-    // file), as kubeadm leaves it after kubelet-finalize.
-    let kubelet_pki = tree.dir.path().join("var/lib/kubelet/pki");
-    std::fs::create_dir_all(&kubelet_pki).unwrap();
-    let conf = std::fs::read_to_string(tree.conf("kubelet.conf")).unwrap();
-    let config = Kubeconfig::from_yaml(&conf).unwrap();
-    let (_, user) = config.current().unwrap();
-    let decode = |b64: &str| kubepki_cluster::decode_data(b64).unwrap();
-    let mut pair = decode(&user.client_certificate_data);
-    pair.extend(decode(&user.client_key_data));
-    let old_file = kubelet_pki.join("kubelet-client-2026-01-01-00-00-00.pem");
-    std::fs::write(&old_file, &pair).unwrap();
-    let current = kubelet_pki.join("kubelet-client-current.pem");
-    std::os::unix::fs::symlink("kubelet-client-2026-01-01-00-00-00.pem", &current).unwrap();
-    let pointing = conf
-        .replace(
-            &format!("client-certificate-data: {}", user.client_certificate_data),
-            &format!("client-certificate: {}", current.display()),
-        )
-        .replace(
-            &format!("client-key-data: {}", user.client_key_data),
-            &format!("client-key: {}", current.display()),
-        );
-    std::fs::write(tree.conf("kubelet.conf"), &pointing).unwrap();
+    let common::KubeletFinalized {
+        current,
+        old_file,
+        pair,
+        kubelet_conf: pointing,
+    } = common::kubelet_finalized(&tree);
 
     // An hour after every leaf expired.
     let now = pinned() + Duration::from_secs(365 * DAY + 3600);

@@ -267,7 +267,44 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
             .unwrap()
             .ends_with("rotation/ca/signing.crt")
     );
+    // kube-root-ca.crt (what pods trust) does not carry the bundle until kube-controller-
+    // manager, restarted with it, publishes it; each phase run says which namespaces lag.
+    let root_ca = |phase: &str| {
+        let out = kubepki(
+            dir.path(),
+            &[
+                "ca",
+                "rotate",
+                phase,
+                "--cert-dir",
+                "pki",
+                "--kubeconfig-dir",
+                ".",
+                "--kubeconfig",
+                &super_admin,
+            ],
+        );
+        ok("kubepki ca rotate (rerun)", out.clone());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let lagging = root_ca("start");
+    assert!(
+        lagging.contains("kube-root-ca.crt carries") && lagging.contains("not yet in"),
+        "{lagging}"
+    );
     cp.restart();
+    cp.budget.wait_for(
+        "kube-root-ca.crt to carry both CAs everywhere",
+        std::time::Duration::from_secs(60),
+        || {
+            let said = root_ca("start");
+            if said.contains("in all") {
+                Ok(())
+            } else {
+                Err(said)
+            }
+        },
+    );
     let started = work.join("admin-started.conf");
     std::fs::copy(cp.tree.conf("admin.conf"), &started).unwrap();
     for conf in [&before, &started] {

@@ -143,6 +143,10 @@ pub struct RotateOptions {
     /// kubeadm's static-pod manifests folder (`/etc/kubernetes/manifests`): the plan's flag
     /// changes are written into them, after the phase's files.
     pub manifests_dir: Option<PathBuf>,
+    /// `promote`: the kubelet's certificate folder, when the client pair file kubelet.conf
+    /// names (`/var/lib/kubelet/pki/kubelet-client-current.pem`) is to be found there rather
+    /// than at the path written in it.
+    pub kubelet_dir: Option<PathBuf>,
 }
 
 impl RotateOptions {
@@ -161,6 +165,7 @@ impl RotateOptions {
             force: false,
             shred: false,
             manifests_dir: None,
+            kubelet_dir: None,
         }
     }
 }

@@ -19,7 +19,10 @@ use super::state::{
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa};
 use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
-use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::ops::{ca_for, key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::recover::{
+    KUBELET_CONF, kubelet_client_file, read_kubelet_client_file, write_kubelet_client_file,
+};
 use crate::tree::{CaName, KUBECONFIGS, LEAVES, crt, key};
 use crate::{ClusterError, RenewOptions};
 
@@ -171,6 +174,11 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
             }
         }
     }
+    // The kubelet's own client pair, outside the tree: after the tree's change, so that a
+    // rerun finds it still under the old CA and does it then.
+    if step == Step::Promote && present.contains(&RotatedCa::Cluster) {
+        files.extend(promote_kubelet_client(options, now, &mut warnings)?);
+    }
     let plan = plan(step.name(), &present, &options.cert_dir);
     if let Some(dir) = &options.manifests_dir {
         let edits = super::manifests::edits(dir, &plan)?;
@@ -191,6 +199,71 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
         files,
         warnings,
     })
+}
+
+/// The kubelet's client pair that kubelet.conf names (after kubeadm's kubelet-finalize,
+/// `/var/lib/kubelet/pki/kubelet-client-current.pem`), reissued under the cluster CA that
+/// signs now, with its key, as the kubelet's own rotation writes it: a new dated file and the
+/// symlink moved to it in one rename. Nothing when kubelet.conf embeds its certificate (then
+/// it was reissued with the tree), when the file is already the new CA's, or when the file
+/// is not on this machine (a warning then: run promote again on its node with
+/// `--kubelet-dir`).
+fn promote_kubelet_client(
+    options: &RotateOptions,
+    now: SystemTime,
+    warnings: &mut Vec<String>,
+) -> Result<Option<FileChange>, ClusterError> {
+    let Some(file) = kubelet_client_file(&options.kubeconfig_dir, options.kubelet_dir.as_deref())?
+    else {
+        return Ok(None);
+    };
+    if !file.exists() {
+        warnings.push(format!(
+            "kubelet.conf names {}, which is not here: its kubelet rotates it through the Certificates API, or run promote again where it is (--kubelet-dir)",
+            file.display()
+        ));
+        return Ok(None);
+    }
+    let (der, key) = read_kubelet_client_file(&file)?;
+    let paths = Paths::of(&options.cert_dir, RotatedCa::Cluster);
+    // A dry run has not promoted: the CA to compare with is the one set aside by start.
+    let signing = if options.dry_run && paths.new_anchor.exists() {
+        &paths.new_anchor
+    } else {
+        &paths.trust
+    };
+    let info = |der: &[u8], name: &std::path::Path| {
+        CertificateInfo::from_der(der).map_err(|source| ClusterError::Sign {
+            name: name.display().to_string(),
+            source,
+        })
+    };
+    let ca_info = info(&load_cert(signing)?, signing)?;
+    let leaf = info(&der, &file)?;
+    if leaf.authority_key_id.is_some() && leaf.authority_key_id == ca_info.subject_key_id {
+        return Ok(None);
+    }
+    if options.dry_run {
+        return Ok(Some(FileChange {
+            path: file,
+            action: "write",
+        }));
+    }
+    let ca = ca_for(&options.cert_dir, CaName::Ca, KUBELET_CONF, None)?;
+    let renew = RenewOptions {
+        cert_dir: options.cert_dir.clone(),
+        kubeconfig_dir: options.kubeconfig_dir.clone(),
+        algorithm: None,
+        validity: None,
+        add_sans: Vec::new(),
+        keep_old: None,
+    };
+    let cert_pem = reissue_for_key(&ca, KUBELET_CONF, &der, &key, &renew, now)?;
+    let written = write_kubelet_client_file(&file, &cert_pem, &key, &renew, now)?;
+    Ok(Some(FileChange {
+        path: written,
+        action: "write",
+    }))
 }
 
 fn plan_ca(

@@ -45,6 +45,52 @@ pub(crate) fn tree_at(now: SystemTime) -> Tree {
     Tree { dir, options }
 }
 
+/// A node's kubelet.conf as kubeadm leaves it after kubelet-finalize: pointing at
+/// `var/lib/kubelet/pki/kubelet-client-current.pem` (under the tree's folder), a symlink to
+/// a dated file holding the certificate and key that kubelet.conf embedded.
+pub(crate) struct KubeletFinalized {
+    /// The symlink.
+    pub(crate) current: PathBuf,
+    /// The dated file it points at.
+    pub(crate) old_file: PathBuf,
+    /// That file's bytes.
+    pub(crate) pair: Vec<u8>,
+    /// kubelet.conf's text now.
+    pub(crate) kubelet_conf: String,
+}
+
+/// Makes `tree`'s kubelet.conf as kubelet-finalize leaves it (see [`KubeletFinalized`]).
+pub(crate) fn kubelet_finalized(tree: &Tree) -> KubeletFinalized {
+    let kubelet_pki = tree.dir.path().join("var/lib/kubelet/pki");
+    std::fs::create_dir_all(&kubelet_pki).unwrap();
+    let conf = std::fs::read_to_string(tree.conf("kubelet.conf")).unwrap();
+    let config = kubepki_cluster::Kubeconfig::from_yaml(&conf).unwrap();
+    let (_, user) = config.current().unwrap();
+    let decode = |b64: &str| kubepki_cluster::decode_data(b64).unwrap();
+    let mut pair = decode(&user.client_certificate_data);
+    pair.extend(decode(&user.client_key_data));
+    let old_file = kubelet_pki.join("kubelet-client-2026-01-01-00-00-00.pem");
+    std::fs::write(&old_file, &pair).unwrap();
+    let current = kubelet_pki.join("kubelet-client-current.pem");
+    std::os::unix::fs::symlink("kubelet-client-2026-01-01-00-00-00.pem", &current).unwrap();
+    let kubelet_conf = conf
+        .replace(
+            &format!("client-certificate-data: {}", user.client_certificate_data),
+            &format!("client-certificate: {}", current.display()),
+        )
+        .replace(
+            &format!("client-key-data: {}", user.client_key_data),
+            &format!("client-key: {}", current.display()),
+        );
+    std::fs::write(tree.conf("kubelet.conf"), &kubelet_conf).unwrap();
+    KubeletFinalized {
+        current,
+        old_file,
+        pair,
+        kubelet_conf,
+    }
+}
+
 /// A free TCP port on 127.0.0.1.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
