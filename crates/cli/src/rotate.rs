@@ -251,6 +251,13 @@ fn update_cluster_info(kubeconfig: &std::path::Path, ca_crt: &std::path::Path) -
 /// Tells what the namespaces' `kube-root-ca.crt` (what pods trust) carry against `ca.crt`.
 fn print_root_ca(report: &kubepki_kube::RootCaReport, ca_crt: &std::path::Path) {
     let total = report.current.len() + report.stale.len();
+    if total == 0 {
+        eprintln!(
+            "configmap {} is in no namespace yet: kube-controller-manager's root-ca-cert-publisher writes its --root-ca-file there",
+            kubepki_kube::ROOT_CA_CONFIG_MAP
+        );
+        return;
+    }
     if report.stale.is_empty() {
         eprintln!(
             "configmap {} carries {} in all {total} namespaces",

@@ -257,6 +257,18 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     token_kubeconfig(&cp, &token_conf, "rotation-probe", token.trim());
     let sa_user = "system:serviceaccount:default:rotation-probe";
 
+    // kube-controller-manager has published the old CA as kube-root-ca.crt.
+    cp.budget.wait_for(
+        "kube-root-ca.crt in the default namespace",
+        std::time::Duration::from_secs(60),
+        || {
+            let out = cp.kubectl(
+                "super-admin.conf",
+                &["get", "configmap", "kube-root-ca.crt", "-o", "name"],
+            );
+            crate::harness::passed(&out, |_| true)
+        },
+    );
     // start: trust holds both; everything still issued by the old CAs.
     let report = rotate(dir.path(), "start", &["--kubeconfig", &super_admin]);
     assert_cluster_info_is_ca_crt(&cp);
