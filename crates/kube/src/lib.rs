@@ -14,7 +14,7 @@ mod leader;
 mod metrics;
 mod serving;
 
-pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
+pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
 pub use client::{ClusterSource, connect};
 pub use cluster_info::{CLUSTER_INFO, set_cluster_info_ca};
 pub use controller::{ControllerOptions, run};
