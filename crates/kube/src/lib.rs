@@ -10,8 +10,11 @@ mod decide;
 mod error;
 #[cfg(test)]
 mod fake_api;
+mod first_sight;
 mod leader;
 mod metrics;
+#[cfg(test)]
+mod mock_api;
 mod serving;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
