@@ -1,5 +1,5 @@
-//! What happens to a request after it is created: approval (kubectl and the kubelet client
-//! auto-approver), signing (kube-controller-manager's signing controller) and cleaning.
+//! What happens to an approved request: signing (kube-controller-manager's signing
+//! controller) and cleaning (`csrcleaner`). Approval is in [`crate::approval`].
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,12 +8,10 @@ use std::time::{Duration, SystemTime};
 use kubepki_sign::{Ca, IssueOptions};
 
 use crate::ApiError;
-use crate::signers::{Signers, validate_kubelet_client};
+use crate::approval::condition;
+use crate::signers::Signers;
 use crate::time::{format_time, parse_time};
-use crate::types::{
-    APPROVED, Base64Bytes, CertificateSigningRequest, CertificateSigningRequestCondition, DENIED,
-    FAILED,
-};
+use crate::types::{APPROVED, Base64Bytes, CertificateSigningRequest, DENIED, FAILED};
 use crate::validation::{
     FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING,
     LEGACY_UNKNOWN, parse_request,
@@ -27,134 +25,6 @@ pub use kubepki_profile::BACKDATE;
 pub const SHORT_TTL: Duration = Duration::from_secs(8 * 3600);
 /// The shortest TTL.
 pub const MIN_TTL: Duration = Duration::from_secs(600);
-
-fn condition(
-    type_: &str,
-    reason: &str,
-    message: &str,
-    now: SystemTime,
-) -> CertificateSigningRequestCondition {
-    CertificateSigningRequestCondition {
-        type_: type_.to_owned(),
-        status: "True".to_owned(),
-        reason: Some(reason.to_owned()),
-        message: Some(message.to_owned()),
-        last_update_time: Some(format_time(now)),
-        last_transition_time: Some(format_time(now)),
-        unknown: BTreeMap::new(),
-    }
-}
-
-/// Whether `decide` changed the object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Decision {
-    /// The condition was added (or replaced with `--force`).
-    Changed,
-    /// It was there already: nothing to write.
-    Unchanged,
-}
-
-fn decide(
-    csr: &mut CertificateSigningRequest,
-    must_not: &str,
-    type_: &str,
-    reason: &str,
-    message: &str,
-    force: bool,
-    now: SystemTime,
-) -> Result<Decision, ApiError> {
-    if let Some(c) = csr.status.conditions.iter().find(|c| c.type_ == must_not) {
-        return Err(ApiError::AlreadyDecided {
-            name: csr.metadata.name.clone(),
-            condition: c.type_.clone(),
-        });
-    }
-    if let Some(pos) = csr.status.conditions.iter().position(|c| c.type_ == type_) {
-        if !force {
-            return Ok(Decision::Unchanged);
-        }
-        csr.status.conditions[pos] = condition(type_, reason, message, now);
-        return Ok(Decision::Changed);
-    }
-    csr.status
-        .conditions
-        .push(condition(type_, reason, message, now));
-    Ok(Decision::Changed)
-}
-
-/// `kubectl certificate approve`: adds Approved, reason `KubectlApprove`. Already approved is
-/// a no-op unless `force` (which rewrites the condition).
-///
-/// # Errors
-/// [`ApiError::AlreadyDecided`] for a denied request.
-pub fn approve(
-    csr: &mut CertificateSigningRequest,
-    force: bool,
-    now: SystemTime,
-) -> Result<Decision, ApiError> {
-    decide(
-        csr,
-        DENIED,
-        APPROVED,
-        "KubectlApprove",
-        "This CSR was approved by kubectl certificate approve.",
-        force,
-        now,
-    )
-}
-
-/// `kubectl certificate deny`: adds Denied, reason `KubectlDeny`.
-///
-/// # Errors
-/// [`ApiError::AlreadyDecided`] for an approved request.
-pub fn deny(
-    csr: &mut CertificateSigningRequest,
-    force: bool,
-    now: SystemTime,
-) -> Result<Decision, ApiError> {
-    decide(
-        csr,
-        APPROVED,
-        DENIED,
-        "KubectlDeny",
-        "This CSR was denied by kubectl certificate deny.",
-        force,
-        now,
-    )
-}
-
-/// The `csrapproving` controller, for kubelet client requests only: a
-/// `kube-apiserver-client-kubelet` request that is a valid kubelet client request and whose
-/// requester is the node itself (`spec.username` equals the CN) is approved with reason
-/// `AutoApproved`. (The SubjectAccessReview is implied: only nodes reach the store.)
-///
-/// # Errors
-/// None for requests it does not recognise; [`ApiError::Invalid`] for an unreadable request.
-pub fn auto_approve(
-    csr: &mut CertificateSigningRequest,
-    now: SystemTime,
-) -> Result<Decision, ApiError> {
-    if csr.spec.signer_name != KUBE_APISERVER_CLIENT_KUBELET
-        || csr.condition(APPROVED).is_some()
-        || csr.condition(DENIED).is_some()
-    {
-        return Ok(Decision::Unchanged);
-    }
-    let request = parse_request(csr)?;
-    if validate_kubelet_client(&request, &csr.spec.usages).is_err() {
-        return Ok(Decision::Unchanged);
-    }
-    if csr.spec.username.as_deref() != request.subject().common_name() {
-        return Ok(Decision::Unchanged);
-    }
-    csr.status.conditions.push(condition(
-        APPROVED,
-        "AutoApproved",
-        "Auto approving self kubelet client certificate after SubjectAccessReview.",
-        now,
-    ));
-    Ok(Decision::Changed)
-}
 
 /// What the signing controller did with one request.
 #[derive(Clone, Debug, PartialEq, Eq)]

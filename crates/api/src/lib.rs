@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod approval;
 mod controller;
 mod error;
+mod reconcile;
 mod server;
 mod signers;
 mod store;
@@ -10,15 +12,19 @@ mod time;
 mod types;
 mod validation;
 
+pub use approval::{
+    AUTO_APPROVED, Decision, KubeletClientRequest, approve, approve_automatically, auto_approve,
+    deny, kubelet_client_request,
+};
 pub use controller::{
-    BACKDATE, BUILTIN_SIGNERS, DECIDED_TTL, DEFAULT_SIGNING_DURATION, Decision, MIN_TTL,
-    PENDING_TTL, SHORT_TTL, SignOutcome, SigningController, approve, auto_approve, cleanup_reason,
-    deny,
+    BACKDATE, BUILTIN_SIGNERS, DECIDED_TTL, DEFAULT_SIGNING_DURATION, MIN_TTL, PENDING_TTL,
+    SHORT_TTL, SignOutcome, SigningController, cleanup_reason,
 };
 pub use error::ApiError;
+pub use reconcile::{Reconciliation, StoreController};
 pub use server::{UserInfo, create_request, update_request};
 pub use signers::{
-    Signers, usage_profile, validate_apiserver_client, validate_kubelet_client,
+    Signers, default_usages, usage_profile, validate_apiserver_client, validate_kubelet_client,
     validate_kubelet_serving,
 };
 pub use store::{CsrStore, FileStore, Scan};

@@ -24,6 +24,18 @@ fn sans_of(csr: &Csr, kind: SanKind) -> usize {
     csr.sans().iter().filter(|s| s.kind() == kind).count()
 }
 
+/// The usages a request for `signer_name` asks for when its author names none: the full set
+/// each built-in signer accepts (what kubeadm and the kubelet ask for), `client auth` for
+/// `kube-apiserver-client`; none for any other signer, whose profile decides.
+pub fn default_usages(signer_name: &str) -> &'static [&'static str] {
+    match signer_name {
+        KUBE_APISERVER_CLIENT => &["client auth"],
+        KUBE_APISERVER_CLIENT_KUBELET => &["digital signature", "key encipherment", "client auth"],
+        KUBELET_SERVING => &["digital signature", "key encipherment", "server auth"],
+        _ => &[],
+    }
+}
+
 /// `ValidateKubeletClientCSR`: O exactly `system:nodes`, no SANs, CN `system:node:...`, usages
 /// {digital signature, key encipherment, client auth} or {digital signature, client auth}.
 ///

@@ -611,6 +611,68 @@ fn auto_approver_only_self_node_clients() {
     );
 }
 
+#[test]
+fn the_default_usages_are_what_each_built_in_signer_accepts() {
+    let words = |signer| -> Vec<String> {
+        default_usages(signer)
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect()
+    };
+    validate_apiserver_client(&words(KUBE_APISERVER_CLIENT)).unwrap();
+    let node = parse_request(&object(
+        "n",
+        KUBE_APISERVER_CLIENT_KUBELET,
+        &[],
+        "system:node:n1",
+        &["system:nodes"],
+        &["DNS:n1"],
+    ))
+    .unwrap();
+    validate_kubelet_serving(&node, &words(KUBELET_SERVING)).unwrap();
+    let client = parse_request(&object(
+        "n",
+        KUBE_APISERVER_CLIENT_KUBELET,
+        &[],
+        "system:node:n1",
+        &["system:nodes"],
+        &[],
+    ))
+    .unwrap();
+    validate_kubelet_client(&client, &words(KUBE_APISERVER_CLIENT_KUBELET)).unwrap();
+    assert!(default_usages("example.com/app").is_empty());
+}
+
+#[test]
+fn a_kubelet_client_request_needs_selfnodeclient_from_the_node_and_nodeclient_from_others() {
+    let mut csr = object(
+        "n",
+        KUBE_APISERVER_CLIENT_KUBELET,
+        default_usages(KUBE_APISERVER_CLIENT_KUBELET),
+        "system:node:n1",
+        &["system:nodes"],
+        &[],
+    );
+    let request = parse_request(&csr).unwrap();
+    csr.spec.username = Some("system:node:n1".into());
+    let own = kubelet_client_request(&csr, &request).unwrap();
+    assert_eq!(own, KubeletClientRequest::SelfNodeClient);
+    assert_eq!(own.subresource(), "selfnodeclient");
+    csr.spec.username = Some("system:bootstrap:abcdef".into());
+    let first = kubelet_client_request(&csr, &request).unwrap();
+    assert_eq!(first, KubeletClientRequest::NodeClient);
+    assert_eq!(first.subresource(), "nodeclient");
+    assert_eq!(
+        first.approval_message(),
+        "Auto approving kubelet client certificate after SubjectAccessReview."
+    );
+    csr.spec.usages = vec!["client auth".into(), "server auth".into()];
+    assert!(matches!(
+        kubelet_client_request(&csr, &request),
+        Err(ApiError::UsagesMismatch { .. })
+    ));
+}
+
 fn issued_times(
     csr: CertificateSigningRequest,
     controller: &SigningController,

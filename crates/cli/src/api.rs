@@ -1,40 +1,23 @@
 //! The Certificates API verbs, as kubectl spells them: `create -f`, `get csr`, `certificate
-//! approve|deny`, `delete csr`, the `controller`, and `csr manifest`.
+//! approve|deny`, `delete csr`, and `csr manifest`. The controllers are in `controller.rs`.
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::thread;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use clap::{Args, Subcommand};
+use kubepki::Csr;
 use kubepki::api::{
-    self, ApiError, CertificateSigningRequest, CertificateSigningRequestList, CsrStore, Decision,
-    FileStore, SignOutcome, Signers, SigningController, UserInfo,
+    self, CertificateSigningRequest, CertificateSigningRequestList, CsrStore, Decision, UserInfo,
 };
-use kubepki::profile::{ProfileSet, parse_duration};
-use kubepki::{Ca, Csr};
+use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
+use crate::csr_store::{RESOURCE, StoreArgs, printable, warn_unreadable};
 use crate::error::{CliError, CliResult};
 use crate::files::read_file;
 use crate::jsonpath::jsonpath;
 use crate::tables::{columns, human_duration};
-
-const RESOURCE: &str = "certificatesigningrequest.certificates.k8s.io";
-
-/// Where the requests are kept.
-#[derive(Debug, Args)]
-pub(crate) struct StoreArgs {
-    /// The store directory (one JSON file per request).
-    #[arg(long = "store", default_value = "kubernetes/csr-store")]
-    pub(crate) store: PathBuf,
-}
-
-impl StoreArgs {
-    fn open(&self) -> FileStore {
-        FileStore::new(&self.store)
-    }
-}
 
 /// `kubepki create -f csr.yaml`.
 #[derive(Debug, Args)]
@@ -98,63 +81,6 @@ pub(crate) struct DeleteArgs {
     pub(crate) names: Vec<String>,
     #[command(flatten)]
     pub(crate) store: StoreArgs,
-}
-
-/// `kubepki controller`: kube-controller-manager's CSR controllers over the store.
-#[derive(Debug, Args)]
-pub(crate) struct ControllerArgs {
-    /// The CA certificate for every signer without its own (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_cert_file: Option<PathBuf>,
-    /// The CA key for every signer without its own (PEM).
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_key_file: Option<PathBuf>,
-    /// The longest validity issued.
-    #[arg(long, value_name = "DURATION", default_value = "8760h")]
-    pub(crate) cluster_signing_duration: String,
-    /// CA certificate for kubernetes.io/kube-apiserver-client.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kube_apiserver_client_cert_file: Option<PathBuf>,
-    /// CA key for kubernetes.io/kube-apiserver-client.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kube_apiserver_client_key_file: Option<PathBuf>,
-    /// CA certificate for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kubelet_client_cert_file: Option<PathBuf>,
-    /// CA key for kubernetes.io/kube-apiserver-client-kubelet.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kubelet_client_key_file: Option<PathBuf>,
-    /// CA certificate for kubernetes.io/kubelet-serving.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kubelet_serving_cert_file: Option<PathBuf>,
-    /// CA key for kubernetes.io/kubelet-serving.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) cluster_signing_kubelet_serving_key_file: Option<PathBuf>,
-    /// A profile file whose profiles serve custom signers `<--signer-domain>/<profile>`; its
-    /// `signers:` section may name a CA per profile (`NAME: {cert_file, key_file}`, paths
-    /// relative to the file, the key possibly a `pkcs11:` URI), else the default CA signs.
-    #[arg(long, visible_alias = "profiles-file", value_name = "FILE")]
-    pub(crate) profiles: Option<PathBuf>,
-    /// The domain of the custom signers made from --profiles.
-    #[arg(long, value_name = "DOMAIN", default_value = "kubepki.io")]
-    pub(crate) signer_domain: String,
-    /// Do not auto-approve kubelet client requests.
-    #[arg(long)]
-    pub(crate) no_auto_approve: bool,
-    /// Do not remove old requests.
-    #[arg(long)]
-    pub(crate) no_cleaner: bool,
-    /// One pass, then exit.
-    #[arg(long)]
-    pub(crate) once: bool,
-    /// Seconds between passes.
-    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
-    pub(crate) interval: u64,
-    #[command(flatten)]
-    pub(crate) store: StoreArgs,
-    // Boxed: the cluster mode's flags would make `Command::Controller` the one large variant.
-    #[command(flatten)]
-    pub(crate) cluster: Box<crate::cluster_controller::ClusterControllerArgs>,
 }
 
 /// `kubepki csr manifest`: a CertificateSigningRequest manifest for a CSR file.
@@ -239,23 +165,6 @@ pub(crate) fn create(args: &CreateArgs, now: SystemTime) -> CliResult<()> {
     Ok(())
 }
 
-/// Stored text made safe for a terminal: control characters (ANSI escapes, newlines that
-/// would forge a table row, C1 controls) are written as `\u{..}` escapes.
-fn printable(text: &str) -> String {
-    if !text.chars().any(char::is_control) {
-        return text.to_owned();
-    }
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_unicode().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
 /// JSON text with the controls JSON leaves raw (DEL and C1) escaped as `\u00XX`,
 /// which both formats read back as the same character.
 fn escape_raw_controls(text: &str) -> String {
@@ -265,13 +174,6 @@ fn escape_raw_controls(text: &str) -> String {
             c => c.to_string(),
         })
         .collect()
-}
-
-/// Prints one warning per object the store could not read; the others are used.
-fn warn_unreadable(scan: &api::Scan) {
-    for e in &scan.unreadable {
-        eprintln!("warning: skipping {}", printable(&e.to_string()));
-    }
 }
 
 fn row(csr: &CertificateSigningRequest, now: SystemTime) -> Vec<String> {
@@ -421,290 +323,16 @@ pub(crate) fn delete(args: &DeleteArgs) -> CliResult<()> {
     Ok(())
 }
 
-fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResult<Option<Ca>> {
-    match (cert, key) {
-        (None, None) => Ok(None),
-        (Some(cert), Some(key)) => Ok(Some(crate::hsm::load_ca(cert, key, None)?)),
-        _ => Err(CliError(format!(
-            "{what}: give both the cert file and the key file"
-        ))),
-    }
-}
-
-/// The `signers:` section of a profile file: the CA of each custom signer, by profile name.
-#[derive(Debug, Default, serde::Deserialize)]
-struct SignerCas {
-    #[serde(default)]
-    signers: std::collections::BTreeMap<String, SignerCaFiles>,
-}
-
-/// One custom signer's CA: a certificate file and a key file or `pkcs11:` URI, relative to
-/// the profile file; or `cluster_ca: true`, the explicit opt-in to the cluster-signing CA
-/// (which kube-apiserver trusts for client certificates).
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignerCaFiles {
-    cert_file: Option<PathBuf>,
-    key_file: Option<PathBuf>,
-    #[serde(default)]
-    cluster_ca: bool,
-}
-
-/// Where one custom signer's CA comes from.
-enum SignerCa {
-    /// Its own CA.
-    Own(Ca),
-    /// The cluster-signing CA, by explicit opt-in.
-    Cluster,
-}
-
-/// The custom signers' CAs named in the profile file at `path`.
-fn signer_cas(
-    path: &std::path::Path,
-    text: &str,
-    set: &ProfileSet,
-) -> CliResult<Vec<(String, SignerCa)>> {
-    let read = serde_saphyr::options! { with_snippet: false };
-    let named: SignerCas = serde_saphyr::from_str_with_options(text, read)
-        .map_err(|e| CliError(format!("{}: signers: {e}", path.display())))?;
-    let base = path.parent().unwrap_or(std::path::Path::new("."));
-    let mut cas = Vec::new();
-    for (name, files) in named.signers {
-        if set.get(&name).is_err() {
-            return Err(CliError(format!(
-                "{}: signers: {name:?} is not a profile of the file",
-                path.display()
-            )));
-        }
-        let ca = match (files.cert_file, files.key_file, files.cluster_ca) {
-            (None, None, true) => SignerCa::Cluster,
-            (Some(cert), Some(key), false) => {
-                let key = if key.to_string_lossy().starts_with("pkcs11:") {
-                    key
-                } else {
-                    base.join(key)
-                };
-                SignerCa::Own(crate::hsm::load_ca_from(
-                    &base.join(cert),
-                    &key,
-                    None,
-                    kubepki_pkcs11::UriOrigin::File,
-                )?)
-            }
-            _ => {
-                return Err(CliError(format!(
-                    "{}: signers: {name:?}: give cert_file and key_file, or cluster_ca: true (not both)",
-                    path.display()
-                )));
-            }
-        };
-        cas.push((name, ca));
-    }
-    Ok(cas)
-}
-
-/// The signing controller of the flags, shared by the embedded and the cluster controller.
-/// It refuses to start when a custom signer would sign with the cluster-signing CA without
-/// the profile file's `signers:` section naming that signer.
-fn build_controller(args: &ControllerArgs) -> CliResult<SigningController> {
-    let mut signers = Signers::new();
-    let mut custom_cas = Vec::new();
-    if let Some(path) = &args.profiles {
-        let text = String::from_utf8(read_file(path)?)
-            .map_err(|_| CliError(format!("{}: not UTF-8 text", path.display())))?;
-        let set = ProfileSet::from_yaml(&text)
-            .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
-        signers = signers.with_profile_set(&args.signer_domain, &set);
-        custom_cas = signer_cas(path, &text, &set)?;
-    }
-    let cluster_ca = load_ca(
-        &args.cluster_signing_cert_file,
-        &args.cluster_signing_key_file,
-        "--cluster-signing",
-    )?;
-    let mut own_cas = Vec::new();
-    for (name, ca) in custom_cas {
-        let signer = format!("{}/{name}", args.signer_domain);
-        match ca {
-            SignerCa::Own(ca) => own_cas.push((signer, ca)),
-            SignerCa::Cluster if cluster_ca.is_none() => {
-                return Err(CliError(format!(
-                    "signers: {name}: cluster_ca: true, but no --cluster-signing-cert-file and --cluster-signing-key-file"
-                )));
-            }
-            SignerCa::Cluster => signers = signers.with_cluster_ca(&signer),
-        }
-    }
-    let duration = parse_duration(&args.cluster_signing_duration)?;
-    let mut controller = SigningController::new(signers).with_duration(duration);
-    let mut any = false;
-    for (signer, ca) in own_cas {
-        controller = controller.with_signer_ca(&signer, ca);
-        any = true;
-    }
-    if let Some(ca) = cluster_ca {
-        controller = controller.with_default_ca(ca);
-        any = true;
-    }
-    for (signer, cert, key) in [
-        (
-            api::KUBE_APISERVER_CLIENT,
-            &args.cluster_signing_kube_apiserver_client_cert_file,
-            &args.cluster_signing_kube_apiserver_client_key_file,
-        ),
-        (
-            api::KUBE_APISERVER_CLIENT_KUBELET,
-            &args.cluster_signing_kubelet_client_cert_file,
-            &args.cluster_signing_kubelet_client_key_file,
-        ),
-        (
-            api::KUBELET_SERVING,
-            &args.cluster_signing_kubelet_serving_cert_file,
-            &args.cluster_signing_kubelet_serving_key_file,
-        ),
-    ] {
-        if let Some(ca) = load_ca(cert, key, signer)? {
-            controller = controller.with_signer_ca(signer, ca);
-            any = true;
-        }
-    }
-    if !any {
-        return Err(CliError(
-            "no CA: give --cluster-signing-cert-file and --cluster-signing-key-file (or a per-signer pair, or signers: in the profile file)"
-                .to_owned(),
-        ));
-    }
-    if let Err(e) = controller.check_custom_signers() {
-        let ApiError::CustomSignerOnClusterCa { signer } = &e else {
-            return Err(e.into());
-        };
-        let name = signer
-            .strip_prefix(&format!("{}/", args.signer_domain))
-            .unwrap_or(signer);
-        return Err(CliError(format!(
-            "{e}: name its CA in the profile file's signers: section ({name}: {{cert_file: FILE, key_file: FILE}}), or opt in with {name}: {{cluster_ca: true}}"
-        )));
-    }
-    Ok(controller)
-}
-
-fn pass(
-    args: &ControllerArgs,
-    store: &FileStore,
-    controller: &SigningController,
-    now: SystemTime,
-) -> CliResult<()> {
-    let scan = store.scan()?;
-    warn_unreadable(&scan);
-    for csr in scan.objects {
-        let name = csr.metadata.name.clone();
-        // One object's trouble is reported and the pass goes on to the next.
-        if let Err(e) = pass_one(args, store, controller, &name, now) {
-            eprintln!(
-                "{RESOURCE}/{}: {}",
-                printable(&name),
-                printable(&e.to_string())
-            );
-        }
-    }
-    Ok(())
-}
-
-fn pass_one(
-    args: &ControllerArgs,
-    store: &FileStore,
-    controller: &SigningController,
-    name: &str,
-    now: SystemTime,
-) -> Result<(), ApiError> {
-    let shown = printable(name);
-    if !args.no_auto_approve {
-        match api::update_request(store, name, |c| {
-            let d = api::auto_approve(c, now)?;
-            Ok((d == Decision::Changed, d))
-        }) {
-            Ok((_, Decision::Changed)) => {
-                eprintln!("{RESOURCE}/{shown} auto-approved (self kubelet client)");
-            }
-            Ok((_, Decision::Unchanged)) => {}
-            Err(ApiError::NotFound { .. }) => return Ok(()),
-            Err(e) => eprintln!("{RESOURCE}/{shown}: {}", printable(&e.to_string())),
-        }
-    }
-    let result = api::update_request(store, name, |c| {
-        let outcome = controller.sign(c, now)?;
-        Ok((outcome != SignOutcome::Skipped, outcome))
-    });
-    match result {
-        Ok((_, SignOutcome::Issued { not_after, .. })) => {
-            eprintln!(
-                "{RESOURCE}/{shown} issued, valid until {}",
-                api::format_time(not_after)
-            );
-        }
-        Ok((_, SignOutcome::Failed(why))) => {
-            eprintln!("{RESOURCE}/{shown} failed: {}", printable(&why));
-        }
-        Ok((_, SignOutcome::Skipped)) | Err(ApiError::NotFound { .. }) => {}
-        Err(e) => eprintln!("{RESOURCE}/{shown}: {}", printable(&e.to_string())),
-    }
-    if !args.no_cleaner {
-        let current = match store.get(name) {
-            Ok(c) => c,
-            Err(ApiError::NotFound { .. }) => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        if let Some(why) = api::cleanup_reason(&current, now) {
-            match store.delete(name) {
-                Ok(()) | Err(ApiError::NotFound { .. }) => {
-                    eprintln!("{RESOURCE}/{shown} removed: {why}");
-                }
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `controller`.
-pub(crate) fn controller(args: &ControllerArgs) -> CliResult<()> {
-    let controller = build_controller(args)?;
-    if args.cluster.enabled() {
-        return crate::cluster_controller::run(&args.cluster, controller);
-    }
-    let store = args.store.open();
-    loop {
-        match pass(args, &store, &controller, SystemTime::now()) {
-            // A daemon outlives a store it cannot read for a moment; one pass reports it.
-            Err(e) if !args.once => eprintln!("error: {}", printable(&e.0)),
-            other => other?,
-        }
-        if args.once {
-            return Ok(());
-        }
-        thread::sleep(Duration::from_secs(args.interval.max(1)));
-    }
-}
-
-fn default_usages(signer: &str) -> Vec<String> {
-    let words: &[&str] = match signer {
-        api::KUBE_APISERVER_CLIENT => &["client auth"],
-        api::KUBE_APISERVER_CLIENT_KUBELET => {
-            &["digital signature", "key encipherment", "client auth"]
-        }
-        api::KUBELET_SERVING => &["digital signature", "key encipherment", "server auth"],
-        _ => &[],
-    };
-    words.iter().map(|w| (*w).to_owned()).collect()
-}
-
 /// `csr manifest`.
 pub(crate) fn csr_manifest(args: &CsrManifestArgs) -> CliResult<()> {
     let bytes = read_file(&args.csr)?;
     let request =
         Csr::from_bytes(&bytes).map_err(|e| CliError(format!("{}: {e}", args.csr.display())))?;
     let usages = if args.usages.is_empty() {
-        default_usages(&args.signer)
+        api::default_usages(&args.signer)
+            .iter()
+            .map(|w| (*w).to_owned())
+            .collect()
     } else {
         args.usages.clone()
     };

@@ -44,8 +44,9 @@ pub(crate) enum Command {
     Certificate(crate::api::CertificateCommand),
     /// Delete CertificateSigningRequests, as `kubectl delete csr`.
     Delete(crate::api::DeleteArgs),
-    /// Sign approved requests, auto-approve kubelet clients, clean old requests (kube-controller-manager's CSR controllers).
-    Controller(crate::api::ControllerArgs),
+    /// kube-controller-manager's CSR controllers: `embedded` over the embedded store, `cluster` on a real cluster.
+    #[command(subcommand)]
+    Controller(crate::controller::ControllerCommand),
     /// Show what a certificate, chain, CSR or key says (detected from the file).
     Inspect(InspectArgs),
     /// List the signing profiles, or show one.

@@ -1,6 +1,7 @@
-//! `kubepki controller --kubeconfig FILE`: the signing (and approving) controller on a real
-//! cluster, through `kubepki-kube`. The embedded store's controller stays in `api.rs`; both
-//! take the same signer flags and build the same [`SigningController`].
+//! `kubepki controller cluster --kubeconfig FILE` (or `--in-cluster`): the signing (and
+//! approving) controller on a real cluster, through `kubepki-kube`. The embedded store's
+//! controller is `embedded_controller.rs`; both take the same signing flags and build the
+//! same `SigningController`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +9,6 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::Args;
-use kubepki::api::SigningController;
 use kubepki_kube::{
     ApprovalPolicy, ClusterSource, ControllerOptions, DEFAULT_CLUSTER_DOMAIN,
     DEFAULT_SERVICE_CLUSTER_IP_RANGE, LeaseConfig, Metrics, ServingConstraints,
@@ -16,13 +16,15 @@ use kubepki_kube::{
 
 use crate::daemon::{LogFormat, init_logs, terminated};
 use crate::error::{CliError, CliResult};
+use crate::signing_flags::{SigningArgs, build_controller};
 
 /// The flags of the cluster mode.
 #[derive(Debug, Args)]
 pub(crate) struct ClusterControllerArgs {
-    /// Sign the requests of a real cluster through this kubeconfig, instead of the embedded
-    /// store.
-    #[arg(long, value_name = "FILE")]
+    #[command(flatten)]
+    pub(crate) signing: SigningArgs,
+    /// Sign the requests of the cluster of this kubeconfig.
+    #[arg(long, value_name = "FILE", required_unless_present = "in_cluster")]
     pub(crate) kubeconfig: Option<PathBuf>,
     /// Sign the requests of the cluster this pod runs in, through its service account (never
     /// $KUBECONFIG or ~/.kube/config).
@@ -82,13 +84,6 @@ pub(crate) struct ClusterControllerArgs {
     pub(crate) log_format: LogFormat,
 }
 
-impl ClusterControllerArgs {
-    /// Whether the controller runs against a cluster.
-    pub(crate) fn enabled(&self) -> bool {
-        self.kubeconfig.is_some() || self.in_cluster
-    }
-}
-
 fn identity(args: &ClusterControllerArgs) -> String {
     if let Some(id) = &args.leader_elect_identity {
         return id.clone();
@@ -121,7 +116,8 @@ fn serving_constraints(args: &ClusterControllerArgs) -> CliResult<ServingConstra
 }
 
 /// Runs the controller against the cluster until SIGTERM (or Ctrl-C).
-pub(crate) fn run(args: &ClusterControllerArgs, signing: SigningController) -> CliResult<()> {
+pub(crate) fn run(args: &ClusterControllerArgs) -> CliResult<()> {
+    let signing = build_controller(&args.signing)?;
     let approval =
         ApprovalPolicy::from_words(args.approve.iter().map(String::as_str)).map_err(CliError)?;
     let serving = serving_constraints(args)?;

@@ -24,7 +24,7 @@ pub(crate) fn run(cli: Cli) -> CliResult<ExitCode> {
         Command::Get(args) => crate::api::get(&args, SystemTime::now()),
         Command::Certificate(command) => crate::api::certificate(&command, SystemTime::now()),
         Command::Delete(args) => crate::api::delete(&args),
-        Command::Controller(args) => crate::api::controller(&args),
+        Command::Controller(command) => crate::controller::run(&command),
         Command::SignBatch(args) => crate::batch::sign_batch(&args, SystemTime::now()),
         Command::Inspect(args) => crate::inspect::inspect(&args, SystemTime::now()),
         Command::Profiles(args) => crate::inspect::profiles(&args),

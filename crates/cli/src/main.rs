@@ -10,8 +10,12 @@ mod cluster;
 mod cluster_controller;
 mod commands;
 mod completion;
+mod controller;
+mod controller_mode;
 mod csr;
+mod csr_store;
 mod daemon;
+mod embedded_controller;
 mod error;
 mod exporter;
 mod files;
@@ -25,6 +29,7 @@ mod output;
 mod renewal;
 mod rotate;
 mod sign;
+mod signing_flags;
 mod tables;
 mod tls_check;
 mod verify;
@@ -32,10 +37,8 @@ mod version;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let cli = args::Cli::parse();
+    let cli = controller_mode::parse();
     match commands::run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -70,6 +70,7 @@ fn controller(dir: &Path) -> Output {
         dir,
         &[
             "controller",
+            "embedded",
             "--cluster-signing-cert-file",
             "ca.crt",
             "--cluster-signing-key-file",
@@ -414,6 +415,7 @@ fn two_processes_approve_and_sign_once() {
     };
     let sign_args = vec![
         "controller",
+        "embedded",
         "--cluster-signing-cert-file",
         "ca.crt",
         "--cluster-signing-key-file",
@@ -679,6 +681,7 @@ fn a_custom_signer_never_borrows_the_cluster_ca_implicitly() {
             dir,
             &[
                 "controller",
+                "embedded",
                 "--cluster-signing-cert-file",
                 "ca.crt",
                 "--cluster-signing-key-file",

@@ -390,6 +390,7 @@ fn the_embedded_controller_killed_at_random_moments_issues_each_request_once() {
 
     let controller = [
         "controller",
+        "embedded",
         "--cluster-signing-cert-file",
         "ca.crt",
         "--cluster-signing-key-file",
@@ -415,7 +416,7 @@ fn the_embedded_controller_killed_at_random_moments_issues_each_request_once() {
         }
     }
     let killed_midway = seen.len();
-    ok(kubepki(dir, &[&controller[..7], &["--once"]].concat()));
+    ok(kubepki(dir, &[&controller[..8], &["--once"]].concat()));
     let last = stored_certificates(dir);
     assert_eq!(last.len(), names.len());
     for (name, cert) in &last {

@@ -243,19 +243,103 @@ fn profiles_json_is_json_all_the_way_down() {
 #[test]
 fn controller_help_does_not_wrap_one_word_per_line() {
     let tmp = tempfile::tempdir().unwrap();
-    let help = ok(kubepki(tmp.path(), &["controller", "--help"]));
-    let lone_words = help
-        .lines()
-        .filter(|l| {
-            let indent = l.len() - l.trim_start().len();
-            indent > 40 && l.split_whitespace().count() == 1
-        })
-        .count();
-    assert_eq!(lone_words, 0, "{help}");
+    for mode in ["embedded", "cluster"] {
+        let help = ok(kubepki(tmp.path(), &["controller", mode, "--help"]));
+        let lone_words = help
+            .lines()
+            .filter(|l| {
+                let indent = l.len() - l.trim_start().len();
+                indent > 40 && l.split_whitespace().count() == 1
+            })
+            .count();
+        assert_eq!(lone_words, 0, "{help}");
+        assert!(
+            help.contains("--cluster-signing-kubelet-serving-cert-file <FILE>"),
+            "{help}"
+        );
+    }
+}
+
+/// Each mode's `--help` shows its own flags only; `controller --help` names the modes.
+#[test]
+fn each_controller_mode_shows_only_its_own_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let embedded = ok(kubepki(tmp.path(), &["controller", "embedded", "--help"]));
+    let cluster = ok(kubepki(tmp.path(), &["controller", "cluster", "--help"]));
+    for flag in [
+        "--store",
+        "--once",
+        "--interval",
+        "--no-cleaner",
+        "--no-auto-approve",
+    ] {
+        assert!(embedded.contains(flag), "{flag} missing from:\n{embedded}");
+        assert!(!cluster.contains(flag), "{flag} shown in:\n{cluster}");
+    }
+    for flag in [
+        "--kubeconfig",
+        "--in-cluster",
+        "--leader-elect",
+        "--approve",
+        "--metrics-addr",
+    ] {
+        assert!(cluster.contains(flag), "{flag} missing from:\n{cluster}");
+        assert!(!embedded.contains(flag), "{flag} shown in:\n{embedded}");
+    }
+    let modes = ok(kubepki(tmp.path(), &["controller", "--help"]));
     assert!(
-        help.contains("--cluster-signing-kubelet-serving-cert-file <FILE>"),
-        "{help}"
+        modes.contains("embedded") && modes.contains("cluster"),
+        "{modes}"
     );
+}
+
+/// A flag of the other mode is refused by name, before anything runs; an invocation from
+/// before the modes (no mode word) still runs, in the mode its flags choose.
+#[test]
+fn a_flag_of_the_other_controller_mode_is_refused_and_old_invocations_still_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    ca_and_csr(dir);
+    let signing = [
+        "--cluster-signing-cert-file",
+        "ca.crt",
+        "--cluster-signing-key-file",
+        "ca.key",
+    ];
+    let with = |head: &[&'static str], tail: &[&'static str]| -> Vec<&'static str> {
+        [head, &signing[..], tail].concat()
+    };
+    assert_eq!(
+        fails(kubepki(
+            dir,
+            &with(&["controller", "embedded"], &["--once", "--leader-elect"])
+        )),
+        "error: --leader-elect is a flag of `kubepki controller cluster`, not of `kubepki controller embedded` (the embedded store's controller; give --kubeconfig FILE or --in-cluster for a cluster); see `kubepki controller embedded --help`\n"
+    );
+    assert_eq!(
+        fails(kubepki(
+            dir,
+            &with(
+                &["controller", "cluster", "--kubeconfig", "k.conf"],
+                &["--store", "s"]
+            )
+        )),
+        "error: --store is a flag of `kubepki controller embedded`, not of `kubepki controller cluster` (a real cluster's controller); see `kubepki controller cluster --help`\n"
+    );
+    // Without a mode word: --kubeconfig chooses the cluster, and --once is refused there.
+    let stderr = fails(kubepki(
+        dir,
+        &with(&["controller", "--kubeconfig", "k.conf"], &["--once"]),
+    ));
+    assert!(
+        stderr.starts_with("error: --once is a flag of `kubepki controller embedded`"),
+        "{stderr}"
+    );
+    // The cluster mode needs its cluster.
+    let stderr = fails(kubepki(dir, &with(&["controller", "cluster"], &[])));
+    assert!(stderr.contains("--kubeconfig <FILE>"), "{stderr}");
+    // And the embedded store's old invocation runs as it did.
+    ok(kubepki(dir, &with(&["controller"], &["--once"])));
 }
 
 /// `kubeconfig user` takes its cluster name and server from admin.conf: a broken admin.conf
@@ -296,8 +380,8 @@ fn a_broken_admin_conf_is_named_not_ignored() {
     );
 }
 
-/// A bad kubelet-serving constraint stops `kubepki controller --kubeconfig` before it
-/// connects, naming the flag and the value.
+/// A bad kubelet-serving constraint stops `kubepki controller cluster --kubeconfig` before
+/// it connects, naming the flag and the value.
 #[test]
 fn bad_serving_constraints_are_named_before_connecting() {
     let tmp = tempfile::tempdir().unwrap();
@@ -306,6 +390,7 @@ fn bad_serving_constraints_are_named_before_connecting() {
     let run = |extra: &[&str]| {
         let mut args = vec![
             "controller",
+            "cluster",
             "--kubeconfig",
             "no-such.conf",
             "--cluster-signing-cert-file",

@@ -763,9 +763,10 @@ fn the_controller_signs_with_a_cluster_signing_key_on_the_token() {
     ok(t.kubepki(&["create", "-f", "jane.yaml", "--store", "store"]));
     ok(t.kubepki(&["certificate", "approve", "jane", "--store", "store"]));
     // kube-controller-manager's flags, the key a pkcs11: URI: the same CA loading as
-    // `controller --kubeconfig` on a real cluster.
+    // `controller cluster` on a real cluster.
     let said = ok_stderr(t.kubepki(&[
         "controller",
+        "embedded",
         "--cluster-signing-cert-file",
         "ca.crt",
         "--cluster-signing-key-file",
@@ -839,6 +840,7 @@ fn a_profiles_file_cannot_choose_the_pkcs11_module() {
     let controller = |extra: &[&str]| {
         let mut args = vec![
             "controller",
+            "embedded",
             "--cluster-signing-cert-file",
             "ca.crt",
             "--cluster-signing-key-file",
@@ -883,6 +885,7 @@ fn a_profiles_file_cannot_choose_the_pkcs11_module() {
     ok(controller(&["--pkcs11-module", MODULE]));
     ok(t.kubepki_module_from_env(&[
         "controller",
+        "embedded",
         "--cluster-signing-cert-file",
         "ca.crt",
         "--cluster-signing-key-file",

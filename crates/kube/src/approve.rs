@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SubjectAccessReview, SubjectAccessReviewSpec,
@@ -14,9 +14,8 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::PostParams;
 use kubepki_api::{
-    APPROVED, CertificateSigningRequest, CertificateSigningRequestCondition, DENIED,
-    KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING, format_time, parse_request,
-    validate_kubelet_client,
+    APPROVED, CertificateSigningRequest, DENIED, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING,
+    kubelet_client_request, parse_request,
 };
 
 use crate::KubeError;
@@ -225,26 +224,18 @@ impl Approver {
             Ok(r) => r,
             Err(e) => return Ok(leave(Refusal::InvalidRequest, e.to_string())),
         };
-        if let Err(e) = validate_kubelet_client(&request, &csr.spec.usages) {
-            return Ok(leave(
-                Refusal::InvalidRequest,
-                format!("not a kubelet client request: {e}"),
-            ));
-        }
         // As csrapproving: a node renewing its own certificate needs `selfnodeclient`, a
         // bootstrap token asking for a node's first certificate needs `nodeclient`.
-        let own = csr.spec.username.as_deref() == request.subject().common_name();
-        let (subresource, message) = if own {
-            (
-                "selfnodeclient",
-                "Auto approving self kubelet client certificate after SubjectAccessReview.",
-            )
-        } else {
-            (
-                "nodeclient",
-                "Auto approving kubelet client certificate after SubjectAccessReview.",
-            )
+        let kind = match kubelet_client_request(csr, &request) {
+            Ok(kind) => kind,
+            Err(e) => {
+                return Ok(leave(
+                    Refusal::InvalidRequest,
+                    format!("not a kubelet client request: {e}"),
+                ));
+            }
         };
+        let (subresource, message) = (kind.subresource(), kind.approval_message());
         if self.allowed(csr, subresource).await? {
             Ok(Verdict::Approve {
                 policy: Policy::KubeletClient,
@@ -369,30 +360,6 @@ async fn resolve(name: &str) -> Vec<IpAddr> {
     }
 }
 
-/// Adds the `Approved` condition (reason `AutoApproved`) with `message`; `None` when the
-/// request is decided already.
-pub fn approve_condition(
-    csr: &mut CertificateSigningRequest,
-    message: &str,
-    now: SystemTime,
-) -> Option<()> {
-    if csr.condition(APPROVED).is_some() || csr.condition(DENIED).is_some() {
-        return None;
-    }
-    csr.status
-        .conditions
-        .push(CertificateSigningRequestCondition {
-            type_: APPROVED.to_owned(),
-            status: "True".to_owned(),
-            reason: Some("AutoApproved".to_owned()),
-            message: Some(message.to_owned()),
-            last_update_time: Some(format_time(now)),
-            last_transition_time: Some(format_time(now)),
-            unknown: BTreeMap::new(),
-        });
-    Some(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,26 +373,5 @@ mod tests {
         assert!(!ApprovalPolicy::from_words([]).unwrap().any());
         let err = ApprovalPolicy::from_words(["kubelet-client,everything"]).unwrap_err();
         assert!(err.contains("\"everything\""), "{err}");
-    }
-
-    #[test]
-    fn approval_adds_one_condition_and_never_overrides_a_decision() {
-        let mut csr = CertificateSigningRequest::new(
-            "n1-serving",
-            b"-----BEGIN CERTIFICATE REQUEST-----\n-----END CERTIFICATE REQUEST-----\n",
-            KUBELET_SERVING,
-            &["digital signature", "server auth"],
-        );
-        let now = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
-        assert_eq!(approve_condition(&mut csr, "ok", now), Some(()));
-        let c = csr.condition(APPROVED).unwrap();
-        assert_eq!(c.reason.as_deref(), Some("AutoApproved"));
-        assert_eq!(c.last_update_time.as_deref(), Some("2027-01-15T08:00:00Z"));
-        assert_eq!(approve_condition(&mut csr, "again", now), None);
-        assert_eq!(csr.status.conditions.len(), 1);
-
-        let mut denied = csr.clone();
-        denied.status.conditions[0].type_ = DENIED.to_owned();
-        assert_eq!(approve_condition(&mut denied, "ok", now), None);
     }
 }

@@ -24,29 +24,40 @@ use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::serving::ServingConstraints;
 
-/// How long a request whose handling failed once waits before it is tried again; each
-/// further failure in a row doubles it, up to [`RETRY_MAX`].
+/// How long a request whose handling failed once with a transient error waits before it is
+/// tried again; each further failure in a row doubles it, up to [`RETRY_MAX`].
 const RETRY_FIRST: Duration = Duration::from_secs(2);
-/// The longest wait between tries of a request that keeps failing.
+/// The longest wait between tries of a request that keeps failing transiently.
 const RETRY_MAX: Duration = Duration::from_secs(300);
+/// The first wait after a permanent error ([`KubeError::is_permanent`]): retrying sooner
+/// only repeats it.
+const PERMANENT_RETRY_FIRST: Duration = Duration::from_secs(30);
+/// The longest wait between tries of a request that keeps failing permanently:
+/// kube-controller-manager's workqueue cap (1000 s).
+const PERMANENT_RETRY_MAX: Duration = Duration::from_secs(1000);
 /// How long a stopped controller's requests in flight get to stop.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
-/// The wait before the next try of a request that failed `failures` times in a row.
-fn backoff(failures: u32) -> Duration {
+/// The wait before the next try of a request that failed `failures` times in a row, the last
+/// time permanently or not.
+fn backoff(failures: u32, permanent: bool) -> Duration {
+    let (first, max) = if permanent {
+        (PERMANENT_RETRY_FIRST, PERMANENT_RETRY_MAX)
+    } else {
+        (RETRY_FIRST, RETRY_MAX)
+    };
     let doublings = failures.saturating_sub(1).min(16);
-    RETRY_FIRST.saturating_mul(1 << doublings).min(RETRY_MAX)
+    first.saturating_mul(1 << doublings).min(max)
 }
 
-/// Failures in a row, by request: a transient error (the API server away, a conflict
-/// storm) is retried ever more slowly instead of every few seconds, and a success starts
-/// over.
+/// Failures in a row, by request: an error is retried ever more slowly instead of every few
+/// seconds, and a success starts over.
 #[derive(Debug, Default)]
 struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
 
 impl Failures {
-    /// Records one more failure of `key`; the wait before its next try.
-    fn failed(&self, key: &str) -> Duration {
+    /// Records one more failure of `key`, permanent or not; the wait before its next try.
+    fn failed(&self, key: &str, permanent: bool) -> Duration {
         let mut counts = self
             .0
             .lock()
@@ -58,7 +69,7 @@ impl Failures {
         }
         let count = counts.entry(key.to_owned()).or_insert(0);
         *count = count.saturating_add(1);
-        backoff(*count)
+        backoff(*count, permanent)
     }
 
     /// `key` was handled: its next failure waits the shortest time again.
@@ -116,7 +127,7 @@ struct Context {
     approver: Approver,
     approval: ApprovalPolicy,
     approve_dry_run: bool,
-    signing: SigningController,
+    signing: Arc<SigningController>,
     metrics: Arc<Metrics>,
     clock: fn() -> SystemTime,
     failures: Failures,
@@ -159,7 +170,7 @@ pub async fn run(
         approver: Approver::new(client.clone(), options.approval, options.serving),
         approval: options.approval,
         approve_dry_run: options.approve_dry_run,
-        signing: options.signing,
+        signing: Arc::new(options.signing),
         metrics: Arc::clone(&metrics),
         clock: options.clock,
         failures: Failures::default(),
@@ -245,14 +256,30 @@ async fn work(context: Arc<Context>, workers: u16) {
         .await;
 }
 
+/// The error policy: counts the error by reason, logs it (a permanent one as an error) and
+/// retries the request after its back-off.
 fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> Action {
-    let wait = context.failures.failed(&failure_key(&csr));
-    tracing::warn!(
-        csr = csr.metadata.name.as_deref().unwrap_or_default(),
-        error = %error,
-        "will retry in {}s",
-        wait.as_secs()
-    );
+    let permanent = error.is_permanent();
+    let wait = context.failures.failed(&failure_key(&csr), permanent);
+    context.metrics.reconcile_error(error.reason());
+    let name = csr.metadata.name.as_deref().unwrap_or_default();
+    if permanent {
+        tracing::error!(
+            csr = name,
+            reason = error.reason(),
+            error = %error,
+            "will not succeed until fixed; retrying in {}s",
+            wait.as_secs()
+        );
+    } else {
+        tracing::warn!(
+            csr = name,
+            reason = error.reason(),
+            error = %error,
+            "will retry in {}s",
+            wait.as_secs()
+        );
+    }
     Action::requeue(wait)
 }
 
@@ -285,9 +312,11 @@ async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action
 async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError> {
     let mut csr = from_kube(object)?;
     let name = csr.metadata.name.clone();
-    context.metrics.seen();
+    // Requests are counted once each, however often they are reconciled.
+    let request = failure_key(object);
+    context.metrics.seen(&request);
     if csr.is_denied() {
-        context.metrics.denied();
+        context.metrics.denied(&request);
         return Ok(Action::await_change());
     }
     if context.approval.any() {
@@ -299,7 +328,7 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
                 policy,
                 message,
             } => {
-                context.metrics.approved(policy.as_str());
+                context.metrics.policy_approved(policy.as_str());
                 tracing::info!(csr = %name, signer = %stored.spec.signer_name, policy = policy.as_str(), "approved: {message}");
                 stored
             }
@@ -324,16 +353,14 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
             }
         };
     }
-    let signing = &context.signing;
+    if csr.is_approved() {
+        context.metrics.approved(&request, &csr.spec.signer_name);
+    }
     let clock = context.clock;
     let (stored, outcome) = context
         .csrs
-        .modify(csr, Subresource::Status, |c| {
-            let started = Instant::now();
-            match signing.sign(c, clock())? {
-                SignOutcome::Skipped => Ok(None),
-                outcome => Ok(Some((outcome, started.elapsed()))),
-            }
+        .modify(csr, Subresource::Status, |edited| {
+            sign_blocking(Arc::clone(&context.signing), edited, clock())
         })
         .await?;
     match outcome {
@@ -357,24 +384,299 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
     Ok(Action::await_change())
 }
 
+/// Signs `csr` at `now` on tokio's blocking pool, not on an async worker: an RSA-4096
+/// signature or an HSM round trip would otherwise hold up every other request, the watch
+/// and the lease's renewals on that worker. Returns the signed (or failed) request with the
+/// outcome and how long checking and signing took; `None` when there was nothing to do.
+///
+/// # Errors
+/// [`KubeError::Request`] when signing fails; [`KubeError::SigningAborted`] when the task
+/// panicked.
+async fn sign_blocking(
+    signing: Arc<SigningController>,
+    mut csr: kubepki_api::CertificateSigningRequest,
+    now: SystemTime,
+) -> Result<
+    Option<(
+        kubepki_api::CertificateSigningRequest,
+        (SignOutcome, Duration),
+    )>,
+    KubeError,
+> {
+    let name = csr.metadata.name.clone();
+    tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        match signing.sign(&mut csr, now)? {
+            SignOutcome::Skipped => Ok(None),
+            outcome => Ok(Some((csr, (outcome, started.elapsed())))),
+        }
+    })
+    .await
+    .map_err(|source| KubeError::SigningAborted { name, source })?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fake_api::FakeApi;
+    use crate::mock_api::mock_client;
+    use kubepki_api::{CertificateSigningRequest, KUBE_APISERVER_CLIENT, Signers};
+    use kubepki_csr::{CsrBuilder, Subject};
+    use kubepki_keys::{KeyAlgorithm, KeyError, KeyPair, PublicKey, Signer};
+    use kubepki_sign::{Ca, IssueOptions};
+
+    /// 2027-01-15T08:00:00Z.
+    fn pinned() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
+    }
+
+    /// Two hours later: past the one-hour CA of [`expired_ca`].
+    fn two_hours_later() -> SystemTime {
+        pinned() + Duration::from_secs(2 * 3600)
+    }
+
+    fn ca_for(signer: Box<dyn Signer>, validity: Duration) -> Ca {
+        Ca::self_signed(
+            signer,
+            &Subject::from_parts("kubernetes", &[] as &[&str]),
+            &kubepki_profile::ca_profile("ca", "kubernetes"),
+            &IssueOptions::at(pinned()).with_validity(validity),
+        )
+        .unwrap()
+    }
+
+    fn signing(validity: Duration) -> SigningController {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        SigningController::new(Signers::new()).with_default_ca(ca_for(Box::new(key), validity))
+    }
+
+    fn context(
+        client: kube::Client,
+        signing: SigningController,
+        clock: fn() -> SystemTime,
+    ) -> Context {
+        Context {
+            csrs: KubeCsrs::new(client.clone()),
+            approver: Approver::new(
+                client,
+                ApprovalPolicy::default(),
+                ServingConstraints::default(),
+            ),
+            approval: ApprovalPolicy::default(),
+            approve_dry_run: false,
+            signing: Arc::new(signing),
+            metrics: Arc::new(Metrics::new()),
+            clock,
+            failures: Failures::default(),
+        }
+    }
+
+    /// jane's `kube-apiserver-client` request as the API server holds it, with `conditions`.
+    fn request(conditions: &[&str]) -> KubeCsr {
+        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+        let pem = CsrBuilder::new(Subject::from_parts("jane", &["dev"]))
+            .build(&key)
+            .unwrap()
+            .to_pem();
+        let mut csr = CertificateSigningRequest::new(
+            "jane",
+            pem.as_bytes(),
+            KUBE_APISERVER_CLIENT,
+            &["client auth"],
+        );
+        csr.metadata.uid = Some("uid-jane".to_owned());
+        csr.metadata.resource_version = Some("10".to_owned());
+        for condition in conditions {
+            let mut decided = csr.clone();
+            match *condition {
+                "Approved" => kubepki_api::approve(&mut decided, false, pinned()).unwrap(),
+                _ => kubepki_api::deny(&mut decided, false, pinned()).unwrap(),
+            };
+            csr = decided;
+        }
+        serde_json::from_value(serde_json::to_value(&csr).unwrap()).unwrap()
+    }
+
+    fn has(metrics: &Metrics, line: &str) {
+        let text = metrics.render();
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+
+    #[tokio::test]
+    async fn a_request_reconciled_five_times_is_seen_and_counted_denied_once() {
+        // Denied: handled without a call to the API server.
+        let (client, _api) = mock_client();
+        let context = context(client, signing(Duration::from_secs(86_400)), pinned);
+        let denied = request(&["Denied"]);
+        for _ in 0..5 {
+            handle(&denied, &context).await.unwrap();
+        }
+        has(&context.metrics, "kubepki_csr_requests_seen_total 1");
+        has(&context.metrics, "kubepki_csr_denied_total 1");
+    }
+
+    #[tokio::test]
+    async fn an_approved_request_is_signed_and_written_through_status_and_counted_by_signer() {
+        let (client, mut api) = mock_client();
+        let context = context(client, signing(Duration::from_secs(86_400)), pinned);
+        let approved = request(&["Approved"]);
+        let server = async {
+            let put = api.next().await;
+            assert_eq!(put.method, http::Method::PUT);
+            assert_eq!(
+                put.path,
+                "/apis/certificates.k8s.io/v1/certificatesigningrequests/jane/status"
+            );
+            assert_eq!(put.body["metadata"]["resourceVersion"], "10");
+            assert!(
+                put.body["status"]["certificate"].is_string(),
+                "{}",
+                put.body
+            );
+            put.echo();
+        };
+        let (handled, ()) = tokio::join!(handle(&approved, &context), server);
+        handled.unwrap();
+        // Seen again (the watch shows our own write): counted once.
+        let mut issued = approved.clone();
+        issued
+            .status
+            .get_or_insert_with(Default::default)
+            .certificate = Some(k8s_openapi::ByteString(b"issued".to_vec()));
+        handle(&issued, &context).await.unwrap();
+        has(&context.metrics, "kubepki_csr_requests_seen_total 1");
+        has(
+            &context.metrics,
+            "kubepki_csr_approved_total{signer=\"kubernetes.io/kube-apiserver-client\"} 1",
+        );
+        has(
+            &context.metrics,
+            "kubepki_csr_signed_total{signer=\"kubernetes.io/kube-apiserver-client\"} 1",
+        );
+    }
+
+    #[tokio::test]
+    async fn a_permanent_error_backs_off_longer_is_counted_and_nothing_is_written() {
+        // The CA expired: every try fails the same way until an operator replaces it.
+        let (client, _api) = mock_client();
+        let context = Arc::new(context(
+            client,
+            signing(Duration::from_secs(3600)),
+            two_hours_later,
+        ));
+        let approved = Arc::new(request(&["Approved"]));
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            let error = handle(&approved, &context).await.unwrap_err();
+            assert!(error.is_permanent(), "{error}");
+            assert_eq!(error.reason(), "signer_expired");
+            waits.push(retry_later(
+                Arc::clone(&approved),
+                &error,
+                Arc::clone(&context),
+            ));
+        }
+        assert_eq!(
+            waits,
+            [30, 60, 120].map(|s| Action::requeue(Duration::from_secs(s)))
+        );
+        has(
+            &context.metrics,
+            "kubepki_csr_reconcile_errors_total{reason=\"signer_expired\"} 3",
+        );
+        // A transient error starts at 2 s.
+        let unreachable = KubeError::Timeout {
+            action: "update status of csr/other".to_owned(),
+            after: Duration::from_secs(1),
+        };
+        let mut other = (*approved).clone();
+        other.metadata.uid = Some("uid-other".to_owned());
+        assert_eq!(
+            retry_later(Arc::new(other), &unreachable, Arc::clone(&context)),
+            Action::requeue(Duration::from_secs(2))
+        );
+    }
+
+    /// A key that takes `delay` to sign, as a slow HSM or an RSA-4096 key does.
+    struct SlowKey {
+        key: KeyPair,
+        delay: Duration,
+    }
+
+    impl Signer for SlowKey {
+        fn public_key(&self) -> &PublicKey {
+            self.key.public_key()
+        }
+        fn signature_algorithm(&self) -> spki::AlgorithmIdentifierOwned {
+            Signer::signature_algorithm(&self.key)
+        }
+        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+            std::thread::sleep(self.delay);
+            Signer::sign(&self.key, message)
+        }
+    }
+
+    #[tokio::test]
+    async fn signing_runs_on_the_blocking_pool_and_leaves_the_async_worker_free() {
+        // One worker thread (a current-thread runtime): had the signature run on it, nothing
+        // else could run for its 400 ms.
+        let slow = SlowKey {
+            key: KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+            delay: Duration::from_millis(400),
+        };
+        let signing = Arc::new(
+            SigningController::new(Signers::new())
+                .with_default_ca(ca_for(Box::new(slow), Duration::from_secs(86_400))),
+        );
+        let approved = from_kube(&request(&["Approved"])).unwrap();
+        let done = AtomicBool::new(false);
+        let ticker = async {
+            let mut ticks = 0u32;
+            while !done.load(Ordering::Relaxed) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                ticks += 1;
+            }
+            ticks
+        };
+        let signer = async {
+            let signed = sign_blocking(signing, approved, pinned()).await;
+            done.store(true, Ordering::Relaxed);
+            signed
+        };
+        let (signed, ticks) = tokio::join!(signer, ticker);
+        let (csr, (outcome, took)) = signed.unwrap().expect("signed");
+        assert!(matches!(outcome, SignOutcome::Issued { .. }), "{outcome:?}");
+        assert!(csr.is_issued());
+        assert!(took >= Duration::from_millis(400), "{took:?}");
+        assert!(
+            ticks >= 10,
+            "the async worker ran {ticks} times while signing"
+        );
+    }
+
+    #[test]
+    fn permanent_errors_back_off_from_30s_to_kube_controller_managers_cap() {
+        assert_eq!(backoff(1, true), Duration::from_secs(30));
+        assert_eq!(backoff(2, true), Duration::from_secs(60));
+        assert_eq!(backoff(5, true), Duration::from_secs(480));
+        assert_eq!(backoff(6, true), Duration::from_secs(960));
+        assert_eq!(backoff(7, true), PERMANENT_RETRY_MAX);
+        assert_eq!(backoff(u32::MAX, true), PERMANENT_RETRY_MAX);
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_a_cap_and_start_over_after_a_success() {
-        assert_eq!(backoff(1), Duration::from_secs(2));
-        assert_eq!(backoff(2), Duration::from_secs(4));
-        assert_eq!(backoff(5), Duration::from_secs(32));
-        assert_eq!(backoff(9), RETRY_MAX);
-        assert_eq!(backoff(u32::MAX), RETRY_MAX);
+        assert_eq!(backoff(1, false), Duration::from_secs(2));
+        assert_eq!(backoff(2, false), Duration::from_secs(4));
+        assert_eq!(backoff(5, false), Duration::from_secs(32));
+        assert_eq!(backoff(9, false), RETRY_MAX);
+        assert_eq!(backoff(u32::MAX, false), RETRY_MAX);
         let failures = Failures::default();
-        assert_eq!(failures.failed("a"), Duration::from_secs(2));
-        assert_eq!(failures.failed("a"), Duration::from_secs(4));
-        assert_eq!(failures.failed("b"), Duration::from_secs(2));
+        assert_eq!(failures.failed("a", false), Duration::from_secs(2));
+        assert_eq!(failures.failed("a", false), Duration::from_secs(4));
+        assert_eq!(failures.failed("b", false), Duration::from_secs(2));
         failures.succeeded("a");
-        assert_eq!(failures.failed("a"), Duration::from_secs(2));
+        assert_eq!(failures.failed("a", false), Duration::from_secs(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,8 @@
 //! Writes go through the `/status` and `/approval` subresources, each conditional on the
 //! `resourceVersion` that was read; a conflict is retried from a fresh read.
 
+use std::future::Future;
+
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
 use kube::Api;
 use kube::api::PostParams;
@@ -134,29 +136,34 @@ impl KubeCsrs {
         from_kube(&stored)
     }
 
-    /// Lets `change` edit `current` and writes the result through `subresource`, conditional
-    /// on the `resourceVersion` it was read at. On a conflict the request is read again and,
-    /// if it is still the same object ([`same_object`]), `change` runs again on the fresh
-    /// object, so a decision is always made on what is stored. `change` returns `None` when
-    /// there is nothing to write (for example, another replica already issued the
-    /// certificate); the returned pair is the object as stored and what `change` said.
+    /// Lets `change` edit a copy of `current` and writes the result through `subresource`,
+    /// conditional on the `resourceVersion` it was read at. On a conflict the request is read
+    /// again and, if it is still the same object ([`same_object`]), `change` runs again on
+    /// the fresh object, so a decision is always made on what is stored. `change` is async
+    /// (the signing step runs on the blocking pool) and returns the edited object with what it
+    /// says, or `None` when there is nothing to write (for example, another replica already
+    /// issued the certificate); the returned pair is the object as stored and what `change`
+    /// said.
     ///
     /// # Errors
     /// Whatever `change` returns; [`KubeError::Replaced`] when the name now holds another
     /// object; [`KubeError::Conflict`] after repeated conflicts; [`KubeError::Api`] for other
     /// refusals.
-    pub async fn modify<T>(
+    pub async fn modify<T, Change, Edited>(
         &self,
         mut current: CertificateSigningRequest,
         subresource: Subresource,
-        mut change: impl FnMut(&mut CertificateSigningRequest) -> Result<Option<T>, KubeError>,
-    ) -> Result<(CertificateSigningRequest, Option<T>), KubeError> {
+        mut change: Change,
+    ) -> Result<(CertificateSigningRequest, Option<T>), KubeError>
+    where
+        Change: FnMut(CertificateSigningRequest) -> Edited,
+        Edited: Future<Output = Result<Option<(CertificateSigningRequest, T)>, KubeError>>,
+    {
         let name = current.metadata.name.clone();
         let action = format!("update {} of csr/{name}", subresource.path());
         let evaluated = current.clone();
         for _ in 0..CONFLICT_ATTEMPTS {
-            let mut edited = current.clone();
-            let Some(said) = change(&mut edited)? else {
+            let Some((edited, said)) = change(current.clone()).await? else {
                 return Ok((current, None));
             };
             match self.write(subresource, &edited).await {

@@ -6,10 +6,10 @@
 use std::future::Future;
 use std::time::SystemTime;
 
-use kubepki_api::CertificateSigningRequest;
+use kubepki_api::{CertificateSigningRequest, Decision, approve_automatically};
 
 use crate::KubeError;
-use crate::approve::{Policy, Refusal, Verdict, approve_condition};
+use crate::approve::{Policy, Refusal, Verdict};
 use crate::csrs::same_object;
 
 /// How many decisions an approval gets before a conflict is reported.
@@ -101,7 +101,7 @@ pub(crate) async fn approve(
             });
         }
         let mut edited = current.clone();
-        if approve_condition(&mut edited, &message, now).is_none() {
+        if approve_automatically(&mut edited, &message, now) == Decision::Unchanged {
             return Ok(Approval::NotOurs(current));
         }
         match cluster.write(&edited).await {

@@ -100,6 +100,14 @@ pub enum KubeError {
         /// How long we waited.
         after: std::time::Duration,
     },
+    /// The task signing a request on the blocking pool panicked or was cancelled.
+    #[error("signing csr/{name} stopped: {source}")]
+    SigningAborted {
+        /// The request's name.
+        name: String,
+        /// The task's end.
+        source: tokio::task::JoinError,
+    },
     /// The metrics and health endpoint could not listen.
     #[error("metrics address {addr}: {source}")]
     Listen {
@@ -128,6 +136,50 @@ impl KubeError {
     /// Whether the API server refused the write because the object changed (HTTP 409).
     pub fn is_conflict(&self) -> bool {
         matches!(self, KubeError::Api { source: kube::Error::Api(status), .. } if status.code == 409)
+    }
+
+    /// Whether retrying soon cannot help: the same request meets the same error until an
+    /// operator acts (an expired CA, a key that will not sign, a request the API server
+    /// rejects or a permission it lacks, an object that does not decode). Such errors back
+    /// off longer and are reported as errors; the others (the API server away, a timeout, a
+    /// conflict storm) are retried sooner.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            KubeError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => matches!(status.code, 400 | 403 | 422),
+            KubeError::Request(_)
+            | KubeError::Convert { .. }
+            | KubeError::SigningAborted { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Why a request's handling failed, as a metric label: a small fixed set of words, never
+    /// request data.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            KubeError::Request(kubepki_api::ApiError::SignerExpired { .. }) => "signer_expired",
+            KubeError::Request(kubepki_api::ApiError::Sign(_)) => "signing_failed",
+            KubeError::Request(_) => "invalid_request",
+            KubeError::SigningAborted { .. } => "signing_aborted",
+            KubeError::Convert { .. } => "undecodable_object",
+            KubeError::Api {
+                source: kube::Error::Api(status),
+                ..
+            } => match status.code {
+                403 => "forbidden",
+                400 | 422 => "rejected",
+                409 => "conflict",
+                _ => "api_error",
+            },
+            KubeError::Api { .. } => "api_unreachable",
+            KubeError::Conflict { .. } => "conflict",
+            KubeError::Replaced { .. } => "replaced",
+            KubeError::Timeout { .. } => "timeout",
+            _ => "other",
+        }
     }
 
     /// Whether the object does not exist (HTTP 404).

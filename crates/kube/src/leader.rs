@@ -314,6 +314,7 @@ impl LeaderElector {
 pub(crate) mod tests {
     use super::*;
     use crate::fake_api::FakeApi;
+    use crate::mock_api::mock_client;
 
     /// Short timings: lease 3 s, renew deadline 1 s, retry 200 ms.
     pub(crate) fn short(identity: &str) -> LeaseConfig {
@@ -373,6 +374,136 @@ pub(crate) mod tests {
             matches!(lost, KubeError::LeaseLost { ref why, .. } if why == "now held by b"),
             "{lost}"
         );
+    }
+
+    const LEASE_PATH: &str = "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kubepki";
+
+    /// The Lease as the API server would return it, held by `holder`.
+    fn lease(holder: &str, renewed: &str, transitions: i32, version: &str) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "kubepki", "namespace": "kube-system", "resourceVersion": version},
+            "spec": {
+                "holderIdentity": holder, "leaseDurationSeconds": 3,
+                "acquireTime": "2027-01-15T08:00:00.000000Z", "renewTime": renewed,
+                "leaseTransitions": transitions,
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn a_candidate_creates_a_missing_lease_and_leads() {
+        let (client, mut api) = mock_client();
+        let mut elector = LeaderElector::new(client, short("a"));
+        let server = async {
+            let get = api.next().await;
+            assert_eq!(
+                (get.method.as_str(), get.path.as_str()),
+                ("GET", LEASE_PATH)
+            );
+            get.fail(http::StatusCode::NOT_FOUND, "NotFound");
+            let create = api.next().await;
+            assert_eq!(create.method, http::Method::POST);
+            assert_eq!(
+                create.path,
+                "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases"
+            );
+            let spec = create.body["spec"].clone();
+            assert_eq!(spec["holderIdentity"], "a");
+            assert_eq!(spec["leaseDurationSeconds"], 3);
+            assert_eq!(spec["leaseTransitions"], 0);
+            create.echo();
+        };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(won.unwrap());
+        assert_eq!(elector.observed.as_ref().unwrap().holder, "a");
+    }
+
+    #[tokio::test]
+    async fn a_lease_created_first_by_another_candidate_is_not_won() {
+        let (client, mut api) = mock_client();
+        let mut elector = LeaderElector::new(client, short("a"));
+        let server = async {
+            api.next()
+                .await
+                .fail(http::StatusCode::NOT_FOUND, "NotFound");
+            api.next()
+                .await
+                .fail(http::StatusCode::CONFLICT, "AlreadyExists");
+        };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(!won.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lease_is_taken_over_only_after_its_record_stood_still_a_whole_lease_duration() {
+        let (client, mut api) = mock_client();
+        let mut elector = LeaderElector::new(client, short("a"));
+        let held = lease("b", "2027-01-15T08:00:00.000000Z", 4, "7");
+        // Held by b and just seen: not ours, and nothing is written.
+        let server = async { api.next().await.answer(http::StatusCode::OK, &held) };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(!won.unwrap());
+        // b renews (the record changes): the lease duration starts over.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let renewed = lease("b", "2027-01-15T08:00:02.000000Z", 4, "8");
+        let server = async { api.next().await.answer(http::StatusCode::OK, &renewed) };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(!won.unwrap());
+        // 2 s more: 4 s since the first sight, but only 2 s since the record changed.
+        tokio::time::advance(Duration::from_secs(2)).await;
+        let server = async { api.next().await.answer(http::StatusCode::OK, &renewed) };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(!won.unwrap());
+        // Past the 3 s lease duration with the record unchanged: a takes over, counting a
+        // transition, conditional on the version it read.
+        tokio::time::advance(Duration::from_millis(1100)).await;
+        let server = async {
+            api.next().await.answer(http::StatusCode::OK, &renewed);
+            let put = api.next().await;
+            assert_eq!(
+                (put.method.as_str(), put.path.as_str()),
+                ("PUT", LEASE_PATH)
+            );
+            assert_eq!(put.body["metadata"]["resourceVersion"], "8");
+            assert_eq!(put.body["spec"]["holderIdentity"], "a");
+            assert_eq!(put.body["spec"]["leaseTransitions"], 5);
+            put.echo();
+        };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(won.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_write_that_conflicts_means_another_replica_renewed_or_won() {
+        let (client, mut api) = mock_client();
+        let mut elector = LeaderElector::new(client, short("a"));
+        let mine = lease("a", "2027-01-15T08:00:00.000000Z", 0, "3");
+        let server = async {
+            api.next().await.answer(http::StatusCode::OK, &mine);
+            let put = api.next().await;
+            assert_eq!(put.method, http::Method::PUT);
+            put.fail(http::StatusCode::CONFLICT, "Conflict");
+        };
+        let (won, ()) = tokio::join!(elector.try_acquire_or_renew(), server);
+        assert!(!won.unwrap());
+    }
+
+    #[tokio::test]
+    async fn releasing_clears_the_holder_and_shortens_the_lease_to_a_second() {
+        let (client, mut api) = mock_client();
+        let mut elector = LeaderElector::new(client, short("a"));
+        let mine = lease("a", "2027-01-15T08:00:00.000000Z", 0, "3");
+        let server = async {
+            api.next().await.answer(http::StatusCode::OK, &mine);
+            let put = api.next().await;
+            assert_eq!(put.method, http::Method::PUT);
+            assert!(put.body["spec"]["holderIdentity"].is_null(), "{}", put.body);
+            assert_eq!(put.body["spec"]["leaseDurationSeconds"], 1);
+            put.echo();
+        };
+        let (released, ()) = tokio::join!(elector.release(), server);
+        released.unwrap();
     }
 
     #[tokio::test]

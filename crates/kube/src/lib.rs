@@ -10,12 +10,15 @@ mod decide;
 mod error;
 #[cfg(test)]
 mod fake_api;
+mod first_sight;
 mod leader;
 mod metrics;
+#[cfg(test)]
+mod mock_api;
 mod root_ca;
 mod serving;
 
-pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict, approve_condition};
+pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
 pub use client::{ClusterSource, connect};
 pub use cluster_info::{CLUSTER_INFO, set_cluster_info_ca};
 pub use controller::{ControllerOptions, run};

@@ -2,8 +2,8 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use http_body_util::Full;
@@ -21,20 +21,54 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 
 use crate::KubeError;
+use crate::first_sight::{FirstSight, REMEMBERED};
 
 type Labels = Vec<(String, String)>;
 
+/// A counter of requests: each request (by UID) adds one, however often it is reconciled.
+#[derive(Debug)]
+struct RequestCounter<L> {
+    counted: Mutex<FirstSight>,
+    counter: L,
+}
+
+impl<L> RequestCounter<L> {
+    fn new(counter: L) -> Self {
+        RequestCounter {
+            counted: Mutex::new(FirstSight::new(REMEMBERED)),
+            counter,
+        }
+    }
+
+    /// Runs `count` on the counter if `request` was never counted here.
+    fn once(&self, request: &str, count: impl FnOnce(&L)) {
+        let first = self
+            .counted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .first(request);
+        if first {
+            count(&self.counter);
+        }
+    }
+}
+
 /// The controller's counters, and whether it is ready and leading.
+///
+/// `kubepki_csr_*` counts requests and certificates, labelled by signer where labelled;
+/// `kubepki_approval_*` counts the approval policies' verdicts, labelled by policy.
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    seen: Counter,
-    approved: Family<Labels, Counter>,
+    seen: RequestCounter<Counter>,
+    approved: RequestCounter<Family<Labels, Counter>>,
+    denied: RequestCounter<Counter>,
+    policy_approvals: Family<Labels, Counter>,
     refusals: Family<Labels, Counter>,
     dry_run_approvals: Family<Labels, Counter>,
-    denied: Counter,
     signed: Family<Labels, Counter>,
     failed: Family<Labels, Counter>,
+    errors: Family<Labels, Counter>,
     signing_seconds: Histogram,
     leader: Gauge,
     ready: AtomicBool,
@@ -54,8 +88,14 @@ impl Metrics {
     /// Every metric at zero, not ready, not leading.
     pub fn new() -> Self {
         let mut root = Registry::default();
+        let policy_approvals = Family::<Labels, Counter>::default();
         let refusals = Family::<Labels, Counter>::default();
         let dry_run_approvals = Family::<Labels, Counter>::default();
+        root.register(
+            "kubepki_approval_approvals",
+            "Requests a policy approved (the approval written), by policy",
+            policy_approvals.clone(),
+        );
         root.register(
             "kubepki_approval_refusals",
             "Verdicts that left a request Pending, by policy and reason",
@@ -72,16 +112,25 @@ impl Metrics {
         let denied = Counter::default();
         let signed = Family::<Labels, Counter>::default();
         let failed = Family::<Labels, Counter>::default();
+        let errors = Family::<Labels, Counter>::default();
         // 100 µs .. ~1.6 s: ECDSA signs in well under a millisecond, RSA-4096 in tens.
         let signing_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
         let leader = Gauge::default();
         registry.register(
             "requests_seen",
-            "CertificateSigningRequests the controller looked at",
+            "CertificateSigningRequests the controller looked at, each counted once",
             seen.clone(),
         );
-        registry.register("approved", "Requests approved, by policy", approved.clone());
-        registry.register("denied", "Requests seen denied", denied.clone());
+        registry.register(
+            "approved",
+            "Requests seen approved (by any approver), each counted once, by signer",
+            approved.clone(),
+        );
+        registry.register(
+            "denied",
+            "Requests seen denied, each counted once",
+            denied.clone(),
+        );
         registry.register(
             "signed",
             "Certificates issued into status.certificate, by signer",
@@ -91,6 +140,11 @@ impl Metrics {
             "failed",
             "Requests marked Failed, by reason",
             failed.clone(),
+        );
+        registry.register(
+            "reconcile_errors",
+            "Failed handlings of a request, retried with back-off, by reason",
+            errors.clone(),
         );
         registry.register(
             "signing_duration_seconds",
@@ -104,27 +158,41 @@ impl Metrics {
         );
         Metrics {
             registry: root,
-            seen,
-            approved,
+            seen: RequestCounter::new(seen),
+            approved: RequestCounter::new(approved),
+            denied: RequestCounter::new(denied),
+            policy_approvals,
             refusals,
             dry_run_approvals,
-            denied,
             signed,
             failed,
+            errors,
             signing_seconds,
             leader,
             ready: AtomicBool::new(false),
         }
     }
 
-    /// One request looked at.
-    pub fn seen(&self) {
-        self.seen.inc();
+    /// The request whose UID is `request` looked at: counted the first time only.
+    pub fn seen(&self, request: &str) {
+        self.seen.once(request, |c| {
+            c.inc();
+        });
     }
 
-    /// One request approved under `policy`.
-    pub fn approved(&self, policy: &str) {
-        self.approved.get_or_create(&labels("policy", policy)).inc();
+    /// The request whose UID is `request`, for `signer`, seen approved: counted the first
+    /// time only.
+    pub fn approved(&self, request: &str, signer: &str) {
+        self.approved.once(request, |c| {
+            c.get_or_create(&labels("signer", signer)).inc();
+        });
+    }
+
+    /// One approval written under `policy`.
+    pub fn policy_approved(&self, policy: &str) {
+        self.policy_approvals
+            .get_or_create(&labels("policy", policy))
+            .inc();
     }
 
     /// One verdict of `policy` that left a request Pending for `reason` (a fixed word,
@@ -145,9 +213,17 @@ impl Metrics {
             .inc();
     }
 
-    /// One request seen denied.
-    pub fn denied(&self) {
-        self.denied.inc();
+    /// The request whose UID is `request` seen denied: counted the first time only.
+    pub fn denied(&self, request: &str) {
+        self.denied.once(request, |c| {
+            c.inc();
+        });
+    }
+
+    /// One failed handling of a request, for `reason` (a fixed word,
+    /// [`KubeError::reason`]).
+    pub fn reconcile_error(&self, reason: &str) {
+        self.errors.get_or_create(&labels("reason", reason)).inc();
     }
 
     /// One certificate issued for `signer`, after `seconds` of checking and signing.
@@ -330,18 +406,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn metrics_render_by_signer_and_reason_and_readyz_follows_readiness() {
+    fn requests_are_labelled_by_signer_and_verdicts_by_policy_and_readyz_follows_readiness() {
         let m = Metrics::new();
-        m.seen();
+        m.seen("uid-1");
         m.signed("kubernetes.io/kubelet-serving", 0.0004);
         m.failed("SignerValidationFailure");
-        m.approved("kubelet-serving");
+        m.approved("uid-1", "kubernetes.io/kubelet-serving");
+        m.policy_approved("kubelet-serving");
         m.refused("kubelet-serving", "ip_outside_prefixes");
         m.would_approve("kubelet-client");
+        m.reconcile_error("signer_expired");
         m.set_leader(true);
         let text = m.render();
         for line in [
-            "kubepki_csr_approved_total{policy=\"kubelet-serving\"} 1",
+            "kubepki_csr_approved_total{signer=\"kubernetes.io/kubelet-serving\"} 1",
+            "kubepki_approval_approvals_total{policy=\"kubelet-serving\"} 1",
+            "kubepki_csr_reconcile_errors_total{reason=\"signer_expired\"} 1",
             "kubepki_approval_refusals_total{policy=\"kubelet-serving\",reason=\"ip_outside_prefixes\"} 1",
             "kubepki_approval_dry_run_approvals_total{policy=\"kubelet-client\"} 1",
             "kubepki_csr_requests_seen_total 1",
@@ -357,6 +437,25 @@ mod tests {
         assert_eq!(m.page("/readyz").status, 200);
         assert_eq!(m.page("/healthz").status, 200);
         assert_eq!(m.page("/nothing").status, 404);
+    }
+
+    #[test]
+    fn a_request_counted_many_times_counts_once() {
+        let m = Metrics::new();
+        for _ in 0..5 {
+            m.seen("uid-1");
+            m.denied("uid-1");
+            m.approved("uid-2", "kubernetes.io/kube-apiserver-client");
+        }
+        m.seen("uid-2");
+        let text = m.render();
+        for line in [
+            "kubepki_csr_requests_seen_total 2",
+            "kubepki_csr_denied_total 1",
+            "kubepki_csr_approved_total{signer=\"kubernetes.io/kube-apiserver-client\"} 1",
+        ] {
+            assert!(text.contains(line), "{line} missing from:\n{text}");
+        }
     }
 
     #[test]

@@ -194,6 +194,7 @@ impl Plane {
             .env_remove("KUBECONFIG")
             .args([
                 "controller",
+                "cluster",
                 "--kubeconfig",
                 &self.conf.display().to_string(),
             ])

@@ -252,7 +252,12 @@ impl Replica {
         command
             .current_dir(dir)
             .env_remove("KUBECONFIG")
-            .args(["controller", "--kubeconfig", &conf.display().to_string()])
+            .args([
+                "controller",
+                "cluster",
+                "--kubeconfig",
+                &conf.display().to_string(),
+            ])
             .args(["--cluster-signing-cert-file", &cp.tree.pki("ca.crt")])
             .args(["--cluster-signing-key-file", &cp.tree.pki("ca.key")])
             .args([
