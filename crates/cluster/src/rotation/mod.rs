@@ -15,6 +15,8 @@
 //! whose key is `ca.key`.
 
 mod change;
+mod cross_signed;
+mod kubelet;
 mod manifests;
 mod phase;
 mod plan;

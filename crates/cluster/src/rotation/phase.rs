@@ -7,11 +7,12 @@ use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
 use kubepki_keys::KeyPair;
-use kubepki_keys::pem::pem_encode;
 use kubepki_profile::ca_profile;
-use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp, certificates_from_bytes};
+use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp};
 
 use super::change::{ChangeSet, shred};
+use super::cross_signed::{cross_signed, without_cross_signed};
+use super::kubelet::promote_kubelet_client;
 use super::plan::plan;
 use super::state::{
     Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
@@ -19,11 +20,8 @@ use super::state::{
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa};
 use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
-use crate::ops::{ca_for, key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
-use crate::recover::{
-    KUBELET_CONF, kubelet_client_file, read_kubelet_client_file, write_kubelet_client_file,
-};
-use crate::tree::{CaName, KUBECONFIGS, LEAVES, crt, key};
+use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
 use crate::{ClusterError, RenewOptions};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -199,71 +197,6 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
         files,
         warnings,
     })
-}
-
-/// The kubelet's client pair that kubelet.conf names (after kubeadm's kubelet-finalize,
-/// `/var/lib/kubelet/pki/kubelet-client-current.pem`), reissued under the cluster CA that
-/// signs now, with its key, as the kubelet's own rotation writes it: a new dated file and the
-/// symlink moved to it in one rename. Nothing when kubelet.conf embeds its certificate (then
-/// it was reissued with the tree), when the file is already the new CA's, or when the file
-/// is not on this machine (a warning then: run promote again on its node with
-/// `--kubelet-dir`).
-fn promote_kubelet_client(
-    options: &RotateOptions,
-    now: SystemTime,
-    warnings: &mut Vec<String>,
-) -> Result<Option<FileChange>, ClusterError> {
-    let Some(file) = kubelet_client_file(&options.kubeconfig_dir, options.kubelet_dir.as_deref())?
-    else {
-        return Ok(None);
-    };
-    if !file.exists() {
-        warnings.push(format!(
-            "kubelet.conf names {}, which is not here: its kubelet rotates it through the Certificates API, or run promote again where it is (--kubelet-dir)",
-            file.display()
-        ));
-        return Ok(None);
-    }
-    let (der, key) = read_kubelet_client_file(&file)?;
-    let paths = Paths::of(&options.cert_dir, RotatedCa::Cluster);
-    // A dry run has not promoted: the CA to compare with is the one set aside by start.
-    let signing = if options.dry_run && paths.new_anchor.exists() {
-        &paths.new_anchor
-    } else {
-        &paths.trust
-    };
-    let info = |der: &[u8], name: &std::path::Path| {
-        CertificateInfo::from_der(der).map_err(|source| ClusterError::Sign {
-            name: name.display().to_string(),
-            source,
-        })
-    };
-    let ca_info = info(&load_cert(signing)?, signing)?;
-    let leaf = info(&der, &file)?;
-    if leaf.authority_key_id.is_some() && leaf.authority_key_id == ca_info.subject_key_id {
-        return Ok(None);
-    }
-    if options.dry_run {
-        return Ok(Some(FileChange {
-            path: file,
-            action: "write",
-        }));
-    }
-    let ca = ca_for(&options.cert_dir, CaName::Ca, KUBELET_CONF, None)?;
-    let renew = RenewOptions {
-        cert_dir: options.cert_dir.clone(),
-        kubeconfig_dir: options.kubeconfig_dir.clone(),
-        algorithm: None,
-        validity: None,
-        add_sans: Vec::new(),
-        keep_old: None,
-    };
-    let cert_pem = reissue_for_key(&ca, KUBELET_CONF, &der, &key, &renew, now)?;
-    let written = write_kubelet_client_file(&file, &cert_pem, &key, &renew, now)?;
-    Ok(Some(FileChange {
-        path: written,
-        action: "write",
-    }))
 }
 
 fn plan_ca(
@@ -662,68 +595,6 @@ fn finish_ca(
         finished_at: Some(unix(now)),
     };
     changes.write(&paths.state, state.to_bytes(), FileKind::Public);
-    Ok(())
-}
-
-/// The new CA's certificate signed by the old CA (PEM): the same subject, key and CA
-/// extensions as the new CA, valid no longer than the old CA. Appended to every leaf from
-/// promote to finish, it lets a client that still trusts only the old CA (a kubeconfig or a
-/// pod's `ca.crt` copied before start) build the path leaf -> new CA -> old CA, so no client
-/// loses trust before finish. kube-apiserver and etcd send it with their serving
-/// certificates; clients send it with theirs.
-fn cross_signed(
-    paths: &Paths,
-    name: CaName,
-    old_key: KeyPair,
-    old: &Anchor,
-    new: &Anchor,
-    new_key: &KeyPair,
-    now: SystemTime,
-) -> Result<String, ClusterError> {
-    let sign = |source| ClusterError::Sign {
-        name: paths.cross.display().to_string(),
-        source,
-    };
-    let info = CertificateInfo::from_der(&new.cert_der).map_err(sign)?;
-    let cn = info
-        .subject
-        .common_name()
-        .unwrap_or("kubernetes")
-        .to_owned();
-    let old_ca = Ca::from_der(&old.cert_der, Box::new(old_key), Vec::new()).map_err(sign)?;
-    let issued = old_ca
-        .issue_for_key(
-            new_key.public_key(),
-            &info.subject,
-            &[],
-            &ca_profile(name.name(), &cn),
-            &IssueOptions::at(now),
-        )
-        .map_err(sign)?;
-    Ok(issued.pem())
-}
-
-/// Finish's leaves: each leaf of `name` that still carries the cross-signed certificate
-/// after its own is written back as its own certificate alone.
-fn without_cross_signed(
-    options: &RotateOptions,
-    name: CaName,
-    changes: &mut ChangeSet,
-) -> Result<(), ClusterError> {
-    for leaf in LEAVES.iter().filter(|l| l.ca == name) {
-        let path = crt(&options.cert_dir, leaf.base);
-        if !path.exists() {
-            continue;
-        }
-        let certs =
-            certificates_from_bytes(&read(&path)?).map_err(|source| ClusterError::Sign {
-                name: path.display().to_string(),
-                source,
-            })?;
-        if let [own, _, ..] = certs.as_slice() {
-            changes.write(&path, pem_encode("CERTIFICATE", own), FileKind::Public);
-        }
-    }
     Ok(())
 }
 
