@@ -9,9 +9,6 @@ mod cert;
 mod cluster;
 mod csr;
 mod error;
-#[cfg(fuzzing)]
-#[doc(hidden)]
-pub mod fuzzing;
 mod keys;
 mod profile;
 mod rotate;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use kubepki::keys::{
     KeyError, PublicKeyKind, VerifyingKey, ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256,
 };
+use kubepki::pkcs11::{OpenOptions, open_signer};
 use kubepki::{Ca, KeyAlgorithm, PublicKey, Signer};
-use kubepki_pkcs11::{OpenOptions, open_signer};
 use sha2::{Digest, Sha256, Sha384};
 use spki::AlgorithmIdentifierOwned;
 

@@ -138,8 +138,8 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
 fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<TokenCa>> {
     let recorded = crate::hsm::recorded_key_uri(&args.cert_dir)?;
     let (uri, origin) = match (&args.ca_key_uri, &recorded) {
-        (Some(uri), _) => (uri, kubepki_pkcs11::UriOrigin::Operator),
-        (None, Some(uri)) => (uri, kubepki_pkcs11::UriOrigin::File),
+        (Some(uri), _) => (uri, kubepki::pkcs11::UriOrigin::Operator),
+        (None, Some(uri)) => (uri, kubepki::pkcs11::UriOrigin::File),
         (None, None) => return Ok(None),
     };
     let key_file = args.cert_dir.join("ca.key");
@@ -181,7 +181,7 @@ struct TokenCa {
     signer: Box<dyn kubepki::Signer>,
     /// What was done: key found or made.
     said: String,
-    uri: kubepki_pkcs11::Pkcs11Uri,
+    uri: kubepki::pkcs11::Pkcs11Uri,
 }
 
 /// Warns about each CA key of the tree that group or others can read.

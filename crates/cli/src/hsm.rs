@@ -9,7 +9,7 @@
 //! the command line loads its `module-path`; a URI read from a file (a profiles file's
 //! `signers:`, the `ca.key.uri` that `init` recorded) loads its `module-path` only when that
 //! is the `--pkcs11-module`/`KUBEPKI_PKCS11_MODULE` module or one given with
-//! `--pkcs11-module-allow` ([`kubepki_pkcs11::OpenOptions::module_for`] is the rule).
+//! `--pkcs11-module-allow` ([`kubepki::pkcs11::OpenOptions::module_for`] is the rule).
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -17,9 +17,9 @@ use std::sync::OnceLock;
 use clap::Args;
 use kubepki::Ca;
 use kubepki::cluster::{CaName, key_uri_file};
+use kubepki::pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, UriOrigin, is_pkcs11_uri};
 use kubepki::sign::certificates_from_bytes;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
-use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, UriOrigin, is_pkcs11_uri};
 
 use crate::error::{CliError, CliResult};
 use crate::files::{read_file, read_passphrase};

@@ -119,7 +119,7 @@ fn signer_cas(
                     &base.join(cert),
                     &key,
                     None,
-                    kubepki_pkcs11::UriOrigin::File,
+                    kubepki::pkcs11::UriOrigin::File,
                 )?)
             }
             _ => {

@@ -85,7 +85,7 @@ pub enum Pkcs11Error {
     #[error("the URI says type={uri_type}: a signing key needs type=private (or no type)")]
     WrongUriType {
         /// The type in the URI.
-        uri_type: crate::ObjectType,
+        uri_type: crate::object_type::ObjectType,
     },
     /// An object with the label already exists where a new key was to be made.
     #[error("token {token} already holds an object labelled {label:?}: refusing to make another")]
@@ -172,4 +172,9 @@ pub enum Pkcs11Error {
     /// The key read from the token is not one kubepki accepts (e.g. RSA under 2048 bits).
     #[error(transparent)]
     Key(#[from] KeyError),
+}
+
+/// The error of a failed PKCS#11 call, for `map_err`: `.map_err(call("C_Sign"))`.
+pub(crate) fn call(operation: &'static str) -> impl Fn(cryptoki::error::Error) -> Pkcs11Error {
+    move |source| Pkcs11Error::Call { operation, source }
 }

@@ -4,7 +4,7 @@
 use std::ptr;
 
 use super::{ErrOut, MAX_SANS, NOW, Owned, checked, with_out};
-use crate::{
+use kubepki_ffi::{
     kubepki_bundle, kubepki_bundle_data, kubepki_bundle_free, kubepki_bundle_is_secret,
     kubepki_bundle_len, kubepki_bundle_path, kubepki_bytes_data, kubepki_bytes_free,
     kubepki_bytes_len, kubepki_ca, kubepki_ca_free, kubepki_ca_self_signed,
@@ -528,7 +528,7 @@ pub(super) fn trees(data: &[u8]) {
             let mut row = kubepki_report_row {
                 name: ptr::null(),
                 path: ptr::null(),
-                action: crate::kubepki_action::Kept,
+                action: kubepki_ffi::kubepki_action::Kept,
                 ca: ptr::null(),
                 note: ptr::null(),
             };

@@ -1,8 +1,12 @@
-//! The driver of the `ffi_bytes` fuzz target, compiled only under `--cfg fuzzing` (which
-//! cargo-fuzz sets): every C entry point that takes bytes, called with the fuzzer's bytes as a
-//! C caller would call it, with a real and a NULL `err_out`, a zero length and NULL pointers;
+//! The C ABI's contract, checked by calling every entry point that takes bytes as a C caller
+//! would: with the given bytes, a real and a NULL `err_out`, a zero length and NULL pointers;
 //! every output is read through the C accessors and freed with its `_free` function. A broken
-//! promise of the ABI panics, which is how the fuzzer reports it.
+//! promise of the ABI panics.
+//!
+//! One driver, two users: the `ffi_bytes` fuzz target (`fuzz/fuzz_targets/ffi_bytes.rs`)
+//! includes this folder with `#[path]` and feeds it the fuzzer's bytes; the integration test
+//! `ffi/tests/abi_contract.rs` feeds it the fuzz seeds under plain `cargo test`. It lives
+//! under `ffi/` (the one place allowed `unsafe`), outside the library that ships.
 //!
 //! `kubepki_key_generate` is called only with `ECDSA-P256`, an empty or a NULL name: a fuzzed
 //! name could ask for RSA-4096, whose generation takes seconds. `kubepki_key_to_encrypted_pem` is called only
@@ -17,7 +21,7 @@ use std::ptr;
 mod cluster;
 mod signer;
 
-use crate::{
+use kubepki_ffi::{
     kubepki_bytes, kubepki_bytes_data, kubepki_bytes_free, kubepki_bytes_len, kubepki_ca,
     kubepki_ca_cert_pem, kubepki_ca_free, kubepki_ca_from_pem, kubepki_cert,
     kubepki_cert_chain_pem, kubepki_cert_free, kubepki_cert_is_ca, kubepki_cert_issuer,
@@ -58,7 +62,7 @@ const MAX_SANS: usize = 8;
 /// failure or missing on success, an error object missing (or with another code) on failure or
 /// present on success, a result that changes with `err_out`, a returned PEM that does not
 /// parse back.
-pub fn call_byte_entry_points(data: &[u8]) {
+pub(crate) fn call_byte_entry_points(data: &[u8]) {
     let (first, rest) = split_first_pem_block(data);
     keys(data);
     requests(data);
@@ -665,7 +669,7 @@ fn identity(first: &[u8], rest: &[u8], data: &[u8]) {
 }
 
 /// NULL inputs and outputs are refused before any work.
-fn null_arguments() {
+pub(crate) fn null_arguments() {
     let null = kubepki_result::NullParameter;
     let text = b"x";
     let (code, _) = with_out(ErrOut::Wanted, kubepki_key_free, |out, err| {

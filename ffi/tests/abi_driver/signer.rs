@@ -8,10 +8,10 @@ use std::ptr;
 use kubepki::{KeyPair, Signer};
 
 use super::cluster::{UserArgs, kubeconfig_user};
-use super::{ErrOut, Owned, checked, static_text, with_out};
-use crate::{
+use super::{ErrOut, Owned, checked, key_pem, static_text, with_out};
+use kubepki_ffi::{
     KUBEPKI_MAX_SIGNATURE_LEN, kubepki_ca_free, kubepki_ca_from_cert_and_signer,
-    kubepki_key_algorithm, kubepki_key_free, kubepki_key_parse, kubepki_result,
+    kubepki_key_algorithm, kubepki_key_format, kubepki_key_free, kubepki_key_parse, kubepki_result,
     kubepki_sign_callback, kubepki_signer, kubepki_signer_free, kubepki_signer_new,
 };
 
@@ -149,8 +149,11 @@ pub(super) fn signers(first: &[u8], rest: &[u8], data: &[u8]) {
     let Some(key) = key else {
         return;
     };
-    // SAFETY: `key` is live; this crate's own handle.
-    let pair = unsafe { &(*key.get()).inner };
+    // The same key on the Rust side, for the callback to sign with: from the PKCS#8 PEM the
+    // library writes for it (the handle is opaque here, as to C).
+    let pkcs8 = key_pem(&key, kubepki_key_format::Pkcs8 as u32).expect("every key has PKCS#8");
+    let pair = &KeyPair::from_pem(std::str::from_utf8(&pkcs8).expect("PEM is text"), None)
+        .expect("the library's PKCS#8 loads");
     // SAFETY: `key` is live.
     let algorithm = static_text(unsafe { kubepki_key_algorithm(key.get()) });
     let der = pair.public_key().to_der();
