@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::cluster::{
-    PhaseReport, RotateOptions, RotatedCa, RotationStatus, rotate_finish, rotate_promote,
-    rotate_rollback, rotate_start, rotation_status,
+    PhaseReport, RotateOptions, RotatedCa, RotationStatus, TokenKey, TokenKeys, rotate_finish,
+    rotate_promote_with, rotate_rollback, rotate_start_with, rotation_status,
 };
+use kubepki::pkcs11::UriOrigin;
 use kubepki::profile::parse_duration;
 
 use crate::cluster::TreeDirs;
@@ -98,7 +99,8 @@ pub(crate) struct StartArgs {
     /// Use this CA certificate as the new CA (with --new-ca-key; one X.509 CA only).
     #[arg(long, requires = "new_ca_key")]
     pub(crate) new_ca_cert: Option<PathBuf>,
-    /// ...and this key file.
+    /// ...and this key: a file, or a `pkcs11:` URI (cluster CA only; the PIN from
+    /// pin-source or KUBEPKI_PKCS11_PIN), recorded in ca.key.uri at promote.
     #[arg(long, requires = "new_ca_cert")]
     pub(crate) new_ca_key: Option<PathBuf>,
 }
@@ -171,18 +173,33 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
         RotateCommand::Start(args) => {
             let mut options = args.phase.options()?;
             options.algorithm = args.algorithm.as_deref().map(str::parse).transpose()?;
+            let mut keys = current_token_key(&options)?;
             if let (Some(cert), Some(key)) = (&args.new_ca_cert, &args.new_ca_key) {
                 let read = |p: &PathBuf| {
                     std::fs::read(p).map_err(|e| CliError(format!("{}: {e}", p.display())))
                 };
-                options.new_ca = Some((read(cert)?, read(key)?));
+                match crate::hsm::uri_of(key) {
+                    // The new CA's key on a token: its certificate here, its URI recorded.
+                    Some(uri) => {
+                        keys.new = Some(token_key(uri, UriOrigin::Operator)?);
+                        options.new_ca = Some((read(cert)?, Vec::new()));
+                    }
+                    None => options.new_ca = Some((read(cert)?, read(key)?)),
+                }
             }
-            (rotate_start(&options, now)?, args.phase.output)
+            (rotate_start_with(&options, now, keys)?, args.phase.output)
         }
         RotateCommand::Promote(args) => {
             let mut options = args.phase.options()?;
             options.kubelet_dir.clone_from(&args.kubelet_dir);
-            (rotate_promote(&options, now)?, args.phase.output)
+            let mut keys = current_token_key(&options)?;
+            let recorded = options.cert_dir.join("rotation/ca/new.key.uri");
+            if options.cas.contains(&RotatedCa::Cluster) && recorded.exists() {
+                let uri = std::fs::read_to_string(&recorded)
+                    .map_err(|e| CliError(format!("{}: {e}", recorded.display())))?;
+                keys.new = Some(token_key(uri.trim(), UriOrigin::File)?);
+            }
+            (rotate_promote_with(&options, now, keys)?, args.phase.output)
         }
         RotateCommand::Finish(args) => {
             let mut options = args.phase.options()?;
@@ -209,6 +226,30 @@ pub(crate) fn run_rotate(command: &RotateCommand) -> CliResult<ExitCode> {
         update_cluster_info(kubeconfig, &phase.dirs.cert_dir.join("ca.crt"))?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster CA key that signs today when `ca.key.uri` names it on a token (opened with
+/// the PIN in `KUBEPKI_PKCS11_PIN`; its module as `--pkcs11-module` allows).
+fn current_token_key(options: &RotateOptions) -> CliResult<TokenKeys> {
+    let mut keys = TokenKeys::default();
+    if options.cas.contains(&RotatedCa::Cluster)
+        && let Some(uri) = crate::hsm::recorded_key_uri(&options.cert_dir)?
+    {
+        keys.current = Some(token_key(&uri, UriOrigin::File)?);
+    }
+    Ok(keys)
+}
+
+/// The key a `pkcs11:` URI names, opened, with the URI to record (no PIN in it).
+fn token_key(uri: &str, origin: UriOrigin) -> CliResult<TokenKey> {
+    let (parsed, token) = crate::hsm::open_from(uri, origin)?;
+    let signer = token.signer(&parsed)?;
+    let mut without_pin = parsed.clone();
+    without_pin.pin_value = None;
+    Ok(TokenKey {
+        signer: Box::new(signer),
+        uri: without_pin.to_string(),
+    })
 }
 
 /// Sets kube-public/cluster-info's CA data to `ca_crt` through the cluster of `kubeconfig`.

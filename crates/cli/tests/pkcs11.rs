@@ -897,3 +897,95 @@ fn a_profiles_file_cannot_choose_the_pkcs11_module() {
         "store",
     ]));
 }
+
+/// `ca rotate` of the cluster CA onto a key on the token, then on to another token key: the
+/// new CA's key given as a URI (recorded without PIN in `rotation/ca/new.key.uri`, then in
+/// `ca.key.uri`), every leaf reissued by the token key (openssl checks), the plan turning
+/// kube-controller-manager's CSR signer off, and the next rotation opening the token key
+/// that signs today from `ca.key.uri`.
+#[test]
+fn the_cluster_ca_rotates_onto_the_token_and_on_to_another_token_key() {
+    let Some(t) = token() else {
+        return;
+    };
+    let tree = ["--cert-dir", "pki", "--kubeconfig-dir", "."];
+    let rotate = |phase: &str, extra: &[&str]| {
+        let args = [
+            &["ca", "rotate", phase, "--ca", "cluster"][..],
+            &tree,
+            extra,
+        ]
+        .concat();
+        ok(t.kubepki_module_from_env(&args))
+    };
+    ok(t.kubepki(&[
+        "init",
+        "--cert-dir",
+        "pki",
+        "--kubeconfig-dir",
+        ".",
+        "--node-name",
+        "cp-1",
+        "--algorithm",
+        "ECDSA-P256",
+    ]));
+    for (round, object) in [(1, "hsm-ca"), (2, "hsm-ca-2")] {
+        let cert = format!("{object}.crt");
+        let uri = t.uri(object);
+        ok(t.kubepki(&[
+            "ca",
+            "init",
+            "--cert",
+            &cert,
+            "--key",
+            &uri,
+            "-a",
+            "ECDSA-P256",
+        ]));
+        rotate("start", &["--new-ca-cert", &cert, "--new-ca-key", &uri]);
+        let recorded = std::fs::read_to_string(t.path("pki/rotation/ca/new.key.uri")).unwrap();
+        assert!(recorded.contains(&format!("object={object}")), "{recorded}");
+        assert!(!recorded.contains("pin-value"), "{recorded}");
+
+        let promoted: serde_json::Value =
+            serde_json::from_str(&rotate("promote", &["-o", "json"])).unwrap();
+        let flags: Vec<String> = promoted["plan"]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["component"] == "kube-controller-manager")
+            .flat_map(|s| s["flags"].as_array().unwrap().iter())
+            .map(|f| format!("{}={}", f["flag"], f["value"]).replace('"', ""))
+            .collect();
+        assert!(
+            flags.iter().any(|f| f.ends_with("-csrsigning")),
+            "{flags:?}"
+        );
+        assert!(!t.path("pki/ca.key").exists(), "round {round}");
+        let in_use = std::fs::read_to_string(t.path("pki/ca.key.uri")).unwrap();
+        assert!(in_use.contains(&format!("object={object}")), "{in_use}");
+        match round {
+            1 => assert!(t.path("pki/rotation/ca/old.key").exists()),
+            _ => {
+                let old = std::fs::read_to_string(t.path("pki/rotation/ca/old.key.uri")).unwrap();
+                assert!(
+                    old.contains("object=hsm-ca;") || old.contains("object=hsm-ca?"),
+                    "{old}"
+                );
+            }
+        }
+        // Every leaf of the cluster CA is now the token key's.
+        for leaf in ["pki/apiserver.crt", "pki/apiserver-kubelet-client.crt"] {
+            t.openssl_verify(&cert, leaf);
+        }
+        rotate("finish", &["--shred"]);
+        let status = ok(t.kubepki_module_from_env(
+            &[&["ca", "rotate", "status"][..], &tree, &["-o", "json"]].concat(),
+        ));
+        let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+        assert!(status.to_string().contains("finished"), "{status:#}");
+        // The token key renews what it signs.
+        ok(t.kubepki_module_from_env(&[&["certs", "renew", "apiserver"][..], &tree].concat()));
+        t.openssl_verify(&cert, "pki/apiserver.crt");
+    }
+}

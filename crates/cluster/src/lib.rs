@@ -36,9 +36,10 @@ pub use recover::{KUBELET_CONF, RecoverOptions, recover};
 pub use renewal::renewal_time;
 pub use rotation::{
     CaPhase, CaStatus, DEFAULT_TOKEN_LIFETIME, FileChange, FileTrust, FlagChange, Phase,
-    PhaseReport, RestartPlan, RestartStep, RotateOptions, RotatedCa, RotationStatus,
-    finish as rotate_finish, promote as rotate_promote, rollback as rotate_rollback,
-    start as rotate_start, status as rotation_status,
+    PhaseReport, RestartPlan, RestartStep, RotateOptions, RotatedCa, RotationStatus, TokenKey,
+    TokenKeys, finish as rotate_finish, promote as rotate_promote,
+    promote_with as rotate_promote_with, rollback as rotate_rollback, start as rotate_start,
+    start_with as rotate_start_with, status as rotation_status,
 };
 pub use tree::{
     CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, certificate_files, key_uri_file,

@@ -3,8 +3,8 @@
 use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
-use kubepki_keys::KeyPair;
 use kubepki_keys::pem::pem_encode;
+use kubepki_keys::{PublicKey, Signer};
 use kubepki_profile::ca_profile;
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions, certificates_from_bytes};
 
@@ -24,10 +24,10 @@ use crate::tree::{CaName, LEAVES, crt};
 pub(super) fn cross_signed(
     paths: &Paths,
     name: CaName,
-    old_key: KeyPair,
+    old_key: Box<dyn Signer>,
     old: &Anchor,
     new: &Anchor,
-    new_key: &KeyPair,
+    new_key: &PublicKey,
     now: SystemTime,
 ) -> Result<String, ClusterError> {
     let sign = |source| ClusterError::Sign {
@@ -40,10 +40,10 @@ pub(super) fn cross_signed(
         .common_name()
         .unwrap_or("kubernetes")
         .to_owned();
-    let old_ca = Ca::from_der(&old.cert_der, Box::new(old_key), Vec::new()).map_err(sign)?;
+    let old_ca = Ca::from_der(&old.cert_der, old_key, Vec::new()).map_err(sign)?;
     let issued = old_ca
         .issue_for_key(
-            new_key.public_key(),
+            new_key,
             &info.subject,
             &[],
             &ca_profile(name.name(), &cn),

@@ -29,7 +29,7 @@ use std::time::Duration;
 use kubepki_keys::KeyAlgorithm;
 use serde::Serialize;
 
-pub use phase::{finish, promote, rollback, start};
+pub use phase::{finish, promote, promote_with, rollback, start, start_with};
 pub use plan::{FlagChange, RestartPlan, RestartStep};
 pub use status::{CaStatus, FileTrust, RotationStatus, status};
 
@@ -170,6 +170,25 @@ impl RotateOptions {
             kubelet_dir: None,
         }
     }
+}
+
+/// A cluster CA key on a PKCS#11 token, opened by the caller (the library loads no module).
+pub struct TokenKey {
+    /// The key.
+    pub signer: Box<dyn kubepki_keys::Signer>,
+    /// Its `pkcs11:` URI as recorded in the tree (`ca.key.uri`): no PIN in it.
+    pub uri: String,
+}
+
+/// The cluster CA keys of a rotation that are on a PKCS#11 token rather than in files. The
+/// caller opens them: the key `ca.key.uri` names (the one that signs today) and, for start,
+/// the new CA's key given as a URI, for promote the one `rotation/ca/new.key.uri` names.
+#[derive(Default)]
+pub struct TokenKeys {
+    /// The key that signs today, when `ca.key.uri` names it (no `ca.key`).
+    pub current: Option<TokenKey>,
+    /// The new CA's key.
+    pub new: Option<TokenKey>,
 }
 
 /// One file a phase writes or removes.

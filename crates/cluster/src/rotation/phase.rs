@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
-use kubepki_keys::KeyPair;
+use kubepki_keys::{KeyAlgorithm, KeyPair, PublicKeyKind, Signer};
 use kubepki_profile::ca_profile;
-use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp};
+use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp, certificates_from_bytes};
 
 use super::change::{ChangeSet, shred};
 use super::cross_signed::{cross_signed, without_cross_signed};
@@ -18,7 +18,9 @@ use super::state::{
     Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
     rotation_dir, signing_cert, unix,
 };
-use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa};
+use super::{
+    CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKey, TokenKeys,
+};
 use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
 use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
 use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
@@ -70,7 +72,22 @@ impl Step {
 /// [`ClusterError::BadNewCa`] for an unusable given CA; [`ClusterError::RotationFile`] for a
 /// trust file that does not fit; read, key and write errors. Nothing is written on an error.
 pub fn start(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
-    run(options, Step::Start, now)
+    run(options, Step::Start, now, TokenKeys::default())
+}
+
+/// As [`start`], with the cluster CA keys that are on a PKCS#11 token: the one `ca.key.uri`
+/// names, and the new CA's (its certificate in `options.new_ca`, whose key bytes are then
+/// empty), recorded in `rotation/ca/new.key.uri`.
+///
+/// # Errors
+/// As [`start`]; [`ClusterError::BadNewCa`] for a token key given for another CA than the
+/// cluster CA, without its certificate, or not the key of that certificate.
+pub fn start_with(
+    options: &RotateOptions,
+    now: SystemTime,
+    keys: TokenKeys,
+) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Start, now, keys)
 }
 
 /// Promotes the new CA of `options.cas`: every leaf certificate and kubeconfig client
@@ -83,7 +100,22 @@ pub fn start(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, Cl
 /// # Errors
 /// [`ClusterError::RotationOrder`] for a CA not started; as [`start`] otherwise.
 pub fn promote(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
-    run(options, Step::Promote, now)
+    run(options, Step::Promote, now, TokenKeys::default())
+}
+
+/// As [`promote`], with the cluster CA keys that are on a PKCS#11 token: the one `ca.key.uri`
+/// names (it cross-signs the new CA) and the one `rotation/ca/new.key.uri` names, which then
+/// signs: `ca.key.uri` names it, and `ca.key` (if any) is set aside as `rotation/ca/old.key`.
+///
+/// # Errors
+/// As [`promote`]; [`ClusterError::RotationFile`] when a key on a token is needed and not
+/// given, or is not the key of its CA.
+pub fn promote_with(
+    options: &RotateOptions,
+    now: SystemTime,
+    keys: TokenKeys,
+) -> Result<PhaseReport, ClusterError> {
+    run(options, Step::Promote, now, keys)
 }
 
 /// Finishes the rotation of `options.cas`: the old CA and the old service-account key leave
@@ -95,7 +127,7 @@ pub fn promote(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, 
 /// [`ClusterError::RotationOrder`] for a CA not promoted; [`ClusterError::TokensStillValid`]
 /// too early; as [`start`] otherwise.
 pub fn finish(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
-    run(options, Step::Finish, now)
+    run(options, Step::Finish, now, TokenKeys::default())
 }
 
 /// Rolls a started rotation of `options.cas` back: the new CA leaves every trust location and
@@ -106,11 +138,22 @@ pub fn finish(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, C
 /// [`ClusterError::RotationOrder`] for a promoted or finished rotation; as [`start`]
 /// otherwise.
 pub fn rollback(options: &RotateOptions, now: SystemTime) -> Result<PhaseReport, ClusterError> {
-    run(options, Step::Rollback, now)
+    run(options, Step::Rollback, now, TokenKeys::default())
 }
 
-fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseReport, ClusterError> {
+fn run(
+    options: &RotateOptions,
+    step: Step,
+    now: SystemTime,
+    mut keys: TokenKeys,
+) -> Result<PhaseReport, ClusterError> {
     let one_x509 = matches!(options.cas[..], [ca] if ca != RotatedCa::Sa);
+    if keys.new.is_some() && step == Step::Start && options.cas[..] != [RotatedCa::Cluster] {
+        return Err(ClusterError::BadNewCa {
+            ca: options.cas.first().map_or("all", |c| c.name()),
+            reason: "a new key on a PKCS#11 token is for `start --ca cluster`".to_owned(),
+        });
+    }
     if options.new_ca.is_some() && !(step == Step::Start && one_x509) {
         return Err(ClusterError::BadNewCa {
             ca: options.cas.first().map_or("all", |c| c.name()),
@@ -152,7 +195,7 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
     let mut changes = ChangeSet::default();
     let mut cas = Vec::new();
     for &ca in &present {
-        cas.push(plan_ca(options, ca, step, now, &mut changes)?);
+        cas.push(plan_ca(options, ca, step, now, &mut keys, &mut changes)?);
     }
     let mut files = match &lock {
         Some(lock) => changes.apply(lock)?,
@@ -177,7 +220,10 @@ fn run(options: &RotateOptions, step: Step, now: SystemTime) -> Result<PhaseRepo
     if step == Step::Promote && present.contains(&RotatedCa::Cluster) {
         files.extend(promote_kubelet_client(options, now, &mut warnings)?);
     }
-    let plan = plan(step.name(), &present, &options.cert_dir);
+    let cluster = Paths::of(&options.cert_dir, RotatedCa::Cluster);
+    let key_on_token = (cluster.key_uri.exists() && !cluster.key.exists())
+        || (step == Step::Promote && options.dry_run && cluster.new_key_uri.exists());
+    let plan = plan(step.name(), &present, &options.cert_dir, key_on_token);
     if let Some(dir) = &options.manifests_dir {
         let edits = super::manifests::edits(dir, &plan)?;
         if !options.dry_run {
@@ -204,9 +250,17 @@ fn plan_ca(
     ca: RotatedCa,
     step: Step,
     now: SystemTime,
+    keys: &mut TokenKeys,
     changes: &mut ChangeSet,
 ) -> Result<CaPhase, ClusterError> {
     let paths = Paths::of(&options.cert_dir, ca);
+    // Keys on a token are the cluster CA's only.
+    let mut none = TokenKeys::default();
+    let keys = if ca == RotatedCa::Cluster {
+        keys
+    } else {
+        &mut none
+    };
     let state = read_state(&paths.state)?;
     let from = state.as_ref().map_or(Phase::Idle, |s| s.phase);
     let order = |hint| ClusterError::RotationOrder {
@@ -228,12 +282,12 @@ fn plan_ca(
             });
         }
         (Step::Start, Phase::Idle | Phase::Finished) => {
-            start_ca(options, ca, &paths, now, changes)?;
+            start_ca(options, ca, &paths, now, keys, changes)?;
             Phase::Started
         }
         (Step::Start, Phase::Promoted) => return Err(order("run finish first")),
         (Step::Promote, Phase::Started) => {
-            promote_ca(options, ca, &paths, state, now, changes)?;
+            promote_ca(options, ca, &paths, state, now, keys, changes)?;
             Phase::Promoted
         }
         (Step::Promote | Step::Finish, Phase::Idle | Phase::Finished) => {
@@ -275,18 +329,49 @@ fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterEr
 }
 
 /// The signing key and the anchor of the trust file that is its own.
-fn current<'a>(paths: &Paths, trust: &'a [Anchor]) -> Result<(KeyPair, &'a Anchor), ClusterError> {
-    if !paths.key.exists() {
+/// The key that signs today (`<base>.key`, or the token key `ca.key.uri` names, given in
+/// `token`) and its CA in `trust`.
+fn current<'a>(
+    paths: &Paths,
+    trust: &'a [Anchor],
+    token: Option<TokenKey>,
+) -> Result<(Box<dyn Signer>, &'a Anchor), ClusterError> {
+    let (key, name): (Box<dyn Signer>, &std::path::Path) = if paths.key.exists() {
+        (Box::new(read_key(&paths.key)?), &paths.key)
+    } else if paths.key_uri.exists() {
+        let token = token.ok_or_else(|| {
+            rotation_file(
+                &paths.key_uri,
+                "names the key that signs today, on a PKCS#11 token: open it to rotate (the CLI does, with the PIN in KUBEPKI_PKCS11_PIN)",
+            )
+        })?;
+        (token.signer, &paths.key_uri)
+    } else {
         return Err(rotation_file(
             &paths.key,
-            "is missing: rotation needs the key that signs today (a CA key on a PKCS#11 token is not supported by ca rotate yet)",
+            "is missing: rotation needs the key that signs today",
         ));
-    }
-    let key = read_key(&paths.key)?;
-    let anchor = trust
-        .iter()
-        .find(|a| a.spki == key.public_key().to_der())
-        .ok_or_else(|| {
+    };
+    let spki = key.public_key().to_der();
+    let anchor = trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
+        rotation_file(
+            &paths.trust,
+            format!("holds no certificate or public key of {}", name.display()),
+        )
+    })?;
+    Ok((key, anchor))
+}
+
+/// The CA in `trust` whose key signs today, without opening a key on a token: the one
+/// certificate of `rotation/ca/signing.crt` then names it (or `trust` holds only it).
+pub(super) fn signing_anchor<'a>(
+    paths: &Paths,
+    trust: &'a [Anchor],
+) -> Result<&'a Anchor, ClusterError> {
+    if paths.key.exists() || !paths.key_uri.exists() {
+        let key = read_key(&paths.key)?;
+        let spki = key.public_key().to_der();
+        return trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
             rotation_file(
                 &paths.trust,
                 format!(
@@ -294,11 +379,36 @@ fn current<'a>(paths: &Paths, trust: &'a [Anchor]) -> Result<(KeyPair, &'a Ancho
                     paths.key.display()
                 ),
             )
-        })?;
-    Ok((key, anchor))
+        });
+    }
+    if let [only] = trust {
+        return Ok(only);
+    }
+    let signing = paths.dir.join("signing.crt");
+    let named = parse_anchors(RotatedCa::Cluster, &signing, &read(&signing)?)?;
+    let spki = named
+        .first()
+        .map(|a| a.spki.clone())
+        .ok_or_else(|| rotation_file(&signing, "is empty"))?;
+    trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
+        rotation_file(
+            &paths.trust,
+            format!("holds no certificate of {}", signing.display()),
+        )
+    })
 }
 
-/// Sets the `certificate-authority-data` of every kubeconfig file of the tree to `ca_pem`.
+/// The key algorithm of a public key (the new key's, when none is asked for).
+fn algorithm_of(key: &kubepki_keys::PublicKey) -> KeyAlgorithm {
+    match key.kind() {
+        PublicKeyKind::Rsa { bits } if bits >= 4096 => KeyAlgorithm::Rsa4096,
+        PublicKeyKind::Rsa { bits } if bits >= 3072 => KeyAlgorithm::Rsa3072,
+        PublicKeyKind::Rsa { .. } => KeyAlgorithm::Rsa2048,
+        PublicKeyKind::EcdsaP384 => KeyAlgorithm::EcdsaP384,
+        _ => KeyAlgorithm::EcdsaP256,
+    }
+}
+
 fn kubeconfigs_trust(
     options: &RotateOptions,
     ca_pem: &str,
@@ -331,6 +441,7 @@ fn start_ca(
     ca: RotatedCa,
     paths: &Paths,
     now: SystemTime,
+    keys: &mut TokenKeys,
     changes: &mut ChangeSet,
 ) -> Result<(), ClusterError> {
     let trust = read_anchors(ca, &paths.trust)?;
@@ -344,26 +455,48 @@ fn start_ca(
             ),
         ));
     }
-    let (old_key, old) = current(paths, &trust)?;
-    if paths.old_key.exists() {
-        return Err(rotation_file(
-            &paths.old_key,
-            "the old key of an earlier rotation is still set aside here: move it out of the tree (or finish with --shred) before starting a new rotation",
-        ));
+    let (old_key, old) = current(paths, &trust, keys.current.take())?;
+    for set_aside in [&paths.old_key, &paths.old_key_uri] {
+        if set_aside.exists() {
+            return Err(rotation_file(
+                set_aside,
+                "the old key of an earlier rotation is still set aside here: move it out of the tree (or finish with --shred) before starting a new rotation",
+            ));
+        }
     }
-    let algorithm = options.algorithm.unwrap_or(old_key.algorithm());
+    let algorithm = options
+        .algorithm
+        .unwrap_or_else(|| algorithm_of(old_key.public_key()));
+    drop(old_key);
     let bad = |reason: String| ClusterError::BadNewCa {
         ca: ca.name(),
         reason,
     };
-    let (new, new_key_pem): (Anchor, Vec<u8>) = match ca.ca() {
+    let (new, new_key): (Anchor, NewKey) = match ca.ca() {
         Some(name) => {
-            let (new_ca, key_bytes) = match &options.new_ca {
-                Some((cert, key_bytes)) => (
+            let (new_ca, new_key) = match (&options.new_ca, keys.new.take()) {
+                (Some((cert, _)), Some(token)) => {
+                    let mut certs =
+                        certificates_from_bytes(cert).map_err(|e| bad(e.to_string()))?;
+                    if certs.is_empty() {
+                        return Err(bad("its certificate file holds no certificate".to_owned()));
+                    }
+                    let first = certs.remove(0);
+                    let made = Ca::from_der(&first, token.signer, certs)
+                        .map_err(|e| bad(e.to_string()))?;
+                    (made, NewKey::Token(token.uri))
+                }
+                (None, Some(_)) => {
+                    return Err(bad(
+                        "a new key on a PKCS#11 token needs its CA certificate (--new-ca-cert)"
+                            .to_owned(),
+                    ));
+                }
+                (Some((cert, key_bytes)), None) => (
                     Ca::from_pem(cert, key_bytes, None).map_err(|e| bad(e.to_string()))?,
-                    key_bytes.clone(),
+                    NewKey::File(key_bytes.clone()),
                 ),
-                None => {
+                (None, None) => {
                     let info = CertificateInfo::from_der(&old.cert_der).map_err(|source| {
                         ClusterError::Sign {
                             name: paths.trust.display().to_string(),
@@ -385,7 +518,7 @@ fn start_ca(
                                 name: paths.new_anchor.display().to_string(),
                                 source,
                             })?;
-                    (made, pem)
+                    (made, NewKey::File(pem))
                 }
             };
             if new_ca.not_after() <= now {
@@ -395,19 +528,26 @@ fn start_ca(
                 )));
             }
             let anchor = Anchor::from_cert_der(new_ca.certificate_der()).map_err(&bad)?;
-            (anchor, key_bytes)
+            (anchor, new_key)
         }
         None => {
             let key = KeyPair::generate(algorithm).map_err(ClusterError::KeyGeneration)?;
             let pem = key_pem(&paths.new_key, &key)?.as_bytes().to_vec();
-            (Anchor::from_public_key(key.public_key()), pem)
+            (Anchor::from_public_key(key.public_key()), NewKey::File(pem))
         }
     };
     if new.spki == old.spki {
         return Err(bad("it has the key of the CA in use".to_owned()));
     }
     let trust_text = bundle(&[old, &new]);
-    changes.write(&paths.new_key, new_key_pem, FileKind::Secret);
+    match new_key {
+        NewKey::File(pem) => changes.write(&paths.new_key, pem, FileKind::Secret),
+        NewKey::Token(uri) => changes.write(
+            &paths.new_key_uri,
+            format!("{uri}\n").into_bytes(),
+            FileKind::Public,
+        ),
+    }
     changes.write(&paths.new_anchor, new.pem.clone(), FileKind::Public);
     changes.write(&paths.trust, trust_text.clone(), FileKind::Public);
     if ca == RotatedCa::Cluster {
@@ -428,16 +568,24 @@ fn start_ca(
     Ok(())
 }
 
+/// The new key set aside by start: a key file's PEM, or the `pkcs11:` URI of a key on a
+/// token.
+enum NewKey {
+    File(Vec<u8>),
+    Token(String),
+}
+
 fn promote_ca(
     options: &RotateOptions,
     ca: RotatedCa,
     paths: &Paths,
     state: Option<State>,
     now: SystemTime,
+    keys: &mut TokenKeys,
     changes: &mut ChangeSet,
 ) -> Result<(), ClusterError> {
     let trust = read_anchors(ca, &paths.trust)?;
-    let (old_key, old) = current(paths, &trust)?;
+    let (old_key, old) = current(paths, &trust, keys.current.take())?;
     let new = parse_anchors(ca, &paths.new_anchor, &read(&paths.new_anchor)?)?
         .into_iter()
         .next()
@@ -451,24 +599,52 @@ fn promote_ca(
             ),
         ));
     }
-    let new_key_bytes = read(&paths.new_key)?;
-    let new_key = read_key(&paths.new_key)?;
-    if new_key.public_key().to_der() != new.spki {
-        return Err(rotation_file(
+    // The new key: a file set aside by start, or on a token (its URI set aside).
+    let (new_signer, new_key, key_file): (Box<dyn Signer>, NewKey, &std::path::Path) = if paths
+        .new_key_uri
+        .exists()
+    {
+        let token = keys.new.take().ok_or_else(|| {
+                rotation_file(
+                    &paths.new_key_uri,
+                    "names the new key, on a PKCS#11 token: open it to promote (the CLI does, with the PIN in KUBEPKI_PKCS11_PIN)",
+                )
+            })?;
+        let uri = String::from_utf8_lossy(&read(&paths.new_key_uri)?)
+            .trim()
+            .to_owned();
+        (token.signer, NewKey::Token(uri), &paths.new_key_uri)
+    } else {
+        let bytes = read(&paths.new_key)?;
+        (
+            Box::new(read_key(&paths.new_key)?),
+            NewKey::File(bytes),
             &paths.new_key,
+        )
+    };
+    if new_signer.public_key().to_der() != new.spki {
+        return Err(rotation_file(
+            key_file,
             format!("is not the key of {}", paths.new_anchor.display()),
         ));
     }
     let trust_text = bundle(&[&new, old]);
     if let Some(name) = ca.ca() {
-        let cross = cross_signed(paths, name, old_key, old, &new, &new_key, now)?;
-        let new_ca =
-            Ca::from_der(&new.cert_der, Box::new(new_key), Vec::new()).map_err(|source| {
-                ClusterError::Sign {
-                    name: paths.new_anchor.display().to_string(),
-                    source,
-                }
-            })?;
+        let cross = cross_signed(
+            paths,
+            name,
+            old_key,
+            old,
+            &new,
+            new_signer.public_key(),
+            now,
+        )?;
+        let new_ca = Ca::from_der(&new.cert_der, new_signer, Vec::new()).map_err(|source| {
+            ClusterError::Sign {
+                name: paths.new_anchor.display().to_string(),
+                source,
+            }
+        })?;
         let renew = RenewOptions {
             cert_dir: options.cert_dir.clone(),
             kubeconfig_dir: options.kubeconfig_dir.clone(),
@@ -538,12 +714,35 @@ fn promote_ca(
         }
         changes.write(&paths.cross, cross.into_bytes(), FileKind::Public);
     }
-    let old_key_bytes = read(&paths.key)?;
-    changes.write(&paths.key, new_key_bytes, FileKind::Secret);
-    changes.write(&paths.old_key, old_key_bytes, FileKind::Secret);
+    // The old key set aside (its file, or the URI of its token key), the new one in place.
+    let old_on_token = !paths.key.exists();
+    if old_on_token {
+        changes.write(&paths.old_key_uri, read(&paths.key_uri)?, FileKind::Public);
+    } else {
+        changes.write(&paths.old_key, read(&paths.key)?, FileKind::Secret);
+    }
+    match new_key {
+        NewKey::File(bytes) => {
+            changes.write(&paths.key, bytes, FileKind::Secret);
+            if old_on_token {
+                changes.remove(&paths.key_uri, FileKind::Public);
+            }
+            changes.remove(&paths.new_key, FileKind::Secret);
+        }
+        NewKey::Token(uri) => {
+            changes.write(
+                &paths.key_uri,
+                format!("{uri}\n").into_bytes(),
+                FileKind::Public,
+            );
+            if !old_on_token {
+                changes.remove(&paths.key, FileKind::Secret);
+            }
+            changes.remove(&paths.new_key_uri, FileKind::Public);
+        }
+    }
     changes.write(&paths.old_anchor, old.pem.clone(), FileKind::Public);
     changes.write(&paths.trust, trust_text, FileKind::Public);
-    changes.remove(&paths.new_key, FileKind::Secret);
     changes.remove(&paths.new_anchor, FileKind::Public);
     let state = State {
         phase: Phase::Promoted,
@@ -579,7 +778,7 @@ fn finish_ca(
         }
     }
     let trust = read_anchors(ca, &paths.trust)?;
-    let (_, current) = current(paths, &trust)?;
+    let current = signing_anchor(paths, &trust)?;
     changes.write(&paths.trust, current.pem.clone(), FileKind::Public);
     if ca == RotatedCa::Cluster {
         kubeconfigs_trust(options, &current.pem, changes)?;
@@ -605,12 +804,13 @@ fn rollback_ca(
     changes: &mut ChangeSet,
 ) -> Result<(), ClusterError> {
     let trust = read_anchors(ca, &paths.trust)?;
-    let (_, current) = current(paths, &trust)?;
+    let current = signing_anchor(paths, &trust)?;
     changes.write(&paths.trust, current.pem.clone(), FileKind::Public);
     if ca == RotatedCa::Cluster {
         kubeconfigs_trust(options, &current.pem, changes)?;
     }
     changes.remove(&paths.new_key, FileKind::Secret);
+    changes.remove(&paths.new_key_uri, FileKind::Public);
     changes.remove(&paths.new_anchor, FileKind::Public);
     changes.remove(&paths.state, FileKind::Public);
     Ok(())

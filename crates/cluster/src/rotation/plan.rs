@@ -41,7 +41,12 @@ pub struct RestartPlan {
 }
 
 /// The plan of `phase` (`start`, `promote`, `finish`, `rollback`) for the CAs `cas`.
-pub(crate) fn plan(phase: &str, cas: &[RotatedCa], cert_dir: &Path) -> RestartPlan {
+pub(crate) fn plan(
+    phase: &str,
+    cas: &[RotatedCa],
+    cert_dir: &Path,
+    key_on_token: bool,
+) -> RestartPlan {
     let has = |ca| cas.contains(&ca);
     let mut plan = RestartPlan::default();
     if cas.is_empty() {
@@ -83,6 +88,13 @@ pub(crate) fn plan(phase: &str, cas: &[RotatedCa], cert_dir: &Path) -> RestartPl
                     value: ca_crt,
                     why: "ca.crt holds one certificate again".to_owned(),
                 }),
+            }
+            if key_on_token {
+                flags.push(FlagChange {
+                    flag: "--controllers".to_owned(),
+                    value: "*,bootstrapsigner,tokencleaner,-csrsigning".to_owned(),
+                    why: "the cluster CA's key is on a PKCS#11 token (ca.key.uri), which kube-controller-manager cannot sign with: its CSR signer is off, and `kubepki controller cluster` signs the kubernetes.io signers with the token key".to_owned(),
+                });
             }
         }
         plan.steps.push(step(

@@ -22,14 +22,20 @@ pub(crate) struct Paths {
     pub(crate) trust: PathBuf,
     /// The key that signs: `<base>.key`, or `sa.key`.
     pub(crate) key: PathBuf,
+    /// Where the key that signs is when it is on a PKCS#11 token: `<base>.key.uri`.
+    pub(crate) key_uri: PathBuf,
     /// The new CA's certificate (public key for `sa`) between start and promote.
     pub(crate) new_anchor: PathBuf,
     /// The new key between start and promote.
     pub(crate) new_key: PathBuf,
+    /// The new key's `pkcs11:` URI between start and promote, when it is on a token.
+    pub(crate) new_key_uri: PathBuf,
     /// The old CA's certificate (public key for `sa`), set aside by promote.
     pub(crate) old_anchor: PathBuf,
     /// The old key, set aside by promote.
     pub(crate) old_key: PathBuf,
+    /// The old key's `pkcs11:` URI, set aside by promote, when it was on a token.
+    pub(crate) old_key_uri: PathBuf,
     /// The new CA's certificate signed by the old CA (X.509 CAs only), from promote to
     /// finish: appended to every leaf, so that a client that trusts only the old CA still
     /// finds a path to it from a leaf of the new one.
@@ -52,6 +58,9 @@ impl Paths {
         Paths {
             new_anchor: dir.join(format!("new.{ext}")),
             new_key: dir.join("new.key"),
+            new_key_uri: dir.join("new.key.uri"),
+            old_key_uri: dir.join("old.key.uri"),
+            key_uri: trust.with_extension("key.uri"),
             old_anchor: dir.join(format!("old.{ext}")),
             old_key: dir.join("old.key"),
             cross: dir.join("cross.crt"),

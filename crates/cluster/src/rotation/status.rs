@@ -110,7 +110,16 @@ fn ca_status(
     let old = optional_anchor(ca, &paths.old_anchor)?;
     let recorded = read_state(&paths.state)?.map(|s| s.phase);
     let mut problems = Vec::new();
+    let on_token = !paths.key.exists() && paths.key_uri.exists();
     let signer = match read_key(&paths.key) {
+        // A key on a token (`ca.key.uri`): the signing certificate names its CA.
+        _ if on_token => match super::phase::signing_anchor(paths, &trust) {
+            Ok(anchor) => Some(anchor.clone()),
+            Err(e) => {
+                problems.push(e.to_string());
+                None
+            }
+        },
         Ok(key) => {
             let found = trust.iter().find(|a| a.spki == key.public_key().to_der());
             if found.is_none() {
