@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubepki_fs::{
-    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
+    Discard, FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic,
+    write_atomic_all,
 };
 use kubepki_keys::{KeyFormat, KeyPair, KeyPem};
 use kubepki_sign::{SignError, certificates_from_bytes, parse_certificate};
@@ -77,10 +78,15 @@ pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
         })
 }
 
-/// The files `init` writes, collected so that they are written (and fsynced) in parallel
+/// The files `init` writes, collected so that they are written (and made durable) together
 /// once everything has been issued: a failure while issuing leaves nothing half-written.
 #[derive(Default)]
-pub(crate) struct Writes(Vec<(PathBuf, KeyPem, FileKind)>);
+pub(crate) struct Writes {
+    /// New files, never written over an existing one.
+    new: Vec<(PathBuf, KeyPem, FileKind)>,
+    /// Files that replace an existing one (a record such as `ca.key.uri`).
+    replacing: Vec<(PathBuf, KeyPem, FileKind)>,
+}
 
 impl Writes {
     pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
@@ -90,43 +96,80 @@ impl Writes {
                 path: path.to_path_buf(),
                 source,
             })?;
-        self.0.push((path.to_path_buf(), pem, FileKind::Secret));
+        self.new.push((path.to_path_buf(), pem, FileKind::Secret));
         Ok(())
     }
 
     pub(crate) fn file(&mut self, path: &Path, text: String, kind: FileKind) {
-        self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
+        self.new.push((path.to_path_buf(), KeyPem::new(text), kind));
     }
 
-    /// Writes every file (never over an existing file) as one change of the locked tree:
-    /// the journal first (so that a process killed half-way is rolled back by the next
-    /// run), then every file in one durability pass (all contents written, made durable at
+    /// `text` as `path`, which exists and is replaced.
+    pub(crate) fn replace(&mut self, path: &Path, text: String, kind: FileKind) {
+        self.replacing
+            .push((path.to_path_buf(), KeyPem::new(text), kind));
+    }
+
+    /// The new files, in the order they were added (a tree made in memory).
+    pub(crate) fn into_new_files(self) -> Vec<(PathBuf, KeyPem, FileKind)> {
+        self.new
+    }
+
+    /// Writes every file as one change of the locked tree: backups of the files replaced and
+    /// the journal first (so that a process killed half-way is rolled back by the next run),
+    /// then every new file in one durability pass (all contents written, made durable at
     /// once, then put in place keys first, so that no certificate is ever on disk without its
-    /// key, and the names made durable), then the commit.
+    /// key, and the names made durable), then the replacements, then the commit.
     pub(crate) fn flush(self, lock: &TreeLock) -> Result<(), ClusterError> {
-        if self.0.is_empty() {
+        if self.new.is_empty() && self.replacing.is_empty() {
             return Ok(());
         }
-        let undo: Vec<Undo> = self
-            .0
+        let mut undo: Vec<Undo> = self
+            .new
             .iter()
             .map(|(p, _, _)| Undo::Remove(p.clone()))
             .collect();
+        let mut discard = Vec::new();
+        for (path, _, kind) in &self.replacing {
+            let copy = backup(path, *kind)?;
+            undo.push(Undo::Restore {
+                path: path.clone(),
+                backup: copy.clone(),
+            });
+            discard.push(Discard::Remove(copy));
+        }
         let journal = Journal::begin(lock, &undo)?;
         let (keys, others): (Vec<_>, Vec<_>) =
-            self.0.iter().partition(|(path, _, _)| is_key_file(path));
-        let files: Vec<FileWrite<'_>> = keys
-            .into_iter()
-            .chain(others)
-            .map(|(path, bytes, kind)| FileWrite {
-                path,
-                bytes: bytes.as_bytes(),
-                kind: *kind,
-            })
-            .collect();
-        write_atomic_all(&files, Overwrite::Refuse)?;
-        Ok(journal.commit()?)
+            self.new.iter().partition(|(path, _, _)| is_key_file(path));
+        write_atomic_all(&file_writes(keys.into_iter().chain(others)), Overwrite::Refuse)?;
+        if discard.is_empty() {
+            return Ok(journal.commit()?);
+        }
+        write_atomic_all(&file_writes(self.replacing.iter()), Overwrite::Replace)?;
+        Ok(journal.commit_discarding(&discard)?)
     }
+}
+
+fn file_writes<'a>(
+    files: impl Iterator<Item = &'a (PathBuf, KeyPem, FileKind)>,
+) -> Vec<FileWrite<'a>> {
+    files
+        .map(|(path, bytes, kind)| FileWrite {
+            path,
+            bytes: bytes.as_bytes(),
+            kind: *kind,
+        })
+        .collect()
+}
+
+/// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
+/// change dies half-way and disposes of it once the change is kept; returns the copy's path.
+pub(crate) fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bak");
+    let copy = PathBuf::from(name);
+    write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
+    Ok(copy)
 }
 
 /// Whether a file of the tree is a private key (`*.key`).

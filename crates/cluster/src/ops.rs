@@ -13,6 +13,8 @@ use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
 use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
+// Where the rotation phases have always found it.
+pub(crate) use crate::files::backup;
 use crate::files::{
     LOCK_WAIT, ensure_dir, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
 };
@@ -262,16 +264,6 @@ pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem
         })
 }
 
-/// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
-/// renewal dies half-way and disposes of it (see [`disposal`]) once the renewal is kept;
-/// returns the copy's path.
-pub(crate) fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".bak");
-    let copy = PathBuf::from(name);
-    write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
-    Ok(copy)
-}
 
 /// Where an old file of the tree goes under `--keep-old DIR`: `DIR/<now, RFC 3339 without
 /// colons>/pki/<path in the cert dir>` for certificates and keys, `.../<file name>` for
