@@ -57,11 +57,9 @@ pub struct kubepki_signer {
 }
 
 impl kubepki_signer {
-    /// Another handle on the same key.
-    pub(crate) fn clone_handle(&self) -> kubepki_signer {
-        kubepki_signer {
-            inner: Arc::clone(&self.inner),
-        }
+    /// The key, shared (cluster parameters keep their own reference).
+    pub(crate) fn shared(&self) -> Arc<dyn Signer> {
+        Arc::clone(&self.inner)
     }
 
     /// A boxed signer sharing this one's key, for a `Ca` or `init`.

@@ -3,13 +3,15 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, UserKubeconfigOptions,
-    check_expiration, generate_csrs, init_with_ca_signer, issue_component, user_kubeconfig,
+    Action, CaName, CaSigner, CaSource, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig,
+    UserKubeconfigOptions, check_expiration, generate_csrs, init, issue_component, key_uri_file,
+    user_kubeconfig,
 };
 use kubepki::profile::parse_duration;
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
@@ -170,18 +172,21 @@ fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<To
         token.label()
     );
     Ok(Some(TokenCa {
-        signer: Box::new(signer),
+        source: CaSource::Signer {
+            signer: CaSigner(Arc::new(signer)),
+            certificate: None,
+            key_uri: Some(crate::hsm::key_uri_record(&uri)?),
+        },
         said,
-        uri,
     }))
 }
 
 /// The cluster CA's key on a token, for `init --ca-key-uri`.
 struct TokenCa {
-    signer: Box<dyn kubepki::Signer>,
+    /// The key, and its URI to record.
+    source: CaSource,
     /// What was done: key found or made.
     said: String,
-    uri: kubepki_pkcs11::Pkcs11Uri,
 }
 
 /// Warns about each CA key of the tree that group or others can read.
@@ -210,15 +215,19 @@ fn init_error(e: kubepki::cluster::ClusterError) -> CliError {
 
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
     warn_tree_ca_keys(&args.cert_dir);
-    let options = init_options(args)?;
-    let (signer, token_ca) = match init_ca_signer(args, &options)? {
-        Some(TokenCa { signer, said, uri }) => (Some(signer), Some((said, uri))),
-        None => (None, None),
+    let mut options = init_options(args)?;
+    let said = match init_ca_signer(args, &options)? {
+        Some(TokenCa { source, said }) => {
+            options.ca = source;
+            Some(said)
+        }
+        None => None,
     };
-    let report = init_with_ca_signer(&options, crate::clock::now()?, signer).map_err(init_error)?;
-    if let Some((said, uri)) = token_ca {
-        // Recorded once the tree is made, so a refused init leaves no pointer behind.
-        let path = crate::hsm::write_key_uri(&args.cert_dir, &uri)?;
+    // The URI is recorded with the tree, in the same change: a refused init leaves no
+    // pointer behind.
+    let report = init(&options, crate::clock::now()?).map_err(init_error)?;
+    if let Some(said) = said {
+        let path = key_uri_file(&args.cert_dir, CaName::Ca);
         println!("{said}, recorded in {}", path.display());
     }
     println!(

@@ -31,7 +31,9 @@ impl Keys {
     /// Exactly the keys `survey` needs, made in parallel.
     fn for_survey(survey: &Survey, options: &InitOptions) -> Result<Self, ClusterError> {
         let algorithms = vec![options.algorithm; survey.keys_needed()];
-        Ok(Keys(generate_keys(&algorithms, options.threads)?.into_iter()))
+        Ok(Keys(
+            generate_keys(&algorithms, options.threads)?.into_iter(),
+        ))
     }
 
     fn take(&mut self) -> Result<KeyPair, ClusterError> {
@@ -175,3 +177,61 @@ pub(crate) fn build(
     Ok(Built { writes, report })
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::ca_source::{CaSigner, CaSource};
+    use crate::plan::GroupsCompat;
+
+    fn options() -> InitOptions {
+        let mut options = InitOptions::new("pki", "", "node-1", "10.0.0.5".parse().expect("ip"));
+        options.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
+        options
+    }
+
+    /// The keys counted are the keys taken: one per key file and kubeconfig file made, in
+    /// every shape of the tree. A count that is off either fails with "too few keys" or
+    /// leaves keys unused, which this test sees.
+    #[test]
+    fn the_keys_counted_are_the_keys_taken() {
+        let signer = Arc::new(
+            kubepki_keys::KeyPair::generate(kubepki_keys::KeyAlgorithm::EcdsaP256).expect("key"),
+        );
+        let mut shapes = Vec::new();
+        shapes.push(options());
+        let mut external_etcd = options();
+        external_etcd.external_etcd = true;
+        shapes.push(external_etcd);
+        let mut v1_28 = options();
+        v1_28.groups_compat = GroupsCompat::V1_28;
+        shapes.push(v1_28);
+        let mut on_signer = options();
+        on_signer.ca = CaSource::signer(signer.clone());
+        shapes.push(on_signer);
+        let mut both = options();
+        both.external_etcd = true;
+        both.ca = CaSource::Signer {
+            signer: CaSigner(signer),
+            certificate: None,
+            key_uri: None,
+        };
+        shapes.push(both);
+        let now = UNIX_EPOCH + Duration::from_secs(1_800_000_000);
+        for options in shapes {
+            let plan = Plan::new(&options).expect("plan");
+            let survey = Survey::empty(&plan, &options.ca).expect("survey");
+            let needed = survey.keys_needed();
+            let built = build(&plan, &options, survey, now).expect("build");
+            let holding_a_key = built
+                .writes
+                .into_new_files()
+                .iter()
+                .filter(|(path, _, _)| path.extension().is_some_and(|e| e == "key" || e == "conf"))
+                .count();
+            assert_eq!(needed, holding_a_key, "{options:?}");
+        }
+    }
+}

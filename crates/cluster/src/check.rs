@@ -12,9 +12,7 @@ use kubepki_profile::Profile;
 use kubepki_sign::{Ca, CertificateInfo, SignError, Timestamp, parse_certificate};
 use x509_cert::Certificate;
 
-use crate::files::{
-    data_field, first_certificate, pem_blocks_labelled, read_kubeconfig,
-};
+use crate::files::{data_field, first_certificate, pem_blocks_labelled, read_kubeconfig};
 use crate::plan::{required_sans, subject_of};
 use crate::{ClusterError, Misfit};
 

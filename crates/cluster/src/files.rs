@@ -141,7 +141,10 @@ impl Writes {
         let journal = Journal::begin(lock, &undo)?;
         let (keys, others): (Vec<_>, Vec<_>) =
             self.new.iter().partition(|(path, _, _)| is_key_file(path));
-        write_atomic_all(&file_writes(keys.into_iter().chain(others)), Overwrite::Refuse)?;
+        write_atomic_all(
+            &file_writes(keys.into_iter().chain(others)),
+            Overwrite::Refuse,
+        )?;
         if discard.is_empty() {
             return Ok(journal.commit()?);
         }

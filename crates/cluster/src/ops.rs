@@ -264,7 +264,6 @@ pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem
         })
 }
 
-
 /// Where an old file of the tree goes under `--keep-old DIR`: `DIR/<now, RFC 3339 without
 /// colons>/pki/<path in the cert dir>` for certificates and keys, `.../<file name>` for
 /// kubeconfig files.

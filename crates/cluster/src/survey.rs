@@ -132,14 +132,7 @@ impl Survey {
         let ca_cert = |name: CaName| ca_certs.iter().find(|(ca, _)| *ca == name).map(|c| &c.1);
         let external = |name: CaName| {
             cas.iter().any(|(ca, state)| {
-                *ca == name
-                    && matches!(
-                        state,
-                        CaState::Present {
-                            signer: None,
-                            ..
-                        }
-                    )
+                *ca == name && matches!(state, CaState::Present { signer: None, .. })
             })
         };
 
