@@ -60,7 +60,7 @@ pub(crate) fn build(
         ..InitReport::default()
     };
 
-    let mut signers: Vec<(CaName, Ca)> = Vec::new();
+    let mut signers: Vec<(CaName, Box<Ca>)> = Vec::new();
     for (ca, state) in survey.cas {
         let crt_path = crt(dir, ca.base());
         let (signer, action) = match state {
@@ -87,7 +87,7 @@ pub(crate) fn build(
                         source,
                     })?;
                 writes.file(&crt_path, created.certificate_pem(), FileKind::Public);
-                (Some(created), Action::Written)
+                (Some(Box::new(created)), Action::Written)
             }
         };
         signers.extend(signer.map(|s| (ca, s)));
@@ -138,8 +138,8 @@ pub(crate) fn build(
     // sa.pub is 0600 as kubeadm writes it (client-go's keyutil.WriteKey), though it is public.
     let sa_action = match survey.sa {
         SaState::Keep => Action::Kept,
-        SaState::WritePublic(key_pair) => {
-            writes.file(&sa_pub, key_pair.public_key().to_pem(), FileKind::Secret);
+        SaState::WritePublic(pem) => {
+            writes.file(&sa_pub, pem, FileKind::Secret);
             Action::Kept
         }
         SaState::New => {

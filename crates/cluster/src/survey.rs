@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use kubepki_keys::{KeyPair, PublicKey, Signer};
+use kubepki_keys::{PublicKey, Signer};
 use kubepki_sign::Ca;
 
 use crate::ca_source::CaSource;
@@ -20,7 +20,7 @@ pub(crate) enum CaState {
     /// In the tree, or given and to be placed as its certificate (`place`, the PEM): with
     /// the key that signs for it, or without (external CA mode).
     Present {
-        signer: Option<Ca>,
+        signer: Option<Box<Ca>>,
         place: Option<String>,
     },
     /// To be made, self-signed with a new key file (`None`) or with the given signer.
@@ -41,8 +41,8 @@ pub(crate) enum FileState {
 pub(crate) enum SaState {
     /// Both files exist and match.
     Keep,
-    /// `sa.key` exists without `sa.pub`: the public half is written from it.
-    WritePublic(KeyPair),
+    /// `sa.key` exists without `sa.pub`: the public half (this PEM) is written from it.
+    WritePublic(String),
     /// Both are made now.
     New,
 }
@@ -95,7 +95,7 @@ impl Survey {
                         certificate: Some(given),
                         ..
                     } => CaState::Present {
-                        signer: Some(given_ca(given.der(), signer.boxed())?),
+                        signer: Some(Box::new(given_ca(given.der(), signer.boxed())?)),
                         place: Some(given.pem()),
                     },
                     CaSource::External(_) => return Err(ClusterError::ExternalCaInMemory),
@@ -224,14 +224,14 @@ fn read_ca(
     let state = match (der, key_path.exists(), signer) {
         (_, true, Some(_)) => return Err(misfit(&key_path)(Misfit::KeyOnToken)),
         (Some(der), false, Some(signer)) => CaState::Present {
-            signer: Some(existing_ca(&crt_path, &der, signer.boxed(), now)?),
+            signer: Some(Box::new(existing_ca(&crt_path, &der, signer.boxed(), now)?)),
             place,
         },
         (None, false, Some(signer)) => CaState::New(Some(signer.boxed())),
         (Some(der), true, None) => {
             let key = Box::new(load_key(&key_path)?);
             CaState::Present {
-                signer: Some(existing_ca(&crt_path, &der, key, now)?),
+                signer: Some(Box::new(existing_ca(&crt_path, &der, key, now)?)),
                 place,
             }
         }
@@ -332,7 +332,7 @@ fn read_sa(dir: &Path) -> Result<SaState, ClusterError> {
             }
             SaState::Keep
         }
-        (true, false) => SaState::WritePublic(load_key(&sa_key)?),
+        (true, false) => SaState::WritePublic(load_key(&sa_key)?.public_key().to_pem()),
         (false, true) => {
             return Err(ClusterError::IncompletePair {
                 present: sa_pub,

@@ -12,7 +12,7 @@ use kubepki_cluster::{
     Action, CaSigner, CaSource, ClusterError, ExternalCa, KeyUri, Misfit, generate, init,
     recorded_key_uri,
 };
-use kubepki_keys::{KeyAlgorithm, KeyPair, Signer as _};
+use kubepki_keys::{KeyAlgorithm, KeyPair};
 use kubepki_sign::{CertificateInfo, certificates_from_bytes};
 
 fn signer_source(key: &Arc<KeyPair>, uri: Option<&str>) -> CaSource {
