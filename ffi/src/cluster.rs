@@ -1164,7 +1164,7 @@ pub unsafe extern "C" fn kubepki_renew(
             algorithm: None,
             validity: Some(
                 crate::util::validity_arg(validity_seconds)
-                    .unwrap_or(Duration::from_secs(365 * 24 * 3600)),
+                    .unwrap_or(kubepki::profile::DEFAULT_CERT_VALIDITY),
             ),
             add_sans: Vec::new(),
             keep_old: None,

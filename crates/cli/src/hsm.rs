@@ -17,7 +17,6 @@ use std::sync::OnceLock;
 use clap::Args;
 use kubepki::Ca;
 use kubepki::cluster::KeyUri;
-use kubepki::sign::certificates_from_bytes;
 use kubepki_pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, UriOrigin, is_pkcs11_uri};
 
 use crate::error::{CliError, CliResult};
@@ -122,12 +121,7 @@ pub(crate) fn load_ca_from(
             }
             let (uri, token) = open_from(uri, origin)?;
             let signer = token.signer(&uri)?;
-            let mut certs = certificates_from_bytes(&cert_bytes).map_err(|e| loading(e.into()))?;
-            if certs.is_empty() {
-                return Err(loading(CliError("no certificate".to_owned())));
-            }
-            let first = certs.remove(0);
-            Ca::from_der(&first, Box::new(signer), certs).map_err(|e| loading(e.into()))
+            Ca::from_bundle(&cert_bytes, Box::new(signer)).map_err(|e| loading(e.into()))
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;

@@ -15,6 +15,7 @@ mod daemon;
 mod error;
 mod exporter;
 mod files;
+mod host;
 mod hsm;
 mod inspect;
 mod issuer;

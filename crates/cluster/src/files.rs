@@ -9,6 +9,7 @@ use kubepki_fs::{
     Discard, FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic,
     write_atomic_all,
 };
+use kubepki_keys::pem::{pem_blocks, pem_encode};
 use kubepki_keys::{KeyFormat, KeyPair, KeyPem};
 use kubepki_sign::{SignError, certificates_from_bytes, parse_certificate};
 
@@ -320,18 +321,38 @@ pub(crate) fn first_certificate(
 }
 
 /// The first PEM block of `text` whose label ends with `label` (`CERTIFICATE`, or
-/// `PRIVATE KEY` for any kind of private key), as its own PEM text.
+/// `PRIVATE KEY` for any kind of private key), as its own PEM text. `None` when there is none
+/// or `text` is not PEM ([`kubepki_keys::pem_blocks`] splits it).
 pub(crate) fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let name = &after[..after.find("-----")?];
-        let end_marker = format!("-----END {name}-----");
-        let end = rest[start..].find(&end_marker)? + start + end_marker.len();
-        if name.ends_with(label) {
-            return Some(rest[start..end].to_owned());
-        }
-        rest = &rest[end..];
+    pem_blocks(text)
+        .ok()?
+        .into_iter()
+        .find(|block| block.label.ends_with(label))
+        .map(|block| pem_encode(&block.label, &block.der))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kubelet_s_pem_file_gives_its_certificate_and_its_key_by_label() {
+        let key = KeyPair::generate(kubepki_keys::KeyAlgorithm::EcdsaP256).expect("key");
+        let key_pem = key.to_pem(KeyFormat::Traditional).expect("pem");
+        let cert_pem = pem_encode("CERTIFICATE", b"not DER, not looked at");
+        let text = format!(
+            "Certificate:\n  text before\n{cert_pem}{}",
+            key_pem.as_str()
+        );
+        assert_eq!(
+            pem_blocks_labelled(&text, "CERTIFICATE").as_deref(),
+            Some(cert_pem.as_str())
+        );
+        let found = pem_blocks_labelled(&text, "PRIVATE KEY").expect("the EC key");
+        assert!(
+            found.starts_with("-----BEGIN EC PRIVATE KEY-----"),
+            "{found}"
+        );
+        assert_eq!(pem_blocks_labelled("no PEM here", "CERTIFICATE"), None);
     }
-    None
 }

@@ -10,7 +10,10 @@ use kubepki_fs::{
     write_atomic_all,
 };
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
-use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
+use kubepki_profile::{
+    BACKDATE, ClusterParams, DEFAULT_CERT_VALIDITY, Profile, SanPolicy, SubjectPolicy, Usage,
+    builtin,
+};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
 // Where the rotation phases have always found it.
@@ -24,10 +27,6 @@ use crate::plan::{Plan, required_sans, subject_of};
 use crate::tree::{CaName, LEAVES, crt, key};
 use crate::{ClusterError, InitOptions};
 use base64ct::{Base64, Encoding};
-
-const DAY: u64 = 86_400;
-/// kubeadm's leaf validity.
-const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
 
 /// The kubeconfig files `certs renew` handles (kubelet.conf's certificate rotates itself).
 pub const RENEWABLE_KUBECONFIGS: &[&str] = &[
@@ -243,7 +242,7 @@ pub(crate) fn reissue_for_key(
             }
         }
     }
-    let profile = same_as(&info, options.validity.unwrap_or(LEAF_VALIDITY));
+    let profile = same_as(&info, options.validity.unwrap_or(DEFAULT_CERT_VALIDITY));
     let issued = ca
         .issue_for_key(
             key.public_key(),

@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use kubepki_csr::{San, Subject};
 use kubepki_keys::KeyAlgorithm;
-use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin, format_duration};
+use kubepki_profile::{
+    ClusterParams, DEFAULT_BIND_PORT, DEFAULT_CLUSTER_NAME, DEFAULT_DNS_DOMAIN,
+    DEFAULT_SERVICE_CIDR, KubeletClientGroup, Profile, builtin, format_duration,
+};
 
 use crate::ClusterError;
 use crate::ca_source::CaSource;
@@ -84,10 +87,10 @@ impl InitOptions {
             kubeconfig_dir: kubeconfig_dir.into(),
             node_name: node_name.to_owned(),
             advertise_address,
-            apiserver_bind_port: 6443,
-            service_cidr: "10.96.0.0/12".to_owned(),
-            dns_domain: "cluster.local".to_owned(),
-            cluster_name: "kubernetes".to_owned(),
+            apiserver_bind_port: DEFAULT_BIND_PORT,
+            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
+            dns_domain: DEFAULT_DNS_DOMAIN.to_owned(),
+            cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
             control_plane_endpoint: None,
             apiserver_cert_extra_sans: Vec::new(),
             etcd_server_cert_extra_sans: Vec::new(),
