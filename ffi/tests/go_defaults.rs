@@ -27,8 +27,11 @@ fn go_defaults() -> Vec<String> {
 /// `n * 24 * time.Hour` for a whole number of days, as Go writes it.
 fn go_days(validity: Duration) -> String {
     let days = validity.as_secs() / 86_400;
-    assert_eq!(validity.as_secs() % 86_400, 0, "{validity:?} is whole days");
-    if days % 365 == 0 && days > 365 {
+    assert!(
+        validity.as_secs().is_multiple_of(86_400),
+        "{validity:?} is whole days"
+    );
+    if days.is_multiple_of(365) && days > 365 {
         format!("{} * 365 * 24 * time.Hour", days / 365)
     } else {
         format!("{days} * 24 * time.Hour")

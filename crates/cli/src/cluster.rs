@@ -542,7 +542,7 @@ mod tests {
         assert_eq!(options.cert_dir, PathBuf::from("./kubernetes/pki"));
         assert_eq!(options.kubeconfig_dir, PathBuf::from("./kubernetes"));
         assert_eq!(options.advertise_address.to_string(), "127.0.0.1");
-        assert_eq!(options.node_name, host_name());
+        assert_eq!(options.node_name, crate::host::default_node_name());
         assert_eq!(options.node_name, options.node_name.to_lowercase());
         assert_eq!(options.algorithm, KeyAlgorithm::Rsa2048);
     }
