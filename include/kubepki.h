@@ -830,9 +830,11 @@ kubepki_result kubepki_cluster_params_set_algorithm(struct kubepki_cluster_param
                                                     struct kubepki_error **err_out);
 
 // External CA mode: the cluster CA's certificate (PEM) without its key. `init` writes
-// it as `ca.crt` when absent (an existing `ca.crt` must be the same), and reports what
-// it would sign as missing, to be signed elsewhere. `kubepki_cluster_generate` refuses
-// this mode (it has no tree to leave files missing in).
+// it as `ca.crt` when absent (an existing `ca.crt` must be the same), under the tree's lock
+// and with the rest of the tree, and reports what it would sign as missing, to be signed
+// elsewhere. `kubepki_cluster_generate` refuses this mode (it has no tree to leave files
+// missing in). With a CA signer set too (`kubepki_cluster_params_set_ca_signer`), this is
+// the signer's certificate: placed the same way, and everything is signed.
 //
 // # Safety
 // `params` is a live handle not used by another thread; `value` points to `value_len`
@@ -896,7 +898,8 @@ kubepki_result kubepki_cluster_params_set_threads(struct kubepki_cluster_params 
                                                   struct kubepki_error **err_out);
 
 // The cluster CA's key is `signer` (a PKCS#11 token's key, or a KMS key behind a callback):
-// a missing `ca.crt` is self-signed with it, an existing one must be its certificate, and
+// a missing `ca.crt` is self-signed with it (or is the certificate given with
+// `kubepki_cluster_params_set_external_ca`), an existing one must be its certificate, and
 // no `ca.key` is written or returned. The parameters keep their own reference to the
 // signer.
 //
@@ -961,8 +964,8 @@ kubepki_result kubepki_cluster_init(const struct kubepki_cluster_params *params,
                                     struct kubepki_error **err_out);
 
 // Makes the tree `kubepki_cluster_init` would lay out in empty folders, in memory, at
-// `now_unix` (0: the current time): nothing touches the disk. External CA mode is refused
-// (`KUBEPKI_RESULT_INVALID_PARAMETER`).
+// `now_unix` (0: the current time): nothing touches the disk. External CA mode (a CA
+// certificate without a CA signer) is refused (`KUBEPKI_RESULT_INVALID_PARAMETER`).
 //
 // # Safety
 // `params` is a live handle; `bundle` points to storage for one pointer; `err_out` is NULL

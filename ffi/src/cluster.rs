@@ -3,14 +3,14 @@
 
 use std::ffi::{CString, c_char};
 use std::net::IpAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, Bundle, GroupsCompat, InitOptions, RenewOptions, UserKubeconfigOptions,
-    check_expiration, generate, generate_with_ca_signer, init_with_ca_signer, parse_san,
-    renew_each, user_kubeconfig,
+    Action, Bundle, CaSigner, CaSource, ExternalCa, GroupsCompat, InitOptions, RenewOptions,
+    UserKubeconfigOptions, check_expiration, generate, init, parse_san, renew_each,
+    user_kubeconfig,
 };
 use kubepki::csr::check_node_name;
 use kubepki::profile::first_service_ip;
@@ -73,8 +73,6 @@ unsafe fn str_list(
 pub struct kubepki_cluster_params {
     options: InitOptions,
     node_name_set: bool,
-    external_ca_pem: Option<Vec<u8>>,
-    ca_signer: Option<Box<dyn Fn() -> Box<dyn kubepki::Signer> + Send + Sync>>,
 }
 
 impl kubepki_cluster_params {
@@ -119,8 +117,6 @@ pub unsafe extern "C" fn kubepki_cluster_params_new(
         let params = kubepki_cluster_params {
             options,
             node_name_set: false,
-            external_ca_pem: None,
-            ca_signer: None,
         };
         // SAFETY: `out` checked above.
         unsafe { write_out(out, params) };
@@ -455,9 +451,11 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_algorithm(
 }
 
 /// External CA mode: the cluster CA's certificate (PEM) without its key. `init` writes
-/// it as `ca.crt` when absent (an existing `ca.crt` must be the same), and reports what
-/// it would sign as missing, to be signed elsewhere. `kubepki_cluster_generate` refuses
-/// this mode (it has no tree to leave files missing in).
+/// it as `ca.crt` when absent (an existing `ca.crt` must be the same), under the tree's lock
+/// and with the rest of the tree, and reports what it would sign as missing, to be signed
+/// elsewhere. `kubepki_cluster_generate` refuses this mode (it has no tree to leave files
+/// missing in). With a CA signer set too (`kubepki_cluster_params_set_ca_signer`), this is
+/// the signer's certificate: placed the same way, and everything is signed.
 ///
 /// # Safety
 /// `params` is a live handle not used by another thread; `value` points to `value_len`
@@ -478,18 +476,17 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_external_ca(
             "external_ca_pem",
             err_out,
             |p, v| {
-                let certs = kubepki::sign::certificates_from_bytes(v.as_bytes())?;
-                let Some(der) = certs.first() else {
-                    return Err(invalid("external CA", "(PEM)", "no certificate in it"));
+                let given = ExternalCa::from_bytes(v.as_bytes())?;
+                p.options.ca = match std::mem::take(&mut p.options.ca) {
+                    CaSource::Signer {
+                        signer, key_uri, ..
+                    } => CaSource::Signer {
+                        signer,
+                        certificate: Some(given),
+                        key_uri,
+                    },
+                    CaSource::File | CaSource::External(_) => CaSource::External(given),
                 };
-                let info = kubepki::CertificateInfo::from_der(der)?;
-                if !info.is_ca {
-                    return Err(Failure::new(
-                        kubepki_result::CaNotACa,
-                        format!("external CA {} is not a CA certificate", info.subject),
-                    ));
-                }
-                p.external_ca_pem = Some(v.as_bytes().to_vec());
                 Ok(())
             },
         )
@@ -624,7 +621,8 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_threads(
 }
 
 /// The cluster CA's key is `signer` (a PKCS#11 token's key, or a KMS key behind a callback):
-/// a missing `ca.crt` is self-signed with it, an existing one must be its certificate, and
+/// a missing `ca.crt` is self-signed with it (or is the certificate given with
+/// `kubepki_cluster_params_set_external_ca`), an existing one must be its certificate, and
 /// no `ca.key` is written or returned. The parameters keep their own reference to the
 /// signer.
 ///
@@ -641,8 +639,28 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_ca_signer(
         let params = unsafe { params_mut(params)? };
         // SAFETY: as the caller promised.
         let signer = unsafe { handle(signer, "signer")? };
-        let shared = signer.clone_handle();
-        params.ca_signer = Some(Box::new(move || shared.boxed()));
+        let signer = CaSigner(signer.shared());
+        params.options.ca = match std::mem::take(&mut params.options.ca) {
+            CaSource::External(given) => CaSource::Signer {
+                signer,
+                certificate: Some(given),
+                key_uri: None,
+            },
+            CaSource::Signer {
+                certificate,
+                key_uri,
+                ..
+            } => CaSource::Signer {
+                signer,
+                certificate,
+                key_uri,
+            },
+            CaSource::File => CaSource::Signer {
+                signer,
+                certificate: None,
+                key_uri: None,
+            },
+        };
         Ok(())
     })
 }
@@ -791,38 +809,6 @@ pub(crate) unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<
     Ok(PathBuf::from(text))
 }
 
-/// Writes the external CA's certificate as `ca.crt` when absent; an existing one must match.
-fn place_external_ca(cert_dir: &Path, pem: &[u8]) -> Result<(), Failure> {
-    let path = cert_dir.join("ca.crt");
-    let io = |e: std::io::Error| {
-        Failure::new(
-            kubepki_result::ClusterIo,
-            format!("{}: {e}", path.display()),
-        )
-    };
-    match std::fs::read(&path) {
-        Ok(existing) => {
-            let ours = kubepki::sign::certificates_from_bytes(pem)?;
-            let theirs = kubepki::sign::certificates_from_bytes(&existing)?;
-            if ours.first() != theirs.first() {
-                return Err(Failure::new(
-                    kubepki_result::ClusterMisfit,
-                    format!(
-                        "{} exists and is not the external CA given in the parameters",
-                        path.display()
-                    ),
-                ));
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(cert_dir).map_err(io)?;
-            std::fs::write(&path, pem).map_err(io)
-        }
-        Err(e) => Err(io(e)),
-    }
-}
-
 /// Lays out kubeadm's tree under `cert_dir` (kubeadm: `/etc/kubernetes/pki`) and
 /// `kubeconfig_dir` (`/etc/kubernetes`) at `now_unix` (0: the current time), as
 /// `kubepki init`: the same files and modes, what exists and fits is kept, a CA is never
@@ -856,11 +842,7 @@ pub unsafe extern "C" fn kubepki_cluster_init(
         let mut options = params.ready()?.clone();
         options.cert_dir = cert_dir;
         options.kubeconfig_dir = kubeconfig_dir;
-        if let Some(pem) = &params.external_ca_pem {
-            place_external_ca(&options.cert_dir, pem)?;
-        }
-        let signer = params.ca_signer.as_ref().map(|make| make());
-        let done = init_with_ca_signer(&options, now, signer)?;
+        let done = init(&options, now)?;
         let rows = done
             .entries
             .iter()
@@ -898,8 +880,8 @@ pub struct kubepki_bundle {
 }
 
 /// Makes the tree `kubepki_cluster_init` would lay out in empty folders, in memory, at
-/// `now_unix` (0: the current time): nothing touches the disk. External CA mode is refused
-/// (`KUBEPKI_RESULT_INVALID_PARAMETER`).
+/// `now_unix` (0: the current time): nothing touches the disk. External CA mode (a CA
+/// certificate without a CA signer) is refused (`KUBEPKI_RESULT_INVALID_PARAMETER`).
 ///
 /// # Safety
 /// `params` is a live handle; `bundle` points to storage for one pointer; `err_out` is NULL
@@ -916,17 +898,7 @@ pub unsafe extern "C" fn kubepki_cluster_generate(
         let params = unsafe { handle(params, "params")? };
         out_arg(bundle, "bundle")?;
         let now = time_arg(now_unix)?;
-        let options = params.ready()?;
-        if params.external_ca_pem.is_some() {
-            return Err(Failure::new(
-                kubepki_result::InvalidParameter,
-                "external CA mode leaves files to be signed elsewhere in a tree on disk: use kubepki_cluster_init",
-            ));
-        }
-        let inner = match &params.ca_signer {
-            Some(make) => generate_with_ca_signer(options, now, Some(make()))?,
-            None => generate(options, now)?,
-        };
+        let inner = generate(params.ready()?, now)?;
         let paths = inner.files.iter().map(|f| c_text(&f.path)).collect();
         // SAFETY: `bundle` checked above.
         unsafe { write_out(bundle, kubepki_bundle { inner, paths }) };
@@ -1192,7 +1164,7 @@ pub unsafe extern "C" fn kubepki_renew(
             algorithm: None,
             validity: Some(
                 crate::util::validity_arg(validity_seconds)
-                    .unwrap_or(Duration::from_secs(365 * 24 * 3600)),
+                    .unwrap_or(kubepki::profile::DEFAULT_CERT_VALIDITY),
             ),
             add_sans: Vec::new(),
             keep_old: None,

@@ -426,6 +426,10 @@ fn cluster_code(e: &ClusterError) -> kubepki_result {
         ClusterError::TokensStillValid { .. } => R::ClusterTokensStillValid,
         ClusterError::RotationFile { .. } => R::ClusterRotationFile,
         ClusterError::BadNewCa { .. } => R::ClusterBadNewCa,
+        ClusterError::ExternalCaInMemory => R::InvalidParameter,
+        ClusterError::PinInKeyUri | ClusterError::InvalidKeyUri { .. } => {
+            R::ClusterInvalidParameter
+        }
         _ => R::ClusterOther,
     }
 }

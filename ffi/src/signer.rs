@@ -57,11 +57,9 @@ pub struct kubepki_signer {
 }
 
 impl kubepki_signer {
-    /// Another handle on the same key.
-    pub(crate) fn clone_handle(&self) -> kubepki_signer {
-        kubepki_signer {
-            inner: Arc::clone(&self.inner),
-        }
+    /// The key, shared (cluster parameters keep their own reference).
+    pub(crate) fn shared(&self) -> Arc<dyn Signer> {
+        Arc::clone(&self.inner)
     }
 
     /// A boxed signer sharing this one's key, for a `Ca` or `init`.
@@ -369,14 +367,5 @@ pub unsafe extern "C" fn kubepki_ca_from_pkcs11(
 
 /// A CA from certificate bytes (PEM or DER, then the chain) and a signer.
 fn ca_from(cert: &[u8], signer: Box<dyn Signer>) -> Result<kubepki_ca, Failure> {
-    let mut certs = kubepki::sign::certificates_from_bytes(cert)?;
-    if certs.is_empty() {
-        return Err(Failure::new(
-            kubepki_result::CertMalformed,
-            "cert holds no certificate",
-        ));
-    }
-    let own = certs.remove(0);
-    let inner = Ca::from_der(&own, signer, certs)?;
-    Ok(kubepki_ca::new(inner))
+    Ok(kubepki_ca::new(Ca::from_bundle(cert, signer)?))
 }

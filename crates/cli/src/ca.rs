@@ -28,7 +28,7 @@ pub(crate) struct CaInitArgs {
     #[arg(long, short = 'a', default_value = "RSA-2048")]
     pub(crate) algorithm: String,
     /// The validity, e.g. 87600h (10 years, kubeadm's).
-    #[arg(long, default_value = "87600h")]
+    #[arg(long, default_value = kubepki::profile::DEFAULT_CA_VALIDITY_TEXT)]
     pub(crate) validity: String,
     /// The CA profile.
     #[arg(long, default_value = "ca")]

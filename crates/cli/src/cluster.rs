@@ -3,15 +3,20 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
-    Action, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig, UserKubeconfigOptions,
-    check_expiration, generate_csrs, init_with_ca_signer, issue_component, user_kubeconfig,
+    Action, CaName, CaSigner, CaSource, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig,
+    UserKubeconfigOptions, check_expiration, generate_csrs, init, issue_component, key_uri_file,
+    user_kubeconfig,
 };
-use kubepki::profile::parse_duration;
+use kubepki::profile::{
+    DEFAULT_BIND_PORT, DEFAULT_CA_VALIDITY_TEXT, DEFAULT_CERT_VALIDITY_TEXT, DEFAULT_CLUSTER_NAME,
+    DEFAULT_DNS_DOMAIN, DEFAULT_SERVICE_CIDR, parse_duration,
+};
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::error::{CliError, CliResult};
@@ -42,16 +47,16 @@ pub(crate) struct InitArgs {
     pub(crate) advertise_address: IpAddr,
     /// The port the API server binds: in the local kubeconfig files (controller-manager.conf,
     /// scheduler.conf), and of a control-plane endpoint that names no port.
-    #[arg(long, default_value_t = 6443)]
+    #[arg(long, default_value_t = DEFAULT_BIND_PORT)]
     pub(crate) apiserver_bind_port: u16,
     /// The service CIDR; its first address is a SAN of the API server.
-    #[arg(long, default_value = "10.96.0.0/12")]
+    #[arg(long, default_value = DEFAULT_SERVICE_CIDR)]
     pub(crate) service_cidr: String,
     /// The cluster DNS domain.
-    #[arg(long, default_value = "cluster.local")]
+    #[arg(long, default_value = DEFAULT_DNS_DOMAIN)]
     pub(crate) dns_domain: String,
     /// The cluster name in the kubeconfig files.
-    #[arg(long, default_value = "kubernetes")]
+    #[arg(long, default_value = DEFAULT_CLUSTER_NAME)]
     pub(crate) cluster_name: String,
     /// HOST or HOST:PORT of a shared endpoint (load balancer) for the kubeconfig files.
     #[arg(long)]
@@ -71,10 +76,10 @@ pub(crate) struct InitArgs {
     #[arg(long, default_value = "RSA-2048")]
     pub(crate) algorithm: String,
     /// Validity of the leaf certificates, e.g. 8760h.
-    #[arg(long, default_value = "8760h")]
+    #[arg(long, default_value = DEFAULT_CERT_VALIDITY_TEXT)]
     pub(crate) cert_validity: String,
     /// Validity of the CAs, e.g. 87600h.
-    #[arg(long, default_value = "87600h")]
+    #[arg(long, default_value = DEFAULT_CA_VALIDITY_TEXT)]
     pub(crate) ca_validity: String,
     /// No local etcd: leave out etcd/ and apiserver-etcd-client.
     #[arg(long)]
@@ -89,24 +94,12 @@ pub(crate) struct InitArgs {
     pub(crate) ca_key_uri: Option<String>,
 }
 
-/// This host's name as kubeadm takes it: lower case.
-fn host_name() -> String {
-    let from_proc = std::fs::read_to_string("/proc/sys/kernel/hostname").ok();
-    let name = from_proc.or_else(|| {
-        std::process::Command::new("hostname")
-            .output()
-            .ok()
-            .and_then(|o| String::from_utf8(o.stdout).ok())
-    });
-    match name.map(|n| n.trim().to_lowercase()) {
-        Some(n) if !n.is_empty() => n,
-        _ => "localhost".to_owned(),
-    }
-}
-
 fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
     let algorithm: KeyAlgorithm = args.algorithm.parse()?;
-    let node_name = args.node_name.clone().unwrap_or_else(host_name);
+    let node_name = args
+        .node_name
+        .clone()
+        .unwrap_or_else(crate::host::default_node_name);
     let mut options = InitOptions::new(
         &args.cert_dir,
         &args.kubeconfig_dir,
@@ -170,18 +163,21 @@ fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<To
         token.label()
     );
     Ok(Some(TokenCa {
-        signer: Box::new(signer),
+        source: CaSource::Signer {
+            signer: CaSigner(Arc::new(signer)),
+            certificate: None,
+            key_uri: Some(crate::hsm::key_uri_record(&uri)?),
+        },
         said,
-        uri,
     }))
 }
 
 /// The cluster CA's key on a token, for `init --ca-key-uri`.
 struct TokenCa {
-    signer: Box<dyn kubepki::Signer>,
+    /// The key, and its URI to record.
+    source: CaSource,
     /// What was done: key found or made.
     said: String,
-    uri: kubepki::pkcs11::Pkcs11Uri,
 }
 
 /// Warns about each CA key of the tree that group or others can read.
@@ -210,15 +206,19 @@ fn init_error(e: kubepki::cluster::ClusterError) -> CliError {
 
 pub(crate) fn run_init(args: &InitArgs) -> CliResult<ExitCode> {
     warn_tree_ca_keys(&args.cert_dir);
-    let options = init_options(args)?;
-    let (signer, token_ca) = match init_ca_signer(args, &options)? {
-        Some(TokenCa { signer, said, uri }) => (Some(signer), Some((said, uri))),
-        None => (None, None),
+    let mut options = init_options(args)?;
+    let said = match init_ca_signer(args, &options)? {
+        Some(TokenCa { source, said }) => {
+            options.ca = source;
+            Some(said)
+        }
+        None => None,
     };
-    let report = init_with_ca_signer(&options, crate::clock::now()?, signer).map_err(init_error)?;
-    if let Some((said, uri)) = token_ca {
-        // Recorded once the tree is made, so a refused init leaves no pointer behind.
-        let path = crate::hsm::write_key_uri(&args.cert_dir, &uri)?;
+    // The URI is recorded with the tree, in the same change: a refused init leaves no
+    // pointer behind.
+    let report = init(&options, crate::clock::now()?).map_err(init_error)?;
+    if let Some(said) = said {
+        let path = key_uri_file(&args.cert_dir, CaName::Ca);
         println!("{said}, recorded in {}", path.display());
     }
     println!(
@@ -474,8 +474,8 @@ pub(crate) fn run_kubeconfig(command: &KubeconfigCommand) -> CliResult<ExitCode>
         .server
         .clone()
         .or_else(|| cluster.map(|c| c.cluster.server.clone()))
-        .unwrap_or_else(|| "https://127.0.0.1:6443".to_owned());
-    let cluster_name = cluster.map_or("kubernetes", |c| c.name.as_str());
+        .unwrap_or_else(|| format!("https://127.0.0.1:{DEFAULT_BIND_PORT}"));
+    let cluster_name = cluster.map_or(DEFAULT_CLUSTER_NAME, |c| c.name.as_str());
     let (validity, algorithm, now) = (
         parse_duration(&args.validity)?,
         args.algorithm.parse()?,
@@ -542,7 +542,7 @@ mod tests {
         assert_eq!(options.cert_dir, PathBuf::from("./kubernetes/pki"));
         assert_eq!(options.kubeconfig_dir, PathBuf::from("./kubernetes"));
         assert_eq!(options.advertise_address.to_string(), "127.0.0.1");
-        assert_eq!(options.node_name, host_name());
+        assert_eq!(options.node_name, crate::host::default_node_name());
         assert_eq!(options.node_name, options.node_name.to_lowercase());
         assert_eq!(options.algorithm, KeyAlgorithm::Rsa2048);
     }

@@ -72,16 +72,7 @@ pub(crate) fn load_ca(
     warn_if_key_readable(key);
     let pair = KeyPair::from_bytes(&key_bytes, passphrase)
         .map_err(|e| CliError(format!("loading CA key {}: {e}", key.display())))?;
-    let mut certs = kubepki::sign::certificates_from_bytes(cert_bytes)
-        .map_err(|e| CliError(format!("loading CA certificate {}: {e}", cert.display())))?;
-    if certs.is_empty() {
-        return Err(CliError(format!(
-            "loading CA certificate {}: no CERTIFICATE PEM block",
-            cert.display()
-        )));
-    }
-    let first = certs.remove(0);
-    Ca::from_der(&first, Box::new(pair), certs).map_err(|e| {
+    Ca::from_bundle(cert_bytes, Box::new(pair)).map_err(|e| {
         CliError(format!(
             "loading CA certificate {} with key {}: {e}",
             cert.display(),

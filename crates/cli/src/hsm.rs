@@ -16,10 +16,8 @@ use std::sync::OnceLock;
 
 use clap::Args;
 use kubepki::Ca;
-use kubepki::cluster::{CaName, key_uri_file};
+use kubepki::cluster::KeyUri;
 use kubepki::pkcs11::{OpenOptions, Pkcs11Signer, Pkcs11Uri, Token, UriOrigin, is_pkcs11_uri};
-use kubepki::sign::certificates_from_bytes;
-use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::error::{CliError, CliResult};
 use crate::files::{read_file, read_passphrase};
@@ -123,12 +121,7 @@ pub(crate) fn load_ca_from(
             }
             let (uri, token) = open_from(uri, origin)?;
             let signer = token.signer(&uri)?;
-            let mut certs = certificates_from_bytes(&cert_bytes).map_err(|e| loading(e.into()))?;
-            if certs.is_empty() {
-                return Err(loading(CliError("no certificate".to_owned())));
-            }
-            let first = certs.remove(0);
-            Ca::from_der(&first, Box::new(signer), certs).map_err(|e| loading(e.into()))
+            Ca::from_bundle(&cert_bytes, Box::new(signer)).map_err(|e| loading(e.into()))
         }
         None => {
             let passphrase = read_passphrase(passphrase)?;
@@ -153,28 +146,14 @@ pub(crate) fn cluster_ca(cert_dir: &Path, given: Option<&str>) -> CliResult<Opti
 
 /// The URI in `ca.key.uri`, when there is no `ca.key`.
 pub(crate) fn recorded_key_uri(cert_dir: &Path) -> CliResult<Option<String>> {
-    let uri_file = key_uri_file(cert_dir, CaName::Ca);
-    if cert_dir.join("ca.key").exists() || !uri_file.exists() {
-        return Ok(None);
-    }
-    let text = String::from_utf8(read_file(&uri_file)?)
-        .map_err(|_| CliError(format!("{}: not UTF-8 text", uri_file.display())))?;
-    Ok(Some(text.trim().to_owned()))
+    Ok(kubepki::cluster::recorded_key_uri(cert_dir)?)
 }
 
-/// Records where the cluster CA's key is (`ca.key.uri`), without any PIN, for the commands
-/// that later sign with it.
-pub(crate) fn write_key_uri(cert_dir: &Path, uri: &Pkcs11Uri) -> CliResult<PathBuf> {
+/// Where the cluster CA's key is, to record in `ca.key.uri`: the URI without its PIN.
+pub(crate) fn key_uri_record(uri: &Pkcs11Uri) -> CliResult<KeyUri> {
     let mut without_pin = uri.clone();
     without_pin.pin_value = None;
-    let path = key_uri_file(cert_dir, CaName::Ca);
-    write_atomic(
-        &path,
-        format!("{without_pin}\n").as_bytes(),
-        FileKind::Public,
-        Overwrite::Replace,
-    )?;
-    Ok(path)
+    Ok(KeyUri::new(&without_pin.to_string())?)
 }
 
 fn yes_no(flag: Option<bool>) -> &'static str {

@@ -19,6 +19,7 @@ mod embedded_controller;
 mod error;
 mod exporter;
 mod files;
+mod host;
 mod hsm;
 mod inspect;
 mod issuer;

@@ -38,7 +38,7 @@ pub(crate) struct RenewalArgs {
     #[arg(long)]
     pub(crate) algorithm: Option<String>,
     /// The new validity.
-    #[arg(long, default_value = "8760h")]
+    #[arg(long, default_value = kubepki::profile::DEFAULT_CERT_VALIDITY_TEXT)]
     pub(crate) cert_validity: String,
     /// Move the replaced certificates, keys and kubeconfig files to DIR/<time of the
     /// renewal>/ (folders created 0700, keys staying 0600) instead of removing them. Without

@@ -1,17 +1,17 @@
 //! `generate`: the tree `init` lays out, made in memory for installers that store it
-//! elsewhere (Secrets, cloud-init, a vault) rather than in two folders.
+//! elsewhere (Secrets, cloud-init, a vault) rather than in two folders. The same survey (of
+//! an empty tree) and the same builder as `init`.
 
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::SystemTime;
 
-use kubepki_keys::{KeyFormat, KeyPair, KeyPem, Signer};
-use kubepki_sign::{Ca, IssueOptions};
+use kubepki_fs::FileKind;
+use kubepki_keys::KeyPem;
 
 use crate::ClusterError;
-use crate::keygen::generate_keys;
-use crate::kubeconfig::ClientKubeconfig;
-use crate::plan::{InitOptions, Plan, subject_of};
-use crate::tree::{CaName, KubeconfigSpec, LEAVES, LeafSpec, crt, key};
+use crate::build::build;
+use crate::plan::{InitOptions, Plan};
+use crate::survey::Survey;
 
 /// One file of a generated tree.
 #[derive(Debug)]
@@ -38,25 +38,6 @@ impl Bundle {
     pub fn get(&self, path: &str) -> Option<&BundleFile> {
         self.files.iter().find(|f| f.path == path)
     }
-
-    fn push(&mut self, path: &Path, bytes: KeyPem, secret: bool) {
-        self.files.push(BundleFile {
-            path: path.to_string_lossy().into_owned(),
-            bytes,
-            secret,
-        });
-    }
-
-    fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
-        let pem = key
-            .to_pem(KeyFormat::Traditional)
-            .map_err(|source| ClusterError::Key {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        self.push(path, pem, true);
-        Ok(())
-    }
 }
 
 impl InitOptions {
@@ -74,140 +55,40 @@ impl InitOptions {
 /// The tree [`crate::init`] lays out in empty folders, in memory: the same CAs, leaves,
 /// service-account key pair and kubeconfig files, made from the same options (their
 /// `cert_dir` and `kubeconfig_dir` are not used) at time `now`. Nothing touches the disk.
+/// With the cluster CA's key on a signer ([`crate::CaSource::Signer`]) `ca.crt` is
+/// self-signed with it (or is the certificate given) and no `ca.key` is in the bundle.
 ///
 /// # Errors
 /// [`ClusterError::InvalidSan`], [`ClusterError::InvalidExtraSan`],
 /// [`ClusterError::InvalidEndpoint`], [`ClusterError::Profile`] for bad options;
+/// [`ClusterError::ExternalCaInMemory`] in external CA mode;
 /// [`ClusterError::KeyGeneration`] and [`ClusterError::Sign`] when a key or a certificate
 /// cannot be made.
 pub fn generate(options: &InitOptions, now: SystemTime) -> Result<Bundle, ClusterError> {
-    generate_with_ca_signer(options, now, None)
-}
-
-/// As [`generate`], with the cluster CA's key held by `ca_signer` (a key on a PKCS#11 token,
-/// or in a KMS behind a callback): `ca.crt` is self-signed with it and no `ca.key` is in the
-/// bundle.
-///
-/// # Errors
-/// As [`generate`].
-pub fn generate_with_ca_signer(
-    options: &InitOptions,
-    now: SystemTime,
-    mut ca_signer: Option<Box<dyn Signer>>,
-) -> Result<Bundle, ClusterError> {
-    let plan = Plan::new(options)?;
-    let pki = Path::new("pki");
-    let issue = IssueOptions::at(now);
-    let cas: Vec<CaName> = CaName::ALL
+    let mut in_memory = options.clone();
+    in_memory.cert_dir = PathBuf::from("pki");
+    in_memory.kubeconfig_dir = PathBuf::new();
+    let plan = Plan::new(&in_memory)?;
+    let survey = Survey::empty(&plan, &in_memory.ca)?;
+    let built = build(&plan, &in_memory, survey, now)?;
+    let files = built
+        .writes
+        .into_new_files()
         .into_iter()
-        .filter(|ca| !(*ca == CaName::EtcdCa && options.external_etcd))
-        .collect();
-    let leaves: Vec<&LeafSpec> = LEAVES
-        .iter()
-        .filter(|l| !(l.etcd && options.external_etcd))
-        .collect();
-    let kubeconfigs: Vec<&KubeconfigSpec> = plan.kubeconfigs().collect();
-    let file_cas = cas
-        .iter()
-        .filter(|ca| !(**ca == CaName::Ca && ca_signer.is_some()))
-        .count();
-    let wanted = file_cas + leaves.len() + 1 + kubeconfigs.len();
-    let mut keys = generate_keys(&vec![options.algorithm; wanted], options.threads)?.into_iter();
-    let mut take_key = || {
-        keys.next().ok_or_else(|| {
-            ClusterError::KeyGeneration(kubepki_keys::KeyError::Generation(
-                "too few keys generated".to_owned(),
-            ))
+        .map(|(path, bytes, kind)| BundleFile {
+            path: path.to_string_lossy().into_owned(),
+            bytes,
+            secret: kind == FileKind::Secret,
         })
-    };
-
-    let mut bundle = Bundle::default();
-    let mut signers: Vec<(CaName, Ca)> = Vec::new();
-    for ca in cas {
-        let profile = plan.profile(ca.name())?;
-        let signer: Box<dyn Signer> = match ca_signer.take().filter(|_| ca == CaName::Ca) {
-            Some(signer) => signer,
-            None => {
-                let key_pair = take_key()?;
-                bundle.key(&key(pki, ca.base()), &key_pair)?;
-                Box::new(key_pair)
-            }
-        };
-        let created =
-            Ca::self_signed(signer, &subject_of(&profile), &profile, &issue).map_err(|source| {
-                ClusterError::Sign {
-                    name: ca.name().to_owned(),
-                    source,
-                }
-            })?;
-        bundle.push(
-            &crt(pki, ca.base()),
-            KeyPem::new(created.certificate_pem()),
-            false,
-        );
-        signers.push((ca, created));
-    }
-    let signer = |name: CaName| -> Result<&Ca, ClusterError> {
-        signers
-            .iter()
-            .find(|(ca, _)| *ca == name)
-            .map(|(_, ca)| ca)
-            .ok_or_else(|| ClusterError::NoCaKey {
-                ca: name.name().to_owned(),
-                path: key(pki, name.base()),
-                what: name.name().to_owned(),
-            })
-    };
-
-    for leaf in leaves {
-        let profile = plan.profile(leaf.name)?;
-        let key_pair = take_key()?;
-        let issued = signer(leaf.ca)?
-            .issue_for_key(
-                key_pair.public_key(),
-                &subject_of(&profile),
-                &[],
-                &profile,
-                &issue,
-            )
-            .map_err(|source| ClusterError::Sign {
-                name: leaf.name.to_owned(),
-                source,
-            })?;
-        bundle.key(&key(pki, leaf.base), &key_pair)?;
-        bundle.push(&crt(pki, leaf.base), KeyPem::new(issued.pem()), false);
-    }
-
-    let sa = take_key()?;
-    bundle.key(&pki.join("sa.key"), &sa)?;
-    // 0600 as kubeadm writes it (client-go's keyutil.WriteKey), though it is public.
-    bundle.push(
-        &pki.join("sa.pub"),
-        KeyPem::new(sa.public_key().to_pem()),
-        true,
-    );
-
-    let ca = signer(CaName::Ca)?;
-    for spec in kubeconfigs {
-        let key_pair = take_key()?;
-        let profile = plan.profile(spec.profile)?;
-        let text = ClientKubeconfig {
-            cluster_name: &plan.cluster_name,
-            server: plan.server_for(spec),
-            subject: &subject_of(&profile),
-            profile: &profile,
-            name: spec.file,
-        }
-        .issue(ca, &key_pair, &issue)?;
-        bundle.push(Path::new(spec.file), KeyPem::new(text), true);
-    }
-    Ok(bundle)
+        .collect();
+    Ok(Bundle { files })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::init::init;
+    use std::path::Path;
     use std::time::{Duration, UNIX_EPOCH};
 
     fn now() -> SystemTime {

@@ -12,9 +12,7 @@ use kubepki_profile::Profile;
 use kubepki_sign::{Ca, CertificateInfo, SignError, Timestamp, parse_certificate};
 use x509_cert::Certificate;
 
-use crate::files::{
-    data_field, first_certificate, load_cert, pem_blocks_labelled, read_kubeconfig,
-};
+use crate::files::{data_field, first_certificate, pem_blocks_labelled, read_kubeconfig};
 use crate::plan::{required_sans, subject_of};
 use crate::{ClusterError, Misfit};
 
@@ -117,14 +115,15 @@ pub(crate) fn misfit(path: &Path) -> impl Fn(Misfit) -> ClusterError + '_ {
     }
 }
 
-/// A CA already in the tree, with the key that signs for it; it must not have expired.
+/// A CA of the tree (its certificate `der`, read from `crt_path` or to be placed there),
+/// with the key that signs for it; it must not have expired.
 pub(crate) fn existing_ca(
     crt_path: &Path,
+    der: &[u8],
     signer: Box<dyn Signer>,
     now: SystemTime,
 ) -> Result<Ca, ClusterError> {
-    let der = load_cert(crt_path)?;
-    let loaded = Ca::from_der(&der, signer, Vec::new())
+    let loaded = Ca::from_der(der, signer, Vec::new())
         .map_err(|e| misfit(crt_path)(Misfit::NotACa(e.to_string())))?;
     if loaded.not_after() < now {
         return Err(misfit(crt_path)(Misfit::CaExpired {

@@ -66,6 +66,10 @@ pub enum Misfit {
     /// A kubeconfig file lacks something.
     #[error("the kubeconfig has no {0}")]
     KubeconfigIncomplete(&'static str),
+    /// The CA certificate in the tree is not the one given (external CA mode, or a key on a
+    /// token with its certificate).
+    #[error("it is not the CA certificate given")]
+    NotTheGivenCa,
 }
 
 /// Everything that can go wrong laying out, checking or renewing a cluster's PKI.
@@ -226,6 +230,23 @@ pub enum ClusterError {
         /// Why it failed.
         source: Box<ClusterError>,
     },
+    /// A CA key URI to record that carries a PIN (`pin-value`): the record is not secret.
+    #[error(
+        "the CA key URI carries a pin-value: remove it (the PIN comes from pin-source or the environment)"
+    )]
+    PinInKeyUri,
+    /// A CA key URI that is empty, spans lines or is not text.
+    #[error("CA key URI {value:?} is not one URI on one line")]
+    InvalidKeyUri {
+        /// The value (or the record file) at fault.
+        value: String,
+    },
+    /// External CA mode asked of a tree made in memory, which has nowhere to leave the files
+    /// that must be signed elsewhere.
+    #[error(
+        "external CA mode leaves files to be signed elsewhere in a tree on disk: lay the tree out with init"
+    )]
+    ExternalCaInMemory,
     /// A profile problem (bad service CIDR, node name, validity).
     #[error(transparent)]
     Profile(#[from] ProfileError),

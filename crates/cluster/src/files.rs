@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubepki_fs::{
-    FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic_all,
+    Discard, FileKind, FileWrite, Journal, Overwrite, TreeLock, Undo, recover, write_atomic,
+    write_atomic_all,
 };
+use kubepki_keys::pem::{pem_blocks, pem_encode};
 use kubepki_keys::{KeyFormat, KeyPair, KeyPem};
 use kubepki_sign::{SignError, certificates_from_bytes, parse_certificate};
 
@@ -77,10 +79,15 @@ pub(crate) fn ensure_dir(path: &Path) -> Result<(), ClusterError> {
         })
 }
 
-/// The files `init` writes, collected so that they are written (and fsynced) in parallel
+/// The files `init` writes, collected so that they are written (and made durable) together
 /// once everything has been issued: a failure while issuing leaves nothing half-written.
 #[derive(Default)]
-pub(crate) struct Writes(Vec<(PathBuf, KeyPem, FileKind)>);
+pub(crate) struct Writes {
+    /// New files, never written over an existing one.
+    new: Vec<(PathBuf, KeyPem, FileKind)>,
+    /// Files that replace an existing one (a record such as `ca.key.uri`).
+    replacing: Vec<(PathBuf, KeyPem, FileKind)>,
+}
 
 impl Writes {
     pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
@@ -90,43 +97,83 @@ impl Writes {
                 path: path.to_path_buf(),
                 source,
             })?;
-        self.0.push((path.to_path_buf(), pem, FileKind::Secret));
+        self.new.push((path.to_path_buf(), pem, FileKind::Secret));
         Ok(())
     }
 
     pub(crate) fn file(&mut self, path: &Path, text: String, kind: FileKind) {
-        self.0.push((path.to_path_buf(), KeyPem::new(text), kind));
+        self.new.push((path.to_path_buf(), KeyPem::new(text), kind));
     }
 
-    /// Writes every file (never over an existing file) as one change of the locked tree:
-    /// the journal first (so that a process killed half-way is rolled back by the next
-    /// run), then every file in one durability pass (all contents written, made durable at
+    /// `text` as `path`, which exists and is replaced.
+    pub(crate) fn replace(&mut self, path: &Path, text: String, kind: FileKind) {
+        self.replacing
+            .push((path.to_path_buf(), KeyPem::new(text), kind));
+    }
+
+    /// The new files, in the order they were added (a tree made in memory).
+    pub(crate) fn into_new_files(self) -> Vec<(PathBuf, KeyPem, FileKind)> {
+        self.new
+    }
+
+    /// Writes every file as one change of the locked tree: backups of the files replaced and
+    /// the journal first (so that a process killed half-way is rolled back by the next run),
+    /// then every new file in one durability pass (all contents written, made durable at
     /// once, then put in place keys first, so that no certificate is ever on disk without its
-    /// key, and the names made durable), then the commit.
+    /// key, and the names made durable), then the replacements, then the commit.
     pub(crate) fn flush(self, lock: &TreeLock) -> Result<(), ClusterError> {
-        if self.0.is_empty() {
+        if self.new.is_empty() && self.replacing.is_empty() {
             return Ok(());
         }
-        let undo: Vec<Undo> = self
-            .0
+        let mut undo: Vec<Undo> = self
+            .new
             .iter()
             .map(|(p, _, _)| Undo::Remove(p.clone()))
             .collect();
+        let mut discard = Vec::new();
+        for (path, _, kind) in &self.replacing {
+            let copy = backup(path, *kind)?;
+            undo.push(Undo::Restore {
+                path: path.clone(),
+                backup: copy.clone(),
+            });
+            discard.push(Discard::Remove(copy));
+        }
         let journal = Journal::begin(lock, &undo)?;
         let (keys, others): (Vec<_>, Vec<_>) =
-            self.0.iter().partition(|(path, _, _)| is_key_file(path));
-        let files: Vec<FileWrite<'_>> = keys
-            .into_iter()
-            .chain(others)
-            .map(|(path, bytes, kind)| FileWrite {
-                path,
-                bytes: bytes.as_bytes(),
-                kind: *kind,
-            })
-            .collect();
-        write_atomic_all(&files, Overwrite::Refuse)?;
-        Ok(journal.commit()?)
+            self.new.iter().partition(|(path, _, _)| is_key_file(path));
+        write_atomic_all(
+            &file_writes(keys.into_iter().chain(others)),
+            Overwrite::Refuse,
+        )?;
+        if discard.is_empty() {
+            return Ok(journal.commit()?);
+        }
+        write_atomic_all(&file_writes(self.replacing.iter()), Overwrite::Replace)?;
+        Ok(journal.commit_discarding(&discard)?)
     }
+}
+
+fn file_writes<'a>(
+    files: impl Iterator<Item = &'a (PathBuf, KeyPem, FileKind)>,
+) -> Vec<FileWrite<'a>> {
+    files
+        .map(|(path, bytes, kind)| FileWrite {
+            path,
+            bytes: bytes.as_bytes(),
+            kind: *kind,
+        })
+        .collect()
+}
+
+/// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
+/// change dies half-way and disposes of it once the change is kept; returns the copy's path.
+pub(crate) fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".bak");
+    let copy = PathBuf::from(name);
+    write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
+    Ok(copy)
 }
 
 /// Whether a file of the tree is a private key (`*.key`).
@@ -274,18 +321,38 @@ pub(crate) fn first_certificate(
 }
 
 /// The first PEM block of `text` whose label ends with `label` (`CERTIFICATE`, or
-/// `PRIVATE KEY` for any kind of private key), as its own PEM text.
+/// `PRIVATE KEY` for any kind of private key), as its own PEM text. `None` when there is none
+/// or `text` is not PEM ([`kubepki_keys::pem_blocks`] splits it).
 pub(crate) fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let name = &after[..after.find("-----")?];
-        let end_marker = format!("-----END {name}-----");
-        let end = rest[start..].find(&end_marker)? + start + end_marker.len();
-        if name.ends_with(label) {
-            return Some(rest[start..end].to_owned());
-        }
-        rest = &rest[end..];
+    pem_blocks(text)
+        .ok()?
+        .into_iter()
+        .find(|block| block.label.ends_with(label))
+        .map(|block| pem_encode(&block.label, &block.der))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kubelet_s_pem_file_gives_its_certificate_and_its_key_by_label() {
+        let key = KeyPair::generate(kubepki_keys::KeyAlgorithm::EcdsaP256).expect("key");
+        let key_pem = key.to_pem(KeyFormat::Traditional).expect("pem");
+        let cert_pem = pem_encode("CERTIFICATE", b"not DER, not looked at");
+        let text = format!(
+            "Certificate:\n  text before\n{cert_pem}{}",
+            key_pem.as_str()
+        );
+        assert_eq!(
+            pem_blocks_labelled(&text, "CERTIFICATE").as_deref(),
+            Some(cert_pem.as_str())
+        );
+        let found = pem_blocks_labelled(&text, "PRIVATE KEY").expect("the EC key");
+        assert!(
+            found.starts_with("-----BEGIN EC PRIVATE KEY-----"),
+            "{found}"
+        );
+        assert_eq!(pem_blocks_labelled("no PEM here", "CERTIFICATE"), None);
     }
-    None
 }

@@ -1,7 +1,7 @@
 //! Generating many keys at once, in parallel.
 
-use kubepki_fs::parallel_map;
 use kubepki_keys::{KeyAlgorithm, KeyPair};
+use kubepki_parallel::parallel_map;
 
 use crate::ClusterError;
 

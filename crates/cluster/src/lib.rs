@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+mod build;
 mod bundle;
+mod ca_source;
 mod check;
 mod error;
 mod expiration;
@@ -13,14 +15,17 @@ mod ops;
 mod plan;
 mod recover;
 mod renewal;
+mod report;
 mod rotation;
+mod survey;
 mod tree;
 mod yaml;
 
-pub use bundle::{Bundle, BundleFile, generate, generate_with_ca_signer};
+pub use bundle::{Bundle, BundleFile, generate};
+pub use ca_source::{CaSigner, CaSource, ExternalCa, KeyUri, recorded_key_uri};
 pub use error::{ClusterError, Misfit};
 pub use expiration::{ExpirationEntry, ExpirationReport, check_expiration, due_for_renewal};
-pub use init::{Action, InitReport, ReportEntry, init, init_with_ca_signer};
+pub use init::init;
 pub use keygen::generate_keys;
 pub use kubeconfig::{
     ClusterEntry, ContextEntry, Kubeconfig, NamedCluster, NamedContext, NamedUser, UserEntry,
@@ -34,6 +39,7 @@ pub use ops::{
 pub use plan::{GroupsCompat, InitOptions, parse_san};
 pub use recover::{KUBELET_CONF, RecoverOptions, recover};
 pub use renewal::renewal_time;
+pub use report::{Action, InitReport, ReportEntry};
 pub use rotation::{
     CaPhase, CaStatus, DEFAULT_TOKEN_LIFETIME, FileChange, FileTrust, FlagChange, Phase,
     PhaseReport, RestartPlan, RestartStep, RotateOptions, RotatedCa, RotationStatus, TokenKey,

@@ -10,9 +10,14 @@ use kubepki_fs::{
     write_atomic_all,
 };
 use kubepki_keys::{KeyAlgorithm, KeyFormat, KeyPair};
-use kubepki_profile::{BACKDATE, ClusterParams, Profile, SanPolicy, SubjectPolicy, Usage, builtin};
+use kubepki_profile::{
+    BACKDATE, ClusterParams, DEFAULT_CERT_VALIDITY, Profile, SanPolicy, SubjectPolicy, Usage,
+    builtin,
+};
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions};
 
+// Where the rotation phases have always found it.
+pub(crate) use crate::files::backup;
 use crate::files::{
     LOCK_WAIT, ensure_dir, load_cert, lock_tree, pending_csr, read, read_kubeconfig,
 };
@@ -22,10 +27,6 @@ use crate::plan::{Plan, required_sans, subject_of};
 use crate::tree::{CaName, LEAVES, crt, key};
 use crate::{ClusterError, InitOptions};
 use base64ct::{Base64, Encoding};
-
-const DAY: u64 = 86_400;
-/// kubeadm's leaf validity.
-const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
 
 /// The kubeconfig files `certs renew` handles (kubelet.conf's certificate rotates itself).
 pub const RENEWABLE_KUBECONFIGS: &[&str] = &[
@@ -241,7 +242,7 @@ pub(crate) fn reissue_for_key(
             }
         }
     }
-    let profile = same_as(&info, options.validity.unwrap_or(LEAF_VALIDITY));
+    let profile = same_as(&info, options.validity.unwrap_or(DEFAULT_CERT_VALIDITY));
     let issued = ca
         .issue_for_key(
             key.public_key(),
@@ -260,17 +261,6 @@ pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<kubepki_keys::KeyPem
             path: path.to_path_buf(),
             source,
         })
-}
-
-/// Keeps a complete copy of `path` as `path.bak` for the journal, which restores it if the
-/// renewal dies half-way and disposes of it (see [`disposal`]) once the renewal is kept;
-/// returns the copy's path.
-pub(crate) fn backup(path: &Path, kind: FileKind) -> Result<PathBuf, ClusterError> {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".bak");
-    let copy = PathBuf::from(name);
-    write_atomic(&copy, &read(path)?, kind, Overwrite::Replace)?;
-    Ok(copy)
 }
 
 /// Where an old file of the tree goes under `--keep-old DIR`: `DIR/<now, RFC 3339 without

@@ -7,10 +7,14 @@ use std::time::Duration;
 
 use kubepki_csr::{San, Subject};
 use kubepki_keys::KeyAlgorithm;
-use kubepki_profile::{ClusterParams, KubeletClientGroup, Profile, builtin};
+use kubepki_profile::{
+    ClusterParams, DEFAULT_BIND_PORT, DEFAULT_CLUSTER_NAME, DEFAULT_DNS_DOMAIN,
+    DEFAULT_SERVICE_CIDR, KubeletClientGroup, Profile, builtin, format_duration,
+};
 
 use crate::ClusterError;
-use crate::tree::{KUBECONFIGS, KubeconfigSpec, LEAVES};
+use crate::ca_source::CaSource;
+use crate::tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec};
 
 /// Which group names the admin and kubelet-client certificates carry.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -64,6 +68,9 @@ pub struct InitOptions {
     pub groups_compat: GroupsCompat,
     /// Threads generating keys; 0 means one per core.
     pub threads: usize,
+    /// Where the cluster CA's key is: `ca.key` (the default), a signer, or nowhere here
+    /// (external CA mode).
+    pub ca: CaSource,
 }
 
 impl InitOptions {
@@ -80,10 +87,10 @@ impl InitOptions {
             kubeconfig_dir: kubeconfig_dir.into(),
             node_name: node_name.to_owned(),
             advertise_address,
-            apiserver_bind_port: 6443,
-            service_cidr: "10.96.0.0/12".to_owned(),
-            dns_domain: "cluster.local".to_owned(),
-            cluster_name: "kubernetes".to_owned(),
+            apiserver_bind_port: DEFAULT_BIND_PORT,
+            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
+            dns_domain: DEFAULT_DNS_DOMAIN.to_owned(),
+            cluster_name: DEFAULT_CLUSTER_NAME.to_owned(),
             control_plane_endpoint: None,
             apiserver_cert_extra_sans: Vec::new(),
             etcd_server_cert_extra_sans: Vec::new(),
@@ -94,6 +101,7 @@ impl InitOptions {
             external_etcd: false,
             groups_compat: GroupsCompat::Current,
             threads: 0,
+            ca: CaSource::File,
         }
     }
 }
@@ -107,6 +115,7 @@ pub(crate) struct Plan {
     pub(crate) cert_validity: Option<Duration>,
     pub(crate) ca_validity: Option<Duration>,
     pub(crate) groups_compat: GroupsCompat,
+    pub(crate) external_etcd: bool,
 }
 
 /// Parses a SAN given on the command line: an IP address, else a DNS name.
@@ -229,6 +238,7 @@ impl Plan {
             cert_validity: options.cert_validity,
             ca_validity: options.ca_validity,
             groups_compat: options.groups_compat,
+            external_etcd: options.external_etcd,
         };
         // Every profile is built once up front, so a bad CIDR or node name stops before
         // anything is written.
@@ -266,6 +276,35 @@ impl Plan {
             &self.local_server
         } else {
             &self.server
+        }
+    }
+
+    /// The CAs of the tree: the etcd CA only with a local etcd.
+    pub(crate) fn cas(&self) -> impl Iterator<Item = CaName> + use<> {
+        let external_etcd = self.external_etcd;
+        CaName::ALL
+            .into_iter()
+            .filter(move |ca| !(*ca == CaName::EtcdCa && external_etcd))
+    }
+
+    /// The leaves of the tree: the etcd ones only with a local etcd.
+    pub(crate) fn leaves(&self) -> impl Iterator<Item = &'static LeafSpec> + use<> {
+        let external_etcd = self.external_etcd;
+        LEAVES.iter().filter(move |l| !(l.etcd && external_etcd))
+    }
+
+    /// What the options ask for that kubeadm warns about. kubeadm's validation warning, word
+    /// for word; kubeadm then issues as asked, kubepki clamps each certificate to its CA's
+    /// NotAfter (a certificate that outlives its CA fails verification from that day on).
+    pub(crate) fn warnings(&self) -> Vec<String> {
+        match (self.cert_validity, self.ca_validity) {
+            (Some(leaf), Some(ca)) if leaf > ca => vec![format!(
+                "certificateValidityPeriod: the value {} is more than the caCertificateValidityPeriod: {}; \
+                 each certificate is clamped to its CA's NotAfter",
+                format_duration(leaf),
+                format_duration(ca)
+            )],
+            _ => Vec::new(),
         }
     }
 

@@ -34,14 +34,6 @@ impl CaName {
             CaName::FrontProxyCa => "front-proxy-ca",
         }
     }
-
-    pub(crate) fn index(self) -> usize {
-        match self {
-            CaName::Ca => 0,
-            CaName::EtcdCa => 1,
-            CaName::FrontProxyCa => 2,
-        }
-    }
 }
 
 /// A leaf certificate of the tree, stored as `<base>.crt` and `<base>.key`.

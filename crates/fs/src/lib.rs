@@ -6,10 +6,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-mod parallel;
 mod tree;
-
-pub use parallel::parallel_map;
 pub use tree::{Discard, JOURNAL_FILE, Journal, LOCK_FILE, Recovered, TreeLock, Undo, recover};
 
 /// What a file holds, which decides its mode.
@@ -284,7 +281,7 @@ impl<'a> Durability<'a> {
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let results = parallel_map(staged, 8, |(_, s)| s.file.sync_all());
+            let results = kubepki_parallel::parallel_map(staged, 8, |(_, s)| s.file.sync_all());
             for (result, (_, s)) in results.into_iter().zip(staged) {
                 result.map_err(io("sync", &s.tmp))?;
             }

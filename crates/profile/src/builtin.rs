@@ -7,11 +7,11 @@ use kubepki_csr::{NODE_USER_PREFIX, San, SanKind, check_node_name};
 
 use crate::{CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage};
 
-const DAY: u64 = 86_400;
-/// kubeadm's leaf validity: 365 days.
-const LEAF_VALIDITY: Duration = Duration::from_secs(365 * DAY);
-/// kubeadm's CA validity: 10 years.
-const CA_VALIDITY: Duration = Duration::from_secs(3_650 * DAY);
+use crate::kubeadm_defaults::{
+    DEFAULT_CA_VALIDITY as CA_VALIDITY, DEFAULT_CERT_VALIDITY as LEAF_VALIDITY, DEFAULT_DNS_DOMAIN,
+    DEFAULT_SERVICE_CIDR,
+};
+
 /// How far NotBefore is set before the signing time (5 minutes), as kubeadm and the
 /// Kubernetes signer do: the one definition, used by every built-in profile, the profile
 /// file's default, renewal and the API's signing controller.
@@ -100,8 +100,8 @@ impl Default for ClusterParams {
         ClusterParams {
             node_name: None,
             advertise_address: None,
-            service_cidr: "10.96.0.0/12".to_owned(),
-            dns_domain: "cluster.local".to_owned(),
+            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
+            dns_domain: DEFAULT_DNS_DOMAIN.to_owned(),
             apiserver_extra_sans: Vec::new(),
             etcd_extra_sans: Vec::new(),
             etcd_peer_extra_sans: Vec::new(),

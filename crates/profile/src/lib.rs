@@ -5,6 +5,7 @@ mod builtin;
 mod duration;
 mod error;
 mod file;
+mod kubeadm_defaults;
 mod profile;
 mod usage;
 
@@ -15,6 +16,10 @@ pub use builtin::{
 pub use duration::{format_duration, parse_duration};
 pub use error::ProfileError;
 pub use file::{MAX_PROFILE_FILE_BYTES, ProfileSet};
+pub use kubeadm_defaults::{
+    DEFAULT_BIND_PORT, DEFAULT_CA_VALIDITY, DEFAULT_CA_VALIDITY_TEXT, DEFAULT_CERT_VALIDITY,
+    DEFAULT_CERT_VALIDITY_TEXT, DEFAULT_CLUSTER_NAME, DEFAULT_DNS_DOMAIN, DEFAULT_SERVICE_CIDR,
+};
 pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
     SanPolicy, SubjectPolicy,

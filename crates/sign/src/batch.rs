@@ -3,7 +3,7 @@
 use std::num::NonZeroUsize;
 
 use kubepki_csr::Csr;
-use kubepki_fs::parallel_map;
+use kubepki_parallel::parallel_map;
 use kubepki_profile::Profile;
 
 use crate::{Ca, IssueOptions, IssuedCert, SignError};

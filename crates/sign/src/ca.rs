@@ -25,6 +25,17 @@ use crate::certificate::{CertificateInfo, certificates_from_bytes, parse_certifi
 use crate::serial::random_serial;
 use crate::tbs::{CertificateFields, sign_certificate};
 
+/// A CA's certificate bundle split: its own certificate (checked to parse) and the chain
+/// above it, nearest first.
+fn split_bundle(bundle: &[u8]) -> Result<(Vec<u8>, Vec<Vec<u8>>), SignError> {
+    let mut certificates = certificates_from_bytes(bundle)?.into_iter();
+    let own = certificates
+        .next()
+        .ok_or_else(|| SignError::MalformedCertificate("no CERTIFICATE PEM block".to_owned()))?;
+    parse_certificate(&own)?;
+    Ok((own, certificates.collect()))
+}
+
 /// When and for how long to issue. The library never reads the clock: `now` is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IssueOptions {
@@ -432,6 +443,18 @@ impl Ca {
         }
     }
 
+    /// Loads a CA from a certificate bundle (PEM, or one DER certificate) and its signer: the
+    /// bundle's first certificate is the CA's, the others are the chain above it, nearest
+    /// first. Checked as [`Ca::from_der`] checks.
+    ///
+    /// # Errors
+    /// [`SignError::MalformedCertificate`] when the bundle does not read or holds no
+    /// certificate; as [`Ca::from_der`].
+    pub fn from_bundle(bundle: &[u8], signer: Box<dyn Signer>) -> Result<Ca, SignError> {
+        let (own, chain) = split_bundle(bundle)?;
+        Ca::from_der(&own, signer, chain)
+    }
+
     /// Loads a CA from its DER certificate and its signer, checking that the certificate is
     /// a CA (basicConstraints cA, keyCertSign if KeyUsage is present; a version 1 self-signed
     /// certificate, as old `openssl x509 -req -signkey` made, is accepted as a root) and that
@@ -509,14 +532,9 @@ impl Ca {
         key_pem: &[u8],
         passphrase: Option<&[u8]>,
     ) -> Result<Ca, SignError> {
-        let mut certs = certificates_from_bytes(cert_pem)?;
-        if certs.is_empty() {
-            return Err(SignError::MalformedCertificate("no certificate".to_owned()));
-        }
-        let cert = certs.remove(0);
-        parse_certificate(&cert)?;
+        let (own, chain) = split_bundle(cert_pem)?;
         let key = KeyPair::from_bytes(key_pem, passphrase)?;
-        Ca::from_der(&cert, Box::new(key), certs)
+        Ca::from_der(&own, Box::new(key), chain)
     }
 
     /// The CA certificate's DER.

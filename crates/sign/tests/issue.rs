@@ -302,6 +302,45 @@ fn intermediate_chain_and_path_length() {
 }
 
 #[test]
+fn a_ca_from_a_bundle_is_its_first_certificate_with_the_rest_as_chain() {
+    let root = root(KeyAlgorithm::EcdsaP256, 3650 * DAY);
+    let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
+    let key_pem = key.to_pem(kubepki_keys::KeyFormat::Pkcs8).unwrap();
+    let intermediate = root
+        .issue_intermediate(
+            Box::new(key),
+            &Subject::parse("/CN=kubernetes-intermediate").unwrap(),
+            &ca_profile("intermediate", "kubernetes-intermediate"),
+            &IssueOptions::at(t0()),
+        )
+        .unwrap();
+    let bundle = format!(
+        "{}{}",
+        intermediate.certificate_pem(),
+        root.certificate_pem()
+    );
+    let signer = Box::new(KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap());
+    let err = Ca::from_bundle(bundle.as_bytes(), signer).unwrap_err();
+    assert!(matches!(err, SignError::KeyMismatch { .. }), "{err}");
+
+    let same_key = KeyPair::from_bytes(key_pem.as_bytes(), None).unwrap();
+    let loaded = Ca::from_bundle(bundle.as_bytes(), Box::new(same_key)).unwrap();
+    assert_eq!(loaded.certificate_der(), intermediate.certificate_der());
+    assert_eq!(loaded.chain_der(), [root.certificate_der().to_vec()]);
+
+    let key_only = KeyPair::generate(KeyAlgorithm::EcdsaP256)
+        .unwrap()
+        .to_pem(kubepki_keys::KeyFormat::Pkcs8)
+        .unwrap();
+    let signer = Box::new(KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap());
+    let err = Ca::from_bundle(key_only.as_bytes(), signer).unwrap_err();
+    assert!(
+        matches!(&err, SignError::WrongPemLabel { label } if label == "PRIVATE KEY"),
+        "{err}"
+    );
+}
+
+#[test]
 fn loading_a_ca_checks_key_and_ca_flag() {
     let ca = root(KeyAlgorithm::EcdsaP256, 3650 * DAY);
     let other = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();

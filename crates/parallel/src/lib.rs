@@ -1,5 +1,5 @@
-//! The tree's one worker pool: many independent jobs (files to write, keys to generate,
-//! certificates to issue) on a few threads, results in the order of the jobs.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
