@@ -6,6 +6,7 @@ mod duration;
 mod error;
 mod file;
 mod profile;
+mod signers;
 mod usage;
 
 pub use builtin::{
@@ -19,4 +20,5 @@ pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
     SanPolicy, SubjectPolicy,
 };
+pub use signers::SignerCa;
 pub use usage::{Usage, key_usage_and_eku, usages_from_cert_bits};
