@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{OnceLock, RwLock, RwLockReadGuard};
 
+use kubepki_test_support::skip_unless;
+
 /// `stage.sh` runs `cargo rustc`, which rewrites `libkubepki_ffi.a`: it takes this for writing,
 /// every test that links the library for reading.
 static LIB_LOCK: RwLock<()> = RwLock::new(());
@@ -29,20 +31,14 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
-/// Whether `tool` runs; when not, prints a loud SKIP (and panics under CI).
+/// Whether `tool` runs (`tool version_arg` succeeds); when not, test-support's
+/// [`skip_unless`] prints a loud SKIP (a failure under CI).
 fn have(tool: &str, version_arg: &str) -> bool {
     let found = Command::new(tool)
         .arg(version_arg)
         .output()
         .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{tool} not found, and CI is set"
-        );
-        eprintln!("SKIP: {tool} not found");
-    }
-    found
+    skip_unless(found, &format!("{tool} not found"))
 }
 
 /// Builds the static library once (cargo test does not build a staticlib-only crate for
@@ -223,16 +219,9 @@ fn committed_header_matches_the_sources() {
         .output()
         .ok()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    match found {
-        Some(v) if v.starts_with("cbindgen 0.29.") => {}
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "cbindgen 0.29 not found, and CI is set"
-            );
-            eprintln!("SKIP: cbindgen 0.29 not found");
-            return;
-        }
+    let found = found.is_some_and(|v| v.starts_with("cbindgen 0.29."));
+    if !skip_unless(found, "cbindgen 0.29 not found") {
+        return;
     }
     run(Command::new(root().join("ffi/gen-header.sh")).arg("--check"));
 }

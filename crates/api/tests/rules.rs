@@ -15,17 +15,6 @@ fn invalid_message(csr: &CertificateSigningRequest) -> String {
     }
 }
 
-fn client(name: &str) -> CertificateSigningRequest {
-    object(
-        name,
-        KUBE_APISERVER_CLIENT,
-        &["client auth"],
-        name,
-        &["dev"],
-        &[],
-    )
-}
-
 #[test]
 fn a_good_request_validates() {
     validate_create(&client("jane")).unwrap();

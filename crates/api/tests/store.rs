@@ -10,17 +10,6 @@ use std::thread;
 use common::*;
 use kubepki_api::*;
 
-fn client(name: &str) -> CertificateSigningRequest {
-    object(
-        name,
-        KUBE_APISERVER_CLIENT,
-        &["client auth"],
-        name,
-        &["dev"],
-        &[],
-    )
-}
-
 #[test]
 fn round_trip_and_delete() {
     let (_dir, store) = store();

@@ -2,12 +2,12 @@
 //! `--cluster-signing-*`, and custom signers from a profile file), and the
 //! [`SigningController`] they make.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use kubepki::Ca;
 use kubepki::api::{self, ApiError, Signers, SigningController};
-use kubepki::profile::{ProfileSet, parse_duration};
+use kubepki::profile::{ProfileSet, SignerCa, parse_duration};
 
 use crate::error::{CliError, CliResult};
 use crate::files::read_file;
@@ -62,74 +62,33 @@ fn load_ca(cert: &Option<PathBuf>, key: &Option<PathBuf>, what: &str) -> CliResu
     }
 }
 
-/// The `signers:` section of a profile file: the CA of each custom signer, by profile name.
-#[derive(Debug, Default, serde::Deserialize)]
-struct SignerCas {
-    #[serde(default)]
-    signers: std::collections::BTreeMap<String, SignerCaFiles>,
-}
-
-/// One custom signer's CA: a certificate file and a key file or `pkcs11:` URI, relative to
-/// the profile file; or `cluster_ca: true`, the explicit opt-in to the cluster-signing CA
-/// (which kube-apiserver trusts for client certificates).
-#[derive(Debug, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignerCaFiles {
-    cert_file: Option<PathBuf>,
-    key_file: Option<PathBuf>,
-    #[serde(default)]
-    cluster_ca: bool,
-}
-
-/// Where one custom signer's CA comes from.
-enum SignerCa {
+/// Where one custom signer's CA comes from, loaded.
+enum SignerCaLoaded {
     /// Its own CA.
     Own(Ca),
     /// The cluster-signing CA, by explicit opt-in.
     Cluster,
 }
 
-/// The custom signers' CAs named in the profile file at `path`.
-fn signer_cas(
-    path: &std::path::Path,
-    text: &str,
-    set: &ProfileSet,
-) -> CliResult<Vec<(String, SignerCa)>> {
-    let read = serde_saphyr::options! { with_snippet: false };
-    let named: SignerCas = serde_saphyr::from_str_with_options(text, read)
-        .map_err(|e| CliError(format!("{}: signers: {e}", path.display())))?;
-    let base = path.parent().unwrap_or(std::path::Path::new("."));
+/// The custom signers' CAs that the profile file at `path` names in its `signers:` section
+/// (read by kubepki-profile), loaded: key paths relative to the file, or `pkcs11:` URIs.
+fn signer_cas(path: &Path, set: &ProfileSet) -> CliResult<Vec<(String, SignerCaLoaded)>> {
+    let base = path.parent().unwrap_or(Path::new("."));
     let mut cas = Vec::new();
-    for (name, files) in named.signers {
-        if set.get(&name).is_err() {
-            return Err(CliError(format!(
-                "{}: signers: {name:?} is not a profile of the file",
-                path.display()
-            )));
-        }
-        let ca = match (files.cert_file, files.key_file, files.cluster_ca) {
-            (None, None, true) => SignerCa::Cluster,
-            (Some(cert), Some(key), false) => {
-                let key = if key.to_string_lossy().starts_with("pkcs11:") {
-                    key
-                } else {
-                    base.join(key)
-                };
-                SignerCa::Own(crate::hsm::load_ca_from(
-                    &base.join(cert),
-                    &key,
-                    None,
-                    kubepki::pkcs11::UriOrigin::File,
-                )?)
-            }
-            _ => {
-                return Err(CliError(format!(
-                    "{}: signers: {name:?}: give cert_file and key_file, or cluster_ca: true (not both)",
-                    path.display()
-                )));
-            }
+    for (name, ca) in set.signers() {
+        let ca = match ca.relative_to(base) {
+            SignerCa::Own {
+                cert_file,
+                key_file,
+            } => SignerCaLoaded::Own(crate::hsm::load_ca_from(
+                &cert_file,
+                &key_file,
+                None,
+                kubepki::pkcs11::UriOrigin::File,
+            )?),
+            SignerCa::ClusterCa => SignerCaLoaded::Cluster,
         };
-        cas.push((name, ca));
+        cas.push((name.to_owned(), ca));
     }
     Ok(cas)
 }
@@ -146,7 +105,7 @@ pub(crate) fn build_controller(args: &SigningArgs) -> CliResult<SigningControlle
         let set = ProfileSet::from_yaml(&text)
             .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
         signers = signers.with_profile_set(&args.signer_domain, &set);
-        custom_cas = signer_cas(path, &text, &set)?;
+        custom_cas = signer_cas(path, &set)?;
     }
     let cluster_ca = load_ca(
         &args.cluster_signing_cert_file,
@@ -157,13 +116,13 @@ pub(crate) fn build_controller(args: &SigningArgs) -> CliResult<SigningControlle
     for (name, ca) in custom_cas {
         let signer = format!("{}/{name}", args.signer_domain);
         match ca {
-            SignerCa::Own(ca) => own_cas.push((signer, ca)),
-            SignerCa::Cluster if cluster_ca.is_none() => {
+            SignerCaLoaded::Own(ca) => own_cas.push((signer, ca)),
+            SignerCaLoaded::Cluster if cluster_ca.is_none() => {
                 return Err(CliError(format!(
                     "signers: {name}: cluster_ca: true, but no --cluster-signing-cert-file and --cluster-signing-key-file"
                 )));
             }
-            SignerCa::Cluster => signers = signers.with_cluster_ca(&signer),
+            SignerCaLoaded::Cluster => signers = signers.with_cluster_ca(&signer),
         }
     }
     let duration = parse_duration(&args.cluster_signing_duration)?;

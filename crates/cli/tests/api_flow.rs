@@ -10,19 +10,10 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 mod common;
-use common::{kubepki, ok, openssl_available};
+use common::{fails, kubepki, ok, openssl_available};
 
 use kubepki::api::Base64Bytes;
 use kubepki::sign::{CertificateInfo, certificates_from_bytes};
-
-fn fails(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 /// A CA, a user key and CSR, in a fresh folder.
 fn setup(dir: &Path, user: &str, orgs: &[&str], sans: &[&str]) {

@@ -6,16 +6,7 @@ use std::path::Path;
 use std::process::Output;
 
 mod common;
-use common::{kubepki, ok};
-
-fn fails(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use common::{fails, kubepki, ok, usage_error};
 
 /// A CA (ca.crt, ca.key) and a client CSR (jane.csr) in `dir`.
 fn ca_and_csr(dir: &Path) {
@@ -310,14 +301,14 @@ fn a_flag_of_the_other_controller_mode_is_refused_and_old_invocations_still_run(
         [head, &signing[..], tail].concat()
     };
     assert_eq!(
-        fails(kubepki(
+        usage_error(kubepki(
             dir,
             &with(&["controller", "embedded"], &["--once", "--leader-elect"])
         )),
         "error: --leader-elect is a flag of `kubepki controller cluster`, not of `kubepki controller embedded` (the embedded store's controller; give --kubeconfig FILE or --in-cluster for a cluster); see `kubepki controller embedded --help`\n"
     );
     assert_eq!(
-        fails(kubepki(
+        usage_error(kubepki(
             dir,
             &with(
                 &["controller", "cluster", "--kubeconfig", "k.conf"],
@@ -327,7 +318,7 @@ fn a_flag_of_the_other_controller_mode_is_refused_and_old_invocations_still_run(
         "error: --store is a flag of `kubepki controller embedded`, not of `kubepki controller cluster` (a real cluster's controller); see `kubepki controller cluster --help`\n"
     );
     // Without a mode word: --kubeconfig chooses the cluster, and --once is refused there.
-    let stderr = fails(kubepki(
+    let stderr = usage_error(kubepki(
         dir,
         &with(&["controller", "--kubeconfig", "k.conf"], &["--once"]),
     ));
@@ -336,7 +327,7 @@ fn a_flag_of_the_other_controller_mode_is_refused_and_old_invocations_still_run(
         "{stderr}"
     );
     // The cluster mode needs its cluster.
-    let stderr = fails(kubepki(dir, &with(&["controller", "cluster"], &[])));
+    let stderr = usage_error(kubepki(dir, &with(&["controller", "cluster"], &[])));
     assert!(stderr.contains("--kubeconfig <FILE>"), "{stderr}");
     // And the embedded store's old invocation runs as it did.
     ok(kubepki(dir, &with(&["controller"], &["--once"])));

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 mod common;
-use common::{ok, openssl_available, tool_available};
+use common::{fails, ok, openssl_available, tool_available};
 
 const MODULE: &str = kubepki_test_support::SOFTHSM2_MODULE;
 const PIN: &str = kubepki_test_support::SOFTHSM2_PIN;
@@ -133,25 +133,6 @@ impl Token {
             ],
         )
     }
-}
-
-/// stderr of a failed run: exit code 1 and one `error: ...` line.
-fn fails(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    // Warnings (a CA key file readable by others, say) may come first.
-    let errors: Vec<&str> = stderr
-        .lines()
-        .filter(|l| !l.starts_with("warning: "))
-        .collect();
-    assert_eq!(errors.len(), 1, "one error line: {stderr}");
-    assert!(errors[0].starts_with("error: "), "{stderr}");
-    stderr
 }
 
 /// The `Private Key Object` block `pkcs11-tool --list-objects` prints for `label`.

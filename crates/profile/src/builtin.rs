@@ -1,21 +1,19 @@
 //! The built-in profiles: kubeadm's certificates, and generic server, client, peer and CA.
+//! [`builtin`] names them; `params` holds what they need to know about the cluster, `shapes`
+//! the leaf, client, server and CA shapes they are made from, `from_params` the ones whose
+//! names and SANs come from the cluster.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
+mod from_params;
+mod params;
+mod shapes;
 
-use kubepki_csr::{NODE_USER_PREFIX, San, SanKind, check_node_name};
+use kubepki_csr::{San, SanKind, check_node_name};
 
-use crate::{CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage};
-
-use crate::kubeadm_defaults::{
-    DEFAULT_CA_VALIDITY as CA_VALIDITY, DEFAULT_CERT_VALIDITY as LEAF_VALIDITY, DEFAULT_DNS_DOMAIN,
-    DEFAULT_SERVICE_CIDR,
-};
-
-/// How far NotBefore is set before the signing time (5 minutes), as kubeadm and the
-/// Kubernetes signer do: the one definition, used by every built-in profile, the profile
-/// file's default, renewal and the API's signing controller.
-pub const BACKDATE: Duration = Duration::from_secs(5 * 60);
+use crate::{NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage};
+use from_params::{apiserver, dns, etcd_member, kubelet_subject};
+pub use params::{ClusterParams, KubeletClientGroup, first_service_ip};
+pub use shapes::{BACKDATE, ca_profile};
+use shapes::{fixed_client, leaf, server_sans};
 
 /// kubeadm's group for administrators, bound to cluster-admin (kubeadm 1.29+).
 const CLUSTER_ADMINS: &str = "kubeadm:cluster-admins";
@@ -47,288 +45,6 @@ pub const BUILTIN_NAMES: &[&str] = &[
     "client",
     "peer",
 ];
-
-/// The group the API server's kubelet client certificate carries.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum KubeletClientGroup {
-    /// `kubeadm:cluster-admins`, as kubeadm 1.29 to 1.3x wrote it.
-    ClusterAdmins,
-    /// No group, as current kubeadm (checked at 1.37.2): the user
-    /// `kube-apiserver-kubelet-client` is bound to `system:kubelet-api-admin` by the
-    /// ClusterRoleBinding `kubeadm:apiserver-kubelet-client`.
-    #[default]
-    None,
-    /// `system:masters`, as kubeadm before 1.29.
-    Masters,
-}
-
-impl KubeletClientGroup {
-    fn organizations(self) -> Vec<String> {
-        match self {
-            KubeletClientGroup::ClusterAdmins => vec![CLUSTER_ADMINS.to_owned()],
-            KubeletClientGroup::None => Vec::new(),
-            KubeletClientGroup::Masters => vec![MASTERS.to_owned()],
-        }
-    }
-}
-
-/// What the built-in profiles need to know about the cluster (kubeadm's InitConfiguration).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClusterParams {
-    /// The control-plane node's name (`nodeRegistration.name`): a SAN of the API server and
-    /// etcd certificates, and the CN of etcd's.
-    pub node_name: Option<String>,
-    /// The node's advertise address (`localAPIEndpoint.advertiseAddress`).
-    pub advertise_address: Option<IpAddr>,
-    /// The service CIDR (`networking.serviceSubnet`), default `10.96.0.0/12`; for a
-    /// dual-stack list (`a,b`) the first is used, as kubeadm does.
-    pub service_cidr: String,
-    /// The cluster DNS domain (`networking.dnsDomain`), default `cluster.local`.
-    pub dns_domain: String,
-    /// Extra SANs of the API server certificate (`apiServer.certSANs`).
-    pub apiserver_extra_sans: Vec<San>,
-    /// Extra SANs of the etcd server certificate (`etcd.local.serverCertSANs`).
-    pub etcd_extra_sans: Vec<San>,
-    /// Extra SANs of the etcd peer certificate (`etcd.local.peerCertSANs`).
-    pub etcd_peer_extra_sans: Vec<San>,
-    /// The group of `apiserver-kubelet-client`.
-    pub kubelet_client_group: KubeletClientGroup,
-}
-
-impl Default for ClusterParams {
-    fn default() -> Self {
-        ClusterParams {
-            node_name: None,
-            advertise_address: None,
-            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
-            dns_domain: DEFAULT_DNS_DOMAIN.to_owned(),
-            apiserver_extra_sans: Vec::new(),
-            etcd_extra_sans: Vec::new(),
-            etcd_peer_extra_sans: Vec::new(),
-            kubelet_client_group: KubeletClientGroup::default(),
-        }
-    }
-}
-
-/// The first address of a service CIDR (network address + 1): the ClusterIP of the
-/// `kubernetes` service, e.g. `10.96.0.1` for `10.96.0.0/12`, `fd00:10:96::1` for
-/// `fd00:10:96::/112`. Of a comma-separated dual-stack list the first CIDR is used.
-///
-/// # Errors
-/// [`ProfileError::InvalidCidr`] naming the CIDR when it does not parse or has no room for a
-/// first address (`/32`, `/128`).
-pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
-    let invalid = |reason: &str| ProfileError::InvalidCidr {
-        cidr: cidr.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let first = cidr.split(',').next().unwrap_or_default().trim();
-    let (addr, prefix) = first
-        .split_once('/')
-        .ok_or_else(|| invalid("no prefix length (expected ADDRESS/BITS)"))?;
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| invalid("not an IPv4 or IPv6 address"))?;
-    let prefix: u32 = prefix
-        .parse()
-        .map_err(|_| invalid("the prefix length is not a number"))?;
-    let no_room = || invalid("the network has no room for a first address");
-    match addr {
-        IpAddr::V4(v4) => {
-            if prefix > 32 {
-                return Err(invalid("the prefix length is over 32"));
-            }
-            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
-            let network = u32::from(v4) & mask;
-            let ip = network.checked_add(1).ok_or_else(no_room)?;
-            if ip & mask != network {
-                return Err(no_room());
-            }
-            Ok(IpAddr::V4(Ipv4Addr::from(ip)))
-        }
-        IpAddr::V6(v6) => {
-            if prefix > 128 {
-                return Err(invalid("the prefix length is over 128"));
-            }
-            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-            let network = u128::from(v6) & mask;
-            let ip = network.checked_add(1).ok_or_else(no_room)?;
-            if ip & mask != network {
-                return Err(no_room());
-            }
-            Ok(IpAddr::V6(Ipv6Addr::from(ip)))
-        }
-    }
-}
-
-fn leaf_usages(extended: &[Usage]) -> Vec<Usage> {
-    let mut usages = vec![Usage::DigitalSignature, Usage::KeyEncipherment];
-    usages.extend_from_slice(extended);
-    usages
-}
-
-fn exact_subject(common_name: &str, organizations: Vec<String>) -> SubjectPolicy {
-    SubjectPolicy {
-        common_name: Some(NameRule::Exact(common_name.to_owned())),
-        organizations: Some(organizations),
-        ..SubjectPolicy::default()
-    }
-}
-
-fn leaf(
-    name: &str,
-    description: &str,
-    usages: &[Usage],
-    subject: SubjectPolicy,
-    sans: SanPolicy,
-) -> Profile {
-    Profile {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        usages: leaf_usages(usages),
-        ca: None,
-        default_validity: LEAF_VALIDITY,
-        max_validity: LEAF_VALIDITY,
-        backdate: BACKDATE,
-        subject,
-        sans,
-    }
-}
-
-/// A client certificate with a fixed CN and O values and no SANs.
-fn fixed_client(
-    name: &str,
-    description: &str,
-    common_name: &str,
-    organizations: Vec<String>,
-) -> Profile {
-    leaf(
-        name,
-        description,
-        &[Usage::ClientAuth],
-        exact_subject(common_name, organizations),
-        SanPolicy::default(),
-    )
-}
-
-/// SANs for a server certificate: requested DNS names and IPs kept, at least one needed.
-fn server_sans(extra: Vec<San>) -> SanPolicy {
-    SanPolicy {
-        allowed: vec![SanKind::Dns, SanKind::Ip],
-        required: Vec::new(),
-        require_any_san: true,
-        keep_requested: true,
-        extra,
-        ..SanPolicy::default()
-    }
-}
-
-/// A CA profile for any common name, as kubeadm makes its CAs: KeyUsage digitalSignature,
-/// keyEncipherment and keyCertSign, no EKU, no path length, 10 years, the CN as a DNS SAN
-/// (when it is a valid DNS name). The subject must be exactly `CN=common_name`.
-pub fn ca_profile(name: &str, common_name: &str) -> Profile {
-    Profile {
-        name: name.to_owned(),
-        description: format!("certificate authority {common_name}"),
-        usages: vec![
-            Usage::DigitalSignature,
-            Usage::KeyEncipherment,
-            Usage::CertSign,
-        ],
-        ca: Some(CaConstraint { path_len: None }),
-        default_validity: CA_VALIDITY,
-        max_validity: CA_VALIDITY,
-        backdate: BACKDATE,
-        subject: exact_subject(common_name, Vec::new()),
-        sans: SanPolicy {
-            extra: San::dns(common_name).into_iter().collect(),
-            ..SanPolicy::default()
-        },
-    }
-}
-
-fn node_name<'a>(profile: &str, params: &'a ClusterParams) -> Result<&'a str, ProfileError> {
-    params
-        .node_name
-        .as_deref()
-        .ok_or_else(|| ProfileError::MissingParameter {
-            profile: profile.to_owned(),
-            parameter: "node name",
-        })
-}
-
-fn dns(profile: &str, parameter: &'static str, name: &str) -> Result<San, ProfileError> {
-    San::dns(name).map_err(|e| ProfileError::InvalidParameter {
-        profile: profile.to_owned(),
-        parameter,
-        reason: e.to_string(),
-    })
-}
-
-fn apiserver(params: &ClusterParams) -> Result<Profile, ProfileError> {
-    let name = "apiserver";
-    let mut extra = Vec::new();
-    if let Some(node) = &params.node_name {
-        extra.push(dns(name, "node name", node)?);
-    }
-    for svc in ["kubernetes", "kubernetes.default", "kubernetes.default.svc"] {
-        extra.push(San::Dns(svc.to_owned()));
-    }
-    extra.push(dns(
-        name,
-        "DNS domain",
-        &format!("kubernetes.default.svc.{}", params.dns_domain),
-    )?);
-    extra.push(San::Ip(first_service_ip(&params.service_cidr)?));
-    if let Some(ip) = params.advertise_address {
-        extra.push(San::Ip(ip));
-    }
-    extra.extend(params.apiserver_extra_sans.iter().cloned());
-    Ok(leaf(
-        name,
-        "serving certificate of the Kubernetes API server",
-        &[Usage::ServerAuth],
-        exact_subject("kube-apiserver", Vec::new()),
-        server_sans(extra),
-    ))
-}
-
-fn etcd_member(
-    name: &str,
-    description: &str,
-    params: &ClusterParams,
-    extra_sans: &[San],
-) -> Result<Profile, ProfileError> {
-    let node = node_name(name, params)?;
-    let mut extra = vec![
-        dns(name, "node name", node)?,
-        San::Dns("localhost".to_owned()),
-    ];
-    if let Some(ip) = params.advertise_address {
-        extra.push(San::Ip(ip));
-    }
-    extra.push(San::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)));
-    extra.push(San::Ip(IpAddr::V6(Ipv6Addr::LOCALHOST)));
-    extra.extend(extra_sans.iter().cloned());
-    Ok(leaf(
-        name,
-        description,
-        &[Usage::ServerAuth, Usage::ClientAuth],
-        exact_subject(node, Vec::new()),
-        server_sans(extra),
-    ))
-}
-
-fn kubelet_subject(params: &ClusterParams) -> SubjectPolicy {
-    SubjectPolicy {
-        common_name: Some(match &params.node_name {
-            Some(node) => NameRule::Exact(format!("{NODE_USER_PREFIX}{node}")),
-            None => NameRule::Prefix(NODE_USER_PREFIX.to_owned()),
-        }),
-        organizations: Some(vec![NODES.to_owned()]),
-        ..SubjectPolicy::default()
-    }
-}
 
 /// A built-in profile. kubeadm's certificates take the node name, addresses and networks from
 /// `params`; `server`, `client`, `peer` are generic.
@@ -483,7 +199,9 @@ mod tests {
     use flagset::FlagSet;
     use x509_cert::ext::pkix::KeyUsages;
 
+    use super::shapes::{CA_VALIDITY, LEAF_VALIDITY};
     use super::*;
+    use crate::CaConstraint;
 
     fn san(text: &str) -> San {
         San::parse(text).unwrap()
@@ -495,45 +213,6 @@ mod tests {
 
     fn leaf_bits() -> FlagSet<KeyUsages> {
         KeyUsages::DigitalSignature | KeyUsages::KeyEncipherment
-    }
-
-    #[test]
-    fn first_service_ips() {
-        assert_eq!(
-            first_service_ip("10.96.0.0/12").unwrap().to_string(),
-            "10.96.0.1"
-        );
-        assert_eq!(
-            first_service_ip("10.100.3.7/16").unwrap().to_string(),
-            "10.100.0.1"
-        );
-        assert_eq!(
-            first_service_ip("fd00:10:96::/112").unwrap().to_string(),
-            "fd00:10:96::1"
-        );
-        assert_eq!(
-            first_service_ip("10.96.0.0/12,fd00:10:96::/112")
-                .unwrap()
-                .to_string(),
-            "10.96.0.1"
-        );
-        assert_eq!(
-            first_service_ip("10.0.0.0/31").unwrap().to_string(),
-            "10.0.0.1"
-        );
-        for bad in [
-            "10.96.0.0",
-            "10.96.0.0/33",
-            "x/12",
-            "10.0.0.1/32",
-            "::1/128",
-            "::/x",
-        ] {
-            assert!(
-                matches!(first_service_ip(bad), Err(ProfileError::InvalidCidr { cidr, .. }) if cidr == bad),
-                "{bad}"
-            );
-        }
     }
 
     #[test]

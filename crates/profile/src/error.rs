@@ -35,6 +35,15 @@ pub enum ProfileError {
         /// What is wrong with it.
         reason: String,
     },
+    /// An entry of a profile file's `signers:` section that is not a profile of the file or
+    /// does not name one CA.
+    #[error("signers: {name:?}: {reason}")]
+    InvalidSigner {
+        /// The entry's name, a profile name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// A profile file that is not YAML of the expected shape.
     #[error("invalid profile file: {0}")]
     Yaml(String),

@@ -6,8 +6,10 @@ use std::time::Duration;
 use kubepki_csr::{San, SanKind};
 use serde_json::{Map, Value};
 
+use crate::signers::load_signers;
 use crate::{
-    CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage, parse_duration,
+    CaConstraint, NameRule, Profile, ProfileError, SanPolicy, SignerCa, SubjectPolicy, Usage,
+    parse_duration,
 };
 
 /// A set of named profiles, as loaded from a YAML file, with an optional default.
@@ -20,11 +22,14 @@ use crate::{
 ///     expiry: 8760h
 ///     subject: {forbidden_organizations: [system:masters]}
 ///     sans: {allowed: [DNS, email], keep_requested: true}
+/// signers:
+///   client: {cert_file: client-ca.crt, key_file: client-ca.key}
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ProfileSet {
     profiles: BTreeMap<String, Profile>,
     default: Option<String>,
+    signers: BTreeMap<String, SignerCa>,
 }
 
 /// A mapping whose keys are checked against the known fields, each error naming the profile
@@ -340,16 +345,19 @@ impl ProfileSet {
         ProfileSet::default()
     }
 
-    /// Loads profiles from YAML: `default` (optional, a profile name) and `profiles`, a
+    /// Loads profiles from YAML: `default` (optional, a profile name), `profiles`, a
     /// mapping from name to `usages`, `expiry`, `max_expiry`, `backdate`, `ca`, `subject`,
-    /// `sans`, `description`. Unknown fields are errors.
+    /// `sans`, `description`, and `signers` (optional), the CA of each custom signer by
+    /// profile name ([`SignerCa`]). Unknown fields are errors.
     ///
     /// # Errors
     /// [`ProfileError::Yaml`] for text that is not YAML, longer than
     /// [`MAX_PROFILE_FILE_BYTES`], nested more than 16 levels deep, with a repeated key, or
     /// with a top level of the wrong shape;
     /// [`ProfileError::InvalidField`] naming the profile and the field for everything else
-    /// (an unknown usage word or SAN kind, a bad duration, an unknown field, …).
+    /// (an unknown usage word or SAN kind, a bad duration, an unknown field, …);
+    /// [`ProfileError::InvalidSigner`] naming the entry of `signers` that is not a profile
+    /// of the file or not one CA.
     pub fn from_yaml(text: &str) -> Result<ProfileSet, ProfileError> {
         if text.len() > MAX_PROFILE_FILE_BYTES {
             return Err(ProfileError::Yaml(format!(
@@ -366,7 +374,6 @@ impl ProfileSet {
         };
         for key in top.keys() {
             match key.as_str() {
-                // `signers` names the CA of each custom signer; the controller reads it.
                 "default" | "profiles" | "signers" => {}
                 other => {
                     return Err(ProfileError::Yaml(format!(
@@ -387,6 +394,7 @@ impl ProfileSet {
             }
             set.insert(load_profile(name, value)?);
         }
+        set.signers = load_signers(top.get("signers"), profiles)?;
         match top.get("default") {
             None | Some(Value::Null) => {}
             Some(Value::String(default)) => {
@@ -434,6 +442,12 @@ impl ProfileSet {
     /// The names of the profiles, sorted.
     pub fn names(&self) -> Vec<&str> {
         self.profiles.keys().map(String::as_str).collect()
+    }
+
+    /// The `signers:` section: each profile that names a CA of its own (or opts in to the
+    /// cluster-signing CA), sorted by profile name.
+    pub fn signers(&self) -> impl Iterator<Item = (&str, &SignerCa)> {
+        self.signers.iter().map(|(name, ca)| (name.as_str(), ca))
     }
 }
 

@@ -7,6 +7,7 @@ mod error;
 mod file;
 mod kubeadm_defaults;
 mod profile;
+mod signers;
 mod usage;
 
 pub use builtin::{
@@ -24,4 +25,5 @@ pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
     SanPolicy, SubjectPolicy,
 };
+pub use signers::SignerCa;
 pub use usage::{Usage, key_usage_and_eku, usages_from_cert_bits};

@@ -49,6 +49,18 @@ pub(crate) fn object(
     CertificateSigningRequest::new(name, request_pem(cn, orgs, sans).as_bytes(), signer, usages)
 }
 
+/// A `kubernetes.io/kube-apiserver-client` request for the user `name` in group `dev`.
+pub(crate) fn client(name: &str) -> CertificateSigningRequest {
+    object(
+        name,
+        kubepki_api::KUBE_APISERVER_CLIENT,
+        &["client auth"],
+        name,
+        &["dev"],
+        &[],
+    )
+}
+
 pub(crate) fn admin() -> UserInfo {
     UserInfo {
         username: "kubernetes-admin".to_owned(),

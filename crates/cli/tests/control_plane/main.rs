@@ -27,56 +27,15 @@ mod kubelet;
 mod recover;
 mod rotate;
 mod rotate_live;
+mod setup;
 mod signer;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use harness::{Budget, ControlPlane, Ports, Tree, exclusive, fails, kubepki, ok, passed, peers};
-
-/// The node of every tree.
-const NODE: &str = "cp-1";
-
-/// Time for one whole test, waits included (a cold kube-apiserver takes 10-30 s here).
-const TEST_BUDGET: Duration = Duration::from_secs(600);
-
-/// `kubepki init` with the test's API server port and the control-plane endpoint on
-/// loopback; returns the tree.
-fn kubepki_init(dir: &Path, algorithm: &str, ports: Ports, advertise: &str) -> Tree {
-    let tree = Tree {
-        pki: dir.join("pki"),
-        confs: dir.to_path_buf(),
-    };
-    let (endpoint, port) = (
-        format!("127.0.0.1:{}", ports.apiserver),
-        ports.apiserver.to_string(),
-    );
-    ok(
-        "kubepki init",
-        kubepki(
-            dir,
-            &[
-                "init",
-                "--cert-dir",
-                "pki",
-                "--kubeconfig-dir",
-                ".",
-                "--node-name",
-                NODE,
-                "--advertise-address",
-                advertise,
-                "--apiserver-bind-port",
-                &port,
-                "--control-plane-endpoint",
-                &endpoint,
-                "--algorithm",
-                algorithm,
-            ],
-        ),
-    );
-    tree
-}
+use harness::{ControlPlane, exclusive, fails, kubepki, ok, passed};
+use setup::{NODE, TEST_BUDGET, boot, kubepki_init};
 
 /// The user and groups the API server sees for a kubectl (`kubectl auth whoami`).
 fn whoami(kubectl: &dyn Fn(&[&str]) -> Output) -> (String, Vec<String>) {
@@ -596,28 +555,6 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
         refused.contains("system:masters group is not allowed"),
         "{refused}"
     );
-}
-
-/// A started control plane on a `kubepki init` tree with `algorithm` in a new temporary
-/// directory, with kube-controller-manager's `--controllers` if given; `None` without the
-/// peers.
-fn boot(
-    algorithm: &str,
-    controllers: Option<&str>,
-    budget: Duration,
-) -> Option<(tempfile::TempDir, ControlPlane)> {
-    let bin = peers()?;
-    let dir = tempfile::tempdir().unwrap();
-    let ports = Ports::pick();
-    let tree = kubepki_init(dir.path(), algorithm, ports, "127.0.0.1");
-    let work = dir.path().join("run");
-    std::fs::create_dir(&work).unwrap();
-    let mut cp = ControlPlane::new(&bin, tree, ports, &work, NODE, Budget::of(budget));
-    if let Some(controllers) = controllers {
-        cp.controllers = controllers.to_owned();
-    }
-    cp.start();
-    Some((dir, cp))
 }
 
 /// A whole control plane on `kubepki init`'s tree with `algorithm`: boot, identities, the

@@ -1,26 +1,14 @@
-//! The `kubepki` binary against the real `openssl`: what we write, openssl reads and accepts;
-//! what openssl writes, we read and sign.
+//! Key, request and certificate files in the standard formats, both ways, with the real
+//! `openssl` as the peer: what kubepki writes, openssl reads and accepts; what openssl writes
+//! (PKCS#8, PKCS#1, SEC1, encrypted keys, CSRs, CAs), kubepki reads and signs.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests panic on the unexpected
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
 mod common;
-use common::{kubepki, ok, openssl, openssl_available};
-
-fn fails(output: Output) -> String {
-    assert!(
-        !output.status.success(),
-        "unexpected success: {}",
-        String::from_utf8_lossy(&output.stdout)
-    );
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
-    stderr
-}
+use common::{fails, kubepki, ok, openssl, openssl_available};
 
 fn workdir() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();

@@ -1,4 +1,6 @@
-//! Chains made by `openssl` at test time, each failure asserting the specific error.
+//! Chain validation (path building, validity, EKU, names, CA bits, path length, name
+//! constraints, signatures) over chains made by `openssl` at test time, each failure asserting
+//! the specific error.
 //! Validation times are taken from the certificates, so no test depends on today's date.
 
 // `&[root.clone()]` reads better in these tests than `std::slice::from_ref(&root)`

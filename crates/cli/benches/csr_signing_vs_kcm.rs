@@ -1,0 +1,277 @@
+//! CSRs signed per second and latency (creation to certificate, approval to certificate) of
+//! kube-controller-manager's csrsigning against two leader-elected `kubepki controller
+//! cluster` replicas, on one real control plane in one run. Run by
+//! `benches/scripts/csr-signing-vs-kcm.sh`; its figures are in BENCHMARKS.md.
+//!
+//! The control plane, the requests and the replicas are the control-plane tests' own
+//! (`crates/cli/tests/control_plane/`), included here so that the benchmark is not a test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The included test modules hold helpers that only the tests use.
+#![allow(dead_code)]
+
+#[path = "../tests/control_plane/cluster.rs"]
+mod cluster;
+#[path = "../tests/control_plane/signer/fixture.rs"]
+mod fixture;
+#[path = "../tests/control_plane/harness.rs"]
+mod harness;
+#[path = "../tests/control_plane/setup.rs"]
+mod setup;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufReader;
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use cluster::service_account_kubeconfig;
+use fixture::{Kind, Replica, Request, boot, certificate, lease_holder, openssl_csr, submit};
+use harness::{ControlPlane, exclusive};
+
+/// When each request was first seen, and when its certificate was.
+type Arrivals = BTreeMap<String, Arrival>;
+
+/// When one request was first seen, seen approved, and seen with its certificate.
+#[derive(Clone, Copy)]
+struct Arrival {
+    created: Instant,
+    approved: Option<Instant>,
+    issued: Option<Instant>,
+}
+
+/// What one signer achieved on one load.
+#[derive(Clone, Copy)]
+struct Figures {
+    /// Requests per second, first creation to last certificate.
+    rate: f64,
+    /// Creation to certificate, p50 and p99.
+    created: (Duration, Duration),
+    /// Approval to certificate (the signer's own share), p50 and p99.
+    approved: (Duration, Duration),
+}
+
+/// p50 and p99 by nearest rank.
+fn percentiles(mut latencies: Vec<Duration>) -> (Duration, Duration) {
+    latencies.sort();
+    let pick = |percent: usize| latencies[(latencies.len() * percent).div_ceil(100).max(1) - 1];
+    (pick(50), pick(99))
+}
+
+/// One watch of every CSR event, timestamped on arrival: when each request first appeared
+/// and when its certificate did.
+struct Watch {
+    child: std::process::Child,
+    seen: Arc<Mutex<Arrivals>>,
+}
+
+impl Watch {
+    fn start(cp: &ControlPlane) -> Self {
+        let mut child = cp
+            .command("kubectl")
+            .args([
+                "--kubeconfig",
+                &cp.tree.conf("super-admin.conf").display().to_string(),
+            ])
+            .args([
+                "get",
+                "csr",
+                "--watch",
+                "--output-watch-events",
+                "-o",
+                "json",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start kubectl get --watch");
+        let stdout = child.stdout.take().unwrap();
+        let seen = Arc::new(Mutex::new(BTreeMap::new()));
+        let into = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let events = serde_json::Deserializer::from_reader(BufReader::new(stdout))
+                .into_iter::<serde_json::Value>();
+            for event in events.map_while(Result::ok) {
+                let at = Instant::now();
+                let object = &event["object"];
+                let name = object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                let mut seen = into.lock().unwrap();
+                let entry = seen.entry(name).or_insert(Arrival {
+                    created: at,
+                    approved: None,
+                    issued: None,
+                });
+                let approved = object["status"]["conditions"]
+                    .as_array()
+                    .is_some_and(|c| c.iter().any(|c| c["type"] == "Approved"));
+                if entry.approved.is_none() && approved {
+                    entry.approved = Some(at);
+                }
+                if entry.issued.is_none() && certificate(object).is_some() {
+                    entry.issued = Some(at);
+                }
+            }
+        });
+        Watch { child, seen }
+    }
+
+    /// The figures over `names`, once all have certificates.
+    fn figures(&self, names: &BTreeSet<String>) -> Option<Figures> {
+        let seen = self.seen.lock().unwrap();
+        let (mut from_creation, mut from_approval) = (Vec::new(), Vec::new());
+        let (mut first, mut last) = (None::<Instant>, None::<Instant>);
+        for name in names {
+            let a = seen.get(name)?;
+            let issued = a.issued?;
+            from_creation.push(issued - a.created);
+            // An approval and its certificate can arrive in one event.
+            from_approval.push(issued - a.approved.unwrap_or(issued));
+            first = Some(first.map_or(a.created, |f| f.min(a.created)));
+            last = Some(last.map_or(issued, |l| l.max(issued)));
+        }
+        let span = last? - first?;
+        Some(Figures {
+            rate: names.len() as f64 / span.as_secs_f64(),
+            created: percentiles(from_creation),
+            approved: percentiles(from_approval),
+        })
+    }
+}
+
+impl Drop for Watch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Kubelet client requests (auto-approved by csrapproving, so that no approval by hand sits
+/// in the latency) from `clients` concurrent clients; returns the figures once all are signed.
+fn measure(cp: &ControlPlane, dir: &Path, prefix: &str, count: usize, clients: usize) -> Figures {
+    let requests: Vec<Request> = (0..count)
+        .map(|i| openssl_csr(dir, &format!("{prefix}-{i:03}"), Kind::KubeletClient))
+        .collect();
+    let names: BTreeSet<String> = requests.iter().map(|r| r.name.clone()).collect();
+    let watch = Watch::start(cp);
+    std::thread::sleep(Duration::from_secs(1));
+    submit(cp, dir, &requests, clients);
+    let mut figures = None;
+    cp.budget
+        .wait_for("every request signed", Duration::from_secs(300), || {
+            figures = watch.figures(&names);
+            figures
+                .map(|_| ())
+                .ok_or_else(|| "not all signed yet".to_owned())
+        });
+    figures.unwrap()
+}
+
+/// The benchmark of BENCHMARKS.md: kube-controller-manager's csrsigning, then two
+/// `kubepki controller` replicas, on one control plane in one run, same CA (ECDSA P-256),
+/// same load, same approver (csrapproving), kube-controller-manager's client rate limit
+/// raised so that it measures signing and not its 20 QPS default.
+///
+/// `bash benches/scripts/csr-signing-vs-kcm.sh [N]` runs it (`cargo bench -p kubepki-cli
+/// --bench csr_signing_vs_kcm` with `KUBEPKI_BENCH_CSRS=N`).
+fn main() {
+    // `cargo bench --workspace` reaches this too: a whole control plane boots only when the
+    // script asks for it.
+    if std::env::var_os("KUBEPKI_BENCH_CSRS").is_none() {
+        eprintln!("not measured: run benches/scripts/csr-signing-vs-kcm.sh");
+        return;
+    }
+    let _machine = exclusive();
+    let count: usize = std::env::var("KUBEPKI_BENCH_CSRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let clients = 20;
+    let Some((dir, mut cp)) = boot("*,bootstrapsigner,tokencleaner") else {
+        return;
+    };
+    let dir = dir.path();
+    // Both signers get the same client budget.
+    cp.kcm_qps = (1000, 1000);
+    let conf = service_account_kubeconfig(&cp, dir);
+    // Rounds in ABBA order, so that a drift of the machine or of etcd's size over the run
+    // weighs on both alike. csrapproving approves in every round; kubepki's own policies
+    // stay off.
+    let mut rounds: Vec<(&str, Figures)> = Vec::new();
+    let mut replicas: Option<(Replica, Replica)> = None;
+    for (round, who) in ["kcm", "kubepki", "kubepki", "kcm"].into_iter().enumerate() {
+        let ours = who == "kubepki";
+        if ours && replicas.is_none() {
+            cp.controllers = "*,-csrsigning,bootstrapsigner,tokencleaner".to_owned();
+            cp.stop_controller_manager();
+            cp.start_controller_manager();
+            let a = Replica::start(&cp, dir, "replica-a", &conf, false);
+            let b = Replica::start(&cp, dir, "replica-b", &conf, false);
+            cp.budget
+                .wait_for("a replica to lead", Duration::from_secs(60), || {
+                    let holder = lease_holder(&cp);
+                    if holder.starts_with("replica-") {
+                        Ok(())
+                    } else {
+                        Err(format!("lease held by {holder:?}"))
+                    }
+                });
+            replicas = Some((a, b));
+        }
+        if !ours && (round == 0 || replicas.is_some()) {
+            // SIGTERM: the replicas release the lease and stop; csrsigning signs again.
+            replicas = None;
+            cp.controllers = "*,bootstrapsigner,tokencleaner".to_owned();
+            cp.stop_controller_manager();
+            cp.start_controller_manager();
+        }
+        rounds.push((
+            who,
+            measure(&cp, dir, &format!("{who}-{round}"), count, clients),
+        ));
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "\n| round | signer | CSRs | clients | CSRs/s | create→certificate p50 / p99 | approved→certificate p50 / p99 |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for (round, (who, f)) in rounds.iter().enumerate() {
+        let who = if *who == "kcm" {
+            "kube-controller-manager csrsigning"
+        } else {
+            "kubepki controller (2 replicas, leader-elected)"
+        };
+        println!(
+            "| {} | {who} | {count} | {clients} | {:.1} | {:.0} / {:.0} ms | {:.0} / {:.0} ms |",
+            round + 1,
+            f.rate,
+            ms(f.created.0),
+            ms(f.created.1),
+            ms(f.approved.0),
+            ms(f.approved.1)
+        );
+    }
+    let rate = |who: &str| {
+        rounds
+            .iter()
+            .filter(|(w, _)| *w == who)
+            .map(|(_, f)| f.rate)
+            .sum::<f64>()
+    };
+    let p50 = |who: &str| {
+        rounds
+            .iter()
+            .filter(|(w, _)| *w == who)
+            .map(|(_, f)| ms(f.approved.0))
+            .sum::<f64>()
+            / 2.0
+    };
+    println!(
+        "\nratio (kubepki / kcm): {:.2}x CSRs/s over both rounds each; approved→certificate p50, mean of rounds: kcm {:.0} ms, kubepki {:.0} ms",
+        rate("kubepki") / rate("kcm"),
+        p50("kcm"),
+        p50("kubepki")
+    );
+}

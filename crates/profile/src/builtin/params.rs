@@ -1,0 +1,167 @@
+//! What the built-in profiles need to know about the cluster, and the service CIDR's first
+//! address.
+
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use kubepki_csr::San;
+
+use super::{CLUSTER_ADMINS, MASTERS};
+use crate::ProfileError;
+use crate::kubeadm_defaults::{DEFAULT_DNS_DOMAIN, DEFAULT_SERVICE_CIDR};
+
+/// The group the API server's kubelet client certificate carries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum KubeletClientGroup {
+    /// `kubeadm:cluster-admins`, as kubeadm 1.29 to 1.3x wrote it.
+    ClusterAdmins,
+    /// No group, as current kubeadm (checked at 1.37.2): the user
+    /// `kube-apiserver-kubelet-client` is bound to `system:kubelet-api-admin` by the
+    /// ClusterRoleBinding `kubeadm:apiserver-kubelet-client`.
+    #[default]
+    None,
+    /// `system:masters`, as kubeadm before 1.29.
+    Masters,
+}
+
+impl KubeletClientGroup {
+    pub(super) fn organizations(self) -> Vec<String> {
+        match self {
+            KubeletClientGroup::ClusterAdmins => vec![CLUSTER_ADMINS.to_owned()],
+            KubeletClientGroup::None => Vec::new(),
+            KubeletClientGroup::Masters => vec![MASTERS.to_owned()],
+        }
+    }
+}
+
+/// What the built-in profiles need to know about the cluster (kubeadm's InitConfiguration).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterParams {
+    /// The control-plane node's name (`nodeRegistration.name`): a SAN of the API server and
+    /// etcd certificates, and the CN of etcd's.
+    pub node_name: Option<String>,
+    /// The node's advertise address (`localAPIEndpoint.advertiseAddress`).
+    pub advertise_address: Option<IpAddr>,
+    /// The service CIDR (`networking.serviceSubnet`), default `10.96.0.0/12`; for a
+    /// dual-stack list (`a,b`) the first is used, as kubeadm does.
+    pub service_cidr: String,
+    /// The cluster DNS domain (`networking.dnsDomain`), default `cluster.local`.
+    pub dns_domain: String,
+    /// Extra SANs of the API server certificate (`apiServer.certSANs`).
+    pub apiserver_extra_sans: Vec<San>,
+    /// Extra SANs of the etcd server certificate (`etcd.local.serverCertSANs`).
+    pub etcd_extra_sans: Vec<San>,
+    /// Extra SANs of the etcd peer certificate (`etcd.local.peerCertSANs`).
+    pub etcd_peer_extra_sans: Vec<San>,
+    /// The group of `apiserver-kubelet-client`.
+    pub kubelet_client_group: KubeletClientGroup,
+}
+
+impl Default for ClusterParams {
+    fn default() -> Self {
+        ClusterParams {
+            node_name: None,
+            advertise_address: None,
+            service_cidr: DEFAULT_SERVICE_CIDR.to_owned(),
+            dns_domain: DEFAULT_DNS_DOMAIN.to_owned(),
+            apiserver_extra_sans: Vec::new(),
+            etcd_extra_sans: Vec::new(),
+            etcd_peer_extra_sans: Vec::new(),
+            kubelet_client_group: KubeletClientGroup::default(),
+        }
+    }
+}
+
+/// The first address of a service CIDR (network address + 1): the ClusterIP of the
+/// `kubernetes` service, e.g. `10.96.0.1` for `10.96.0.0/12`, `fd00:10:96::1` for
+/// `fd00:10:96::/112`. Of a comma-separated dual-stack list the first CIDR is used.
+///
+/// # Errors
+/// [`ProfileError::InvalidCidr`] naming the CIDR when it does not parse or has no room for a
+/// first address (`/32`, `/128`).
+pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
+    let invalid = |reason: &str| ProfileError::InvalidCidr {
+        cidr: cidr.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let first = cidr.split(',').next().unwrap_or_default().trim();
+    let (addr, prefix) = first
+        .split_once('/')
+        .ok_or_else(|| invalid("no prefix length (expected ADDRESS/BITS)"))?;
+    let addr: IpAddr = addr
+        .parse()
+        .map_err(|_| invalid("not an IPv4 or IPv6 address"))?;
+    let prefix: u32 = prefix
+        .parse()
+        .map_err(|_| invalid("the prefix length is not a number"))?;
+    let no_room = || invalid("the network has no room for a first address");
+    match addr {
+        IpAddr::V4(v4) => {
+            if prefix > 32 {
+                return Err(invalid("the prefix length is over 32"));
+            }
+            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            let network = u32::from(v4) & mask;
+            let ip = network.checked_add(1).ok_or_else(no_room)?;
+            if ip & mask != network {
+                return Err(no_room());
+            }
+            Ok(IpAddr::V4(Ipv4Addr::from(ip)))
+        }
+        IpAddr::V6(v6) => {
+            if prefix > 128 {
+                return Err(invalid("the prefix length is over 128"));
+            }
+            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            let network = u128::from(v6) & mask;
+            let ip = network.checked_add(1).ok_or_else(no_room)?;
+            if ip & mask != network {
+                return Err(no_room());
+            }
+            Ok(IpAddr::V6(Ipv6Addr::from(ip)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_service_ips() {
+        assert_eq!(
+            first_service_ip("10.96.0.0/12").unwrap().to_string(),
+            "10.96.0.1"
+        );
+        assert_eq!(
+            first_service_ip("10.100.3.7/16").unwrap().to_string(),
+            "10.100.0.1"
+        );
+        assert_eq!(
+            first_service_ip("fd00:10:96::/112").unwrap().to_string(),
+            "fd00:10:96::1"
+        );
+        assert_eq!(
+            first_service_ip("10.96.0.0/12,fd00:10:96::/112")
+                .unwrap()
+                .to_string(),
+            "10.96.0.1"
+        );
+        assert_eq!(
+            first_service_ip("10.0.0.0/31").unwrap().to_string(),
+            "10.0.0.1"
+        );
+        for bad in [
+            "10.96.0.0",
+            "10.96.0.0/33",
+            "x/12",
+            "10.0.0.1/32",
+            "::1/128",
+            "::/x",
+        ] {
+            assert!(
+                matches!(first_service_ip(bad), Err(ProfileError::InvalidCidr { cidr, .. }) if cidr == bad),
+                "{bad}"
+            );
+        }
+    }
+}
