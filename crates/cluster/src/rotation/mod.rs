@@ -16,6 +16,7 @@
 
 mod change;
 mod cross_signed;
+mod keys;
 mod kubelet;
 mod manifests;
 mod phase;

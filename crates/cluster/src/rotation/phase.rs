@@ -6,21 +6,20 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use kubepki_fs::FileKind;
-use kubepki_keys::{KeyAlgorithm, KeyPair, PublicKeyKind, Signer};
+use kubepki_keys::{KeyPair, Signer};
 use kubepki_profile::ca_profile;
 use kubepki_sign::{Ca, CertificateInfo, IssueOptions, Timestamp, certificates_from_bytes};
 
 use super::change::{ChangeSet, shred};
 use super::cross_signed::{cross_signed, without_cross_signed};
+use super::keys::{algorithm_of, current, signing_anchor};
 use super::kubelet::promote_kubelet_client;
 use super::plan::plan;
 use super::state::{
     Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
     rotation_dir, signing_cert, unix,
 };
-use super::{
-    CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKey, TokenKeys,
-};
+use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKeys};
 use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
 use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
 use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
@@ -321,7 +320,7 @@ fn plan_ca(
     })
 }
 
-fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterError {
+pub(super) fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterError {
     ClusterError::RotationFile {
         path: path.to_path_buf(),
         reason: reason.into(),
@@ -329,86 +328,6 @@ fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterEr
 }
 
 /// The signing key and the anchor of the trust file that is its own.
-/// The key that signs today (`<base>.key`, or the token key `ca.key.uri` names, given in
-/// `token`) and its CA in `trust`.
-fn current<'a>(
-    paths: &Paths,
-    trust: &'a [Anchor],
-    token: Option<TokenKey>,
-) -> Result<(Box<dyn Signer>, &'a Anchor), ClusterError> {
-    let (key, name): (Box<dyn Signer>, &std::path::Path) = if paths.key.exists() {
-        (Box::new(read_key(&paths.key)?), &paths.key)
-    } else if paths.key_uri.exists() {
-        let token = token.ok_or_else(|| {
-            rotation_file(
-                &paths.key_uri,
-                "names the key that signs today, on a PKCS#11 token: open it to rotate (the CLI does, with the PIN in KUBEPKI_PKCS11_PIN)",
-            )
-        })?;
-        (token.signer, &paths.key_uri)
-    } else {
-        return Err(rotation_file(
-            &paths.key,
-            "is missing: rotation needs the key that signs today",
-        ));
-    };
-    let spki = key.public_key().to_der();
-    let anchor = trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-        rotation_file(
-            &paths.trust,
-            format!("holds no certificate or public key of {}", name.display()),
-        )
-    })?;
-    Ok((key, anchor))
-}
-
-/// The CA in `trust` whose key signs today, without opening a key on a token: the one
-/// certificate of `rotation/ca/signing.crt` then names it (or `trust` holds only it).
-pub(super) fn signing_anchor<'a>(
-    paths: &Paths,
-    trust: &'a [Anchor],
-) -> Result<&'a Anchor, ClusterError> {
-    if paths.key.exists() || !paths.key_uri.exists() {
-        let key = read_key(&paths.key)?;
-        let spki = key.public_key().to_der();
-        return trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-            rotation_file(
-                &paths.trust,
-                format!(
-                    "holds no certificate or public key of {}",
-                    paths.key.display()
-                ),
-            )
-        });
-    }
-    if let [only] = trust {
-        return Ok(only);
-    }
-    let signing = paths.dir.join("signing.crt");
-    let named = parse_anchors(RotatedCa::Cluster, &signing, &read(&signing)?)?;
-    let spki = named
-        .first()
-        .map(|a| a.spki.clone())
-        .ok_or_else(|| rotation_file(&signing, "is empty"))?;
-    trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-        rotation_file(
-            &paths.trust,
-            format!("holds no certificate of {}", signing.display()),
-        )
-    })
-}
-
-/// The key algorithm of a public key (the new key's, when none is asked for).
-fn algorithm_of(key: &kubepki_keys::PublicKey) -> KeyAlgorithm {
-    match key.kind() {
-        PublicKeyKind::Rsa { bits } if bits >= 4096 => KeyAlgorithm::Rsa4096,
-        PublicKeyKind::Rsa { bits } if bits >= 3072 => KeyAlgorithm::Rsa3072,
-        PublicKeyKind::Rsa { .. } => KeyAlgorithm::Rsa2048,
-        PublicKeyKind::EcdsaP384 => KeyAlgorithm::EcdsaP384,
-        _ => KeyAlgorithm::EcdsaP256,
-    }
-}
-
 fn kubeconfigs_trust(
     options: &RotateOptions,
     ca_pem: &str,
@@ -817,175 +736,5 @@ fn rollback_ca(
 }
 
 #[cfg(test)]
-mod tests {
-    use std::path::Path;
-    use std::time::{Duration, UNIX_EPOCH};
-
-    use super::*;
-    use crate::InitOptions;
-    use crate::rotation::status::status;
-
-    fn now() -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
-
-    fn tree(dir: &Path) -> RotateOptions {
-        let mut init = InitOptions::new(
-            dir.join("pki"),
-            dir,
-            "node-1",
-            "10.0.0.5".parse().expect("ip"),
-        );
-        init.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
-        crate::init(&init, now()).expect("init");
-        RotateOptions::new(dir.join("pki"), dir.to_path_buf(), RotatedCa::ALL.to_vec())
-    }
-
-    fn phases(options: &RotateOptions) -> Vec<Phase> {
-        let status =
-            status(&options.cert_dir, &options.kubeconfig_dir, &options.cas).expect("status");
-        assert!(status.is_consistent(), "{status:#?}");
-        status.cas.iter().map(|c| c.phase).collect()
-    }
-
-    #[test]
-    fn phases_go_in_order_and_reruns_change_nothing() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let options = tree(dir.path());
-        assert_eq!(phases(&options), [Phase::Idle; 4]);
-        let err = promote(&options, now()).expect_err("promote before start");
-        assert!(
-            matches!(
-                err,
-                ClusterError::RotationOrder {
-                    ca: "cluster",
-                    wanted: "promote",
-                    found: "idle",
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        let started = start(&options, now()).expect("start");
-        assert!(
-            started
-                .cas
-                .iter()
-                .all(|c| c.changed && c.to == Phase::Started)
-        );
-        assert_eq!(phases(&options), [Phase::Started; 4]);
-        let again = start(&options, now()).expect("start again");
-        assert!(again.files.is_empty() && again.cas.iter().all(|c| !c.changed));
-        let err = finish(&options, now()).expect_err("finish before promote");
-        assert!(
-            matches!(
-                err,
-                ClusterError::RotationOrder {
-                    found: "started",
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        promote(&options, now()).expect("promote");
-        assert_eq!(phases(&options), [Phase::Promoted; 4]);
-        let err = rollback(&options, now()).expect_err("rollback after promote");
-        assert!(
-            matches!(
-                err,
-                ClusterError::RotationOrder {
-                    wanted: "roll back",
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        let err = finish(&options, now()).expect_err("finish at once");
-        assert!(
-            matches!(
-                err,
-                ClusterError::TokensStillValid {
-                    ca: "sa",
-                    lifetime_secs: 3607,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-        finish(&options, now() + Duration::from_secs(3607)).expect("finish");
-        assert_eq!(phases(&options), [Phase::Finished; 4]);
-    }
-
-    #[test]
-    fn an_external_etcd_is_left_out_of_all_and_said() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut init = InitOptions::new(
-            dir.path().join("pki"),
-            dir.path(),
-            "node-1",
-            "10.0.0.5".parse().expect("ip"),
-        );
-        init.algorithm = kubepki_keys::KeyAlgorithm::EcdsaP256;
-        init.external_etcd = true;
-        crate::init(&init, now()).expect("init");
-        let options = RotateOptions::new(
-            dir.path().join("pki"),
-            dir.path().to_path_buf(),
-            RotatedCa::ALL.to_vec(),
-        );
-        let report = start(&options, now()).expect("start");
-        let cas: Vec<RotatedCa> = report.cas.iter().map(|c| c.ca).collect();
-        assert_eq!(
-            cas,
-            [RotatedCa::Cluster, RotatedCa::FrontProxy, RotatedCa::Sa]
-        );
-        assert!(
-            report
-                .warnings
-                .iter()
-                .any(|w| w.contains("etcd is not rotated"))
-        );
-        assert!(report.plan.steps.iter().all(|s| s.component != "etcd"));
-    }
-
-    #[test]
-    fn a_dry_run_writes_nothing_and_a_given_ca_must_be_for_one_start() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut options = tree(dir.path());
-        options.dry_run = true;
-        let report = start(&options, now()).expect("dry start");
-        assert!(report.dry_run && !report.files.is_empty());
-        assert!(!options.cert_dir.join("rotation").exists());
-        options.dry_run = false;
-        options.new_ca = Some((Vec::new(), Vec::new()));
-        let err = start(&options, now()).expect_err("a given CA for all");
-        assert!(
-            matches!(err, ClusterError::BadNewCa { ca: "cluster", .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_given_ca_that_is_a_leaf_or_not_its_keys_is_refused_before_anything_is_written() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let mut options = tree(dir.path());
-        options.cas = vec![RotatedCa::Cluster];
-        let read = |name: &str| std::fs::read(options.cert_dir.join(name)).expect("read");
-        let cases = [
-            // The API server's own pair: a leaf, not a CA.
-            (read("apiserver.crt"), read("apiserver.key"), "is not a CA"),
-            // The front-proxy CA's certificate with the cluster CA's key.
-            (read("front-proxy-ca.crt"), read("ca.key"), "does not match"),
-        ];
-        for (cert, key, said) in cases {
-            options.new_ca = Some((cert, key));
-            let err = start(&options, now()).expect_err("a bad given CA");
-            assert!(
-                matches!(&err, ClusterError::BadNewCa { ca: "cluster", reason } if reason.contains(said)),
-                "{err}"
-            );
-            assert!(!options.cert_dir.join("rotation").exists(), "{err}");
-            assert_eq!(phases(&options), [Phase::Idle]);
-        }
-    }
-}
+#[path = "phase_tests.rs"]
+mod tests;

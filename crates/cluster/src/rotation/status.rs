@@ -113,7 +113,7 @@ fn ca_status(
     let on_token = !paths.key.exists() && paths.key_uri.exists();
     let signer = match read_key(&paths.key) {
         // A key on a token (`ca.key.uri`): the signing certificate names its CA.
-        _ if on_token => match super::phase::signing_anchor(paths, &trust) {
+        _ if on_token => match super::keys::signing_anchor(paths, &trust) {
             Ok(anchor) => Some(anchor.clone()),
             Err(e) => {
                 problems.push(e.to_string());
