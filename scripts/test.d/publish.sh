@@ -9,6 +9,11 @@ cd "$(dirname "$0")/../.."
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# The dry run unpacks each package it made into a local registry folder named after this
+# clone's target/package (registry/src/-<hash>/kubepki-*-<version>) and reuses a folder
+# already there: a run from the same path before would verify against its stale sources.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kubepki-* \
+       "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/kubepki
 cargo publish --workspace --dry-run --allow-dirty --locked 2>&1 | tee "$log"
 
 # The crates the dry run would have uploaded ("Uploading NAME vVERSION (PATH)"): publish =
