@@ -923,7 +923,12 @@ fn the_cluster_ca_rotates_onto_the_token_and_on_to_another_token_key() {
             "-a",
             "ECDSA-P256",
         ]));
-        rotate("start", &["--new-ca-cert", &cert, "--new-ca-key", &uri]);
+        // The PIN given in the URI itself must not reach the tree.
+        let with_pin = format!("{uri}&pin-value={PIN}");
+        rotate(
+            "start",
+            &["--new-ca-cert", &cert, "--new-ca-key", &with_pin],
+        );
         let recorded = std::fs::read_to_string(t.path("pki/rotation/ca/new.key.uri")).unwrap();
         assert!(recorded.contains(&format!("object={object}")), "{recorded}");
         assert!(!recorded.contains("pin-value"), "{recorded}");
