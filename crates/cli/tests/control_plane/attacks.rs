@@ -689,6 +689,9 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
     // As a kubelet does: read its Node, write its status (a node may not read nodes/status,
     // so no `kubectl patch`), and on a conflict (another writer changed the Node between the
     // read and the write: kube-controller-manager's node controllers do) read and write again.
+    // A taint changed by the node lifecycle controller between the read and the write comes
+    // back as NodeRestriction's "not allowed to modify taints" (the stale taints look like
+    // the node's own change), so that is retried as a conflict too.
     let file = plane.dir().join("worker-1-status.json");
     let mut attempts = 0;
     loop {
@@ -709,14 +712,17 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
             ],
         );
         attempts += 1;
-        let conflict = String::from_utf8_lossy(&replaced.stderr).contains("(Conflict)");
-        if replaced.status.success() || !conflict || attempts == 5 {
+        let stderr = String::from_utf8_lossy(&replaced.stderr);
+        let conflict =
+            stderr.contains("(Conflict)") || stderr.contains("not allowed to modify taints");
+        if replaced.status.success() || !conflict || attempts == 8 {
             ok(
                 "worker-1 writes the API server's names into its own Node.status.addresses",
                 replaced,
             );
             break;
         }
+        std::thread::sleep(std::time::Duration::from_millis(250));
     }
     let written = ok(
         "kubectl get node",
