@@ -169,6 +169,104 @@ fn measure(cp: &ControlPlane, dir: &Path, prefix: &str, count: usize, clients: u
     figures.unwrap()
 }
 
+/// Where a signer's time goes, from its own metrics: the queue (watch event to the start of
+/// the handling) and the work (signing and the status write), each as (sum of seconds,
+/// count). kube-controller-manager's csrsigning reports client-go's workqueue metrics
+/// under `name="certificate"`; kubepki reports the same two, summed here over its outcomes.
+#[derive(Clone, Copy, Default)]
+struct Breakdown {
+    queue: (f64, f64),
+    work: (f64, f64),
+}
+
+impl Breakdown {
+    /// Sum and count of each `queue`/`work` histogram series named in `page` (a Prometheus
+    /// text page), over every series whose labels contain `labels`.
+    fn from_page(page: &str, queue: &str, work: &str, labels: &str) -> Self {
+        let total = |name: &str, suffix: &str| -> f64 {
+            let prefix = format!("{name}_{suffix}{{");
+            page.lines()
+                .filter(|line| line.starts_with(&prefix) && line.contains(labels))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum()
+        };
+        Breakdown {
+            queue: (total(queue, "sum"), total(queue, "count")),
+            work: (total(work, "sum"), total(work, "count")),
+        }
+    }
+
+    /// kubepki's replicas, summed (the one standing by reports nothing).
+    fn kubepki(replicas: &(Replica, Replica)) -> Self {
+        let page = |r: &Replica| String::from_utf8_lossy(&r.get("/metrics").stdout).into_owned();
+        let both = format!("{}\n{}", page(&replicas.0), page(&replicas.1));
+        Self::from_page(
+            &both,
+            "kubepki_csr_queue_duration_seconds",
+            "kubepki_csr_work_duration_seconds",
+            "outcome=",
+        )
+    }
+
+    /// kube-controller-manager's csrsigning queue, read with the super-admin's certificate.
+    fn kcm(cp: &ControlPlane, dir: &Path) -> Self {
+        let (cert, key) = super_admin_pair(cp, dir);
+        let out = std::process::Command::new("curl")
+            .args(["-sS", "-k", "-m", "10", "--cert"])
+            .arg(&cert)
+            .arg("--key")
+            .arg(&key)
+            .arg(format!(
+                "https://127.0.0.1:{}/metrics",
+                cp.ports.controller_manager
+            ))
+            .output()
+            .expect("run curl");
+        Self::from_page(
+            &String::from_utf8_lossy(&out.stdout),
+            "workqueue_queue_duration_seconds",
+            "workqueue_work_duration_seconds",
+            "name=\"certificate\"",
+        )
+    }
+
+    /// Mean queue and work time per handling between `self` (before) and `after`, in ms,
+    /// and the number of handlings.
+    fn means(self, after: Self) -> (f64, f64, f64) {
+        let mean = |a: (f64, f64), b: (f64, f64)| {
+            let n = b.1 - a.1;
+            if n > 0.0 {
+                (b.0 - a.0) / n * 1e3
+            } else {
+                f64::NAN
+            }
+        };
+        (
+            mean(self.queue, after.queue),
+            mean(self.work, after.work),
+            after.work.1 - self.work.1,
+        )
+    }
+}
+
+/// The super-admin's client certificate and key, from `super-admin.conf`, as files for curl.
+fn super_admin_pair(cp: &ControlPlane, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    use base64ct::{Base64, Encoding};
+    let conf = std::fs::read_to_string(cp.tree.conf("super-admin.conf")).unwrap();
+    let field = |name: &str| {
+        let line = conf
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(name))
+            .unwrap_or_else(|| panic!("super-admin.conf has no {name}"));
+        Base64::decode_vec(line.trim()).unwrap()
+    };
+    let cert = dir.join("super-admin.crt");
+    let key = dir.join("super-admin.key");
+    std::fs::write(&cert, field("client-certificate-data:")).unwrap();
+    std::fs::write(&key, field("client-key-data:")).unwrap();
+    (cert, key)
+}
+
 /// The benchmark of BENCHMARKS.md: kube-controller-manager's csrsigning, then two
 /// `kubepki controller` replicas, on one control plane in one run, same CA (ECDSA P-256),
 /// same load, same approver (csrapproving), kube-controller-manager's client rate limit
@@ -201,6 +299,7 @@ fn main() {
     // stay off.
     let mut rounds: Vec<(&str, Figures)> = Vec::new();
     let mut replicas: Option<(Replica, Replica)> = None;
+    let mut breakdowns = Vec::new();
     for (round, who) in ["kcm", "kubepki", "kubepki", "kcm"].into_iter().enumerate() {
         let ours = who == "kubepki";
         if ours && replicas.is_none() {
@@ -227,10 +326,14 @@ fn main() {
             cp.stop_controller_manager();
             cp.start_controller_manager();
         }
-        rounds.push((
-            who,
-            measure(&cp, dir, &format!("{who}-{round}"), count, clients),
-        ));
+        let scrape = || match &replicas {
+            Some(pair) if ours => Breakdown::kubepki(pair),
+            _ => Breakdown::kcm(&cp, dir),
+        };
+        let before = scrape();
+        let figures = measure(&cp, dir, &format!("{who}-{round}"), count, clients);
+        breakdowns.push(before.means(scrape()));
+        rounds.push((who, figures));
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
@@ -251,6 +354,19 @@ fn main() {
             ms(f.created.1),
             ms(f.approved.0),
             ms(f.approved.1)
+        );
+    }
+    println!(
+        "\nWhere the signer's time goes, from its own metrics (client-go's workqueue queue and work durations for kube-controller-manager, kubepki's for kubepki), every handling of a request counted:"
+    );
+    println!(
+        "\n| round | signer | handlings | mean queue (event → start) | mean work (sign + status write) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (round, ((who, _), (queue, work, n))) in rounds.iter().zip(&breakdowns).enumerate() {
+        println!(
+            "| {} | {who} | {n:.0} | {queue:.2} ms | {work:.2} ms |",
+            round + 1
         );
     }
     let rate = |who: &str| {

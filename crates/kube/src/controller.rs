@@ -23,6 +23,7 @@ use crate::decide::{Approval, Approvals, approve};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::serving::ServingConstraints;
+use crate::waiting::Waiting;
 
 /// How long a request whose handling failed once with a transient error waits before it is
 /// tried again; each further failure in a row doubles it, up to [`RETRY_MAX`].
@@ -131,6 +132,7 @@ struct Context {
     metrics: Arc<Metrics>,
     clock: fn() -> SystemTime,
     failures: Failures,
+    waiting: Waiting,
 }
 
 impl Approvals for Context {
@@ -174,6 +176,7 @@ pub async fn run(
         metrics: Arc::clone(&metrics),
         clock: options.clock,
         failures: Failures::default(),
+        waiting: Waiting::default(),
     });
     let mut shutdown = std::pin::pin!(shutdown);
     let Some(lease) = options.lease else {
@@ -235,8 +238,23 @@ async fn work(context: Arc<Context>, workers: u16) {
     let (reader, writer) = reflector::store();
     let metrics = Arc::clone(&context.metrics);
     let watching = AtomicBool::new(false);
+    let events = Arc::clone(&context);
     let stream = reflector(writer, watcher(api, watcher::Config::default()))
         .inspect_ok(move |event| {
+            let now = Instant::now();
+            match event {
+                watcher::Event::Apply(csr) | watcher::Event::InitApply(csr) => {
+                    if let Some(name) = &csr.metadata.name {
+                        events.waiting.arrived(name, now);
+                    }
+                }
+                watcher::Event::Delete(csr) => {
+                    if let Some(name) = &csr.metadata.name {
+                        events.waiting.deleted(name);
+                    }
+                }
+                watcher::Event::Init | watcher::Event::InitDone => {}
+            }
             if matches!(event, watcher::Event::InitDone) {
                 metrics.set_ready(true);
                 if !watching.swap(true, Ordering::Relaxed) {
@@ -283,19 +301,53 @@ fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> A
     Action::requeue(wait)
 }
 
-/// [`reconcile`], its success clearing the request's failures.
+/// [`reconcile`], its success clearing the request's failures, its queue and work time
+/// counted by outcome.
 async fn reconcile_counted(
     object: Arc<KubeCsr>,
     context: Arc<Context>,
 ) -> Result<Action, KubeError> {
+    let started = Instant::now();
+    let name = object.metadata.name.as_deref().unwrap_or_default();
+    let queued = context.waiting.started(name, started);
     let key = failure_key(&object);
-    let action = reconcile(object, Arc::clone(&context)).await?;
+    let handled = reconcile(&object, &context).await;
+    let outcome = match &handled {
+        Ok(handled) => handled.as_str(),
+        Err(_) => "error",
+    };
+    context
+        .metrics
+        .reconciled(outcome, queued, started.elapsed());
+    handled?;
     context.failures.succeeded(&key);
-    Ok(action)
+    Ok(Action::await_change())
 }
 
-async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action, KubeError> {
-    match handle(&object, &context).await {
+/// What one reconcile did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handled {
+    /// A certificate was written into the request's status.
+    Issued,
+    /// The request was marked Failed.
+    Failed,
+    /// Nothing to sign: pending, denied, not ours, or already issued.
+    Nothing,
+}
+
+impl Handled {
+    /// The `outcome` label of the controller's latency metrics.
+    fn as_str(self) -> &'static str {
+        match self {
+            Handled::Issued => "issued",
+            Handled::Failed => "failed",
+            Handled::Nothing => "nothing",
+        }
+    }
+}
+
+async fn reconcile(object: &KubeCsr, context: &Context) -> Result<Handled, KubeError> {
+    match handle(object, context).await {
         Err(KubeError::Replaced {
             name,
             evaluated,
@@ -303,13 +355,13 @@ async fn reconcile(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<Action
         }) => {
             // Another request under the same name: it has its own reconcile.
             tracing::info!(csr = %name, %evaluated, %found, "replaced while deciding: nothing written");
-            Ok(Action::await_change())
+            Ok(Handled::Nothing)
         }
         other => other,
     }
 }
 
-async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError> {
+async fn handle(object: &KubeCsr, context: &Context) -> Result<Handled, KubeError> {
     let mut csr = from_kube(object)?;
     let name = csr.metadata.name.clone();
     // Requests are counted once each, however often they are reconciled.
@@ -317,7 +369,7 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
     context.metrics.seen(&request);
     if csr.is_denied() {
         context.metrics.denied(&request);
-        return Ok(Action::await_change());
+        return Ok(Handled::Nothing);
     }
     if context.approval.any() {
         let now = (context.clock)();
@@ -363,7 +415,7 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
             sign_blocking(Arc::clone(&context.signing), edited, clock())
         })
         .await?;
-    match outcome {
+    Ok(match outcome {
         Some((SignOutcome::Issued { not_after, .. }, took)) => {
             context
                 .metrics
@@ -374,14 +426,15 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Action, KubeError
                 not_after = %format_time(not_after),
                 "issued"
             );
+            Handled::Issued
         }
         Some((SignOutcome::Failed(why), _)) => {
             context.metrics.failed("SignerValidationFailure");
             tracing::warn!(csr = %name, signer = %stored.spec.signer_name, "failed: {why}");
+            Handled::Failed
         }
-        Some((SignOutcome::Skipped, _)) | None => {}
-    }
-    Ok(Action::await_change())
+        Some((SignOutcome::Skipped, _)) | None => Handled::Nothing,
+    })
 }
 
 /// Signs `csr` at `now` on tokio's blocking pool, not on an async worker: an RSA-4096
@@ -468,6 +521,7 @@ mod tests {
             metrics: Arc::new(Metrics::new()),
             clock,
             failures: Failures::default(),
+            waiting: Waiting::default(),
         }
     }
 
@@ -518,8 +572,13 @@ mod tests {
     #[tokio::test]
     async fn an_approved_request_is_signed_and_written_through_status_and_counted_by_signer() {
         let (client, mut api) = mock_client();
-        let context = context(client, signing(Duration::from_secs(86_400)), pinned);
+        let context = Arc::new(context(
+            client,
+            signing(Duration::from_secs(86_400)),
+            pinned,
+        ));
         let approved = request(&["Approved"]);
+        context.waiting.arrived("jane", Instant::now());
         let server = async {
             let put = api.next().await;
             assert_eq!(put.method, http::Method::PUT);
@@ -535,8 +594,18 @@ mod tests {
             );
             put.echo();
         };
-        let (handled, ()) = tokio::join!(handle(&approved, &context), server);
+        let reconciled = reconcile_counted(Arc::new(approved.clone()), Arc::clone(&context));
+        let (handled, ()) = tokio::join!(reconciled, server);
         handled.unwrap();
+        // Its queue time (from the watch event) and its work are counted as an issue.
+        has(
+            &context.metrics,
+            "kubepki_csr_queue_duration_seconds_count{outcome=\"issued\"} 1",
+        );
+        has(
+            &context.metrics,
+            "kubepki_csr_work_duration_seconds_count{outcome=\"issued\"} 1",
+        );
         // Seen again (the watch shows our own write): counted once.
         let mut issued = approved.clone();
         issued

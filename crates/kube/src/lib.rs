@@ -17,6 +17,7 @@ mod metrics;
 mod mock_api;
 mod root_ca;
 mod serving;
+mod waiting;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
 pub use client::{ClusterSource, connect};

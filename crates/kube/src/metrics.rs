@@ -70,6 +70,8 @@ pub struct Metrics {
     failed: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
     signing_seconds: Histogram,
+    queue_seconds: Family<Labels, Histogram>,
+    work_seconds: Family<Labels, Histogram>,
     leader: Gauge,
     ready: AtomicBool,
 }
@@ -115,6 +117,13 @@ impl Metrics {
         let errors = Family::<Labels, Counter>::default();
         // 100 µs .. ~1.6 s: ECDSA signs in well under a millisecond, RSA-4096 in tens.
         let signing_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        // 100 µs .. ~1.6 s, by outcome: client-go's workqueue queue and work durations,
+        // which kube-controller-manager's csrsigning reports under name="certificate".
+        let latency = || Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        let queue_seconds =
+            Family::<Labels, Histogram>::new_with_constructor(latency as fn() -> Histogram);
+        let work_seconds =
+            Family::<Labels, Histogram>::new_with_constructor(latency as fn() -> Histogram);
         let leader = Gauge::default();
         registry.register(
             "requests_seen",
@@ -152,6 +161,16 @@ impl Metrics {
             signing_seconds.clone(),
         );
         registry.register(
+            "queue_duration_seconds",
+            "Time from a request's watch event to the start of its reconcile, by outcome",
+            queue_seconds.clone(),
+        );
+        registry.register(
+            "work_duration_seconds",
+            "Time of one reconcile (approving, signing and the API writes), by outcome",
+            work_seconds.clone(),
+        );
+        registry.register(
             "leader",
             "1 while this replica holds the leader lease (or runs without election)",
             leader.clone(),
@@ -168,6 +187,8 @@ impl Metrics {
             failed,
             errors,
             signing_seconds,
+            queue_seconds,
+            work_seconds,
             leader,
             ready: AtomicBool::new(false),
         }
@@ -230,6 +251,20 @@ impl Metrics {
     pub fn signed(&self, signer: &str, seconds: f64) {
         self.signed.get_or_create(&labels("signer", signer)).inc();
         self.signing_seconds.observe(seconds);
+    }
+
+    /// One reconcile ended with `outcome` after `work` of handling; `queued` is how long its
+    /// watch event waited before it started (`None` for a retry after a back-off).
+    pub fn reconciled(&self, outcome: &str, queued: Option<Duration>, work: Duration) {
+        let outcome = labels("outcome", outcome);
+        if let Some(queued) = queued {
+            self.queue_seconds
+                .get_or_create(&outcome)
+                .observe(queued.as_secs_f64());
+        }
+        self.work_seconds
+            .get_or_create(&outcome)
+            .observe(work.as_secs_f64());
     }
 
     /// One request marked Failed with `reason`.

@@ -228,7 +228,7 @@ pub(crate) struct Ports {
     pub(crate) etcd_client: u16,
     etcd_peer: u16,
     etcd_metrics: u16,
-    controller_manager: u16,
+    pub(crate) controller_manager: u16,
 }
 
 impl Ports {
