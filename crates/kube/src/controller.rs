@@ -10,8 +10,10 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
+use kube::Resource;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, reflector};
 use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
@@ -36,6 +38,8 @@ const PERMANENT_RETRY_FIRST: Duration = Duration::from_secs(30);
 /// The longest wait between tries of a request that keeps failing permanently:
 /// kube-controller-manager's workqueue cap (1000 s).
 const PERMANENT_RETRY_MAX: Duration = Duration::from_secs(1000);
+/// The controller that Events name as their reporter.
+const EVENT_REPORTER: &str = "kubepki-controller";
 /// How long a stopped controller's requests in flight get to stop.
 const STOP_GRACE: Duration = Duration::from_secs(1);
 
@@ -133,6 +137,56 @@ struct Context {
     clock: fn() -> SystemTime,
     failures: Failures,
     waiting: Waiting,
+    recorder: Recorder,
+}
+
+/// The longest note of an Event (the API server refuses more than 1 kB).
+const EVENT_NOTE_MAX: usize = 1024;
+
+impl Context {
+    /// Publishes a Warning Event on `csr` for a permanent error, so that `kubectl describe
+    /// csr` and `kubectl events` show why it is not signed, as kube-controller-manager's
+    /// signers do. It runs in a task of its own (the error policy is not async); a refused
+    /// event is logged, never retried.
+    fn report(&self, csr: &KubeCsr, error: &KubeError) {
+        let mut note = error.to_string();
+        if note.len() > EVENT_NOTE_MAX {
+            let mut end = EVENT_NOTE_MAX;
+            while !note.is_char_boundary(end) {
+                end -= 1;
+            }
+            note.truncate(end);
+        }
+        let event = Event {
+            type_: EventType::Warning,
+            reason: upper_camel(error.reason()),
+            note: Some(note),
+            action: "Sign".to_owned(),
+            secondary: None,
+        };
+        let reference = csr.object_ref(&());
+        let recorder = self.recorder.clone();
+        tokio::spawn(async move {
+            if let Err(e) = recorder.publish(&event, &reference).await {
+                tracing::warn!(error = %e, "could not publish the event");
+            }
+        });
+    }
+}
+
+/// `signer_expired` as an Event reason: `SignerExpired`.
+fn upper_camel(words: &str) -> String {
+    words
+        .split('_')
+        .flat_map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase())
+                .into_iter()
+                .chain(chars)
+        })
+        .collect()
 }
 
 impl Approvals for Context {
@@ -177,6 +231,13 @@ pub async fn run(
         clock: options.clock,
         failures: Failures::default(),
         waiting: Waiting::default(),
+        recorder: Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: EVENT_REPORTER.to_owned(),
+                instance: options.lease.as_ref().map(|l| l.identity.clone()),
+            },
+        ),
     });
     let mut shutdown = std::pin::pin!(shutdown);
     let Some(lease) = options.lease else {
@@ -282,6 +343,7 @@ fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> A
     context.metrics.reconcile_error(error.reason());
     let name = csr.metadata.name.as_deref().unwrap_or_default();
     if permanent {
+        context.report(&csr, error);
         tracing::error!(
             csr = name,
             reason = error.reason(),
@@ -511,7 +573,7 @@ mod tests {
         Context {
             csrs: KubeCsrs::new(client.clone()),
             approver: Approver::new(
-                client,
+                client.clone(),
                 ApprovalPolicy::default(),
                 ServingConstraints::default(),
             ),
@@ -522,6 +584,7 @@ mod tests {
             clock,
             failures: Failures::default(),
             waiting: Waiting::default(),
+            recorder: Recorder::new(client, EVENT_REPORTER.into()),
         }
     }
 
@@ -627,7 +690,7 @@ mod tests {
     #[tokio::test]
     async fn a_permanent_error_backs_off_longer_is_counted_and_nothing_is_written() {
         // The CA expired: every try fails the same way until an operator replaces it.
-        let (client, _api) = mock_client();
+        let (client, mut api) = mock_client();
         let context = Arc::new(context(
             client,
             signing(Duration::from_secs(3600)),
@@ -635,7 +698,7 @@ mod tests {
         ));
         let approved = Arc::new(request(&["Approved"]));
         let mut waits = Vec::new();
-        for _ in 0..3 {
+        for attempt in 0..3 {
             let error = handle(&approved, &context).await.unwrap_err();
             assert!(error.is_permanent(), "{error}");
             assert_eq!(error.reason(), "signer_expired");
@@ -644,6 +707,38 @@ mod tests {
                 &error,
                 Arc::clone(&context),
             ));
+            // Each is reported as a Warning Event on the request: created the first time,
+            // then counted as a series.
+            let event = api.next().await;
+            let (method, path) = if attempt == 0 {
+                (
+                    http::Method::POST,
+                    "/apis/events.k8s.io/v1/namespaces/default/events".to_owned(),
+                )
+            } else {
+                let name = event.body["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                (
+                    http::Method::PATCH,
+                    format!("/apis/events.k8s.io/v1/namespaces/default/events/{name}"),
+                )
+            };
+            assert_eq!((&event.method, &event.path), (&method, &path));
+            if attempt == 0 {
+                assert_eq!(event.body["type"], "Warning");
+                assert_eq!(event.body["reason"], "SignerExpired");
+                assert_eq!(event.body["action"], "Sign");
+                assert_eq!(event.body["regarding"]["kind"], "CertificateSigningRequest");
+                assert_eq!(event.body["regarding"]["name"], "jane");
+                assert_eq!(event.body["reportingController"], EVENT_REPORTER);
+                let note = event.body["note"].as_str().unwrap_or_default();
+                assert!(note.contains("expired"), "{note}");
+            }
+            event.echo();
+            // The recorder keeps the event once the API server has answered: let it.
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert_eq!(
             waits,

@@ -56,6 +56,30 @@ pub(crate) fn service_account_kubeconfig(cp: &ControlPlane, dir: &Path) -> PathB
     );
     let conf = dir.join("kubepki-controller.conf");
     token_kubeconfig(cp, &conf, "kubepki-controller", token.trim());
+    // The Warning Events of requests it cannot sign: in the default namespace (where a
+    // cluster-scoped object's Events go), and nowhere else.
+    for (namespace, want) in [("default", "yes"), ("kube-system", "no")] {
+        let out = cp
+            .command("kubectl")
+            .arg("--kubeconfig")
+            .arg(&conf)
+            .args([
+                "auth",
+                "can-i",
+                "create",
+                "events.events.k8s.io",
+                "-n",
+                namespace,
+            ])
+            .output()
+            .expect("run kubectl");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            want,
+            "may the controller create events in {namespace}? {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     conf
 }
 
