@@ -196,16 +196,35 @@ impl Breakdown {
         }
     }
 
-    /// kubepki's replicas, summed (the one standing by reports nothing).
-    fn kubepki(replicas: &(Replica, Replica)) -> Self {
+    /// kubepki's replicas, summed (the one standing by reports nothing): every handling,
+    /// and the handlings that issued a certificate with their signing time as a third pair
+    /// (in `queue`'s place: the queue, the work, the signing).
+    fn kubepki(replicas: &(Replica, Replica)) -> (Self, Self, (f64, f64)) {
         let page = |r: &Replica| String::from_utf8_lossy(&r.get("/metrics").stdout).into_owned();
         let both = format!("{}\n{}", page(&replicas.0), page(&replicas.1));
-        Self::from_page(
-            &both,
-            "kubepki_csr_queue_duration_seconds",
-            "kubepki_csr_work_duration_seconds",
-            "outcome=",
-        )
+        let of = |labels: &str| {
+            Self::from_page(
+                &both,
+                "kubepki_csr_queue_duration_seconds",
+                "kubepki_csr_work_duration_seconds",
+                labels,
+            )
+        };
+        let signing = Self::from_page(
+            &both
+                .replace(
+                    "kubepki_csr_signing_duration_seconds_sum ",
+                    "kubepki_csr_signing_duration_seconds_sum{} ",
+                )
+                .replace(
+                    "kubepki_csr_signing_duration_seconds_count ",
+                    "kubepki_csr_signing_duration_seconds_count{} ",
+                ),
+            "kubepki_csr_signing_duration_seconds",
+            "none",
+            "",
+        );
+        (of("outcome="), of("outcome=\"issued\""), signing.queue)
     }
 
     /// kube-controller-manager's csrsigning queue, read with the super-admin's certificate.
@@ -247,6 +266,27 @@ impl Breakdown {
             after.work.1 - self.work.1,
         )
     }
+}
+
+/// The API server's own time for the `PUT .../certificatesigningrequests/NAME/status` it
+/// served (`apiserver_request_duration_seconds`), as (sum of seconds, count): who wrote them
+/// does not matter, since one signer runs at a time.
+fn apiserver_status_writes(cp: &ControlPlane) -> (f64, f64) {
+    let out = cp.kubectl("super-admin.conf", &["get", "--raw", "/metrics"]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    let total = |suffix: &str| -> f64 {
+        let prefix = format!("apiserver_request_duration_seconds_{suffix}{{");
+        page.lines()
+            .filter(|line| {
+                line.starts_with(&prefix)
+                    && line.contains("resource=\"certificatesigningrequests\"")
+                    && line.contains("subresource=\"status\"")
+                    && line.contains("verb=\"PUT\"")
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    (total("sum"), total("count"))
 }
 
 /// The super-admin's client certificate and key, from `super-admin.conf`, as files for curl.
@@ -300,6 +340,8 @@ fn main() {
     let mut rounds: Vec<(&str, Figures)> = Vec::new();
     let mut replicas: Option<(Replica, Replica)> = None;
     let mut breakdowns = Vec::new();
+    let mut issued = Vec::new();
+    let mut server = Vec::new();
     for (round, who) in ["kcm", "kubepki", "kubepki", "kcm"].into_iter().enumerate() {
         let ours = who == "kubepki";
         if ours && replicas.is_none() {
@@ -328,11 +370,23 @@ fn main() {
         }
         let scrape = || match &replicas {
             Some(pair) if ours => Breakdown::kubepki(pair),
-            _ => Breakdown::kcm(&cp, dir),
+            _ => (Breakdown::kcm(&cp, dir), Breakdown::default(), (0.0, 0.0)),
         };
         let before = scrape();
+        let server_before = apiserver_status_writes(&cp);
         let figures = measure(&cp, dir, &format!("{who}-{round}"), count, clients);
-        breakdowns.push(before.means(scrape()));
+        let after = scrape();
+        let server_after = apiserver_status_writes(&cp);
+        server.push((
+            (server_after.0 - server_before.0) / (server_after.1 - server_before.1) * 1e3,
+            server_after.1 - server_before.1,
+        ));
+        breakdowns.push(before.0.means(after.0));
+        if ours {
+            let (queue, work, n) = before.1.means(after.1);
+            let signing = (after.2.0 - before.2.0) / (after.2.1 - before.2.1) * 1e3;
+            issued.push((round + 1, queue, work, signing, n));
+        }
         rounds.push((who, figures));
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
@@ -360,14 +414,24 @@ fn main() {
         "\nWhere the signer's time goes, from its own metrics (client-go's workqueue queue and work durations for kube-controller-manager, kubepki's for kubepki), every handling of a request counted:"
     );
     println!(
-        "\n| round | signer | handlings | mean queue (event → start) | mean work (sign + status write) |"
+        "\n| round | signer | handlings | mean queue (event → start) | mean work (sign + status write) | status PUTs served | API server's mean time per status PUT |"
     );
-    println!("|---|---|---|---|---|");
-    for (round, ((who, _), (queue, work, n))) in rounds.iter().zip(&breakdowns).enumerate() {
+    println!("|---|---|---|---|---|---|---|");
+    for (round, (((who, _), (queue, work, n)), (put, puts))) in
+        rounds.iter().zip(&breakdowns).zip(&server).enumerate()
+    {
         println!(
-            "| {} | {who} | {n:.0} | {queue:.2} ms | {work:.2} ms |",
+            "| {} | {who} | {n:.0} | {queue:.2} ms | {work:.2} ms | {puts:.0} | {put:.2} ms |",
             round + 1
         );
+    }
+    println!("\nkubepki, the handlings that issued a certificate:");
+    println!(
+        "\n| round | handlings | mean queue | mean work | of which signing (spawn_blocking excluded) |"
+    );
+    println!("|---|---|---|---|---|");
+    for (round, queue, work, signing, n) in &issued {
+        println!("| {round} | {n:.0} | {queue:.2} ms | {work:.2} ms | {signing:.2} ms |");
     }
     let rate = |who: &str| {
         rounds
