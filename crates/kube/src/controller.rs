@@ -12,9 +12,8 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
 use kube::Resource;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::controller::{Action, Config as ControllerConfig, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector::{self, reflector};
+use kube::runtime::reflector::{self, ObjectRef, reflector};
 use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
@@ -26,6 +25,7 @@ use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::serving::ServingConstraints;
 use crate::waiting::Waiting;
+use crate::workqueue::WorkQueue;
 
 /// How long a request whose handling failed once with a transient error waits before it is
 /// tried again; each further failure in a row doubles it, up to [`RETRY_MAX`].
@@ -289,61 +289,88 @@ pub async fn run(
     }
 }
 
-/// The watch-driven loop; it ends only if the watch stream does.
+/// The watch-driven loop; it ends only if the watch stream does. The watch feeds a work
+/// queue ([`WorkQueue`], client-go's semantics) that `workers` handlers drain, all in this
+/// one future, so that stopping it stops them at their next await.
 async fn work(context: Arc<Context>, workers: u16) {
     let api = context.csrs.api().clone();
     // The controller runs on our own reflector stream so that readiness is the watch's
-    // InitDone event (the first full list is in the store). Waiting on the store's
-    // `wait_until_ready` from a second task is not safe: kube-runtime 5 keeps one waker for
-    // it, so either that task or the controller's own would never be woken.
+    // InitDone event (the first full list is in the store).
     let (reader, writer) = reflector::store();
     let metrics = Arc::clone(&context.metrics);
     let watching = AtomicBool::new(false);
     let events = Arc::clone(&context);
-    let stream = reflector(writer, watcher(api, watcher::Config::default()))
-        .inspect_ok(move |event| {
-            let now = Instant::now();
-            match event {
-                watcher::Event::Apply(csr) | watcher::Event::InitApply(csr) => {
+    let queue = WorkQueue::default();
+    let stream = reflector(
+        writer,
+        watcher(api, watcher::Config::default()).default_backoff(),
+    )
+    .inspect_ok(move |event| {
+        let now = Instant::now();
+        match event {
+            watcher::Event::Apply(csr) | watcher::Event::InitApply(csr) => {
+                if let Some(name) = &csr.metadata.name {
+                    events.waiting.arrived(name, now);
+                }
+            }
+            watcher::Event::Delete(csr) => {
+                if let Some(name) = &csr.metadata.name {
+                    events.waiting.deleted(name);
+                }
+            }
+            watcher::Event::Init | watcher::Event::InitDone => {}
+        }
+        if matches!(event, watcher::Event::InitDone) {
+            metrics.set_ready(true);
+            if !watching.swap(true, Ordering::Relaxed) {
+                tracing::info!("watching certificatesigningrequests");
+            }
+        }
+    })
+    .applied_objects();
+    let feed = async {
+        let mut stream = std::pin::pin!(stream);
+        while let Some(item) = stream.next().await {
+            match item {
+                Ok(csr) => {
                     if let Some(name) = &csr.metadata.name {
-                        events.waiting.arrived(name, now);
+                        queue.add(name);
                     }
                 }
-                watcher::Event::Delete(csr) => {
-                    if let Some(name) = &csr.metadata.name {
-                        events.waiting.deleted(name);
-                    }
-                }
-                watcher::Event::Init | watcher::Event::InitDone => {}
+                Err(e) => tracing::warn!(error = %e, "watching certificatesigningrequests"),
             }
-            if matches!(event, watcher::Event::InitDone) {
-                metrics.set_ready(true);
-                if !watching.swap(true, Ordering::Relaxed) {
-                    tracing::info!("watching certificatesigningrequests");
-                }
+        }
+    };
+    let worker = || async {
+        loop {
+            let name = queue.next().await;
+            // The request as it is now: a later event may have changed it since it was queued.
+            if let Some(csr) = reader.get(&ObjectRef::new(&name))
+                && let Err(error) = reconcile_counted(Arc::clone(&csr), Arc::clone(&context)).await
+            {
+                let wait = retry_later(&csr, &error, &context);
+                queue.add_after(&name, wait);
             }
-        })
-        .applied_objects();
-    Controller::for_stream(stream, reader)
-        .with_config(ControllerConfig::default().concurrency(workers))
-        .run(reconcile_counted, retry_later, context)
-        .for_each(|result| async move {
-            if let Err(e) = result {
-                tracing::debug!(error = %e, "reconcile");
-            }
-        })
-        .await;
+            queue.done(&name);
+        }
+    };
+    let handlers = futures::future::join_all((0..workers.max(1)).map(|_| worker()));
+    tokio::select! {
+        () = feed => {}
+        _ = handlers => {}
+        () = queue.run_delays() => {}
+    }
 }
 
 /// The error policy: counts the error by reason, logs it (a permanent one as an error) and
 /// retries the request after its back-off.
-fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> Action {
+fn retry_later(csr: &KubeCsr, error: &KubeError, context: &Context) -> Duration {
     let permanent = error.is_permanent();
-    let wait = context.failures.failed(&failure_key(&csr), permanent);
+    let wait = context.failures.failed(&failure_key(csr), permanent);
     context.metrics.reconcile_error(error.reason());
     let name = csr.metadata.name.as_deref().unwrap_or_default();
     if permanent {
-        context.report(&csr, error);
+        context.report(csr, error);
         tracing::error!(
             csr = name,
             reason = error.reason(),
@@ -360,15 +387,12 @@ fn retry_later(csr: Arc<KubeCsr>, error: &KubeError, context: Arc<Context>) -> A
             wait.as_secs()
         );
     }
-    Action::requeue(wait)
+    wait
 }
 
 /// [`reconcile`], its success clearing the request's failures, its queue and work time
 /// counted by outcome.
-async fn reconcile_counted(
-    object: Arc<KubeCsr>,
-    context: Arc<Context>,
-) -> Result<Action, KubeError> {
+async fn reconcile_counted(object: Arc<KubeCsr>, context: Arc<Context>) -> Result<(), KubeError> {
     let started = Instant::now();
     let name = object.metadata.name.as_deref().unwrap_or_default();
     let queued = context.waiting.started(name, started);
@@ -383,7 +407,7 @@ async fn reconcile_counted(
         .reconciled(outcome, queued, started.elapsed());
     handled?;
     context.failures.succeeded(&key);
-    Ok(Action::await_change())
+    Ok(())
 }
 
 /// What one reconcile did.
@@ -702,11 +726,7 @@ mod tests {
             let error = handle(&approved, &context).await.unwrap_err();
             assert!(error.is_permanent(), "{error}");
             assert_eq!(error.reason(), "signer_expired");
-            waits.push(retry_later(
-                Arc::clone(&approved),
-                &error,
-                Arc::clone(&context),
-            ));
+            waits.push(retry_later(&approved, &error, &context));
             // Each is reported as a Warning Event on the request: created the first time,
             // then counted as a series.
             let event = api.next().await;
@@ -740,10 +760,7 @@ mod tests {
             // The recorder keeps the event once the API server has answered: let it.
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        assert_eq!(
-            waits,
-            [30, 60, 120].map(|s| Action::requeue(Duration::from_secs(s)))
-        );
+        assert_eq!(waits, [30, 60, 120].map(Duration::from_secs));
         has(
             &context.metrics,
             "kubepki_csr_reconcile_errors_total{reason=\"signer_expired\"} 3",
@@ -756,8 +773,8 @@ mod tests {
         let mut other = (*approved).clone();
         other.metadata.uid = Some("uid-other".to_owned());
         assert_eq!(
-            retry_later(Arc::new(other), &unreachable, Arc::clone(&context)),
-            Action::requeue(Duration::from_secs(2))
+            retry_later(&other, &unreachable, &context),
+            Duration::from_secs(2)
         );
     }
 

@@ -18,6 +18,7 @@ mod mock_api;
 mod root_ca;
 mod serving;
 mod waiting;
+mod workqueue;
 
 pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
 pub use client::{ClusterSource, connect};
