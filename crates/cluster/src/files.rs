@@ -91,12 +91,7 @@ pub(crate) struct Writes {
 
 impl Writes {
     pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
-        let pem = key
-            .to_pem(KeyFormat::Traditional)
-            .map_err(|source| ClusterError::Key {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let pem = key_pem(path, key)?;
         self.new.push((path.to_path_buf(), pem, FileKind::Secret));
         Ok(())
     }
@@ -329,6 +324,15 @@ pub(crate) fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
         .into_iter()
         .find(|block| block.label.ends_with(label))
         .map(|block| pem_encode(&block.label, &block.der))
+}
+
+/// `key` as PEM for the file `path` (named in the error).
+pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<KeyPem, ClusterError> {
+    key.to_pem(KeyFormat::Traditional)
+        .map_err(|source| ClusterError::Key {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]

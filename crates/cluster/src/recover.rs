@@ -8,11 +8,13 @@ use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_keys::KeyPair;
 use kubepki_sign::{Ca, CertificateInfo, Timestamp, format_rfc3339};
 
+use crate::ca_source::ca_for;
+use crate::files::key_pem;
 use crate::files::{first_certificate, load_cert, lock_tree, pem_blocks_labelled, read};
 use crate::kubeconfig::Kubeconfig;
-use crate::ops::{
-    RenewOptions, RenewReport, Renewed, ca_for, key_pem, reissue, renew_due_locked,
-    renew_embedded_kubeconfig, restart_for,
+use crate::renew::{
+    RenewOptions, RenewReport, Renewed, reissue, renew_due_locked, renew_embedded_kubeconfig,
+    restart_for,
 };
 use crate::tree::{CaName, crt};
 use crate::{ClusterError, due_for_renewal};
@@ -289,7 +291,7 @@ pub(crate) fn write_kubelet_client_file(
         replace_symlink(file, &target)?;
         Ok(dated)
     } else {
-        crate::ops::keep_old_copy(renew, file, now)?;
+        crate::renew::keep_old_copy(renew, file, now)?;
         write_atomic(file, pair.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
         Ok(file.to_path_buf())
     }

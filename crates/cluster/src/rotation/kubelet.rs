@@ -7,11 +7,12 @@ use kubepki_sign::CertificateInfo;
 
 use super::state::Paths;
 use super::{FileChange, RotateOptions, RotatedCa};
+use crate::ca_source::ca_for;
 use crate::files::load_cert;
-use crate::ops::{ca_for, reissue_for_key};
 use crate::recover::{
     KUBELET_CONF, kubelet_client_file, read_kubelet_client_file, write_kubelet_client_file,
 };
+use crate::renew::reissue_for_key;
 use crate::tree::CaName;
 use crate::{ClusterError, RenewOptions};
 

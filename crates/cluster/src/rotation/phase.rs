@@ -20,8 +20,9 @@ use super::state::{
     rotation_dir, signing_cert, unix,
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKeys};
-use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
-use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::files::{key_pem, load_cert, load_key, lock_tree_with, read, read_kubeconfig};
+use crate::kubeconfig_edit::{replace_ca_data, replace_credentials};
+use crate::renew::{reissue, reissue_for_key};
 use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
 use crate::{ClusterError, RenewOptions};
 
