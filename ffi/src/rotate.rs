@@ -11,8 +11,8 @@ use kubepki::cluster::{
     rotate_promote, rotate_rollback, rotate_start, rotation_status,
 };
 
-use crate::cluster::{c_text, dir_arg};
 use crate::error::{Failure, kubepki_error, kubepki_result};
+use crate::util::{c_text, dir_arg};
 use crate::util::{call, free_handle, out_arg, str_arg, time_arg, write_out};
 
 /// The options of a rotation phase, as the CLI's flags. Zeroed (or a NULL pointer) means the

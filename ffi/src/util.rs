@@ -2,6 +2,7 @@
 
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
@@ -285,4 +286,25 @@ pub unsafe extern "C" fn kubepki_strings_get(
 pub unsafe extern "C" fn kubepki_strings_free(strings: *mut kubepki_strings) {
     // SAFETY: NULL or a kubepki_strings from this library, freed once.
     unsafe { free_handle(strings) }
+}
+
+/// `text` as a C string, NUL bytes dropped.
+pub(crate) fn c_text(text: &str) -> CString {
+    CString::new(text.replace('\0', "")).unwrap_or_default()
+}
+
+/// Borrows a folder path.
+///
+/// # Safety
+/// As `str_arg`.
+pub(crate) unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<PathBuf, Failure> {
+    // SAFETY: forwarded contract.
+    let text = unsafe { str_arg(data, len, what)? };
+    if text.is_empty() {
+        return Err(Failure::new(
+            kubepki_result::InvalidParameter,
+            format!("{what} is empty"),
+        ));
+    }
+    Ok(PathBuf::from(text))
 }
