@@ -17,7 +17,7 @@ use super::kubelet::promote_kubelet_client;
 use super::plan::plan;
 use super::state::{
     Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
-    rotation_dir, signing_cert, unix,
+    rotation_dir, rotation_file, signing_cert, unix,
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKeys};
 use crate::files::{key_pem, load_cert, load_key, lock_tree_with, read, read_kubeconfig};
@@ -319,13 +319,6 @@ fn plan_ca(
         to,
         changed: true,
     })
-}
-
-pub(super) fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterError {
-    ClusterError::RotationFile {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
 }
 
 /// The signing key and the anchor of the trust file that is its own.
