@@ -402,6 +402,7 @@ def main(argv):
                             line, text = refs[0]
                             more = f" (+{len(refs) - 1} more)" if len(refs) > 1 else ""
                             print(f"    {os.path.relpath(a.path, top)}:{line} -> {os.path.relpath(b.path, top)}: {text}{more}")
+    sys.stdout.flush()
     if found:
         print(f"{found} import circle(s): move the shared items to a module both sides can use", file=sys.stderr)
         return 1
