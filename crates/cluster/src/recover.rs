@@ -207,20 +207,10 @@ fn renew_kubelet_client_file(
     now: SystemTime,
     cluster_ca: Option<&Ca>,
 ) -> Result<Option<Renewed>, ClusterError> {
-    let unreadable = |reason| ClusterError::ClientCertificateFile {
-        path: file.to_path_buf(),
-        reason,
-    };
-    let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
-    // The kubelet's file holds the certificate and its key, in this order.
-    let cert = pem_blocks_labelled(&text, "CERTIFICATE")
-        .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
-    let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
+    let (der, old_key) = kubelet_client_parts(file)?;
     if !is_due(&der, options.within, now) {
         return Ok(None);
     }
-    let old_key = pem_blocks_labelled(&text, "PRIVATE KEY")
-        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok());
     let ca = ca_for(
         &options.renew.cert_dir,
         CaName::Ca,
@@ -248,17 +238,31 @@ fn renew_kubelet_client_file(
 /// # Errors
 /// [`ClusterError::ClientCertificateFile`] when it holds no certificate or no key that reads.
 pub(crate) fn read_kubelet_client_file(file: &Path) -> Result<(Vec<u8>, KeyPair), ClusterError> {
+    let (der, key) = kubelet_client_parts(file)?;
+    let key = key.ok_or_else(|| ClusterError::ClientCertificateFile {
+        path: file.to_path_buf(),
+        reason: "no PRIVATE KEY block that reads",
+    })?;
+    Ok((der, key))
+}
+
+/// The kubelet's client pair file `file` read: its certificate (DER), and its key when one
+/// reads.
+///
+/// # Errors
+/// [`ClusterError::ClientCertificateFile`] when it holds no certificate.
+fn kubelet_client_parts(file: &Path) -> Result<(Vec<u8>, Option<KeyPair>), ClusterError> {
     let unreadable = |reason| ClusterError::ClientCertificateFile {
         path: file.to_path_buf(),
         reason,
     };
     let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
+    // The kubelet's file holds the certificate and its key, in this order.
     let cert = pem_blocks_labelled(&text, "CERTIFICATE")
         .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
     let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
     let key = pem_blocks_labelled(&text, "PRIVATE KEY")
-        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok())
-        .ok_or_else(|| unreadable("no PRIVATE KEY block that reads"))?;
+        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok());
     Ok((der, key))
 }
 

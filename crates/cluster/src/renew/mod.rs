@@ -104,11 +104,7 @@ pub fn renew_each(
     now: SystemTime,
     cluster_ca: Option<&Ca>,
 ) -> Result<RenewReport, ClusterError> {
-    let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
-    let mut report = RenewReport {
-        warnings: recovered.into_iter().collect(),
-        ..RenewReport::default()
-    };
+    let (lock, mut report) = lock_for_renewal(options)?;
     if let [which] = names
         && *which != "all"
     {
@@ -138,6 +134,17 @@ pub fn renew_each(
     }
     renew_names(&lock, &list, options, now, cluster_ca, &mut report)?;
     Ok(report)
+}
+
+/// Takes the tree's lock, and starts the report with what the lock's recovery repaired (a
+/// renewal a killed process left half-done).
+fn lock_for_renewal(options: &RenewOptions) -> Result<(TreeLock, RenewReport), ClusterError> {
+    let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
+    let report = RenewReport {
+        warnings: recovered.into_iter().collect(),
+        ..RenewReport::default()
+    };
+    Ok((lock, report))
 }
 
 /// Renews `names` in order into `report`; the first failure stops it, naming what was
@@ -177,11 +184,7 @@ pub fn renew_due(
     now: SystemTime,
     cluster_ca: Option<&Ca>,
 ) -> Result<RenewReport, ClusterError> {
-    let (lock, recovered) = lock_tree(&options.cert_dir, &options.kubeconfig_dir)?;
-    let mut report = RenewReport {
-        warnings: recovered.into_iter().collect(),
-        ..RenewReport::default()
-    };
+    let (lock, mut report) = lock_for_renewal(options)?;
     renew_due_locked(&lock, options, within, now, cluster_ca, &mut report)?;
     Ok(report)
 }

@@ -1,6 +1,6 @@
 //! What `certs renew` is given and what it reports, and which files it handles.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubepki_csr::San;
@@ -34,6 +34,21 @@ pub struct RenewOptions {
     /// created 0700, key files staying 0600), certificates and keys under `pki/`, kubeconfig
     /// files by name.
     pub keep_old: Option<PathBuf>,
+}
+
+impl RenewOptions {
+    /// The tree's folders with every other option at its default: keys of the same
+    /// algorithm, the default validity, no SANs added, no old files kept.
+    pub(crate) fn defaults(cert_dir: &Path, kubeconfig_dir: &Path) -> Self {
+        RenewOptions {
+            cert_dir: cert_dir.to_path_buf(),
+            kubeconfig_dir: kubeconfig_dir.to_path_buf(),
+            algorithm: None,
+            validity: None,
+            add_sans: Vec::new(),
+            keep_old: None,
+        }
+    }
 }
 
 /// One renewed certificate.

@@ -65,14 +65,7 @@ pub(super) fn promote_kubelet_client(
         }));
     }
     let ca = ca_for(&options.cert_dir, CaName::Ca, KUBELET_CONF, None)?;
-    let renew = RenewOptions {
-        cert_dir: options.cert_dir.clone(),
-        kubeconfig_dir: options.kubeconfig_dir.clone(),
-        algorithm: None,
-        validity: None,
-        add_sans: Vec::new(),
-        keep_old: None,
-    };
+    let renew = RenewOptions::defaults(&options.cert_dir, &options.kubeconfig_dir);
     let cert_pem = reissue_for_key(&ca, KUBELET_CONF, &der, &key, &renew, now)?;
     let written = write_kubelet_client_file(&file, &cert_pem, &key, &renew, now)?;
     Ok(Some(FileChange {

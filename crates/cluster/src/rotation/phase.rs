@@ -558,14 +558,7 @@ fn promote_ca(
                 source,
             }
         })?;
-        let renew = RenewOptions {
-            cert_dir: options.cert_dir.clone(),
-            kubeconfig_dir: options.kubeconfig_dir.clone(),
-            algorithm: None,
-            validity: None,
-            add_sans: Vec::new(),
-            keep_old: None,
-        };
+        let renew = RenewOptions::defaults(&options.cert_dir, &options.kubeconfig_dir);
         // Each leaf keeps its key: only its certificate file changes, in one rename, so a
         // component that reloads its pair (etcd does at every handshake) never reads a
         // certificate beside a key that is not its own, even after a kill -9 half-way.
