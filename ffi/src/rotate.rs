@@ -12,7 +12,7 @@ use kubepki::cluster::{
 };
 
 use crate::error::{Failure, kubepki_error, kubepki_result};
-use crate::util::{c_text, dir_arg};
+use crate::util::{c_text, dirs_arg};
 use crate::util::{call, free_handle, out_arg, str_arg, time_arg, write_out};
 
 /// The options of a rotation phase, as the CLI's flags. Zeroed (or a NULL pointer) means the
@@ -206,23 +206,6 @@ unsafe fn rotate_options(
         }
     };
     Ok(out)
-}
-
-/// Reads both folders.
-///
-/// # Safety
-/// As `str_arg`, for each.
-unsafe fn dirs_arg(
-    cert_dir: *const u8,
-    cert_dir_len: usize,
-    kubeconfig_dir: *const u8,
-    kubeconfig_dir_len: usize,
-) -> Result<(PathBuf, PathBuf), Failure> {
-    // SAFETY: forwarded contract.
-    let cert = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
-    // SAFETY: forwarded contract.
-    let kubeconfig = unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
-    Ok((cert, kubeconfig))
 }
 
 type PhaseFn = fn(&RotateOptions, SystemTime) -> Result<PhaseReport, ClusterError>;

@@ -308,3 +308,20 @@ pub(crate) unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<
     }
     Ok(PathBuf::from(text))
 }
+
+/// Reads both folders.
+///
+/// # Safety
+/// As `str_arg`, for each.
+pub(crate) unsafe fn dirs_arg(
+    cert_dir: *const u8,
+    cert_dir_len: usize,
+    kubeconfig_dir: *const u8,
+    kubeconfig_dir_len: usize,
+) -> Result<(PathBuf, PathBuf), Failure> {
+    // SAFETY: forwarded contract.
+    let cert = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
+    // SAFETY: forwarded contract.
+    let kubeconfig = unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
+    Ok((cert, kubeconfig))
+}

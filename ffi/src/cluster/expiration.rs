@@ -5,7 +5,9 @@ use std::ffi::{CString, c_char};
 use kubepki::cluster::check_expiration;
 
 use crate::error::{kubepki_error, kubepki_result};
-use crate::util::{c_text, call, dir_arg, free_handle, out_arg, time_arg, unix_seconds, write_out};
+use crate::util::{
+    c_text, call, dirs_arg, free_handle, out_arg, time_arg, unix_seconds, write_out,
+};
 
 /// One row of an expiration report, borrowed from it.
 #[repr(C)]
@@ -60,10 +62,8 @@ pub unsafe extern "C" fn kubepki_check_expiration(
 ) -> kubepki_result {
     call(err_out, || {
         // SAFETY: as the caller promised.
-        let cert_dir = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
-        // SAFETY: as the caller promised.
-        let kubeconfig_dir =
-            unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
+        let (cert_dir, kubeconfig_dir) =
+            unsafe { dirs_arg(cert_dir, cert_dir_len, kubeconfig_dir, kubeconfig_dir_len)? };
         out_arg(report, "report")?;
         let now = time_arg(now_unix)?;
         let found = check_expiration(&cert_dir, &kubeconfig_dir, now)?;

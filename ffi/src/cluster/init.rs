@@ -7,7 +7,7 @@ use kubepki::cluster::{Action, Bundle, generate, init};
 use super::params::kubepki_cluster_params;
 use super::report::{Row, kubepki_action, kubepki_report};
 use crate::error::{kubepki_error, kubepki_result};
-use crate::util::{c_text, call, dir_arg, free_handle, handle, out_arg, time_arg, write_out};
+use crate::util::{c_text, call, dirs_arg, free_handle, handle, out_arg, time_arg, write_out};
 
 /// Lays out kubeadm's tree under `cert_dir` (kubeadm: `/etc/kubernetes/pki`) and
 /// `kubeconfig_dir` (`/etc/kubernetes`) at `now_unix` (0: the current time), as
@@ -33,10 +33,8 @@ pub unsafe extern "C" fn kubepki_cluster_init(
         // SAFETY: as the caller promised.
         let params = unsafe { handle(params, "params")? };
         // SAFETY: as the caller promised.
-        let cert_dir = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
-        // SAFETY: as the caller promised.
-        let kubeconfig_dir =
-            unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
+        let (cert_dir, kubeconfig_dir) =
+            unsafe { dirs_arg(cert_dir, cert_dir_len, kubeconfig_dir, kubeconfig_dir_len)? };
         out_arg(report, "report")?;
         let now = time_arg(now_unix)?;
         let mut options = params.ready()?.clone();

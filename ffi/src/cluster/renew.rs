@@ -6,7 +6,7 @@ use super::report::{Row, kubepki_action, kubepki_report};
 use super::{kubepki_str, str_list};
 use crate::ca::kubepki_ca;
 use crate::error::{kubepki_error, kubepki_result};
-use crate::util::{c_text, call, dir_arg, out_arg, time_arg, write_out};
+use crate::util::{c_text, call, dirs_arg, out_arg, time_arg, write_out};
 
 /// Renews certificates of the tree at `now_unix` (0: the current time), as
 /// `kubepki certs renew`: `names` lists kubeadm's names (`apiserver`, `admin.conf`, ...) or
@@ -38,10 +38,8 @@ pub unsafe extern "C" fn kubepki_renew(
 ) -> kubepki_result {
     call(err_out, || {
         // SAFETY: as the caller promised.
-        let cert_dir = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
-        // SAFETY: as the caller promised.
-        let kubeconfig_dir =
-            unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
+        let (cert_dir, kubeconfig_dir) =
+            unsafe { dirs_arg(cert_dir, cert_dir_len, kubeconfig_dir, kubeconfig_dir_len)? };
         // SAFETY: as the caller promised.
         let mut names = unsafe { str_list(names, names_len, "names")? };
         // SAFETY: as the caller promised.
