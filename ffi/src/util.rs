@@ -325,3 +325,26 @@ pub(crate) unsafe fn dirs_arg(
     let kubeconfig = unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
     Ok((cert, kubeconfig))
 }
+
+/// Writes `make(&items[index])` to `*out` and returns true; returns false, `*out` untouched,
+/// when `items` is `None` (a NULL handle), `out` is NULL or `index` is out of range: the
+/// `_get` accessors of the reports' rows.
+///
+/// # Safety
+/// `out` is NULL or points to a writable `T`.
+pub(crate) unsafe fn fill_at<I, T>(
+    items: Option<&[I]>,
+    index: usize,
+    out: *mut T,
+    make: impl FnOnce(&I) -> T,
+) -> bool {
+    let (Some(items), false) = (items, out.is_null()) else {
+        return false;
+    };
+    let Some(item) = items.get(index) else {
+        return false;
+    };
+    // SAFETY: `out` is not NULL and the caller promises it is writable.
+    unsafe { *out = make(item) };
+    true
+}

@@ -6,7 +6,7 @@ use kubepki::cluster::check_expiration;
 
 use crate::error::{kubepki_error, kubepki_result};
 use crate::util::{
-    c_text, call, dirs_arg, free_handle, out_arg, time_arg, unix_seconds, write_out,
+    c_text, call, dirs_arg, fill_at, free_handle, out_arg, time_arg, unix_seconds, write_out,
 };
 
 /// One row of an expiration report, borrowed from it.
@@ -110,15 +110,10 @@ pub unsafe extern "C" fn kubepki_expiration_row_get(
     row: *mut kubepki_expiration_row,
 ) -> bool {
     // SAFETY: as the caller promised.
-    let (Some(report), false) = (unsafe { report.as_ref() }, row.is_null()) else {
-        return false;
-    };
-    let Some(r) = report.rows.get(index) else {
-        return false;
-    };
-    // SAFETY: `row` is not NULL and the caller promises it is writable.
+    let items = unsafe { report.as_ref() }.map(|report| report.rows.as_slice());
+    // SAFETY: as the caller promised.
     unsafe {
-        *row = kubepki_expiration_row {
+        fill_at(items, index, row, |r| kubepki_expiration_row {
             name: r.name.as_ptr(),
             not_after: r.not_after,
             residual_seconds: r.residual_seconds,
@@ -126,9 +121,8 @@ pub unsafe extern "C" fn kubepki_expiration_row_get(
             is_ca: r.is_ca,
             externally_managed: r.externally_managed,
             missing: r.missing,
-        };
+        })
     }
-    true
 }
 
 /// Frees an expiration report. NULL is accepted and ignored.

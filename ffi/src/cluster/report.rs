@@ -2,7 +2,7 @@
 
 use std::ffi::{CString, c_char};
 
-use crate::util::free_handle;
+use crate::util::{fill_at, free_handle};
 
 /// What `kubepki_cluster_init` did to a file, or what `kubepki_renew` did to a certificate.
 #[repr(u32)]
@@ -73,23 +73,17 @@ pub unsafe extern "C" fn kubepki_report_row_get(
     row: *mut kubepki_report_row,
 ) -> bool {
     // SAFETY: as the caller promised.
-    let (Some(report), false) = (unsafe { report.as_ref() }, row.is_null()) else {
-        return false;
-    };
-    let Some(r) = report.rows.get(index) else {
-        return false;
-    };
-    // SAFETY: `row` is not NULL and the caller promises it is writable.
+    let items = unsafe { report.as_ref() }.map(|report| report.rows.as_slice());
+    // SAFETY: as the caller promised.
     unsafe {
-        *row = kubepki_report_row {
+        fill_at(items, index, row, |r| kubepki_report_row {
             name: r.name.as_ptr(),
             path: r.path.as_ptr(),
             action: r.action,
             ca: r.ca.as_ptr(),
             note: r.note.as_ptr(),
-        };
+        })
     }
-    true
 }
 
 /// The number of warnings (what was kept though not as it would be written, an interrupted
