@@ -15,7 +15,7 @@ use crate::ClusterError;
 use crate::ca_source::{CaRef, ca_for, load_ca};
 use crate::files::{LOCK_WAIT, ensure_dir, key_pem};
 use crate::kubeconfig::ClientKubeconfig;
-use crate::plan::subject_of;
+use crate::plan::issue_fixed;
 use crate::tree::{CaName, crt, key};
 
 /// A new user's kubeconfig file (kubeadm's `kubeconfig user`): what [`user_kubeconfig`]
@@ -134,18 +134,7 @@ pub fn issue_component(
         profile.max_validity = profile.max_validity.max(v);
     }
     let key_pair = KeyPair::generate(options.algorithm).map_err(ClusterError::KeyGeneration)?;
-    let issued = ca
-        .issue_for_key(
-            key_pair.public_key(),
-            &subject_of(&profile),
-            &[],
-            &profile,
-            &IssueOptions::at(now),
-        )
-        .map_err(|source| ClusterError::Sign {
-            name: kind.to_owned(),
-            source,
-        })?;
+    let issued = issue_fixed(&ca, &key_pair, &profile, kind, &IssueOptions::at(now))?;
     ensure_dir(&options.out_dir)?;
     let (crt_path, key_path) = (crt(&options.out_dir, kind), key(&options.out_dir, kind));
     write_atomic(

@@ -9,9 +9,9 @@ use kubepki_keys::KeyPair;
 use kubepki_sign::{Ca, CertificateInfo, Timestamp, format_rfc3339};
 
 use crate::ca_source::ca_for;
-use crate::files::key_pem;
-use crate::files::{first_certificate, load_cert, lock_tree, pem_blocks_labelled, read};
-use crate::kubeconfig::Kubeconfig;
+use crate::files::{
+    first_certificate, key_pem, load_cert, load_kubeconfig, lock_tree, pem_blocks_labelled, read,
+};
 use crate::renew::{
     RenewOptions, RenewReport, Renewed, reissue, renew_due_locked, renew_embedded_kubeconfig,
     restart_for,
@@ -100,14 +100,7 @@ fn recover_kubelet_conf(
     cluster_ca: Option<&Ca>,
 ) -> Result<Option<Renewed>, ClusterError> {
     let path = options.renew.kubeconfig_dir.join(KUBELET_CONF);
-    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
-    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason,
-    })?;
+    let config = load_kubeconfig(&path)?;
     let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
         path: path.clone(),
         reason: crate::Misfit::KubeconfigIncomplete("current context"),
@@ -169,14 +162,7 @@ pub(crate) fn kubelet_client_file(
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
-    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason,
-    })?;
+    let config = load_kubeconfig(&path)?;
     let Some((_, user)) = config.current() else {
         return Ok(None);
     };

@@ -12,7 +12,7 @@ use super::options::{RENEWABLE_KUBECONFIGS, RenewOptions, Renewed, renewable_nam
 use super::reissue::reissue;
 use crate::ClusterError;
 use crate::ca_source::ca_for;
-use crate::files::{backup, key_pem, load_cert, read, read_kubeconfig};
+use crate::files::{backup, key_pem, load_cert, read, read_kubeconfig, read_kubeconfig_text};
 use crate::kubeconfig_edit::replace_credentials;
 use crate::tree::{CaName, LEAVES, crt, key};
 
@@ -129,10 +129,7 @@ pub(crate) fn renew_embedded_kubeconfig(
     })?;
     let (cert_pem, new_key) = reissue(&ca, name, &der, old_key.as_ref(), options, now)?;
     let new_key_pem = key_pem(&path, &new_key)?;
-    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
+    let text = read_kubeconfig_text(&path)?;
     // The trust the file carries is the whole of ca.crt: during a CA rotation that is the
     // old and the new CA, and a renewal must not drop either.
     let ca_crt = crt(&options.cert_dir, CaName::Ca.base());
