@@ -20,6 +20,8 @@ use kubepki::profile::{
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::error::{CliError, CliResult};
+use crate::files::warn_tree_ca_keys;
+use crate::tree_dirs::TreeDirs;
 
 /// kubeadm's group names, current or as in 1.28.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -180,16 +182,6 @@ struct TokenCa {
     said: String,
 }
 
-/// Warns about each CA key of the tree that group or others can read.
-pub(crate) fn warn_tree_ca_keys(cert_dir: &Path) {
-    for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
-        let path = cert_dir.join(key);
-        if path.exists() {
-            crate::files::warn_if_key_readable(&path);
-        }
-    }
-}
-
 /// `init`'s failure in words that fit `init`: it has no `--force`, so a file that appeared
 /// while it ran is not met with the write layer's "use --force" hint.
 fn init_error(e: kubepki::cluster::ClusterError) -> CliError {
@@ -255,17 +247,6 @@ pub(crate) enum OutputFormat {
     Json,
     /// The same as YAML.
     Yaml,
-}
-
-/// The folders of an existing tree.
-#[derive(Debug, Args)]
-pub(crate) struct TreeDirs {
-    /// The certificate folder.
-    #[arg(long, default_value = "./kubernetes/pki")]
-    pub(crate) cert_dir: PathBuf,
-    /// The kubeconfig folder.
-    #[arg(long, default_value = "./kubernetes")]
-    pub(crate) kubeconfig_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

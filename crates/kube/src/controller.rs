@@ -19,12 +19,13 @@ use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
 use crate::KubeError;
-use crate::approve::{ApprovalPolicy, Approver, Verdict};
+use crate::approve::{ApprovalPolicy, Approver};
 use crate::csrs::{KubeCsrs, Subresource, from_kube};
 use crate::decide::{Approval, Approvals, approve};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::serving::ServingConstraints;
+use crate::verdict::Verdict;
 use crate::waiting::Waiting;
 
 /// How long a request whose handling failed once with a transient error waits before it is

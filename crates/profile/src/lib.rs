@@ -14,7 +14,8 @@ pub use builtin::{
     BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile,
     first_service_ip,
 };
-pub use duration::{format_duration, parse_duration};
+pub use duration::format_duration;
+pub use duration::parse::parse_duration;
 pub use error::ProfileError;
 pub use file::{MAX_PROFILE_FILE_BYTES, ProfileSet};
 pub use kubeadm_defaults::{
