@@ -11,8 +11,8 @@ mod signers;
 mod usage;
 
 pub use builtin::{
-    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile,
-    first_address, first_service_ip,
+    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_address,
+    first_service_ip,
 };
 pub use duration::{format_duration, parse_duration};
 pub use error::ProfileError;
