@@ -223,6 +223,14 @@ pub enum ApiError {
         /// Why it cannot be read.
         reason: String,
     },
+    /// The operating system's random number generator failed.
+    #[error("cannot draw random bytes for {what}: {source}")]
+    Random {
+        /// What the bytes were for, e.g. `the request's UID`.
+        what: &'static str,
+        /// The RNG's error.
+        source: getrandom::Error,
+    },
     /// A signer name with no profile in the configured set.
     #[error("no profile for signer {signer:?}")]
     UnknownSigner {

@@ -21,6 +21,7 @@ mod renewal;
 mod report;
 mod rotation;
 mod survey;
+mod token_ca;
 mod tree;
 mod yaml;
 
@@ -52,6 +53,9 @@ pub use rotation::{
     TokenKeys, finish as rotate_finish, promote as rotate_promote,
     promote_with as rotate_promote_with, rollback as rotate_rollback, start as rotate_start,
     start_with as rotate_start_with, status as rotation_status,
+};
+pub use token_ca::{
+    TokenCaKey, TokenKeyAction, TokenKeyOrigin, init_token_ca_key, init_token_key_action,
 };
 pub use tree::{
     CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec, certificate_files, key_uri_file,

@@ -11,7 +11,7 @@ mod signers;
 mod usage;
 
 pub use builtin::{
-    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile,
+    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_address,
     first_service_ip,
 };
 pub use duration::format_duration;
@@ -21,6 +21,7 @@ pub use file::{MAX_PROFILE_FILE_BYTES, ProfileSet};
 pub use kubeadm_defaults::{
     DEFAULT_BIND_PORT, DEFAULT_CA_VALIDITY, DEFAULT_CA_VALIDITY_TEXT, DEFAULT_CERT_VALIDITY,
     DEFAULT_CERT_VALIDITY_TEXT, DEFAULT_CLUSTER_NAME, DEFAULT_DNS_DOMAIN, DEFAULT_SERVICE_CIDR,
+    DEFAULT_SERVICE_NETWORK,
 };
 pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,
