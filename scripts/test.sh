@@ -42,6 +42,16 @@ fi
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "import circles between the files of each crate (scripts/import-circles.py)"
+if command -v python3 >/dev/null; then
+  python3 scripts/import-circles.py
+elif [ -n "${CI:-}" ]; then
+  echo "python3 is required when CI is set (apt-get install python3)" >&2
+  exit 1
+else
+  printf '\n\n    SKIP: python3 not found; the import-circle check is not run\n\n'
+fi
+
 step "cargo clippy (workspace, all targets, warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

@@ -1,6 +1,6 @@
 //! Certificate authorities and issuing.
 
-use kubepki::{Ca, IssueOptions, Subject};
+use kubepki::{Ca, IssueOptions, KeyPair, Subject};
 
 use crate::cert::kubepki_cert;
 use crate::csr::kubepki_csr;
@@ -47,6 +47,36 @@ fn subject_or_fixed(text: Option<&str>, profile: &kubepki_profile) -> Result<Sub
     }
 }
 
+/// The arguments of a new CA: a copy of the key that will sign, its subject (the profile's
+/// fixed one when `subject` is empty), its profile and the issuing options; `out` is checked
+/// in between, in the order the calls have always checked their arguments.
+///
+/// # Safety
+/// `key` and `profile` are live handles; `subject` is NULL or points to `subject_len` bytes.
+unsafe fn new_ca_args<'a>(
+    key: *const kubepki_key,
+    subject: *const u8,
+    subject_len: usize,
+    profile: *const kubepki_profile,
+    validity_seconds: u64,
+    now_unix: i64,
+    out: *mut *mut kubepki_ca,
+) -> Result<(Box<KeyPair>, Subject, &'a kubepki_profile, IssueOptions), Failure> {
+    // SAFETY: as the caller promised.
+    let key = unsafe { handle(key, "key")? };
+    // SAFETY: as the caller promised.
+    let profile = unsafe { handle(profile, "profile")? };
+    // SAFETY: as the caller promised.
+    let subject = unsafe { opt_str_arg(subject, subject_len, "subject")? };
+    out_arg(out, "out")?;
+    let subject = subject_or_fixed(subject, profile)?;
+    let options = IssueOptions {
+        now: time_arg(now_unix)?,
+        validity: validity_arg(validity_seconds),
+    };
+    Ok((Box::new(key.duplicate()?), subject, profile, options))
+}
+
 /// Creates a self-signed root CA with (a copy of) `key` under a CA `profile` (e.g. the
 /// built-in `ca`). `subject` may be empty (NULL, 0) to take the profile's fixed subject.
 /// `validity_seconds` 0 takes the profile's default; `now_unix` is the issuing time in
@@ -69,18 +99,17 @@ pub unsafe extern "C" fn kubepki_ca_self_signed(
 ) -> kubepki_result {
     call(err_out, || {
         // SAFETY: as the caller promised.
-        let key = unsafe { handle(key, "key")? };
-        // SAFETY: as the caller promised.
-        let profile = unsafe { handle(profile, "profile")? };
-        // SAFETY: as the caller promised.
-        let subject = unsafe { opt_str_arg(subject, subject_len, "subject")? };
-        out_arg(out, "out")?;
-        let subject = subject_or_fixed(subject, profile)?;
-        let options = IssueOptions {
-            now: time_arg(now_unix)?,
-            validity: validity_arg(validity_seconds),
+        let (signer, subject, profile, options) = unsafe {
+            new_ca_args(
+                key,
+                subject,
+                subject_len,
+                profile,
+                validity_seconds,
+                now_unix,
+                out,
+            )?
         };
-        let signer = Box::new(key.duplicate()?);
         let inner = Ca::self_signed(signer, &subject, &profile.inner, &options)?;
         // SAFETY: `out` checked above.
         unsafe { write_out(out, kubepki_ca { inner }) };
@@ -109,18 +138,17 @@ pub unsafe extern "C" fn kubepki_ca_issue_intermediate(
         // SAFETY: as the caller promised.
         let ca = unsafe { handle(ca, "ca")? };
         // SAFETY: as the caller promised.
-        let key = unsafe { handle(key, "key")? };
-        // SAFETY: as the caller promised.
-        let profile = unsafe { handle(profile, "profile")? };
-        // SAFETY: as the caller promised.
-        let subject = unsafe { opt_str_arg(subject, subject_len, "subject")? };
-        out_arg(out, "out")?;
-        let subject = subject_or_fixed(subject, profile)?;
-        let options = IssueOptions {
-            now: time_arg(now_unix)?,
-            validity: validity_arg(validity_seconds),
+        let (signer, subject, profile, options) = unsafe {
+            new_ca_args(
+                key,
+                subject,
+                subject_len,
+                profile,
+                validity_seconds,
+                now_unix,
+                out,
+            )?
         };
-        let signer = Box::new(key.duplicate()?);
         let inner = ca
             .inner
             .issue_intermediate(signer, &subject, &profile.inner, &options)?;

@@ -11,8 +11,8 @@ use kubepki::cluster::{
     rotate_promote, rotate_rollback, rotate_start, rotation_status,
 };
 
-use crate::cluster::{c_text, dir_arg};
 use crate::error::{Failure, kubepki_error, kubepki_result};
+use crate::util::{c_text, dirs_arg, fill_at};
 use crate::util::{call, free_handle, out_arg, str_arg, time_arg, write_out};
 
 /// The options of a rotation phase, as the CLI's flags. Zeroed (or a NULL pointer) means the
@@ -206,23 +206,6 @@ unsafe fn rotate_options(
         }
     };
     Ok(out)
-}
-
-/// Reads both folders.
-///
-/// # Safety
-/// As `str_arg`, for each.
-unsafe fn dirs_arg(
-    cert_dir: *const u8,
-    cert_dir_len: usize,
-    kubeconfig_dir: *const u8,
-    kubeconfig_dir_len: usize,
-) -> Result<(PathBuf, PathBuf), Failure> {
-    // SAFETY: forwarded contract.
-    let cert = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
-    // SAFETY: forwarded contract.
-    let kubeconfig = unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
-    Ok((cert, kubeconfig))
 }
 
 type PhaseFn = fn(&RotateOptions, SystemTime) -> Result<PhaseReport, ClusterError>;
@@ -506,22 +489,16 @@ pub unsafe extern "C" fn kubepki_ca_rotate_report_ca_get(
     row: *mut kubepki_ca_rotate_row,
 ) -> bool {
     // SAFETY: as the caller promised.
-    let (Some(report), false) = (unsafe { report.as_ref() }, row.is_null()) else {
-        return false;
-    };
-    let Some(r) = report.cas.get(index) else {
-        return false;
-    };
-    // SAFETY: `row` is not NULL and the caller promises it is writable.
+    let items = unsafe { report.as_ref() }.map(|report| report.cas.as_slice());
+    // SAFETY: as the caller promised.
     unsafe {
-        *row = kubepki_ca_rotate_row {
+        fill_at(items, index, row, |r| kubepki_ca_rotate_row {
             ca: r.ca.as_ptr(),
             from: r.from.as_ptr(),
             phase: r.phase.as_ptr(),
             changed: r.changed,
-        };
+        })
     }
-    true
 }
 
 /// The number of components to restart, in order; 0 for NULL and for status.
@@ -548,21 +525,15 @@ pub unsafe extern "C" fn kubepki_ca_rotate_report_step_get(
     step: *mut kubepki_ca_rotate_step,
 ) -> bool {
     // SAFETY: as the caller promised.
-    let (Some(report), false) = (unsafe { report.as_ref() }, step.is_null()) else {
-        return false;
-    };
-    let Some(s) = report.steps.get(index) else {
-        return false;
-    };
-    // SAFETY: `step` is not NULL and the caller promises it is writable.
+    let items = unsafe { report.as_ref() }.map(|report| report.steps.as_slice());
+    // SAFETY: as the caller promised.
     unsafe {
-        *step = kubepki_ca_rotate_step {
+        fill_at(items, index, step, |s| kubepki_ca_rotate_step {
             component: s.component.as_ptr(),
             flags_len: s.flags_len,
             why: s.why.as_ptr(),
-        };
+        })
     }
-    true
 }
 
 /// The number of notes (what to check or wait for before the next phase, then whether the

@@ -4,6 +4,7 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
+use kubepki::cluster::CaSigner;
 use kubepki::keys::{
     KeyError, PublicKeyKind, VerifyingKey, ecdsa_sha256, ecdsa_sha384, rsa_pkcs1_sha256,
 };
@@ -64,24 +65,7 @@ impl kubepki_signer {
 
     /// A boxed signer sharing this one's key, for a `Ca` or `init`.
     pub(crate) fn boxed(&self) -> Box<dyn Signer> {
-        Box::new(Shared(Arc::clone(&self.inner)))
-    }
-}
-
-/// A signer shared between handles.
-struct Shared(Arc<dyn Signer>);
-
-impl Signer for Shared {
-    fn public_key(&self) -> &PublicKey {
-        self.0.public_key()
-    }
-
-    fn signature_algorithm(&self) -> AlgorithmIdentifierOwned {
-        self.0.signature_algorithm()
-    }
-
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-        self.0.sign(message)
+        Box::new(CaSigner(self.shared()))
     }
 }
 

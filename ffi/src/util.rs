@@ -2,6 +2,7 @@
 
 use std::ffi::{CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use zeroize::Zeroizing;
@@ -285,4 +286,65 @@ pub unsafe extern "C" fn kubepki_strings_get(
 pub unsafe extern "C" fn kubepki_strings_free(strings: *mut kubepki_strings) {
     // SAFETY: NULL or a kubepki_strings from this library, freed once.
     unsafe { free_handle(strings) }
+}
+
+/// `text` as a C string, NUL bytes dropped.
+pub(crate) fn c_text(text: &str) -> CString {
+    CString::new(text.replace('\0', "")).unwrap_or_default()
+}
+
+/// Borrows a folder path.
+///
+/// # Safety
+/// As `str_arg`.
+pub(crate) unsafe fn dir_arg(data: *const u8, len: usize, what: &str) -> Result<PathBuf, Failure> {
+    // SAFETY: forwarded contract.
+    let text = unsafe { str_arg(data, len, what)? };
+    if text.is_empty() {
+        return Err(Failure::new(
+            kubepki_result::InvalidParameter,
+            format!("{what} is empty"),
+        ));
+    }
+    Ok(PathBuf::from(text))
+}
+
+/// Reads both folders.
+///
+/// # Safety
+/// As `str_arg`, for each.
+pub(crate) unsafe fn dirs_arg(
+    cert_dir: *const u8,
+    cert_dir_len: usize,
+    kubeconfig_dir: *const u8,
+    kubeconfig_dir_len: usize,
+) -> Result<(PathBuf, PathBuf), Failure> {
+    // SAFETY: forwarded contract.
+    let cert = unsafe { dir_arg(cert_dir, cert_dir_len, "cert_dir")? };
+    // SAFETY: forwarded contract.
+    let kubeconfig = unsafe { dir_arg(kubeconfig_dir, kubeconfig_dir_len, "kubeconfig_dir")? };
+    Ok((cert, kubeconfig))
+}
+
+/// Writes `make(&items[index])` to `*out` and returns true; returns false, `*out` untouched,
+/// when `items` is `None` (a NULL handle), `out` is NULL or `index` is out of range: the
+/// `_get` accessors of the reports' rows.
+///
+/// # Safety
+/// `out` is NULL or points to a writable `T`.
+pub(crate) unsafe fn fill_at<I, T>(
+    items: Option<&[I]>,
+    index: usize,
+    out: *mut T,
+    make: impl FnOnce(&I) -> T,
+) -> bool {
+    let (Some(items), false) = (items, out.is_null()) else {
+        return false;
+    };
+    let Some(item) = items.get(index) else {
+        return false;
+    };
+    // SAFETY: `out` is not NULL and the caller promises it is writable.
+    unsafe { *out = make(item) };
+    true
 }

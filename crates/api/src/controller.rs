@@ -9,12 +9,13 @@ use kubepki_sign::{Ca, IssueOptions};
 
 use crate::ApiError;
 use crate::approval::condition;
+use crate::error::FieldErrorKind;
 use crate::signers::Signers;
 use crate::time::{format_time, parse_time};
 use crate::types::{APPROVED, Base64Bytes, CertificateSigningRequest, DENIED, FAILED};
 use crate::validation::{
-    FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING,
-    LEGACY_UNKNOWN, parse_request,
+    KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING, LEGACY_UNKNOWN,
+    parse_request,
 };
 
 /// The kube-controller-manager default for `--cluster-signing-duration`: 8760h.

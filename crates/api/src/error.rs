@@ -1,8 +1,69 @@
-//! The crate's one error type.
+//! The crate's one error type, and the field errors of its `Invalid`.
 
+use std::fmt;
 use std::path::PathBuf;
 
-use crate::validation::FieldError;
+/// What is wrong with one field, as apimachinery's `field.Error`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldErrorKind {
+    /// `Required value`.
+    Required(String),
+    /// `Invalid value: V: detail`.
+    Invalid {
+        /// The value, already quoted if a string.
+        value: String,
+        /// Why.
+        detail: String,
+    },
+    /// `Unsupported value: "v": supported values: ...`.
+    NotSupported {
+        /// The value.
+        value: String,
+        /// The supported values.
+        supported: Vec<String>,
+    },
+    /// `Duplicate value: "v"`.
+    Duplicate(String),
+    /// `Too long: may not be more than N bytes`.
+    TooLong(usize),
+    /// `Forbidden: detail`.
+    Forbidden(String),
+}
+
+/// One field at fault, e.g. `spec.usages[1]: Duplicate value: "client auth"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    /// The path, e.g. `spec.expirationSeconds`.
+    pub field: String,
+    /// What is wrong.
+    pub kind: FieldErrorKind,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = &self.field;
+        match &self.kind {
+            FieldErrorKind::Required(d) if d.is_empty() => write!(f, "{field}: Required value"),
+            FieldErrorKind::Required(d) => write!(f, "{field}: Required value: {d}"),
+            FieldErrorKind::Invalid { value, detail } => {
+                write!(f, "{field}: Invalid value: {value}: {detail}")
+            }
+            FieldErrorKind::NotSupported { value, supported } => {
+                let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
+                write!(
+                    f,
+                    "{field}: Unsupported value: {value:?}: supported values: {}",
+                    list.join(", ")
+                )
+            }
+            FieldErrorKind::Duplicate(v) => write!(f, "{field}: Duplicate value: {v:?}"),
+            FieldErrorKind::TooLong(max) => {
+                write!(f, "{field}: Too long: may not be more than {max} bytes")
+            }
+            FieldErrorKind::Forbidden(d) => write!(f, "{field}: Forbidden: {d}"),
+        }
+    }
+}
 
 /// What went wrong in the Certificates API: the API server's refusals with its wording, the
 /// signers' refusals, store conflicts and I/O.
@@ -161,6 +222,14 @@ pub enum ApiError {
         path: PathBuf,
         /// Why it cannot be read.
         reason: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("cannot draw random bytes for {what}: {source}")]
+    Random {
+        /// What the bytes were for, e.g. `the request's UID`.
+        what: &'static str,
+        /// The RNG's error.
+        source: getrandom::Error,
     },
     /// A signer name with no profile in the configured set.
     #[error("no profile for signer {signer:?}")]

@@ -20,7 +20,7 @@ pub use controller::{
     BACKDATE, BUILTIN_SIGNERS, DECIDED_TTL, DEFAULT_SIGNING_DURATION, MIN_TTL, PENDING_TTL,
     SHORT_TTL, SignOutcome, SigningController, cleanup_reason,
 };
-pub use error::ApiError;
+pub use error::{ApiError, FieldError, FieldErrorKind};
 pub use reconcile::{Reconciliation, StoreController};
 pub use server::{UserInfo, create_request, update_request};
 pub use signers::{
@@ -36,7 +36,6 @@ pub use types::{
     MAX_ANNOTATIONS_BYTES, MAX_DEPTH, MAX_OBJECT_BYTES, ObjectMeta,
 };
 pub use validation::{
-    FieldError, FieldErrorKind, KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET,
-    KUBELET_SERVING, LEGACY_UNKNOWN, admit_subject_restriction, parse_request, validate_create,
-    validate_update,
+    KUBE_APISERVER_CLIENT, KUBE_APISERVER_CLIENT_KUBELET, KUBELET_SERVING, LEGACY_UNKNOWN,
+    admit_subject_restriction, parse_request, validate_create, validate_update,
 };

@@ -23,21 +23,17 @@ pub struct UserInfo {
     pub extra: BTreeMap<String, Vec<String>>,
 }
 
-fn random_uid() -> String {
-    let mut b = [0u8; 16];
-    // A UID is an identifier, not a secret: a failed RNG leaves zeros rather than failing.
-    let _ = getrandom::fill(&mut b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+/// A version 4 UUID for `metadata.uid`, as the API server gives every object.
+fn random_uid() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|source| ApiError::Random {
+        what: "the request's UID",
+        source,
+    })?;
+    Ok(uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .hyphenated()
+        .to_string())
 }
 
 /// Creates a request as `POST /apis/certificates.k8s.io/v1/certificatesigningrequests` does:
@@ -47,7 +43,8 @@ fn random_uid() -> String {
 /// `CertificateSubjectRestriction` admission run.
 ///
 /// # Errors
-/// [`ApiError::Invalid`], [`ApiError::Forbidden`], [`ApiError::AlreadyExists`], store errors.
+/// [`ApiError::Invalid`], [`ApiError::Forbidden`], [`ApiError::AlreadyExists`], store errors,
+/// [`ApiError::Random`] when the operating system's RNG fails to draw the UID.
 pub fn create_request(
     store: &dyn CsrStore,
     mut csr: CertificateSigningRequest,
@@ -62,7 +59,7 @@ pub fn create_request(
         csr.spec.groups.push("system:authenticated".to_owned());
     }
     csr.status = Default::default();
-    csr.metadata.uid = Some(random_uid());
+    csr.metadata.uid = Some(random_uid()?);
     csr.metadata.creation_timestamp = Some(format_time(now));
     csr.metadata.resource_version = None;
     validate_create(&csr)?;
@@ -97,5 +94,34 @@ pub fn update_request<T>(
         None => Err(ApiError::NotFound {
             name: name.to_owned(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_are_random_version_4_uuids() {
+        let a = random_uid().expect("the RNG works here");
+        let b = random_uid().expect("the RNG works here");
+        assert_ne!(a, b);
+        let parsed = uuid::Uuid::try_parse(&a).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 4, "{a}");
+        assert_eq!(parsed.get_variant(), uuid::Variant::RFC4122, "{a}");
+        assert_eq!(a.len(), 36, "{a}");
+    }
+
+    #[test]
+    fn a_failed_rng_is_named() {
+        let err = ApiError::Random {
+            what: "the request's UID",
+            source: getrandom::Error::UNSUPPORTED,
+        };
+        assert!(
+            err.to_string()
+                .starts_with("cannot draw random bytes for the request's UID: "),
+            "{err}"
+        );
     }
 }

@@ -24,6 +24,16 @@ fn sans_of(csr: &Csr, kind: SanKind) -> usize {
     csr.sans().iter().filter(|s| s.kind() == kind).count()
 }
 
+/// The CN of a node's request: `system:node:<name>`.
+fn require_node_common_name(csr: &Csr) -> Result<(), ApiError> {
+    let cn = csr.subject().common_name().unwrap_or_default();
+    if cn.starts_with("system:node:") {
+        Ok(())
+    } else {
+        Err(ApiError::CommonNameNotSystemNode)
+    }
+}
+
 /// The usages a request for `signer_name` asks for when its author names none: the full set
 /// each built-in signer accepts (what kubeadm and the kubelet ask for), `client auth` for
 /// `kube-apiserver-client`; none for any other signer, whose profile decides.
@@ -55,14 +65,7 @@ pub fn validate_kubelet_client(csr: &Csr, usages: &[String]) -> Result<(), ApiEr
             return Err(ApiError::SanNotAllowed { kind: name });
         }
     }
-    if !csr
-        .subject()
-        .common_name()
-        .unwrap_or_default()
-        .starts_with("system:node:")
-    {
-        return Err(ApiError::CommonNameNotSystemNode);
-    }
+    require_node_common_name(csr)?;
     let got = usage_set(usages);
     let full = set(&["client auth", "digital signature", "key encipherment"]);
     if got != full && got != set(&["client auth", "digital signature"]) {
@@ -99,14 +102,7 @@ pub fn validate_kubelet_serving(csr: &Csr, usages: &[String]) -> Result<(), ApiE
             expected: full.into_iter().collect(),
         });
     }
-    if !csr
-        .subject()
-        .common_name()
-        .unwrap_or_default()
-        .starts_with("system:node:")
-    {
-        return Err(ApiError::CommonNameNotSystemNode);
-    }
+    require_node_common_name(csr)?;
     Ok(())
 }
 

@@ -2,13 +2,12 @@
 //! `CertificateSubjectRestriction` admission plugin.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
 use kubepki_csr::Csr;
 use kubepki_keys::pem::pem_blocks;
 use kubepki_profile::Usage;
 
-use crate::ApiError;
+use crate::error::{ApiError, FieldError, FieldErrorKind};
 use crate::types::{APPROVED, CertificateSigningRequest, DENIED, FAILED, MAX_ANNOTATIONS_BYTES};
 
 /// `kubernetes.io/kube-apiserver-client`.
@@ -19,68 +18,6 @@ pub const KUBE_APISERVER_CLIENT_KUBELET: &str = "kubernetes.io/kube-apiserver-cl
 pub const KUBELET_SERVING: &str = "kubernetes.io/kubelet-serving";
 /// `kubernetes.io/legacy-unknown` (refused on create by v1).
 pub const LEGACY_UNKNOWN: &str = "kubernetes.io/legacy-unknown";
-
-/// What is wrong with one field, as apimachinery's `field.Error`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FieldErrorKind {
-    /// `Required value`.
-    Required(String),
-    /// `Invalid value: V: detail`.
-    Invalid {
-        /// The value, already quoted if a string.
-        value: String,
-        /// Why.
-        detail: String,
-    },
-    /// `Unsupported value: "v": supported values: ...`.
-    NotSupported {
-        /// The value.
-        value: String,
-        /// The supported values.
-        supported: Vec<String>,
-    },
-    /// `Duplicate value: "v"`.
-    Duplicate(String),
-    /// `Too long: may not be more than N bytes`.
-    TooLong(usize),
-    /// `Forbidden: detail`.
-    Forbidden(String),
-}
-
-/// One field at fault, e.g. `spec.usages[1]: Duplicate value: "client auth"`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FieldError {
-    /// The path, e.g. `spec.expirationSeconds`.
-    pub field: String,
-    /// What is wrong.
-    pub kind: FieldErrorKind,
-}
-
-impl fmt::Display for FieldError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let field = &self.field;
-        match &self.kind {
-            FieldErrorKind::Required(d) if d.is_empty() => write!(f, "{field}: Required value"),
-            FieldErrorKind::Required(d) => write!(f, "{field}: Required value: {d}"),
-            FieldErrorKind::Invalid { value, detail } => {
-                write!(f, "{field}: Invalid value: {value}: {detail}")
-            }
-            FieldErrorKind::NotSupported { value, supported } => {
-                let list: Vec<String> = supported.iter().map(|s| format!("{s:?}")).collect();
-                write!(
-                    f,
-                    "{field}: Unsupported value: {value:?}: supported values: {}",
-                    list.join(", ")
-                )
-            }
-            FieldErrorKind::Duplicate(v) => write!(f, "{field}: Duplicate value: {v:?}"),
-            FieldErrorKind::TooLong(max) => {
-                write!(f, "{field}: Too long: may not be more than {max} bytes")
-            }
-            FieldErrorKind::Forbidden(d) => write!(f, "{field}: Forbidden: {d}"),
-        }
-    }
-}
 
 fn err(field: &str, kind: FieldErrorKind) -> FieldError {
     FieldError {

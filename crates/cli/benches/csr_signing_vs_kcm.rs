@@ -11,6 +11,8 @@
 
 #[path = "../tests/control_plane/cluster.rs"]
 mod cluster;
+#[path = "../tests/common/mod.rs"]
+mod common;
 #[path = "../tests/control_plane/signer/fixture.rs"]
 mod fixture;
 #[path = "../tests/control_plane/harness.rs"]

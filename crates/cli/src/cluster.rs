@@ -10,8 +10,8 @@ use clap::{Args, Subcommand, ValueEnum};
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{
     Action, CaName, CaSigner, CaSource, ComponentOptions, GroupsCompat, InitOptions, Kubeconfig,
-    UserKubeconfigOptions, check_expiration, generate_csrs, init, issue_component, key_uri_file,
-    user_kubeconfig,
+    TokenKeyOrigin, UserKubeconfigOptions, check_expiration, generate_csrs, init,
+    init_token_ca_key, init_token_key_action, issue_component, key_uri_file, user_kubeconfig,
 };
 use kubepki::profile::{
     DEFAULT_BIND_PORT, DEFAULT_CA_VALIDITY_TEXT, DEFAULT_CERT_VALIDITY_TEXT, DEFAULT_CLUSTER_NAME,
@@ -20,6 +20,8 @@ use kubepki::profile::{
 use kubepki_fs::{FileKind, Overwrite, write_atomic};
 
 use crate::error::{CliError, CliResult};
+use crate::files::warn_tree_ca_keys;
+use crate::tree_dirs::TreeDirs;
 
 /// kubeadm's group names, current or as in 1.28.
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
@@ -129,35 +131,29 @@ fn init_options(args: &InitArgs) -> CliResult<InitOptions> {
 /// `ca.key.uri`): the token's key, made there when absent (and only when there is no
 /// `ca.crt` yet: an existing CA's key cannot be made anew).
 fn init_ca_signer(args: &InitArgs, options: &InitOptions) -> CliResult<Option<TokenCa>> {
-    let recorded = crate::hsm::recorded_key_uri(&args.cert_dir)?;
-    let (uri, origin) = match (&args.ca_key_uri, &recorded) {
-        (Some(uri), _) => (uri, kubepki::pkcs11::UriOrigin::Operator),
-        (None, Some(uri)) => (uri, kubepki::pkcs11::UriOrigin::File),
-        (None, None) => return Ok(None),
+    let Some(key) = init_token_ca_key(&args.cert_dir, args.ca_key_uri.as_deref())? else {
+        return Ok(None);
     };
-    let key_file = args.cert_dir.join("ca.key");
-    if key_file.exists() {
-        return Err(CliError(format!(
-            "{} exists: with --ca-key-uri the cluster CA's key is on the token, not in a file",
-            key_file.display()
-        )));
-    }
-    let (uri, token) = crate::hsm::open_from(uri, origin)?;
-    let crt_exists = args.cert_dir.join("ca.crt").exists();
-    let (signer, what) = match token.find_signer(&uri)? {
-        Some(signer) => (signer, "using the existing"),
-        None if crt_exists => {
-            return Err(CliError(format!(
-                "{} exists but token {} has no key {}: its key cannot be made anew",
-                args.cert_dir.join("ca.crt").display(),
-                token.label(),
-                uri.object_description()
-            )));
-        }
-        None => (token.generate(&uri, options.algorithm)?, "generated"),
+    let origin = match key.origin {
+        TokenKeyOrigin::Given => kubepki::pkcs11::UriOrigin::Operator,
+        TokenKeyOrigin::Recorded => kubepki::pkcs11::UriOrigin::File,
+    };
+    let (uri, token) = crate::hsm::open_from(&key.uri, origin)?;
+    let found = token.find_signer(&uri)?;
+    let action = init_token_key_action(
+        &args.cert_dir,
+        found.is_some(),
+        token.label(),
+        &uri.object_description(),
+    )?;
+    // The action allows a generation only when nothing was found.
+    let signer = match found {
+        Some(signer) => signer,
+        None => token.generate(&uri, options.algorithm)?,
     };
     let said = format!(
-        "[certs] CA key: {what} {} key {:?} on token {}",
+        "[certs] CA key: {} {} key {:?} on token {}",
+        action.said(),
         kubepki::Signer::public_key(&signer).kind(),
         signer.label(),
         token.label()
@@ -178,16 +174,6 @@ struct TokenCa {
     source: CaSource,
     /// What was done: key found or made.
     said: String,
-}
-
-/// Warns about each CA key of the tree that group or others can read.
-pub(crate) fn warn_tree_ca_keys(cert_dir: &Path) {
-    for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
-        let path = cert_dir.join(key);
-        if path.exists() {
-            crate::files::warn_if_key_readable(&path);
-        }
-    }
 }
 
 /// `init`'s failure in words that fit `init`: it has no `--force`, so a file that appeared
@@ -255,17 +241,6 @@ pub(crate) enum OutputFormat {
     Json,
     /// The same as YAML.
     Yaml,
-}
-
-/// The folders of an existing tree.
-#[derive(Debug, Args)]
-pub(crate) struct TreeDirs {
-    /// The certificate folder.
-    #[arg(long, default_value = "./kubernetes/pki")]
-    pub(crate) cert_dir: PathBuf,
-    /// The kubeconfig folder.
-    #[arg(long, default_value = "./kubernetes")]
-    pub(crate) kubeconfig_dir: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

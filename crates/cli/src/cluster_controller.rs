@@ -88,9 +88,7 @@ fn identity(args: &ClusterControllerArgs) -> String {
     if let Some(id) = &args.leader_elect_identity {
         return id.clone();
     }
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "kubepki".to_owned());
+    let host = crate::host::host_name().unwrap_or_else(|| "kubepki".to_owned());
     format!("{host}_{}", std::process::id())
 }
 

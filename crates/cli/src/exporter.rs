@@ -12,9 +12,9 @@ use kubepki::profile::parse_duration;
 use kubepki_exporter::{Exporter, ExporterOptions, Scrape, Sources};
 use kubepki_kube::{Page, Pages};
 
-use crate::cluster::TreeDirs;
 use crate::daemon::{LogFormat, init_logs, terminated};
 use crate::error::{CliError, CliResult};
+use crate::tree_dirs::TreeDirs;
 
 #[derive(Debug, Args)]
 pub(crate) struct ExporterArgs {

@@ -106,3 +106,13 @@ pub(crate) fn refuse_existing<'a>(
         None => Ok(()),
     }
 }
+
+/// Warns about each CA key of the tree that group or others can read.
+pub(crate) fn warn_tree_ca_keys(cert_dir: &Path) {
+    for key in ["ca.key", "front-proxy-ca.key", "etcd/ca.key"] {
+        let path = cert_dir.join(key);
+        if path.exists() {
+            warn_if_key_readable(&path);
+        }
+    }
+}

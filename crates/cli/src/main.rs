@@ -33,6 +33,7 @@ mod sign;
 mod signing_flags;
 mod tables;
 mod tls_check;
+mod tree_dirs;
 mod verify;
 mod version;
 

@@ -11,8 +11,9 @@ use kubepki::cluster::{
 use kubepki::profile::parse_duration;
 use serde::Serialize;
 
-use crate::cluster::{TreeDirs, warn_tree_ca_keys};
 use crate::error::{CliError, CliResult};
+use crate::files::warn_tree_ca_keys;
+use crate::tree_dirs::TreeDirs;
 
 /// The exit status when some due certificates could not be renewed here.
 const EXIT_NOT_ALL_RENEWED: u8 = 3;

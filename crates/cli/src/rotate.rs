@@ -12,9 +12,9 @@ use kubepki::cluster::{
 use kubepki::pkcs11::UriOrigin;
 use kubepki::profile::parse_duration;
 
-use crate::cluster::TreeDirs;
 use crate::error::{CliError, CliResult};
 use crate::output::OutputFormat;
+use crate::tree_dirs::TreeDirs;
 
 /// The exit status of `status` when the files disagree.
 const EXIT_INCONSISTENT: u8 = 3;

@@ -8,6 +8,7 @@
 //! Without prometheus, promtool or curl the test prints a loud SKIP; with `CI` set it fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
 #[path = "control_plane/harness.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod harness;
@@ -18,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime};
 
-use harness::{Budget, Process, free_port, kubepki, ok};
+use common::{kubepki, succeeded};
+use harness::{Budget, Process, free_port};
 use kubepki::cluster::{Kubeconfig, certificate_files, decode_data, kubeconfig_files};
 use kubepki::{CertificateInfo, certificates_from_bytes};
 use serde_json::Value;
@@ -181,9 +183,9 @@ fn scraped(series: &[(Value, f64)]) -> BTreeSet<String> {
 fn init_with_apiserver_expiring_in_7_days(dir: &Path) {
     let dirs = ["--cert-dir", "pki", "--kubeconfig-dir", "."];
     let init = ["init", "--node-name", "cp-1", "--algorithm", "ECDSA-P256"];
-    ok("init", kubepki(dir, &[&init[..], &dirs].concat()));
+    succeeded("init", kubepki(dir, &[&init[..], &dirs].concat()));
     let renew = ["certs", "renew", "apiserver", "--cert-validity", "168h"];
-    ok(
+    succeeded(
         "certs renew apiserver --cert-validity 168h",
         kubepki(dir, &[&renew[..], &dirs].concat()),
     );
@@ -208,7 +210,7 @@ fn renew_if_expiring_within_720h(dir: &Path) -> Vec<String> {
         .output()
         .unwrap();
     let report: Value =
-        serde_json::from_str(&ok("certs renew --if-expiring-within 720h", renewed)).unwrap();
+        serde_json::from_str(&succeeded("certs renew --if-expiring-within 720h", renewed)).unwrap();
     report["renewed"]
         .as_array()
         .unwrap()
@@ -219,7 +221,7 @@ fn renew_if_expiring_within_720h(dir: &Path) -> Vec<String> {
 
 fn issue_kube_proxy(dir: &Path, out_dir: &Path, validity: &str) {
     let out_dir = out_dir.display().to_string();
-    ok(
+    succeeded(
         "certs issue kube-proxy",
         kubepki(
             dir,

@@ -13,7 +13,7 @@ use crate::ClusterError;
 use crate::files::Writes;
 use crate::keygen::generate_keys;
 use crate::kubeconfig::ClientKubeconfig;
-use crate::plan::{InitOptions, Plan, subject_of};
+use crate::plan::{InitOptions, Plan, issue_fixed, subject_of};
 use crate::report::{Action, InitReport};
 use crate::survey::{CaState, FileState, SaState, Survey};
 use crate::tree::{CaName, crt, key};
@@ -114,18 +114,7 @@ pub(crate) fn build(
                 let profile = plan.profile(leaf.name)?;
                 let ca = signer(leaf.ca, leaf.name)?;
                 let key_pair = keys.take()?;
-                let issued = ca
-                    .issue_for_key(
-                        key_pair.public_key(),
-                        &subject_of(&profile),
-                        &[],
-                        &profile,
-                        &issue,
-                    )
-                    .map_err(|source| ClusterError::Sign {
-                        name: leaf.name.to_owned(),
-                        source,
-                    })?;
+                let issued = issue_fixed(ca, &key_pair, &profile, leaf.name, &issue)?;
                 writes.key(&key(dir, leaf.base), &key_pair)?;
                 writes.file(&crt_path, issued.pem(), FileKind::Public);
                 Action::Written

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use der::pem::LineEnding;
 use kubepki_keys::{KeyError, PublicKey, Signer};
-use kubepki_sign::{CertificateInfo, SignError, certificates_from_bytes};
+use kubepki_sign::{Ca, CertificateInfo, SignError, certificates_from_bytes};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
 use crate::ClusterError;
 use crate::files::read;
-use crate::tree::{CaName, key_uri_file};
+use crate::tree::{CaName, crt, key, key_uri_file};
 
 /// Where the cluster CA's key is (the front-proxy and etcd CAs are always files).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -206,6 +206,53 @@ pub fn recorded_key_uri(cert_dir: &Path) -> Result<Option<String>, ClusterError>
         value: format!("{} (not UTF-8 text)", record.display()),
     })?;
     Ok(Some(text.trim().to_owned()))
+}
+
+pub(crate) fn load_ca(cert_dir: &Path, ca: CaName, what: &str) -> Result<Ca, ClusterError> {
+    let (crt_path, key_path) = (crt(cert_dir, ca.base()), key(cert_dir, ca.base()));
+    if !key_path.exists() {
+        return Err(ClusterError::NoCaKey {
+            ca: ca.name().to_owned(),
+            path: key_path,
+            what: what.to_owned(),
+        });
+    }
+    Ca::from_pem(&read(&crt_path)?, &read(&key_path)?, None).map_err(|source| ClusterError::Sign {
+        name: crt_path.display().to_string(),
+        source,
+    })
+}
+
+/// A CA for one operation: the cluster CA the caller opened (its key on a token, say), or
+/// one loaded from the tree.
+pub(crate) enum CaRef<'a> {
+    Given(&'a Ca),
+    Loaded(Ca),
+}
+
+impl core::ops::Deref for CaRef<'_> {
+    type Target = Ca;
+
+    fn deref(&self) -> &Ca {
+        match self {
+            CaRef::Given(ca) => ca,
+            CaRef::Loaded(ca) => ca,
+        }
+    }
+}
+
+/// `cluster_ca` when the operation needs the cluster CA and the caller gave it, else the CA
+/// from its files in `cert_dir`.
+pub(crate) fn ca_for<'a>(
+    cert_dir: &Path,
+    ca: CaName,
+    what: &str,
+    cluster_ca: Option<&'a Ca>,
+) -> Result<CaRef<'a>, ClusterError> {
+    match cluster_ca {
+        Some(given) if ca == CaName::Ca => Ok(CaRef::Given(given)),
+        _ => load_ca(cert_dir, ca, what).map(CaRef::Loaded),
+    }
 }
 
 #[cfg(test)]

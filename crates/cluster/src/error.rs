@@ -241,6 +241,29 @@ pub enum ClusterError {
         /// The value (or the record file) at fault.
         value: String,
     },
+    /// `init` with the cluster CA's key on a token, over a tree that has `ca.key`.
+    #[error(
+        "{} exists: with --ca-key-uri the cluster CA's key is on the token, not in a file",
+        .path.display()
+    )]
+    CaKeyFileBesideToken {
+        /// The key file.
+        path: PathBuf,
+    },
+    /// `init` with the cluster CA's key on a token that has no such key, over a tree whose
+    /// `ca.crt` exists: that certificate's key cannot be made anew.
+    #[error(
+        "{} exists but token {token} has no key {object}: its key cannot be made anew",
+        .certificate.display()
+    )]
+    TokenCaKeyMissing {
+        /// The CA certificate.
+        certificate: PathBuf,
+        /// The token's label.
+        token: String,
+        /// The key the URI names, as the URI describes it.
+        object: String,
+    },
     /// External CA mode asked of a tree made in memory, which has nowhere to leave the files
     /// that must be signed elsewhere.
     #[error(

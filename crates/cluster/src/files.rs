@@ -91,12 +91,7 @@ pub(crate) struct Writes {
 
 impl Writes {
     pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
-        let pem = key
-            .to_pem(KeyFormat::Traditional)
-            .map_err(|source| ClusterError::Key {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let pem = key_pem(path, key)?;
         self.new.push((path.to_path_buf(), pem, FileKind::Secret));
         Ok(())
     }
@@ -243,6 +238,23 @@ pub(crate) fn lock_tree_with(
     Ok((lock, note))
 }
 
+/// A kubeconfig file's text.
+pub(crate) fn read_kubeconfig_text(path: &Path) -> Result<String, ClusterError> {
+    String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason: "not UTF-8 text".to_owned(),
+    })
+}
+
+/// A kubeconfig file parsed, naming the file when it does not read.
+pub(crate) fn load_kubeconfig(path: &Path) -> Result<Kubeconfig, ClusterError> {
+    let text = read_kubeconfig_text(path)?;
+    Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
+        path: path.to_path_buf(),
+        reason,
+    })
+}
+
 /// A kubeconfig file read back: the file, its client certificate DER and its key.
 pub(crate) type KubeconfigParts = (Kubeconfig, Option<Vec<u8>>, Option<KeyPair>);
 
@@ -250,14 +262,7 @@ pub(crate) type KubeconfigParts = (Kubeconfig, Option<Vec<u8>>, Option<KeyPair>)
 /// `client-certificate-data` or `client-key-data` reads as `None`; a present one that does not
 /// decode is an error naming the file and the field.
 pub(crate) fn read_kubeconfig(path: &Path) -> Result<KubeconfigParts, ClusterError> {
-    let text = String::from_utf8(read(path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.to_path_buf(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
-    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
-        path: path.to_path_buf(),
-        reason,
-    })?;
+    let config = load_kubeconfig(path)?;
     let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
         path: path.to_path_buf(),
         reason: Misfit::KubeconfigIncomplete("current context"),
@@ -329,6 +334,15 @@ pub(crate) fn pem_blocks_labelled(text: &str, label: &str) -> Option<String> {
         .into_iter()
         .find(|block| block.label.ends_with(label))
         .map(|block| pem_encode(&block.label, &block.der))
+}
+
+/// `key` as PEM for the file `path` (named in the error).
+pub(crate) fn key_pem(path: &Path, key: &KeyPair) -> Result<KeyPem, ClusterError> {
+    key.to_pem(KeyFormat::Traditional)
+        .map_err(|source| ClusterError::Key {
+            path: path.to_path_buf(),
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use kubepki_profile::{
     DEFAULT_SERVICE_CIDR, KubeletClientGroup, Profile, builtin, format_duration,
 };
 
+use kubepki_keys::KeyPair;
+use kubepki_sign::{Ca, IssueOptions, IssuedCert};
+
 use crate::ClusterError;
 use crate::ca_source::CaSource;
 use crate::tree::{CaName, KUBECONFIGS, KubeconfigSpec, LEAVES, LeafSpec};
@@ -321,6 +324,28 @@ pub(crate) fn subject_of(profile: &Profile) -> Subject {
     profile
         .fixed_subject()
         .unwrap_or_else(|| Subject::from_parts(&profile.name, &[] as &[&str]))
+}
+
+/// Issues for `key` the certificate `profile` fixes (its subject; the SANs are the profile's
+/// to add), signed by `ca`; `name` names it in the error.
+pub(crate) fn issue_fixed(
+    ca: &Ca,
+    key: &KeyPair,
+    profile: &Profile,
+    name: &str,
+    options: &IssueOptions,
+) -> Result<IssuedCert, ClusterError> {
+    ca.issue_for_key(
+        key.public_key(),
+        &subject_of(profile),
+        &[],
+        profile,
+        options,
+    )
+    .map_err(|source| ClusterError::Sign {
+        name: name.to_owned(),
+        source,
+    })
 }
 
 /// The SANs a certificate under `profile` must carry.

@@ -8,11 +8,13 @@ use kubepki_fs::{FileKind, Overwrite, write_atomic};
 use kubepki_keys::KeyPair;
 use kubepki_sign::{Ca, CertificateInfo, Timestamp, format_rfc3339};
 
-use crate::files::{first_certificate, load_cert, lock_tree, pem_blocks_labelled, read};
-use crate::kubeconfig::Kubeconfig;
-use crate::ops::{
-    RenewOptions, RenewReport, Renewed, ca_for, key_pem, reissue, renew_due_locked,
-    renew_embedded_kubeconfig, restart_for,
+use crate::ca_source::ca_for;
+use crate::files::{
+    first_certificate, key_pem, load_cert, load_kubeconfig, lock_tree, pem_blocks_labelled, read,
+};
+use crate::renew::{
+    RenewOptions, RenewReport, Renewed, reissue, renew_due_locked, renew_embedded_kubeconfig,
+    restart_for,
 };
 use crate::tree::{CaName, crt};
 use crate::{ClusterError, due_for_renewal};
@@ -98,14 +100,7 @@ fn recover_kubelet_conf(
     cluster_ca: Option<&Ca>,
 ) -> Result<Option<Renewed>, ClusterError> {
     let path = options.renew.kubeconfig_dir.join(KUBELET_CONF);
-    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
-    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason,
-    })?;
+    let config = load_kubeconfig(&path)?;
     let (_, user) = config.current().ok_or_else(|| ClusterError::Misfit {
         path: path.clone(),
         reason: crate::Misfit::KubeconfigIncomplete("current context"),
@@ -167,14 +162,7 @@ pub(crate) fn kubelet_client_file(
     if !path.exists() {
         return Ok(None);
     }
-    let text = String::from_utf8(read(&path)?).map_err(|_| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason: "not UTF-8 text".to_owned(),
-    })?;
-    let config = Kubeconfig::from_yaml(&text).map_err(|reason| ClusterError::Kubeconfig {
-        path: path.clone(),
-        reason,
-    })?;
+    let config = load_kubeconfig(&path)?;
     let Some((_, user)) = config.current() else {
         return Ok(None);
     };
@@ -205,20 +193,10 @@ fn renew_kubelet_client_file(
     now: SystemTime,
     cluster_ca: Option<&Ca>,
 ) -> Result<Option<Renewed>, ClusterError> {
-    let unreadable = |reason| ClusterError::ClientCertificateFile {
-        path: file.to_path_buf(),
-        reason,
-    };
-    let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
-    // The kubelet's file holds the certificate and its key, in this order.
-    let cert = pem_blocks_labelled(&text, "CERTIFICATE")
-        .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
-    let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
+    let (der, old_key) = kubelet_client_parts(file)?;
     if !is_due(&der, options.within, now) {
         return Ok(None);
     }
-    let old_key = pem_blocks_labelled(&text, "PRIVATE KEY")
-        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok());
     let ca = ca_for(
         &options.renew.cert_dir,
         CaName::Ca,
@@ -246,17 +224,31 @@ fn renew_kubelet_client_file(
 /// # Errors
 /// [`ClusterError::ClientCertificateFile`] when it holds no certificate or no key that reads.
 pub(crate) fn read_kubelet_client_file(file: &Path) -> Result<(Vec<u8>, KeyPair), ClusterError> {
+    let (der, key) = kubelet_client_parts(file)?;
+    let key = key.ok_or_else(|| ClusterError::ClientCertificateFile {
+        path: file.to_path_buf(),
+        reason: "no PRIVATE KEY block that reads",
+    })?;
+    Ok((der, key))
+}
+
+/// The kubelet's client pair file `file` read: its certificate (DER), and its key when one
+/// reads.
+///
+/// # Errors
+/// [`ClusterError::ClientCertificateFile`] when it holds no certificate.
+fn kubelet_client_parts(file: &Path) -> Result<(Vec<u8>, Option<KeyPair>), ClusterError> {
     let unreadable = |reason| ClusterError::ClientCertificateFile {
         path: file.to_path_buf(),
         reason,
     };
     let text = String::from_utf8(read(file)?).map_err(|_| unreadable("not PEM text"))?;
+    // The kubelet's file holds the certificate and its key, in this order.
     let cert = pem_blocks_labelled(&text, "CERTIFICATE")
         .ok_or_else(|| unreadable("no CERTIFICATE block"))?;
     let der = first_certificate(file, "client-certificate", cert.as_bytes())?;
     let key = pem_blocks_labelled(&text, "PRIVATE KEY")
-        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok())
-        .ok_or_else(|| unreadable("no PRIVATE KEY block that reads"))?;
+        .and_then(|pem| KeyPair::from_bytes(pem.as_bytes(), None).ok());
     Ok((der, key))
 }
 
@@ -289,7 +281,7 @@ pub(crate) fn write_kubelet_client_file(
         replace_symlink(file, &target)?;
         Ok(dated)
     } else {
-        crate::ops::keep_old_copy(renew, file, now)?;
+        crate::renew::keep_old_copy(renew, file, now)?;
         write_atomic(file, pair.as_bytes(), FileKind::Secret, Overwrite::Replace)?;
         Ok(file.to_path_buf())
     }

@@ -1,34 +1,12 @@
 //! One read of every source: the certificates found, and what did not read.
 
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 use kubepki_cluster::{Kubeconfig, Phase, RotatedCa, decode_data, rotation_status};
 
-use crate::labels::{Origin, series};
+use crate::labels::{CertSeries, Origin, series};
 use crate::read::{Reason, certificates, read_bytes};
 use crate::sources::{Shape, Source, SourceKind, Sources};
-
-/// One certificate: its labels and validity.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CertSeries {
-    /// enix's labels, name and value, those with an empty value left out.
-    pub labels: Vec<(String, String)>,
-    /// NotBefore.
-    pub not_before: SystemTime,
-    /// NotAfter.
-    pub not_after: SystemTime,
-}
-
-impl CertSeries {
-    /// The value of a label, if it is set.
-    pub fn label(&self, name: &str) -> Option<&str> {
-        self.labels
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// A read that failed: which source, why, and the file (for the log; the metric carries
 /// only the source and the reason). `detail` names the problem, never file contents.

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use kubepki_cluster::{Phase, renewal_time};
 
-use crate::collect::{CertSeries, Collection};
+use crate::collect::Collection;
+use crate::labels::CertSeries;
 use crate::labels::unix_seconds;
 use crate::read::Reason;
 use crate::sources::SourceKind;

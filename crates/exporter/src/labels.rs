@@ -7,7 +7,6 @@ use const_oid::db::rfc4519;
 use kubepki_csr::Subject;
 use kubepki_sign::parse_certificate;
 
-use crate::collect::CertSeries;
 use crate::read::Reason;
 
 /// The name attributes enix makes labels of, with their label suffix, in its order.
@@ -19,6 +18,27 @@ const NAME_FIELDS: [(&str, ObjectIdentifier); 6] = [
     ("OU", rfc4519::OU),
     ("CN", rfc4519::CN),
 ];
+
+/// One certificate: its labels and validity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertSeries {
+    /// enix's labels, name and value, those with an empty value left out.
+    pub labels: Vec<(String, String)>,
+    /// NotBefore.
+    pub not_before: SystemTime,
+    /// NotAfter.
+    pub not_after: SystemTime,
+}
+
+impl CertSeries {
+    /// The value of a label, if it is set.
+    pub fn label(&self, name: &str) -> Option<&str> {
+        self.labels
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
 
 /// Where a certificate was found: the file (labelled as the path watched, a symlink's own
 /// path) and, for a kubeconfig file, the entry it came from.

@@ -9,7 +9,8 @@ mod read;
 mod sources;
 mod watch;
 
-pub use collect::{CertSeries, Collection, SourceError, collect};
+pub use collect::{Collection, SourceError, collect};
 pub use exporter::{Exporter, ExporterOptions, Scrape};
+pub use labels::CertSeries;
 pub use read::Reason;
 pub use sources::{SourceKind, Sources};

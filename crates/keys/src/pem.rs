@@ -36,34 +36,57 @@ const END: &str = "-----END ";
 /// # Errors
 /// [`KeyError::Pem`] when there is no block, a block is not closed, or its base64 is bad.
 pub fn pem_blocks(text: &str) -> Result<Vec<PemBlock>, KeyError> {
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find(BEGIN) {
-        let block = &rest[start..];
-        let label_end = block[BEGIN.len()..]
-            .find("-----")
-            .ok_or_else(|| KeyError::Pem("unterminated BEGIN line".to_owned()))?;
+    let blocks = pem_block_results(text).collect::<Result<Vec<_>, _>>()?;
+    if blocks.is_empty() {
+        return Err(KeyError::Pem("no PEM block found".to_owned()));
+    }
+    Ok(blocks)
+}
+
+/// The PEM blocks of `text` one by one, each decoded or with its own error, for callers that
+/// keep the good blocks of a bundle (a certificate chain with one bad block). Text between
+/// blocks is ignored; no block at all is an empty iterator. After a block that is not closed
+/// (an unterminated BEGIN line, no END line) nothing more is read.
+pub fn pem_block_results(text: &str) -> PemBlockResults<'_> {
+    PemBlockResults { rest: Some(text) }
+}
+
+/// The iterator of [`pem_block_results`].
+#[derive(Debug)]
+pub struct PemBlockResults<'a> {
+    /// The text still to split; `None` after a block that is not closed.
+    rest: Option<&'a str>,
+}
+
+impl Iterator for PemBlockResults<'_> {
+    type Item = Result<PemBlock, KeyError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rest = self.rest.take()?;
+        let block = &rest[rest.find(BEGIN)?..];
+        let Some(label_end) = block[BEGIN.len()..].find("-----") else {
+            return Some(Err(KeyError::Pem("unterminated BEGIN line".to_owned())));
+        };
         let label = &block[BEGIN.len()..BEGIN.len() + label_end];
         let end_marker = format!("{END}{label}-----");
         // The END line is looked for after the BEGIN line, which it may otherwise overlap
         // (`-----BEGIN X---------END X-----`, found by the cert_inspect fuzz target).
         let body_start = BEGIN.len() + label_end + "-----".len();
-        let end = block[body_start..]
+        let Some(end) = block[body_start..]
             .find(&end_marker)
             .map(|e| e + body_start)
-            .ok_or_else(|| KeyError::Pem(format!("no END line for the {label} block")))?;
+        else {
+            return Some(Err(KeyError::Pem(format!(
+                "no END line for the {label} block"
+            ))));
+        };
+        self.rest = Some(&block[end + end_marker.len()..]);
         let body = &block[body_start..end];
-        let der = decode_body(label, body)?;
-        blocks.push(PemBlock {
+        Some(decode_body(label, body).map(|der| PemBlock {
             label: label.to_owned(),
             der,
-        });
-        rest = &block[end + end_marker.len()..];
+        }))
     }
-    if blocks.is_empty() {
-        return Err(KeyError::Pem("no PEM block found".to_owned()));
-    }
-    Ok(blocks)
 }
 
 /// Decodes a block's body as RFC 7468's lax parser does: whitespace anywhere (so any line
@@ -165,6 +188,27 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("legacy encrypted format"), "{message}");
         assert!(message.contains("openssl pkcs8 -topk8"), "{message}");
+    }
+
+    #[test]
+    fn one_bad_block_does_not_hide_the_next() {
+        let good = pem_encode("CERTIFICATE", &[1, 2, 3, 4]);
+        let bad = "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n";
+        let text = format!("{bad}{good}");
+        let results: Vec<_> = pem_block_results(&text).collect();
+        assert_eq!(results.len(), 2);
+        assert!(
+            matches!(&results[0], Err(KeyError::Pem(m)) if m.contains("CERTIFICATE block: invalid Base64")),
+            "{results:?}"
+        );
+        assert!(matches!(&results[1], Ok(b) if b.der == [1, 2, 3, 4]));
+        assert!(matches!(pem_blocks(&text), Err(KeyError::Pem(m)) if m.contains("invalid Base64")));
+        // An unclosed block ends the iteration.
+        let cut = format!("{good}{}", &good[..good.len() - 10]);
+        let results: Vec<_> = pem_block_results(&cut).collect();
+        assert_eq!(results.len(), 2);
+        assert!(matches!(&results[1], Err(KeyError::Pem(m)) if m.contains("no END line")));
+        assert_eq!(pem_block_results("no PEM here").count(), 0);
     }
 
     #[test]

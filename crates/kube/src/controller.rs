@@ -18,12 +18,13 @@ use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
 
 use crate::KubeError;
-use crate::approve::{ApprovalPolicy, Approver, Verdict};
+use crate::approve::{ApprovalPolicy, Approver};
 use crate::csrs::{KubeCsrs, Subresource, from_kube};
 use crate::decide::{Approval, Approvals, approve};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::serving::ServingConstraints;
+use crate::verdict::Verdict;
 use crate::waiting::Waiting;
 use crate::workqueue::WorkQueue;
 

@@ -9,8 +9,8 @@ use std::time::SystemTime;
 use kubepki_api::{CertificateSigningRequest, Decision, approve_automatically};
 
 use crate::KubeError;
-use crate::approve::{Policy, Refusal, Verdict};
 use crate::csrs::same_object;
+use crate::verdict::{Policy, Refusal, Verdict};
 
 /// How many decisions an approval gets before a conflict is reported.
 pub(crate) const APPROVAL_ATTEMPTS: u32 = 5;

@@ -17,10 +17,11 @@ mod metrics;
 mod mock_api;
 mod root_ca;
 mod serving;
+mod verdict;
 mod waiting;
 mod workqueue;
 
-pub use approve::{ApprovalPolicy, Approver, Policy, Refusal, Verdict};
+pub use approve::{ApprovalPolicy, Approver};
 pub use client::{ClusterSource, connect};
 pub use cluster_info::{CLUSTER_INFO, set_cluster_info_ca};
 pub use controller::{ControllerOptions, run};
@@ -33,3 +34,4 @@ pub use serving::{
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE, Requester, ServingConstraints,
     dns_names, resolution_verdict, serving_verdict,
 };
+pub use verdict::{Policy, Refusal, Verdict};

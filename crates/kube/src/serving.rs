@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use kubepki_api::validate_kubelet_serving;
 use kubepki_csr::{Csr, San};
 
-use crate::approve::{Policy, Refusal, Verdict};
+use crate::verdict::{Policy, Refusal, Verdict};
 use constraints::normal;
 pub use constraints::{
     DEFAULT_CLUSTER_DOMAIN, DEFAULT_SERVICE_CLUSTER_IP_RANGE, ServingConstraints,

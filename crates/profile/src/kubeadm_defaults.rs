@@ -1,12 +1,19 @@
 //! kubeadm's defaults, the one definition: the library's options, the CLI's flags, the C
 //! ABI and (checked by a test of `ffi/`) the Go binding take them from here.
 
+use core::net::Ipv4Addr;
 use std::time::Duration;
+
+use ipnet::{IpNet, Ipv4Net};
 
 const DAY: u64 = 86_400;
 
 /// The service CIDR (`--service-cidr`); its first address is the API server's ClusterIP.
 pub const DEFAULT_SERVICE_CIDR: &str = "10.96.0.0/12";
+/// [`DEFAULT_SERVICE_CIDR`] as a network (kube-apiserver's default
+/// `--service-cluster-ip-range` too).
+pub const DEFAULT_SERVICE_NETWORK: IpNet =
+    IpNet::V4(Ipv4Net::new_assert(Ipv4Addr::new(10, 96, 0, 0), 12));
 /// The cluster DNS domain (`--service-dns-domain`).
 pub const DEFAULT_DNS_DOMAIN: &str = "cluster.local";
 /// The API server's port (`--apiserver-bind-port`).
@@ -46,6 +53,10 @@ mod tests {
                 .expect("a CIDR")
                 .to_string(),
             "10.96.0.1"
+        );
+        assert_eq!(
+            DEFAULT_SERVICE_CIDR.parse::<IpNet>().expect("a CIDR"),
+            DEFAULT_SERVICE_NETWORK
         );
     }
 }

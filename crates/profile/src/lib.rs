@@ -11,15 +11,17 @@ mod signers;
 mod usage;
 
 pub use builtin::{
-    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile,
+    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_address,
     first_service_ip,
 };
-pub use duration::{format_duration, parse_duration};
+pub use duration::format_duration;
+pub use duration::parse::parse_duration;
 pub use error::ProfileError;
 pub use file::{MAX_PROFILE_FILE_BYTES, ProfileSet};
 pub use kubeadm_defaults::{
     DEFAULT_BIND_PORT, DEFAULT_CA_VALIDITY, DEFAULT_CA_VALIDITY_TEXT, DEFAULT_CERT_VALIDITY,
     DEFAULT_CERT_VALIDITY_TEXT, DEFAULT_CLUSTER_NAME, DEFAULT_DNS_DOMAIN, DEFAULT_SERVICE_CIDR,
+    DEFAULT_SERVICE_NETWORK,
 };
 pub use profile::{
     Approved, CaConstraint, DEFAULT_MAX_ORGANIZATIONS, DEFAULT_MAX_SANS, NameRule, Profile,

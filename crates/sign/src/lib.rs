@@ -14,4 +14,5 @@ pub use ca::{Ca, IssueOptions, IssuedCert};
 pub use certificate::{CertificateInfo, certificates_from_bytes, parse_certificate};
 pub use error::SignError;
 pub use serial::random_serial;
-pub use time::{Timestamp, format_kubeadm_date, format_rfc3339, parse_rfc3339};
+pub use time::parse::parse_rfc3339;
+pub use time::{Timestamp, format_kubeadm_date, format_rfc3339};

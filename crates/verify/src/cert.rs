@@ -1,7 +1,7 @@
 //! A parsed certificate with the extensions path validation needs, decoded once.
 
 use std::ops::Range;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use const_oid::ObjectIdentifier;
@@ -13,6 +13,7 @@ use x509_cert::ext::pkix::{
     KeyUsage, NameConstraints, SubjectAltName, SubjectKeyIdentifier,
 };
 
+use kubepki_keys::pem::pem_block_results;
 use kubepki_keys::{KeyError, VerifyingKey};
 
 use crate::VerifyError;
@@ -177,34 +178,34 @@ impl Cert {
         let (label, der) = der::pem::decode_vec(pem).map_err(|e| VerifyError::Pem {
             source: der::Error::from(e),
         })?;
+        Self::from_labelled_der(label, &der)
+    }
+
+    /// Parses every PEM block of a bundle, one result per block, in order, as
+    /// [`kubepki_keys::pem::pem_block_results`] splits it: a block that does not decode is
+    /// [`VerifyError::PemBlock`], a block with another label [`VerifyError::PemLabel`].
+    /// Text outside the blocks is ignored.
+    #[must_use]
+    pub fn from_pem_bundle(pem: &[u8]) -> Vec<Result<Self, VerifyError>> {
+        let text = String::from_utf8_lossy(pem);
+        pem_block_results(&text)
+            .map(|block| {
+                let block = block.map_err(|e| VerifyError::PemBlock {
+                    source: Arc::new(e),
+                })?;
+                Self::from_labelled_der(&block.label, &block.der)
+            })
+            .collect()
+    }
+
+    /// A certificate from a PEM block's label and bytes.
+    fn from_labelled_der(label: &str, der: &[u8]) -> Result<Self, VerifyError> {
         if label != "CERTIFICATE" {
             return Err(VerifyError::PemLabel {
                 label: label.to_owned(),
             });
         }
-        Self::from_der(&der)
-    }
-
-    /// Parses every PEM block of a bundle, one result per block, in order.
-    /// Text outside the blocks is ignored.
-    #[must_use]
-    pub fn from_pem_bundle(pem: &[u8]) -> Vec<Result<Self, VerifyError>> {
-        let text = String::from_utf8_lossy(pem);
-        let mut out = Vec::new();
-        let mut rest: &str = &text;
-        while let Some(start) = rest.find("-----BEGIN ") {
-            let after = &rest[start..];
-            let Some(end_marker) = after.find("-----END ") else {
-                out.push(Cert::from_pem(after.as_bytes()));
-                break;
-            };
-            let tail = &after[end_marker + 9..];
-            let close = tail.find("-----").map_or(tail.len(), |i| i + 5);
-            let block_len = end_marker + 9 + close;
-            out.push(Cert::from_pem(&after.as_bytes()[..block_len]));
-            rest = &after[block_len..];
-        }
-        out
+        Self::from_der(der)
     }
 
     /// The certificate's DER encoding.
@@ -451,5 +452,53 @@ impl Cert {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_block_of_a_bundle_is_named_and_does_not_hide_the_others() {
+        let bundle = concat!(
+            "junk before\n",
+            "-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
+            "-----BEGIN PRIVATE KEY-----\nAQID\n-----END PRIVATE KEY-----\n",
+            "-----BEGIN CERTIFICATE-----\nAQID\n-----END CERTIFICATE-----\n",
+            "-----BEGIN CERTIFICATE-----\nAQID\n",
+        );
+        let results = Cert::from_pem_bundle(bundle.as_bytes());
+        assert_eq!(results.len(), 4);
+        match &results[0] {
+            Err(e @ VerifyError::PemBlock { .. }) => assert!(
+                e.to_string().starts_with(
+                    "not a PEM certificate: malformed PEM: CERTIFICATE block: invalid Base64"
+                ),
+                "{e}"
+            ),
+            other => panic!("expected PemBlock, got {other:?}"),
+        }
+        assert!(
+            matches!(&results[1], Err(VerifyError::PemLabel { label }) if label == "PRIVATE KEY"),
+            "{:?}",
+            results[1]
+        );
+        assert!(
+            matches!(&results[2], Err(VerifyError::Malformed { .. })),
+            "{:?}",
+            results[2]
+        );
+        match &results[3] {
+            Err(e @ VerifyError::PemBlock { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains("no END line for the CERTIFICATE block"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected PemBlock, got {other:?}"),
+        }
+        assert!(Cert::from_pem_bundle(b"no PEM here").is_empty());
     }
 }

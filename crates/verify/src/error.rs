@@ -19,6 +19,12 @@ pub enum VerifyError {
         /// What the PEM decoder reported.
         source: der::Error,
     },
+    /// A block of a certificate bundle that is not closed or whose base64 is bad.
+    #[error("not a PEM certificate: {source}")]
+    PemBlock {
+        /// What the PEM splitter reported, naming the block.
+        source: Arc<kubepki_keys::KeyError>,
+    },
     /// The PEM block has another label than `CERTIFICATE`.
     #[error("PEM label {label:?} is not CERTIFICATE")]
     PemLabel {

@@ -114,6 +114,7 @@ fn verify_code(e: &VerifyError) -> kubepki_result {
     use kubepki_result as R;
     match e {
         VerifyError::Pem { .. }
+        | VerifyError::PemBlock { .. }
         | VerifyError::PemLabel { .. }
         | VerifyError::Malformed { .. }
         | VerifyError::NotDer

@@ -14,15 +14,36 @@ pub(crate) fn kubepki(dir: &Path, args: &[&str]) -> Output {
         .expect("run kubepki")
 }
 
-/// Asserts success and returns stdout.
+/// Asserts that `kubepki` succeeded and returns stdout.
 pub(crate) fn ok(output: Output) -> String {
+    succeeded("kubepki", output)
+}
+
+/// Asserts that any program (`what` says which, and with what) succeeded and returns stdout.
+pub(crate) fn succeeded(what: &str, output: Output) -> String {
     assert!(
         output.status.success(),
-        "failed: {}\n{}",
+        "{what} failed ({}):\n{}{}",
+        output.status,
         String::from_utf8_lossy(&output.stderr),
         String::from_utf8_lossy(&output.stdout)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Asserts that any program (`what` says which, and with what) failed, with no contract on
+/// how (for `kubepki` itself use [`fails`]); returns its standard error and output.
+pub(crate) fn failed(what: &str, output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "{what} should have failed:\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stderr),
+        String::from_utf8_lossy(&output.stdout)
+    )
 }
 
 /// Asserts the CLI's failure contract and returns stderr: exit code 1 and exactly one

@@ -40,7 +40,8 @@ use kubepki::x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 use kubepki::{KeyAlgorithm, KeyFormat, KeyPair, Signer};
 
 use crate::cluster::{node_kubeconfig, register_node, service_account_kubeconfig};
-use crate::harness::{ControlPlane, Process, exclusive, kubepki, ok};
+use crate::common::{kubepki, succeeded};
+use crate::harness::{ControlPlane, Process, exclusive};
 use crate::{strings, whoami_with};
 
 /// The attacks share one control plane; each may wait out its bounded waits.
@@ -111,7 +112,7 @@ impl Plane {
         )?;
         let bindings = dir.path().join("kubeadm-node-bindings.yaml");
         std::fs::write(&bindings, KUBEADM_NODE_BINDINGS).unwrap();
-        ok(
+        succeeded(
             "kubectl apply kubeadm's node bindings",
             cp.kubectl(
                 "super-admin.conf",
@@ -210,7 +211,7 @@ impl Plane {
 
     /// Removes every request, so that each attack's controller sees only its own.
     fn forget_requests(&self) {
-        ok(
+        succeeded(
             "kubectl delete csr --all",
             self.admin(&["delete", "csr", "--all", "--wait=true"]),
         );
@@ -242,7 +243,7 @@ impl Plane {
 
     /// The request named `name`, as JSON.
     pub(crate) fn csr(&self, name: &str) -> serde_json::Value {
-        let json = ok(
+        let json = succeeded(
             "kubectl get csr",
             self.admin(&["get", "csr", name, "-o", "json"]),
         );
@@ -250,7 +251,7 @@ impl Plane {
     }
 
     pub(crate) fn approve(&self, name: &str) {
-        ok(
+        succeeded(
             "kubectl certificate approve",
             self.admin(&["certificate", "approve", name]),
         );
@@ -343,7 +344,7 @@ fn condition<'a>(csr: &'a serde_json::Value, kind: &str) -> Option<&'a serde_jso
 fn openssl_x509(dir: &Path, name: &str, pem: &[u8]) -> String {
     let file = dir.join(format!("{name}.issued.crt"));
     std::fs::write(&file, pem).unwrap();
-    ok(
+    succeeded(
         "openssl x509",
         Command::new("openssl")
             .args([
@@ -377,7 +378,7 @@ pub(crate) fn openssl_csr(
         .args(extra)
         .output()
         .expect("run openssl req");
-    let csr = ok("openssl req", out);
+    let csr = succeeded("openssl req", out);
     (csr, std::fs::read_to_string(&key).unwrap())
 }
 
@@ -446,7 +447,7 @@ fn openssl_req_text(dir: &Path, name: &str, pem: &str) -> String {
         .arg(&file)
         .output()
         .expect("run openssl req");
-    ok("openssl req -verify", out)
+    succeeded("openssl req -verify", out)
 }
 
 /// Attack 1's request: worker-1's key, and a subject of `O=system:nodes` and one
@@ -514,7 +515,7 @@ fn ambiguous_subject_is_never_approved(plane: &Plane, worker_1: &Path) {
     );
     let (csr, key) = ambiguous_node_request(plane, "attack-1a");
     let name = "attack-1a-other-node";
-    ok(
+    succeeded(
         "worker-1 creates its request",
         plane.create_csr(worker_1, name, &csr, KUBELET_CLIENT, &CLIENT_USAGES),
     );
@@ -546,7 +547,7 @@ fn ambiguous_subject_fails_when_approved(plane: &Plane, worker_1: &Path) {
     let mut controller = plane.controller("controller-attack-1b", &[]);
     let (csr, key) = ambiguous_node_request(plane, "attack-1b");
     let name = "attack-1b-other-node";
-    ok(
+    succeeded(
         "worker-1 creates its request",
         plane.create_csr(worker_1, name, &csr, KUBELET_CLIENT, &CLIENT_USAGES),
     );
@@ -643,12 +644,12 @@ fn names_nobody_approved(plane: &Plane, worker_1: &Path) {
         vec![attribute],
     );
     let name = "attack-2-second-extension-request";
-    ok(
+    succeeded(
         "worker-1 creates its request",
         plane.create_csr(worker_1, name, &csr, KUBELET_SERVING, &SERVING_USAGES),
     );
     // What the admin sees: the stored request, decoded and shown by openssl.
-    let stored = ok(
+    let stored = succeeded(
         "kubectl get csr -o jsonpath",
         plane.admin(&["get", "csr", name, "-o", "jsonpath={.spec.request}"]),
     );
@@ -695,7 +696,7 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
     let file = plane.dir().join("worker-1-status.json");
     let mut attempts = 0;
     loop {
-        let node = ok(
+        let node = succeeded(
             "worker-1 reads its Node",
             plane.kubectl_as(worker_1, &["get", "node", WORKER_1, "-o", "json"]),
         );
@@ -716,7 +717,7 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
         let conflict =
             stderr.contains("(Conflict)") || stderr.contains("not allowed to modify taints");
         if replaced.status.success() || !conflict || attempts == 8 {
-            ok(
+            succeeded(
                 "worker-1 writes the API server's names into its own Node.status.addresses",
                 replaced,
             );
@@ -724,7 +725,7 @@ fn node_writes_apiserver_names(plane: &Plane, worker_1: &Path) {
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
     }
-    let written = ok(
+    let written = succeeded(
         "kubectl get node",
         plane.admin(&[
             "get",
@@ -755,7 +756,7 @@ fn apiserver_names_left_pending(
         "/O=system:nodes/CN=system:node:worker-1",
         &["-addext", &format!("subjectAltName={sans}")],
     );
-    ok(
+    succeeded(
         "worker-1 creates its request",
         plane.create_csr(worker_1, name, &csr, KUBELET_SERVING, &SERVING_USAGES),
     );
@@ -838,7 +839,7 @@ fn serving_names_the_node_wrote_with_prefixes(plane: &Plane, worker_1: &Path) {
             &format!("subjectAltName=DNS:{WORKER_1},IP:{WORKER_1_IP}"),
         ],
     );
-    ok(
+    succeeded(
         "worker-1 creates its honest request",
         plane.create_csr(worker_1, honest, &csr, KUBELET_SERVING, &SERVING_USAGES),
     );
@@ -867,7 +868,7 @@ fn serving_names_the_node_wrote_with_prefixes(plane: &Plane, worker_1: &Path) {
         "exactly the names asked for:\n{shown}"
     );
     let crt = plane.dir().join(format!("{honest}.issued.crt"));
-    ok(
+    succeeded(
         "openssl verify -purpose sslserver",
         Command::new("openssl")
             .args(["verify", "-purpose", "sslserver", "-CAfile"])
@@ -895,7 +896,7 @@ fn ops_profiles(signers: &str) -> String {
 fn approved_masters_request(plane: &Plane, masters: &str) -> String {
     let admin_conf = plane.cp.tree.conf("super-admin.conf");
     let (csr, key) = openssl_csr(plane.dir(), masters, "/CN=mallory/O=system:masters", &[]);
-    ok(
+    succeeded(
         "create the system:masters request",
         plane.create_csr(&admin_conf, masters, &csr, "example.com/ops", &OPS_USAGES),
     );
@@ -995,7 +996,7 @@ fn custom_signer_on_the_cluster_ca_refuses_masters(plane: &Plane) {
     // An ordinary operator of the same signer is signed, by the cluster CA.
     let alice = "honest-ops-alice";
     let (csr, key) = openssl_csr(plane.dir(), alice, "/CN=alice/O=ops", &[]);
-    ok(
+    succeeded(
         "create alice's request",
         plane.create_csr(&admin_conf, alice, &csr, "example.com/ops", &OPS_USAGES),
     );
@@ -1026,7 +1027,7 @@ fn node_renews_its_own_client_certificate(plane: &Plane, worker_1: &Path) {
         "/O=system:nodes/CN=system:node:worker-1",
         &[],
     );
-    ok(
+    succeeded(
         "worker-1 creates its renewal",
         plane.create_csr(worker_1, name, &csr, KUBELET_CLIENT, &CLIENT_USAGES),
     );

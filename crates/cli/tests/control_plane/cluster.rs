@@ -4,7 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::harness::{ControlPlane, kubepki, ok};
+use crate::common::{kubepki, succeeded};
+use crate::harness::ControlPlane;
 
 /// A kubeconfig at `conf` for `user` authenticating to the cluster with bearer `token`.
 pub(crate) fn token_kubeconfig(cp: &ControlPlane, conf: &Path, user: &str, token: &str) {
@@ -33,14 +34,14 @@ current-context: {user}@kubernetes
 /// the manifest's permissions.
 pub(crate) fn service_account_kubeconfig(cp: &ControlPlane, dir: &Path) -> PathBuf {
     let rbac = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/rbac.yaml");
-    ok(
+    succeeded(
         "kubectl apply -f deploy/rbac.yaml",
         cp.kubectl(
             "super-admin.conf",
             &["apply", "-f", &rbac.display().to_string()],
         ),
     );
-    let token = ok(
+    let token = succeeded(
         "kubectl create token",
         cp.kubectl(
             "super-admin.conf",
@@ -87,7 +88,7 @@ pub(crate) fn service_account_kubeconfig(cp: &ControlPlane, dir: &Path) -> PathB
 /// cluster CA of the tree in `dir`), made by kubepki as a kubelet's would be.
 pub(crate) fn node_kubeconfig(cp: &ControlPlane, dir: &Path, node: &str) -> PathBuf {
     let file = format!("{node}.conf");
-    ok(
+    succeeded(
         "kubepki kubeconfig user (a node)",
         kubepki(
             dir,
@@ -122,7 +123,7 @@ pub(crate) fn register_node(cp: &ControlPlane, dir: &Path, name: &str, ip: &str)
             .to_string(),
     )
     .unwrap();
-    ok(
+    succeeded(
         "kubectl create node",
         admin(&["create", "-f", &node.display().to_string()]),
     );
@@ -131,7 +132,7 @@ pub(crate) fn register_node(cp: &ControlPlane, dir: &Path, name: &str, ip: &str)
         {"type": "InternalIP", "address": ip},
     ]}})
     .to_string();
-    ok(
+    succeeded(
         "kubectl patch node status",
         admin(&[
             "patch",

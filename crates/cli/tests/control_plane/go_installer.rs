@@ -6,7 +6,8 @@ use std::process::Command;
 
 use kubepki_test_support::go_binding;
 
-use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, ok, peers};
+use crate::common::succeeded;
+use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, peers};
 use crate::{NODE, TEST_BUDGET, identities_as_kubeadm_gives_them};
 
 #[test]
@@ -20,7 +21,7 @@ fn go_installer_tree_runs_a_control_plane() {
     };
     let dir = tempfile::tempdir().unwrap();
     let installer = dir.path().join("installer");
-    ok(
+    succeeded(
         "go build ./examples/installer",
         go.command("build")
             .arg("-o")
@@ -38,7 +39,7 @@ fn go_installer_tree_runs_a_control_plane() {
         confs: dir.path().to_path_buf(),
     };
     let port = ports.apiserver.to_string();
-    let written = ok(
+    let written = succeeded(
         "the Go installer",
         Command::new(&installer)
             .args(["-node-name", NODE, "-advertise-address", "127.0.0.1"])

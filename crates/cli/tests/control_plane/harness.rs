@@ -680,41 +680,6 @@ impl Drop for ControlPlane {
     }
 }
 
-/// Asserts a command succeeded; returns its standard output.
-pub(crate) fn ok(what: &str, out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "{what} failed ({}):\n{}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Asserts a command failed; returns its standard error and output.
-pub(crate) fn fails(what: &str, out: Output) -> String {
-    assert!(
-        !out.status.success(),
-        "{what} should have failed:\n{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stderr),
-        String::from_utf8_lossy(&out.stdout)
-    )
-}
-
-/// The `kubepki` binary under test.
-pub(crate) fn kubepki(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kubepki"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run kubepki")
-}
-
 /// Connects to a TCP port, to tell whether something still listens.
 fn listening(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok()

@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::harness::{exclusive, fails, ok, peers};
+use crate::common::{failed, succeeded};
+use crate::harness::{exclusive, peers};
 
 /// The chart, from the workspace root.
 const CHART: &str = "deploy/helm/kubepki-controller";
@@ -90,7 +91,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
     let Some(helm_bin) = helm_binary() else {
         return;
     };
-    let lint = ok("helm lint", helm(&helm_bin, &["lint", "--strict", CHART]));
+    let lint = succeeded("helm lint", helm(&helm_bin, &["lint", "--strict", CHART]));
     assert!(lint.contains("0 chart(s) failed"), "{lint}");
 
     let chart: Value = serde_saphyr::from_str(
@@ -99,7 +100,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
     .unwrap();
     assert_eq!(chart["appVersion"], env!("CARGO_PKG_VERSION"));
 
-    let rendered = objects(&ok(
+    let rendered = objects(&succeeded(
         "helm template",
         template(&helm_bin, RELEASE, NAMESPACE, &[]),
     ));
@@ -176,7 +177,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
     );
 
     // Another release in another namespace: its own Lease, named in the flags and the Role.
-    let other = objects(&ok(
+    let other = objects(&succeeded(
         "helm template (another release)",
         template(&helm_bin, "prod", "pki", &[]),
     ));
@@ -200,7 +201,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
     );
 
     // The ServiceMonitor scrapes the metrics Service's port.
-    let monitored = objects(&ok(
+    let monitored = objects(&succeeded(
         "helm template (ServiceMonitor)",
         template(
             &helm_bin,
@@ -235,7 +236,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
             "serviceMonitor.enabled needs metrics.service.enabled",
         ),
     ] {
-        let refused = fails(
+        let refused = failed(
             &format!("helm template --set {set}"),
             template(&helm_bin, RELEASE, NAMESPACE, &["--set", set]),
         );
@@ -246,7 +247,7 @@ fn helm_chart_lints_and_renders_the_deploy_manifests() {
 /// `kubectl apply --dry-run=server -f file` as the super-admin; returns how many objects the
 /// server accepted.
 fn server_dry_run(cp: &crate::harness::ControlPlane, file: &Path) -> usize {
-    let out = ok(
+    let out = succeeded(
         &format!("kubectl apply --dry-run=server -f {}", file.display()),
         cp.kubectl(
             "super-admin.conf",
@@ -300,7 +301,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
 
     // The chart with its defaults, and with the CA Secret and the profiles it can create,
     // as another release in another namespace.
-    ok(
+    succeeded(
         "kubectl create namespace pki",
         cp.kubectl("super-admin.conf", &["create", "namespace", "pki"]),
     );
@@ -329,7 +330,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
         ),
     ];
     for (release, namespace, args) in renders {
-        let yaml = ok(
+        let yaml = succeeded(
             "helm template",
             template(&helm_bin, release, namespace, &args),
         );
@@ -343,7 +344,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
     }
 
     // The ServiceMonitor is the one object this API server has no schema for.
-    let yaml = ok(
+    let yaml = succeeded(
         "helm template (ServiceMonitor)",
         template(
             &helm_bin,
@@ -354,7 +355,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
     );
     let file = dir.join("servicemonitor.yaml");
     std::fs::write(&file, &yaml).unwrap();
-    let refused = fails(
+    let refused = failed(
         "kubectl apply --dry-run=server (ServiceMonitor)",
         cp.kubectl(
             "super-admin.conf",
@@ -380,7 +381,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
     ]
     .map(str::to_owned);
     let (cert, key) = (cp.tree.pki("ca.crt"), cp.tree.pki("ca.key"));
-    ok(
+    succeeded(
         "kubectl create secret tls",
         cp.kubectl(
             "super-admin.conf",
@@ -397,7 +398,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
         ),
     );
     let profiles = dir.join("profiles.yaml");
-    ok(
+    succeeded(
         "kubectl create configmap",
         cp.kubectl(
             "super-admin.conf",
@@ -422,9 +423,9 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
         &admin[0],
         &admin[1],
     ];
-    let installed = ok("helm install", helm(&helm_bin, &install));
+    let installed = succeeded("helm install", helm(&helm_bin, &install));
     assert!(installed.contains("STATUS: deployed"), "{installed}");
-    let deployment: Value = serde_json::from_str(&ok(
+    let deployment: Value = serde_json::from_str(&succeeded(
         "kubectl get deployment",
         cp.kubectl(
             "super-admin.conf",
@@ -446,7 +447,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
             .any(|arg| arg.as_str().unwrap_or_default().contains("10.1.0.0/16")),
         "{container:#}"
     );
-    ok(
+    succeeded(
         "helm uninstall",
         helm(
             &helm_bin,
@@ -460,7 +461,7 @@ fn helm_chart_and_deploy_manifests_pass_the_api_servers_dry_run() {
             ],
         ),
     );
-    let gone = fails(
+    let gone = failed(
         "kubectl get deployment (after uninstall)",
         cp.kubectl(
             "super-admin.conf",

@@ -23,7 +23,8 @@ use kubepki_test_support::{have, skip_unless};
 
 use crate::TEST_BUDGET;
 use crate::attacks::{Plane, certificate, openssl_csr};
-use crate::harness::{exclusive, ok};
+use crate::common::succeeded;
+use crate::harness::exclusive;
 
 /// The tag `scripts/image.sh` gives the image of this workspace's version.
 const IMAGE: &str = concat!("ghcr.io/kubepki/kubepki:", env!("CARGO_PKG_VERSION"));
@@ -64,7 +65,7 @@ impl Container {
         }
         let name = format!("kubepki-image-test-{}", std::process::id());
         let _ = buildah(&["rm", &name]);
-        ok(
+        succeeded(
             "buildah from",
             buildah(&["from", "--pull-never", "--name", &name, IMAGE]),
         );
@@ -72,7 +73,7 @@ impl Container {
             name,
             root: PathBuf::new(),
         };
-        container.root = ok("buildah mount", buildah(&["mount", &container.name]))
+        container.root = succeeded("buildah mount", buildah(&["mount", &container.name]))
             .trim()
             .into();
         Some(container)
@@ -114,7 +115,7 @@ impl Drop for Container {
 /// What `scripts/image.sh` promises of the image: its user, entrypoint, labels, creation
 /// time, and the files of its root.
 fn image_as_built(container: &Container) {
-    let json = ok(
+    let json = succeeded(
         "buildah inspect",
         buildah(&["inspect", "--type", "image", IMAGE]),
     );
@@ -158,7 +159,7 @@ fn image_as_built(container: &Container) {
     let bundle = std::fs::read_to_string(container.file("/etc/ssl/certs/ca-certificates.crt"))
         .expect("the CA bundle rustls-native-certs reads");
     assert!(bundle.matches("BEGIN CERTIFICATE").count() > 100);
-    let help = ok(
+    let help = succeeded(
         "kubepki --help in the image",
         container
             .command("/usr/bin/kubepki")
@@ -200,7 +201,7 @@ fn the_image_signs_for_the_cluster() {
     let name = "image-user";
     let (csr, key) = openssl_csr(plane.dir(), name, "/CN=image-user/O=image-team", &[]);
     let admin = plane.cp.tree.conf("super-admin.conf");
-    ok(
+    succeeded(
         "kubectl create csr",
         plane.create_csr(
             &admin,
@@ -217,7 +218,7 @@ fn the_image_signs_for_the_cluster() {
 
     let file = plane.dir().join("image-user.crt");
     std::fs::write(&file, &pem).unwrap();
-    let verified = ok(
+    let verified = succeeded(
         "openssl verify",
         Command::new("openssl")
             .args(["verify", "-purpose", "sslclient", "-CAfile"])

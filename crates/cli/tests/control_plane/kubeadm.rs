@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, kubepki, ok, peers};
+use crate::common::{kubepki, succeeded};
+use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, peers};
 use crate::{NODE, TEST_BUDGET, kubepki_init, whoami};
 
 /// The certificates of a kubeadm tree with local etcd.
@@ -92,7 +93,7 @@ pub(crate) fn run(bin: &Path, program: &str, args: &[&str]) -> Output {
 /// What openssl says of a certificate, as named fields.
 fn shape(pem: &Path) -> BTreeMap<&'static str, String> {
     let openssl = |args: &[&str]| {
-        ok(
+        succeeded(
             "openssl x509",
             Command::new("openssl")
                 .args(["x509", "-noout", "-in"])
@@ -165,7 +166,7 @@ fn epoch(iso: &str) -> i64 {
 /// certificate's subject (read by openssl).
 fn kubeconfig_shape(bin: &Path, conf: &Path, scratch: &Path) -> BTreeMap<&'static str, String> {
     let view = |path: &str| {
-        ok(
+        succeeded(
             "kubectl config view",
             Command::new(bin.join("kubectl"))
                 .env("HOME", scratch)
@@ -324,7 +325,7 @@ fn kubeadm_check_expiration(bin: &Path, config: &Path, confs: &Path, output: &st
 /// field names, types and omissions) but for residual times a few seconds apart.
 pub(crate) fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
     let ours = |output: &str| {
-        ok(
+        succeeded(
             "kubepki certs check-expiration",
             kubepki(
                 &tree.confs,
@@ -342,7 +343,7 @@ pub(crate) fn same_expiration_report(bin: &Path, config: &Path, tree: &Tree) {
         )
     };
     let theirs = |output: &str| {
-        ok(
+        succeeded(
             "kubeadm certs check-expiration",
             kubeadm_check_expiration(bin, config, &tree.confs, output),
         )
@@ -388,7 +389,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     let Some(bin) = peers() else {
         return;
     };
-    let version = ok(
+    let version = succeeded(
         "kubeadm version",
         run(&bin, "kubeadm", &["version", "-o", "short"]),
     );
@@ -411,7 +412,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     kubeadm_config(&config, &theirs.pki, ports.apiserver, version, "RSA-2048");
     let config_arg = config.display().to_string();
     let confs_arg = theirs.confs.display().to_string();
-    ok(
+    succeeded(
         "kubeadm init phase certs all",
         run(
             &bin,
@@ -419,7 +420,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
             &["init", "phase", "certs", "all", "--config", &config_arg],
         ),
     );
-    ok(
+    succeeded(
         "kubeadm init phase kubeconfig all",
         run(
             &bin,
@@ -460,7 +461,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     // `kubectl config view --raw` gives back the same document, key for key.
     for conf in KUBECONFIGS {
         let path = ours.conf(conf);
-        let viewed = ok(
+        let viewed = succeeded(
             "kubectl config view --raw",
             Command::new(bin.join("kubectl"))
                 .env("HOME", &scratch)
@@ -490,7 +491,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     let ours_config_arg = ours_config.display().to_string();
     let ours_confs_arg = ours.confs.display().to_string();
     let before = snapshot(&ours_dir);
-    let certs = ok(
+    let certs = succeeded(
         "kubeadm init phase certs all over kubepki's tree",
         run(
             &bin,
@@ -505,7 +506,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
             ],
         ),
     );
-    let confs = ok(
+    let confs = succeeded(
         "kubeadm init phase kubeconfig all over kubepki's tree",
         run(
             &bin,
@@ -554,7 +555,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
     let expiration = kubeadm_check_expiration(&bin, &ours_config, &ours.confs, "text");
     let unshared = !String::from_utf8_lossy(&expiration.stderr).contains("unshare failed");
     if unshared || std::env::var_os("CI").is_some() {
-        let table = ok(
+        let table = succeeded(
             "kubeadm certs check-expiration over kubepki's tree",
             expiration,
         );
@@ -578,7 +579,7 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
             pki: dir.path().join("holes/pki"),
             confs: dir.path().join("holes"),
         };
-        ok(
+        succeeded(
             "cp -a",
             Command::new("cp")
                 .arg("-a")
@@ -615,13 +616,13 @@ fn kubeadm_and_kubepki_trees_agree_and_read_each_other() {
         all.extend(["--cert-dir", "pki", "--kubeconfig-dir", "."]);
         kubepki(&theirs.confs, &all)
     };
-    let table = ok(
+    let table = succeeded(
         "kubepki certs check-expiration over kubeadm's tree",
         kubepki_in(&["certs", "check-expiration"]),
     );
     assert!(!table.contains("MISSING"), "{table}");
     let before = snapshot(&theirs.confs);
-    ok(
+    succeeded(
         "kubepki certs renew all over kubeadm's tree",
         kubepki_in(&["certs", "renew", "all"]),
     );

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use crate::attacks::Plane;
 use crate::cluster::token_kubeconfig;
-use crate::harness::{Process, exclusive, free_port, ok};
+use crate::common::succeeded;
+use crate::harness::{Process, exclusive, free_port};
 use crate::{TEST_BUDGET, strings};
 
 /// The kubelet's node name.
@@ -100,7 +101,7 @@ fn a_real_kubelet_joins_through_kubepki() {
 
     let token = dir.join("bootstrap-token.json");
     std::fs::write(&token, bootstrap_token()).unwrap();
-    ok(
+    succeeded(
         "kubectl create the bootstrap token",
         plane.admin(&["create", "-f", &token.display().to_string()]),
     );
@@ -113,7 +114,7 @@ fn a_real_kubelet_joins_through_kubepki() {
         &format!("{TOKEN_ID}.{TOKEN_SECRET}"),
     );
     // The token authenticates as kubeadm's bootstrapper, before the kubelet relies on it.
-    let review = ok(
+    let review = succeeded(
         "kubectl auth whoami (the bootstrap token)",
         plane.kubectl_as(&bootstrap, &["auth", "whoami", "-o", "json"]),
     );
@@ -201,7 +202,7 @@ fn a_real_kubelet_joins_through_kubepki() {
         conf.contains("kubelet-client-current.pem"),
         "kubelet.conf: {conf}"
     );
-    ok(
+    succeeded(
         "openssl verify -purpose sslclient",
         Command::new("openssl")
             .args(["verify", "-purpose", "sslclient", "-CAfile", &ca])
@@ -217,7 +218,7 @@ fn a_real_kubelet_joins_through_kubepki() {
     }
 
     // kubepki approved it (nodeclient, for the bootstrap token) and issued it.
-    let list: serde_json::Value = serde_json::from_str(&ok(
+    let list: serde_json::Value = serde_json::from_str(&succeeded(
         "kubectl get csr",
         plane.admin(&["get", "csr", "-o", "json"]),
     ))

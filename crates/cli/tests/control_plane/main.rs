@@ -18,6 +18,8 @@
 mod attacks;
 mod balancer;
 mod cluster;
+#[path = "../common/mod.rs"]
+mod common;
 mod go_installer;
 mod harness;
 mod helm_chart;
@@ -34,12 +36,13 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use harness::{ControlPlane, exclusive, fails, kubepki, ok, passed};
+use crate::common::{failed, kubepki, succeeded};
+use harness::{ControlPlane, exclusive, passed};
 use setup::{NODE, TEST_BUDGET, boot, kubepki_init};
 
 /// The user and groups the API server sees for a kubectl (`kubectl auth whoami`).
 fn whoami(kubectl: &dyn Fn(&[&str]) -> Output) -> (String, Vec<String>) {
-    let json = ok(
+    let json = succeeded(
         "kubectl auth whoami",
         kubectl(&["auth", "whoami", "-o", "json"]),
     );
@@ -127,12 +130,12 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
         ],
     );
     if !bound.status.success() {
-        let denied = fails(
+        let denied = failed(
             "admin lists nodes before the binding",
             admin(&["get", "nodes"]),
         );
         assert!(denied.contains("Forbidden"), "{denied}");
-        ok(
+        succeeded(
             "create the kubeadm:cluster-admins binding",
             cp.kubectl(
                 "super-admin.conf",
@@ -205,7 +208,7 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
             .output()
             .expect("run curl")
     };
-    let proxied = ok(
+    let proxied = succeeded(
         "a front-proxy request",
         curl("front-proxy-client.crt", "front-proxy-client.key"),
     );
@@ -218,7 +221,7 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
     );
     // The same headers over the API server's kubelet client certificate are ignored: it is
     // of the cluster CA, not front-proxy-ca.
-    let direct = ok(
+    let direct = succeeded(
         "headers over another client certificate",
         curl(
             "apiserver-kubelet-client.crt",
@@ -232,7 +235,7 @@ fn identities_as_kubeadm_gives_them(cp: &ControlPlane) {
         "super-admin.conf",
         &["create", "serviceaccount", "probe", "-n", "default"],
     );
-    let token = ok(
+    let token = succeeded(
         "kubectl create token",
         cp.kubectl(
             "super-admin.conf",
@@ -258,7 +261,7 @@ fn request(dir: &Path, name: &str, subject: &str, maker: Maker) -> String {
     let (key, csr) = (format!("{name}.key"), format!("{name}.csr"));
     match maker {
         Maker::Kubepki => {
-            ok(
+            succeeded(
                 "kubepki key generate",
                 kubepki(
                     dir,
@@ -272,7 +275,7 @@ fn request(dir: &Path, name: &str, subject: &str, maker: Maker) -> String {
                     ],
                 ),
             );
-            ok(
+            succeeded(
                 "kubepki csr create",
                 kubepki(
                     dir,
@@ -289,7 +292,7 @@ fn request(dir: &Path, name: &str, subject: &str, maker: Maker) -> String {
                 ),
             )
         }
-        Maker::Openssl => ok(
+        Maker::Openssl => succeeded(
             "openssl req",
             Command::new("openssl")
                 .current_dir(dir)
@@ -306,7 +309,7 @@ fn request(dir: &Path, name: &str, subject: &str, maker: Maker) -> String {
 /// `kubepki csr manifest` for a request in `dir`; returns the manifest's path.
 fn manifest(dir: &Path, name: &str) -> String {
     let out = format!("{name}.yaml");
-    ok(
+    succeeded(
         "kubepki csr manifest",
         kubepki(
             dir,
@@ -339,10 +342,10 @@ fn certificates_api_flow(
     let admin = |args: &[&str]| cp.kubectl("admin.conf", args);
     request(dir, name, subject, maker);
     let manifest = manifest(dir, name);
-    ok("kubectl apply", admin(&["apply", "-f", &manifest]));
-    let listed = ok("kubectl get csr", admin(&["get", "csr", name]));
+    succeeded("kubectl apply", admin(&["apply", "-f", &manifest]));
+    let listed = succeeded("kubectl get csr", admin(&["get", "csr", name]));
     assert!(listed.contains("Pending"), "{listed}");
-    ok(
+    succeeded(
         "kubectl certificate approve",
         admin(&["certificate", "approve", name]),
     );
@@ -357,10 +360,10 @@ fn certificates_api_flow(
     let pem = kubepki::cluster::decode_data(&issued).expect("status.certificate is base64");
     let crt = format!("{name}.crt");
     std::fs::write(dir.join(&crt), pem).unwrap();
-    let listed = ok("kubectl get csr", admin(&["get", "csr", name]));
+    let listed = succeeded("kubectl get csr", admin(&["get", "csr", name]));
     assert!(listed.contains("Approved,Issued"), "{listed}");
 
-    let verified = ok(
+    let verified = succeeded(
         "kubepki verify --kubernetes",
         kubepki(
             dir,
@@ -381,7 +384,7 @@ fn certificates_api_flow(
     // The tutorials' kubeconfig: cluster, credentials (embedded), context.
     let conf = dir.join(format!("{name}.conf")).display().to_string();
     let config = |args: &[&str]| cp.kubectl_with(&["--kubeconfig", &conf])(args);
-    ok(
+    succeeded(
         "kubectl config set-cluster",
         config(&[
             "config",
@@ -398,7 +401,7 @@ fn certificates_api_flow(
         dir.join(format!("{name}.key")).display().to_string(),
         dir.join(&crt).display().to_string(),
     );
-    ok(
+    succeeded(
         "kubectl config set-credentials",
         config(&[
             "config",
@@ -411,7 +414,7 @@ fn certificates_api_flow(
             "--embed-certs",
         ]),
     );
-    ok(
+    succeeded(
         "kubectl config set-context",
         config(&[
             "config",
@@ -423,7 +426,7 @@ fn certificates_api_flow(
             name,
         ]),
     );
-    ok(
+    succeeded(
         "kubectl config use-context",
         config(&["config", "use-context", name]),
     );
@@ -466,7 +469,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
             "ou.key",
         ],
     );
-    ok("kubepki key generate", warned);
+    succeeded("kubepki key generate", warned);
     let csr = kubepki(
         dir,
         &[
@@ -481,7 +484,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
         ],
     );
     let warning = String::from_utf8_lossy(&csr.stderr).into_owned();
-    ok("kubepki csr create (OU)", csr);
+    succeeded("kubepki csr create (OU)", csr);
     assert!(warning.contains("OU"), "no warning about OU: {warning}");
     let ou = certificates_api_flow(
         cp,
@@ -496,7 +499,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
         whoami(&kube_admin),
         ("kube-admin".into(), strings(&["system:authenticated"]))
     );
-    let denied = fails(
+    let denied = failed(
         "an OU=system:masters user lists nodes",
         kube_admin(&["get", "nodes"]),
     );
@@ -512,7 +515,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
         "/CN=mallory/O=system:masters",
         Maker::Openssl,
     );
-    let ours = fails(
+    let ours = failed(
         "kubepki csr manifest for system:masters",
         kubepki(
             dir,
@@ -530,7 +533,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
         ours.contains("system:masters group is not allowed"),
         "{ours}"
     );
-    let encoded = ok(
+    let encoded = succeeded(
         "base64",
         Command::new("sh")
             .current_dir(dir)
@@ -547,7 +550,7 @@ fn tutorials_on_the_real_api_server(cp: &ControlPlane, dir: &Path) {
     )
     .unwrap();
     let manifest = manifest.display().to_string();
-    let refused = fails(
+    let refused = failed(
         "a system:masters CSR",
         cp.kubectl("admin.conf", &["apply", "-f", &manifest]),
     );
@@ -577,7 +580,7 @@ fn ecdsa_p256_tree_runs_a_control_plane_and_renews() {
 
     // Item 4: renew everything, restart the three, and everything above still works.
     let before = std::fs::read(cp.tree.pki.join("apiserver.crt")).unwrap();
-    let renewed = ok(
+    let renewed = succeeded(
         "kubepki certs renew all",
         kubepki(
             dir.path(),
@@ -604,7 +607,7 @@ fn ecdsa_p256_tree_runs_a_control_plane_and_renews() {
 
     // An API server certificate that has expired: kubectl refuses it, and check-expiration
     // says so with its exit status.
-    ok(
+    succeeded(
         "kubepki certs renew apiserver with 1s of validity",
         kubepki(
             dir.path(),
@@ -623,7 +626,7 @@ fn ecdsa_p256_tree_runs_a_control_plane_and_renews() {
     );
     std::thread::sleep(Duration::from_secs(2));
     cp.restart_apiserver_unverified();
-    let refused = fails(
+    let refused = failed(
         "kubectl against an expired serving certificate",
         cp.kubectl("admin.conf", &["get", "nodes"]),
     );
@@ -639,7 +642,7 @@ fn ecdsa_p256_tree_runs_a_control_plane_and_renews() {
             ".",
         ],
     );
-    let report = fails("check-expiration over an expired tree", check);
+    let report = failed("check-expiration over an expired tree", check);
     assert!(report.contains("apiserver"), "{report}");
     cp.stop_and_check();
 }

@@ -8,7 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, ok, peers};
+use crate::common::succeeded;
+use crate::harness::{Budget, ControlPlane, Ports, Tree, exclusive, peers};
 use crate::{NODE, TEST_BUDGET, whoami};
 
 /// The CA files recover must keep byte for byte.
@@ -75,7 +76,7 @@ fn an_expired_cluster_is_recovered_offline_and_every_identity_works_again() {
         format!("127.0.0.1:{}", ports.apiserver),
         ports.apiserver.to_string(),
     );
-    ok(
+    succeeded(
         "kubepki init (clock pinned two hours back, one hour of validity)",
         kubepki_at(
             dir.path(),
@@ -171,7 +172,7 @@ fn an_expired_cluster_is_recovered_offline_and_every_identity_works_again() {
         "--kubelet-dir",
         &kubelet_dir,
     ];
-    let said = ok(
+    let said = succeeded(
         "kubepki certs recover",
         kubepki_at(dir.path(), SystemTime::now(), &recover),
     );
@@ -236,13 +237,13 @@ fn an_expired_cluster_is_recovered_offline_and_every_identity_works_again() {
     let (user, groups) = whoami(&cp.kubectl_with(&lead));
     assert_eq!(user, format!("system:node:{NODE}"));
     assert!(groups.contains(&"system:nodes".to_owned()), "{groups:?}");
-    ok(
+    succeeded(
         "kubectl get nodes",
         cp.kubectl("super-admin.conf", &["get", "nodes"]),
     );
 
     // recover again: nothing is due, and its own TLS check sees every identity accepted.
-    let again = ok(
+    let again = succeeded(
         "kubepki certs recover (again)",
         kubepki_at(dir.path(), SystemTime::now(), &recover),
     );

@@ -22,7 +22,8 @@ use std::process::Output;
 use base64ct::{Base64, Encoding};
 
 use crate::cluster::token_kubeconfig;
-use crate::harness::{Budget, ControlPlane, Ports, exclusive, fails, kubepki, ok, peers};
+use crate::common::{failed, kubepki, succeeded};
+use crate::harness::{Budget, ControlPlane, Ports, exclusive, peers};
 use crate::kubeadm::{kubeadm_config, run, same_expiration_report};
 use crate::{Maker, NODE, TEST_BUDGET, kubepki_init, manifest, request, whoami};
 
@@ -41,7 +42,7 @@ pub(crate) fn rotate(dir: &Path, phase: &str, extra: &[&str]) -> serde_json::Val
         &["-o", "json"],
     ]
     .concat();
-    let out = ok(&format!("kubepki ca rotate {phase}"), kubepki(dir, &args));
+    let out = succeeded(&format!("kubepki ca rotate {phase}"), kubepki(dir, &args));
     serde_json::from_str(&out).unwrap()
 }
 
@@ -69,8 +70,8 @@ pub(crate) fn signed_by_kcm(cp: &ControlPlane, dir: &Path, name: &str) -> std::p
     let admin = |args: &[&str]| cp.kubectl("super-admin.conf", args);
     request(dir, name, &format!("/CN={name}/O=dev"), Maker::Kubepki);
     let manifest = manifest(dir, name);
-    ok("kubectl apply", admin(&["apply", "-f", &manifest]));
-    ok(
+    succeeded("kubectl apply", admin(&["apply", "-f", &manifest]));
+    succeeded(
         "kubectl certificate approve",
         admin(&["certificate", "approve", name]),
     );
@@ -144,7 +145,7 @@ fn etcd_health(cp: &ControlPlane, cert: &str, key: &str) -> Output {
 
 /// The CA data of kube-public/cluster-info is the tree's ca.crt.
 fn assert_cluster_info_is_ca_crt(cp: &ControlPlane) {
-    let text = ok(
+    let text = succeeded(
         "kubectl get configmap cluster-info",
         cp.kubectl(
             "super-admin.conf",
@@ -187,14 +188,14 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     // What exists before the rotation: admin.conf as init wrote it, a ServiceAccount token.
     let before = work.join("admin-before.conf");
     std::fs::copy(cp.tree.conf("admin.conf"), &before).unwrap();
-    ok(
+    succeeded(
         "kubectl create serviceaccount",
         cp.kubectl(
             "super-admin.conf",
             &["create", "serviceaccount", "rotation-probe"],
         ),
     );
-    let token = ok(
+    let token = succeeded(
         "kubectl create token",
         cp.kubectl(
             "super-admin.conf",
@@ -239,7 +240,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         ),
     )
     .unwrap();
-    ok(
+    succeeded(
         "kubectl create configmap cluster-info",
         cp.kubectl(
             "super-admin.conf",
@@ -296,7 +297,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
                 &super_admin,
             ],
         );
-        ok("kubepki ca rotate (rerun)", out.clone());
+        succeeded("kubepki ca rotate (rerun)", out.clone());
         String::from_utf8_lossy(&out.stderr).into_owned()
     };
     let lagging = root_ca("start");
@@ -349,7 +350,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
     for (cert, key) in [(&fp_crt, &fp_key), (&old_fp_crt, &old_fp_key)] {
         assert_eq!(front_proxy_review(&cp, cert, key).as_deref(), Ok("alice"));
     }
-    ok(
+    succeeded(
         "etcd health with the old healthcheck client after promote",
         etcd_health(
             &cp,
@@ -377,19 +378,19 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         whoami(&as_conf(&cp, &cp.tree.conf("admin.conf"))).0,
         "kubernetes-admin"
     );
-    let old_cert = fails(
+    let old_cert = failed(
         "the old CA's client certificate after finish",
         as_conf(&cp, &started)(&["auth", "whoami"]),
     );
     assert!(old_cert.contains("Unauthorized"), "{old_cert}");
     // The kubeconfig from before the rotation: no path to its CA any more (and its client
     // certificate is the old CA's).
-    let refused = fails(
+    let refused = failed(
         "the pre-rotation admin.conf after finish",
         as_conf(&cp, &before)(&["auth", "whoami"]),
     );
     assert!(refused.contains("certificate"), "{refused}");
-    let old_token = fails(
+    let old_token = failed(
         "the old key's token after finish",
         as_conf(&cp, &token_conf)(&["auth", "whoami"]),
     );
@@ -405,7 +406,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         Ok("alice"),
         "the old front-proxy client still accepted"
     );
-    ok(
+    succeeded(
         "etcd health with the new healthcheck client",
         etcd_health(
             &cp,
@@ -413,7 +414,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
             "etcd/healthcheck-client.key",
         ),
     );
-    fails(
+    failed(
         "etcd health with the old healthcheck client after finish",
         etcd_health(
             &cp,
@@ -422,7 +423,7 @@ fn a_rotation_of_all_keeps_a_restarted_control_plane_serving() {
         ),
     );
     // The real kubeadm reads the finished tree and says what kubepki says of it.
-    let version = ok(
+    let version = succeeded(
         "kubeadm version",
         run(&bin, "kubeadm", &["version", "-o", "short"]),
     );
@@ -451,7 +452,7 @@ fn kubeadm_manifests(bin: &Path, config: &Path, out: &Path) {
         config.display(),
         out.display()
     );
-    ok(
+    succeeded(
         "kubeadm init phase control-plane all",
         std::process::Command::new("unshare")
             .args(["--mount", "--propagation", "private", "sh", "-c", &script])
@@ -465,7 +466,7 @@ fn manifests_dir_edits_the_signing_flag_of_kubeadms_own_manifests() {
     let Some(bin) = peers() else {
         return;
     };
-    let version = ok(
+    let version = succeeded(
         "kubeadm version",
         run(&bin, "kubeadm", &["version", "-o", "short"]),
     );

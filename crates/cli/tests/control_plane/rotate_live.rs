@@ -30,9 +30,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::balancer::Balancer;
+use crate::common::{kubepki, succeeded};
 use crate::harness::{
-    Budget, ControlPlane, EtcdMember, Ports, Process, exclusive, free_port, kubepki, ok, passed,
-    peers,
+    Budget, ControlPlane, EtcdMember, Ports, Process, exclusive, free_port, passed, peers,
 };
 use crate::kubeadm::{kubeadm_config, run, same_expiration_report};
 use crate::rotate::{issued_by, rotate, signed_by_kcm};
@@ -310,7 +310,7 @@ struct Kills {
 fn killed_runs(dir: &Path, args: &[&str], random: &mut Random) -> Kills {
     let dry = [args, &["--dry-run"]].concat();
     let started = Instant::now();
-    ok("kubepki ca rotate --dry-run", kubepki(dir, &dry));
+    succeeded("kubepki ca rotate --dry-run", kubepki(dir, &dry));
     let window = started.elapsed() * 2;
     let mut ended_first = 0;
     for _ in 0..KILLS_PER_PHASE {
@@ -456,14 +456,14 @@ fn a_rotation_of_all_under_load_fails_no_request_the_plan_keeps() {
     // What clients hold before the rotation.
     let before = work.join("before");
     keep_before(&ha, &before);
-    ok(
+    succeeded(
         "kubectl create serviceaccount",
         ha.cp.kubectl(
             "super-admin.conf",
             &["create", "serviceaccount", "rotation-load"],
         ),
     );
-    let token = ok(
+    let token = succeeded(
         "kubectl create token",
         ha.cp.kubectl(
             "super-admin.conf",
@@ -607,7 +607,7 @@ fn a_rotation_of_all_under_load_fails_no_request_the_plan_keeps() {
 
     // The finished tree is an ordinary kubeadm tree: kubepki and the real kubeadm read it
     // alike, and it renews.
-    let version = ok(
+    let version = succeeded(
         "kubeadm version",
         run(&bin, "kubeadm", &["version", "-o", "short"]),
     );
@@ -620,7 +620,7 @@ fn a_rotation_of_all_under_load_fails_no_request_the_plan_keeps() {
         "ECDSA-P256",
     );
     same_expiration_report(&bin, &config, &ha.cp.tree);
-    ok(
+    succeeded(
         "kubepki certs renew all",
         kubepki(
             dir.path(),

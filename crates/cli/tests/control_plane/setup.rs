@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Budget, ControlPlane, Ports, Tree, kubepki, ok, peers};
+use crate::common::{kubepki, succeeded};
+use crate::harness::{Budget, ControlPlane, Ports, Tree, peers};
 
 /// The node of every tree.
 pub(crate) const NODE: &str = "cp-1";
@@ -24,7 +25,7 @@ pub(crate) fn kubepki_init(dir: &Path, algorithm: &str, ports: Ports, advertise:
         format!("127.0.0.1:{}", ports.apiserver),
         ports.apiserver.to_string(),
     );
-    ok(
+    succeeded(
         "kubepki init",
         kubepki(
             dir,

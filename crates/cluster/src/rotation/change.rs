@@ -13,8 +13,8 @@ use kubepki_fs::{
 
 use super::FileChange;
 use crate::ClusterError;
+use crate::files::backup;
 use crate::files::ensure_dir;
-use crate::ops::backup;
 
 /// The files of one phase, in the order they were added.
 #[derive(Default)]

@@ -3,7 +3,7 @@
 
 use kubepki_keys::{KeyAlgorithm, PublicKeyKind, Signer};
 
-use super::state::{Anchor, Paths, parse_anchors, read_key};
+use super::state::{Anchor, Paths, parse_anchors, read_key, rotation_file};
 use super::{RotatedCa, TokenKey};
 use crate::ClusterError;
 use crate::files::read;
@@ -19,21 +19,21 @@ pub(super) fn current<'a>(
         (Box::new(read_key(&paths.key)?), &paths.key)
     } else if paths.key_uri.exists() {
         let token = token.ok_or_else(|| {
-            super::phase::rotation_file(
+            rotation_file(
                 &paths.key_uri,
                 "names the key that signs today, on a PKCS#11 token: open it to rotate (the CLI does, with the PIN in KUBEPKI_PKCS11_PIN)",
             )
         })?;
         (token.signer, &paths.key_uri)
     } else {
-        return Err(super::phase::rotation_file(
+        return Err(rotation_file(
             &paths.key,
             "is missing: rotation needs the key that signs today",
         ));
     };
     let spki = key.public_key().to_der();
     let anchor = trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-        super::phase::rotation_file(
+        rotation_file(
             &paths.trust,
             format!("holds no certificate or public key of {}", name.display()),
         )
@@ -51,7 +51,7 @@ pub(super) fn signing_anchor<'a>(
         let key = read_key(&paths.key)?;
         let spki = key.public_key().to_der();
         return trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-            super::phase::rotation_file(
+            rotation_file(
                 &paths.trust,
                 format!(
                     "holds no certificate or public key of {}",
@@ -68,9 +68,9 @@ pub(super) fn signing_anchor<'a>(
     let spki = named
         .first()
         .map(|a| a.spki.clone())
-        .ok_or_else(|| super::phase::rotation_file(&signing, "is empty"))?;
+        .ok_or_else(|| rotation_file(&signing, "is empty"))?;
     trust.iter().find(|a| a.spki == spki).ok_or_else(|| {
-        super::phase::rotation_file(
+        rotation_file(
             &paths.trust,
             format!("holds no certificate of {}", signing.display()),
         )

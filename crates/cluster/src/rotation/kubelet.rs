@@ -7,11 +7,12 @@ use kubepki_sign::CertificateInfo;
 
 use super::state::Paths;
 use super::{FileChange, RotateOptions, RotatedCa};
+use crate::ca_source::ca_for;
 use crate::files::load_cert;
-use crate::ops::{ca_for, reissue_for_key};
 use crate::recover::{
     KUBELET_CONF, kubelet_client_file, read_kubelet_client_file, write_kubelet_client_file,
 };
+use crate::renew::reissue_for_key;
 use crate::tree::CaName;
 use crate::{ClusterError, RenewOptions};
 
@@ -64,14 +65,7 @@ pub(super) fn promote_kubelet_client(
         }));
     }
     let ca = ca_for(&options.cert_dir, CaName::Ca, KUBELET_CONF, None)?;
-    let renew = RenewOptions {
-        cert_dir: options.cert_dir.clone(),
-        kubeconfig_dir: options.kubeconfig_dir.clone(),
-        algorithm: None,
-        validity: None,
-        add_sans: Vec::new(),
-        keep_old: None,
-    };
+    let renew = RenewOptions::defaults(&options.cert_dir, &options.kubeconfig_dir);
     let cert_pem = reissue_for_key(&ca, KUBELET_CONF, &der, &key, &renew, now)?;
     let written = write_kubelet_client_file(&file, &cert_pem, &key, &renew, now)?;
     Ok(Some(FileChange {

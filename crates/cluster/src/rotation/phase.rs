@@ -17,11 +17,12 @@ use super::kubelet::promote_kubelet_client;
 use super::plan::plan;
 use super::state::{
     Anchor, Paths, State, bundle, from_unix, parse_anchors, read_anchors, read_key, read_state,
-    rotation_dir, signing_cert, unix,
+    rotation_dir, rotation_file, signing_cert, unix,
 };
 use super::{CaPhase, FileChange, Phase, PhaseReport, RotateOptions, RotatedCa, TokenKeys};
-use crate::files::{load_cert, load_key, lock_tree_with, read, read_kubeconfig};
-use crate::ops::{key_pem, reissue, reissue_for_key, replace_ca_data, replace_credentials};
+use crate::files::{key_pem, load_cert, load_key, lock_tree_with, read, read_kubeconfig};
+use crate::kubeconfig_edit::{replace_ca_data, replace_credentials};
+use crate::renew::{reissue, reissue_for_key};
 use crate::tree::{KUBECONFIGS, LEAVES, crt, key};
 use crate::{ClusterError, RenewOptions};
 
@@ -320,13 +321,6 @@ fn plan_ca(
     })
 }
 
-pub(super) fn rotation_file(path: &std::path::Path, reason: impl Into<String>) -> ClusterError {
-    ClusterError::RotationFile {
-        path: path.to_path_buf(),
-        reason: reason.into(),
-    }
-}
-
 /// The signing key and the anchor of the trust file that is its own.
 fn kubeconfigs_trust(
     options: &RotateOptions,
@@ -564,14 +558,7 @@ fn promote_ca(
                 source,
             }
         })?;
-        let renew = RenewOptions {
-            cert_dir: options.cert_dir.clone(),
-            kubeconfig_dir: options.kubeconfig_dir.clone(),
-            algorithm: None,
-            validity: None,
-            add_sans: Vec::new(),
-            keep_old: None,
-        };
+        let renew = RenewOptions::defaults(&options.cert_dir, &options.kubeconfig_dir);
         // Each leaf keeps its key: only its certificate file changes, in one rename, so a
         // component that reloads its pair (etcd does at every handshake) never reads a
         // certificate beside a key that is not its own, even after a kill -9 half-way.

@@ -14,6 +14,14 @@ use crate::ClusterError;
 use crate::files::read;
 use crate::tree::{crt, key};
 
+/// The error for a rotation file at `path` that is not as it should be.
+pub(super) fn rotation_file(path: &Path, reason: impl Into<String>) -> ClusterError {
+    ClusterError::RotationFile {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
 /// The files of one CA's rotation in a tree.
 pub(crate) struct Paths {
     /// `<cert dir>/rotation/<folder>`.

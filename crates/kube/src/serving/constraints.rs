@@ -4,12 +4,13 @@
 use std::net::IpAddr;
 
 use ipnet::IpNet;
+use kubepki_profile::first_address;
 use regex::Regex;
 
 use crate::KubeError;
 
-/// kube-apiserver's default `--service-cluster-ip-range`.
-pub const DEFAULT_SERVICE_CLUSTER_IP_RANGE: &str = "10.96.0.0/12";
+/// kube-apiserver's default `--service-cluster-ip-range` (kubeadm's service CIDR).
+pub const DEFAULT_SERVICE_CLUSTER_IP_RANGE: &str = kubepki_profile::DEFAULT_SERVICE_CIDR;
 /// The kubelet's default `--cluster-domain`.
 pub const DEFAULT_CLUSTER_DOMAIN: &str = "cluster.local";
 
@@ -32,10 +33,7 @@ impl Default for ServingConstraints {
             dns_suffixes: Vec::new(),
             dns_regex: None,
             resolve_dns: false,
-            service_ranges: vec![IpNet::V4(ipnet::Ipv4Net::new_assert(
-                std::net::Ipv4Addr::new(10, 96, 0, 0),
-                12,
-            ))],
+            service_ranges: vec![kubepki_profile::DEFAULT_SERVICE_NETWORK],
             cluster_domain: DEFAULT_CLUSTER_DOMAIN.to_owned(),
         }
     }
@@ -200,7 +198,7 @@ impl ServingConstraints {
             _ => {}
         }
         for range in &self.service_ranges {
-            if ip == first_address(range) {
+            if first_address(range) == Some(ip) {
                 return Some(
                     "the API server's Service address (the first of --service-cluster-ip-range)",
                 );
@@ -227,18 +225,6 @@ impl ServingConstraints {
         self.dns_regex
             .as_ref()
             .is_some_and(|re| re.is_match(name) && name.split('.').next() == Some(node))
-    }
-}
-
-/// The address after the network address: kube-apiserver's `kubernetes` Service.
-fn first_address(range: &IpNet) -> IpAddr {
-    match range {
-        IpNet::V4(net) => IpAddr::V4(std::net::Ipv4Addr::from(
-            u32::from(net.network()).saturating_add(1),
-        )),
-        IpNet::V6(net) => IpAddr::V6(std::net::Ipv6Addr::from(
-            u128::from(net.network()).saturating_add(1),
-        )),
     }
 }
 

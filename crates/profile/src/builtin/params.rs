@@ -3,6 +3,8 @@
 
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use ipnet::IpNet;
+
 use kubepki_csr::San;
 
 use super::{CLUSTER_ADMINS, MASTERS};
@@ -84,42 +86,25 @@ pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
         reason: reason.to_owned(),
     };
     let first = cidr.split(',').next().unwrap_or_default().trim();
-    let (addr, prefix) = first
-        .split_once('/')
-        .ok_or_else(|| invalid("no prefix length (expected ADDRESS/BITS)"))?;
-    let addr: IpAddr = addr
-        .parse()
-        .map_err(|_| invalid("not an IPv4 or IPv6 address"))?;
-    let prefix: u32 = prefix
-        .parse()
-        .map_err(|_| invalid("the prefix length is not a number"))?;
-    let no_room = || invalid("the network has no room for a first address");
-    match addr {
-        IpAddr::V4(v4) => {
-            if prefix > 32 {
-                return Err(invalid("the prefix length is over 32"));
-            }
-            let mask = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
-            let network = u32::from(v4) & mask;
-            let ip = network.checked_add(1).ok_or_else(no_room)?;
-            if ip & mask != network {
-                return Err(no_room());
-            }
-            Ok(IpAddr::V4(Ipv4Addr::from(ip)))
-        }
-        IpAddr::V6(v6) => {
-            if prefix > 128 {
-                return Err(invalid("the prefix length is over 128"));
-            }
-            let mask = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
-            let network = u128::from(v6) & mask;
-            let ip = network.checked_add(1).ok_or_else(no_room)?;
-            if ip & mask != network {
-                return Err(no_room());
-            }
-            Ok(IpAddr::V6(Ipv6Addr::from(ip)))
-        }
+    if !first.contains('/') {
+        return Err(invalid("no prefix length (expected ADDRESS/BITS)"));
     }
+    let net: IpNet = first.parse().map_err(|_| {
+        invalid("not an IPv4 or IPv6 network (expected ADDRESS/BITS, BITS at most 32 or 128)")
+    })?;
+    first_address(&net).ok_or_else(|| invalid("the network has no room for a first address"))
+}
+
+/// The address after `net`'s network address (host bits of `net` ignored): kube-apiserver's
+/// `kubernetes` Service in a service range. `None` when the network has no room for it
+/// (`/32`, `/128`).
+#[must_use]
+pub fn first_address(net: &IpNet) -> Option<IpAddr> {
+    let ip = match net.trunc() {
+        IpNet::V4(v4) => IpAddr::V4(Ipv4Addr::from(u32::from(v4.network()).checked_add(1)?)),
+        IpNet::V6(v6) => IpAddr::V6(Ipv6Addr::from(u128::from(v6.network()).checked_add(1)?)),
+    };
+    net.contains(&ip).then_some(ip)
 }
 
 #[cfg(test)]
@@ -157,6 +142,8 @@ mod tests {
             "10.0.0.1/32",
             "::1/128",
             "::/x",
+            "10.96.0.0/-1",
+            "",
         ] {
             assert!(
                 matches!(first_service_ip(bad), Err(ProfileError::InvalidCidr { cidr, .. }) if cidr == bad),

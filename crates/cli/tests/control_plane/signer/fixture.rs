@@ -9,7 +9,8 @@ use std::process::{Command, Output};
 
 use base64ct::{Base64, Encoding};
 
-use crate::harness::{ControlPlane, Process, free_port, kubepki, ok};
+use crate::common::{kubepki, succeeded};
+use crate::harness::{ControlPlane, Process, free_port};
 use crate::setup::TEST_BUDGET;
 
 /// The custom signers' domain, and the profile file that makes `example.com/app`.
@@ -118,7 +119,7 @@ pub(crate) fn openssl_csr(dir: &Path, name: &str, kind: Kind) -> Request {
         .args(&extra)
         .output()
         .expect("run openssl req");
-    let csr = ok("openssl req", out).into_bytes();
+    let csr = succeeded("openssl req", out).into_bytes();
     Request {
         name: name.to_owned(),
         kind,
@@ -162,7 +163,7 @@ pub(crate) fn submit(cp: &ControlPlane, dir: &Path, requests: &[Request], client
                 let file = dir.join(format!("client-{}-{client}.json", share[0].name));
                 let list: Vec<&Request> = share.iter().collect();
                 std::fs::write(&file, manifest(&list)).unwrap();
-                ok(
+                succeeded(
                     "kubectl create -f",
                     cp.kubectl(
                         "super-admin.conf",
@@ -179,7 +180,7 @@ pub(crate) fn submit(cp: &ControlPlane, dir: &Path, requests: &[Request], client
                 if args.len() == 2 {
                     return;
                 }
-                ok(
+                succeeded(
                     "kubectl certificate approve",
                     cp.kubectl("super-admin.conf", &args),
                 );
@@ -190,7 +191,7 @@ pub(crate) fn submit(cp: &ControlPlane, dir: &Path, requests: &[Request], client
 
 /// Every CertificateSigningRequest as JSON, by name.
 pub(crate) fn csrs(cp: &ControlPlane) -> BTreeMap<String, serde_json::Value> {
-    let json = ok(
+    let json = succeeded(
         "kubectl get csr",
         cp.kubectl("super-admin.conf", &["get", "csr", "-o", "json"]),
     );
@@ -320,7 +321,7 @@ pub(crate) fn boot(controllers: &str) -> Option<(tempfile::TempDir, ControlPlane
     let (dir, cp) = crate::setup::boot("ECDSA-P256", Some(controllers), TEST_BUDGET)?;
     std::fs::write(dir.path().join("profiles.yaml"), PROFILES).unwrap();
     // example.com/app has a CA of its own, named in the profile file.
-    ok(
+    succeeded(
         "kubepki ca init (example.com/app's CA)",
         kubepki(
             dir.path(),

@@ -12,7 +12,8 @@ use super::fixture::{
 };
 use super::serving_approval::{kubelet_serving_approval, register_serving_node};
 use crate::cluster::service_account_kubeconfig;
-use crate::harness::{ControlPlane, exclusive, ok};
+use crate::common::succeeded;
+use crate::harness::{ControlPlane, exclusive};
 
 /// `kubepki controller`'s default `--workers`: requests in flight at once.
 const WORKERS: usize = 5;
@@ -61,7 +62,7 @@ fn openssl_verifies(
         .args(&files)
         .output()
         .expect("run openssl verify");
-    let text = ok("openssl verify", out);
+    let text = succeeded("openssl verify", out);
     assert_eq!(text.matches(": OK").count(), files.len(), "{text}");
 }
 

@@ -10,7 +10,8 @@ use super::fixture::{
     Kind, Replica, Request, SERVING_NODE, SERVING_NODE_IP, certificate, csrs, manifest, openssl_csr,
 };
 use crate::cluster::{node_kubeconfig, register_node};
-use crate::harness::{ControlPlane, ok};
+use crate::common::succeeded;
+use crate::harness::ControlPlane;
 
 /// Nodes `n1` (and `n2`, 192.0.2.22) with a hostname and an internal IP, as a kubelet would
 /// register them.
@@ -51,12 +52,12 @@ pub(crate) fn kubelet_serving_approval(cp: &ControlPlane, dir: &Path, replica: &
         Request {
             name: "serving-foreign-san".into(),
             kind: Kind::KubeletServing,
-            csr: ok("openssl req", out).into_bytes(),
+            csr: succeeded("openssl req", out).into_bytes(),
         }
     };
     let file = dir.join("serving.json");
     std::fs::write(&file, manifest(&[&own, &foreign])).unwrap();
-    ok(
+    succeeded(
         "create as node n1",
         as_node(&["create", "-f", &file.display().to_string()]),
     );
@@ -85,12 +86,12 @@ pub(crate) fn kubelet_serving_approval(cp: &ControlPlane, dir: &Path, replica: &
         Request {
             name: "serving-other-node".into(),
             kind: Kind::KubeletServing,
-            csr: ok("openssl req", out).into_bytes(),
+            csr: succeeded("openssl req", out).into_bytes(),
         }
     };
     let file = dir.join("serving-n2.json");
     std::fs::write(&file, manifest(&[&other])).unwrap();
-    ok(
+    succeeded(
         "create as node n2",
         cp.kubectl_with(&["--kubeconfig", &n2.display().to_string()])(&[
             "create",

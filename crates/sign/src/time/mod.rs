@@ -2,13 +2,12 @@
 //! kubeadm's table date, on the `time` crate. Every crate that reads or writes a timestamp
 //! (the API objects, check-expiration, `verify --at`, error messages) comes here.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
 use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
 
-use crate::SignError;
+pub(crate) mod parse;
 
 /// A point in time for messages, as RFC 3339 UTC (in words past the year 9999).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,42 +56,13 @@ pub fn format_kubeadm_date(t: SystemTime) -> String {
         .unwrap_or_else(|| out_of_range(t))
 }
 
-/// Parses an RFC 3339 timestamp: `T`, `t` or a space between date and time, fractional
-/// seconds (ignored), `Z` or a numeric offset `±hh:mm`.
-///
-/// # Errors
-/// [`SignError::InvalidTimestamp`] naming the text for anything else (a date that does not
-/// exist, an offset past 23:59, a multi-byte character anywhere).
-pub fn parse_rfc3339(text: &str) -> Result<SystemTime, SignError> {
-    let bad = || SignError::InvalidTimestamp {
-        text: text.to_owned(),
-    };
-    // RFC 3339 (5.6, NOTE) allows a space for the `T`; the `time` crate reads `T` and `t`.
-    let normalised;
-    let text_t = if text.as_bytes().get(10) == Some(&b' ') {
-        let mut bytes = text.as_bytes().to_vec();
-        if let Some(b) = bytes.get_mut(10) {
-            *b = b'T';
-        }
-        normalised = String::from_utf8(bytes).map_err(|_| bad())?;
-        normalised.as_str()
-    } else {
-        text
-    };
-    let parsed = OffsetDateTime::parse(text_t, &Rfc3339).map_err(|_| bad())?;
-    let utc = parsed.to_offset(UtcOffset::UTC);
-    let secs = utc.unix_timestamp();
-    let abs = Duration::from_secs(secs.unsigned_abs());
-    if secs >= 0 {
-        UNIX_EPOCH.checked_add(abs).ok_or_else(bad)
-    } else {
-        UNIX_EPOCH.checked_sub(abs).ok_or_else(bad)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
+    use super::parse::parse_rfc3339;
     use super::*;
+    use crate::SignError;
 
     fn parse(text: &str) -> SystemTime {
         parse_rfc3339(text).unwrap()
