@@ -199,9 +199,9 @@ impl Breakdown {
     }
 
     /// kubepki's replicas, summed (the one standing by reports nothing): every handling,
-    /// and the handlings that issued a certificate with their signing time as a third pair
-    /// (in `queue`'s place: the queue, the work, the signing).
-    fn kubepki(replicas: &(Replica, Replica)) -> (Self, Self, (f64, f64)) {
+    /// the handlings that issued a certificate, and their signing and status-write times (as
+    /// a third pair: the signing in `queue`'s place, the write in `work`'s).
+    fn kubepki(replicas: &(Replica, Replica)) -> (Self, Self, Self) {
         let page = |r: &Replica| String::from_utf8_lossy(&r.get("/metrics").stdout).into_owned();
         let both = format!("{}\n{}", page(&replicas.0), page(&replicas.1));
         let of = |labels: &str| {
@@ -212,21 +212,26 @@ impl Breakdown {
                 labels,
             )
         };
-        let signing = Self::from_page(
-            &both
-                .replace(
-                    "kubepki_csr_signing_duration_seconds_sum ",
-                    "kubepki_csr_signing_duration_seconds_sum{} ",
-                )
-                .replace(
-                    "kubepki_csr_signing_duration_seconds_count ",
-                    "kubepki_csr_signing_duration_seconds_count{} ",
-                ),
+        // The two unlabelled histograms, read as a (signing, write) pair.
+        let mut unlabelled = both.clone();
+        for name in [
             "kubepki_csr_signing_duration_seconds",
-            "none",
+            "kubepki_csr_status_write_duration_seconds",
+        ] {
+            for suffix in ["sum", "count"] {
+                unlabelled = unlabelled.replace(
+                    &format!("{name}_{suffix} "),
+                    &format!("{name}_{suffix}{{}} "),
+                );
+            }
+        }
+        let signing_and_write = Self::from_page(
+            &unlabelled,
+            "kubepki_csr_signing_duration_seconds",
+            "kubepki_csr_status_write_duration_seconds",
             "",
         );
-        (of("outcome="), of("outcome=\"issued\""), signing.queue)
+        (of("outcome="), of("outcome=\"issued\""), signing_and_write)
     }
 
     /// kube-controller-manager's csrsigning queue, read with the super-admin's certificate.
@@ -372,7 +377,11 @@ fn main() {
         }
         let scrape = || match &replicas {
             Some(pair) if ours => Breakdown::kubepki(pair),
-            _ => (Breakdown::kcm(&cp, dir), Breakdown::default(), (0.0, 0.0)),
+            _ => (
+                Breakdown::kcm(&cp, dir),
+                Breakdown::default(),
+                Breakdown::default(),
+            ),
         };
         let before = scrape();
         let server_before = apiserver_status_writes(&cp);
@@ -386,8 +395,8 @@ fn main() {
         breakdowns.push(before.0.means(after.0));
         if ours {
             let (queue, work, n) = before.1.means(after.1);
-            let signing = (after.2.0 - before.2.0) / (after.2.1 - before.2.1) * 1e3;
-            issued.push((round + 1, queue, work, signing, n));
+            let (signing, write, _) = before.2.means(after.2);
+            issued.push((round + 1, queue, work, signing, write, n));
         }
         rounds.push((who, figures));
     }
@@ -429,11 +438,13 @@ fn main() {
     }
     println!("\nkubepki, the handlings that issued a certificate:");
     println!(
-        "\n| round | handlings | mean queue | mean work | of which signing (spawn_blocking excluded) |"
+        "\n| round | handlings | mean queue | mean work | of which signing (on the blocking pool) | of which the status write |"
     );
-    println!("|---|---|---|---|---|");
-    for (round, queue, work, signing, n) in &issued {
-        println!("| {round} | {n:.0} | {queue:.2} ms | {work:.2} ms | {signing:.2} ms |");
+    println!("|---|---|---|---|---|---|");
+    for (round, queue, work, signing, write, n) in &issued {
+        println!(
+            "| {round} | {n:.0} | {queue:.2} ms | {work:.2} ms | {signing:.2} ms | {write:.2} ms |"
+        );
     }
     let rate = |who: &str| {
         rounds

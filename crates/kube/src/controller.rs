@@ -496,17 +496,23 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Handled, KubeErro
         context.metrics.approved(&request, &csr.spec.signer_name);
     }
     let clock = context.clock;
+    let started = Instant::now();
     let (stored, outcome) = context
         .csrs
         .modify(csr, Subresource::Status, |edited| {
             sign_blocking(Arc::clone(&context.signing), edited, clock())
         })
         .await?;
+    let modified = started.elapsed();
     Ok(match outcome {
-        Some((SignOutcome::Issued { not_after, .. }, took)) => {
+        Some((SignOutcome::Issued { not_after, .. }, times)) => {
             context
                 .metrics
-                .signed(&stored.spec.signer_name, took.as_secs_f64());
+                .signed(&stored.spec.signer_name, times.signing.as_secs_f64());
+            // What the write took: the whole edit, less the trip through the blocking pool.
+            context
+                .metrics
+                .status_written(modified.saturating_sub(times.total));
             tracing::info!(
                 csr = %name,
                 signer = %stored.spec.signer_name,
@@ -524,10 +530,19 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Handled, KubeErro
     })
 }
 
+/// How long one request's signing took: on the blocking pool, and in all (the trip to the
+/// pool and back included).
+#[derive(Clone, Copy, Debug)]
+struct SignTimes {
+    signing: Duration,
+    total: Duration,
+}
+
 /// Signs `csr` at `now` on tokio's blocking pool, not on an async worker: an RSA-4096
 /// signature or an HSM round trip would otherwise hold up every other request, the watch
 /// and the lease's renewals on that worker. Returns the signed (or failed) request with the
-/// outcome and how long checking and signing took; `None` when there was nothing to do.
+/// outcome and how long checking and signing took ([`SignTimes`]); `None` when there was
+/// nothing to do.
 ///
 /// # Errors
 /// [`KubeError::Request`] when signing fails; [`KubeError::SigningAborted`] when the task
@@ -539,20 +554,25 @@ async fn sign_blocking(
 ) -> Result<
     Option<(
         kubepki_api::CertificateSigningRequest,
-        (SignOutcome, Duration),
+        (SignOutcome, SignTimes),
     )>,
     KubeError,
 > {
     let name = csr.metadata.name.clone();
-    tokio::task::spawn_blocking(move || {
+    let asked = Instant::now();
+    let signed = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         match signing.sign(&mut csr, now)? {
-            SignOutcome::Skipped => Ok(None),
+            SignOutcome::Skipped => Ok::<_, KubeError>(None),
             outcome => Ok(Some((csr, (outcome, started.elapsed())))),
         }
     })
     .await
-    .map_err(|source| KubeError::SigningAborted { name, source })?
+    .map_err(|source| KubeError::SigningAborted { name, source })??;
+    Ok(signed.map(|(csr, (outcome, signing))| {
+        let total = asked.elapsed();
+        (csr, (outcome, SignTimes { signing, total }))
+    }))
 }
 
 #[cfg(test)]
@@ -694,6 +714,10 @@ mod tests {
             &context.metrics,
             "kubepki_csr_work_duration_seconds_count{outcome=\"issued\"} 1",
         );
+        has(
+            &context.metrics,
+            "kubepki_csr_status_write_duration_seconds_count 1",
+        );
         // Seen again (the watch shows our own write): counted once.
         let mut issued = approved.clone();
         issued
@@ -829,7 +853,8 @@ mod tests {
         let (csr, (outcome, took)) = signed.unwrap().expect("signed");
         assert!(matches!(outcome, SignOutcome::Issued { .. }), "{outcome:?}");
         assert!(csr.is_issued());
-        assert!(took >= Duration::from_millis(400), "{took:?}");
+        assert!(took.signing >= Duration::from_millis(400), "{took:?}");
+        assert!(took.total >= took.signing, "{took:?}");
         assert!(
             ticks >= 10,
             "the async worker ran {ticks} times while signing"

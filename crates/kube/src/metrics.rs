@@ -70,6 +70,7 @@ pub struct Metrics {
     failed: Family<Labels, Counter>,
     errors: Family<Labels, Counter>,
     signing_seconds: Histogram,
+    status_write_seconds: Histogram,
     queue_seconds: Family<Labels, Histogram>,
     work_seconds: Family<Labels, Histogram>,
     leader: Gauge,
@@ -117,6 +118,7 @@ impl Metrics {
         let errors = Family::<Labels, Counter>::default();
         // 100 µs .. ~1.6 s: ECDSA signs in well under a millisecond, RSA-4096 in tens.
         let signing_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
+        let status_write_seconds = Histogram::new(exponential_buckets(0.0001, 2.0, 15));
         // 100 µs .. ~1.6 s, by outcome: client-go's workqueue queue and work durations,
         // which kube-controller-manager's csrsigning reports under name="certificate".
         let latency = || Histogram::new(exponential_buckets(0.0001, 2.0, 15));
@@ -161,6 +163,11 @@ impl Metrics {
             signing_seconds.clone(),
         );
         registry.register(
+            "status_write_duration_seconds",
+            "Time of the status write that carried a certificate, as the controller saw it",
+            status_write_seconds.clone(),
+        );
+        registry.register(
             "queue_duration_seconds",
             "Time from a request's watch event to the start of its reconcile, by outcome",
             queue_seconds.clone(),
@@ -187,6 +194,7 @@ impl Metrics {
             failed,
             errors,
             signing_seconds,
+            status_write_seconds,
             queue_seconds,
             work_seconds,
             leader,
@@ -265,6 +273,11 @@ impl Metrics {
         self.work_seconds
             .get_or_create(&outcome)
             .observe(work.as_secs_f64());
+    }
+
+    /// The status write that carried a certificate took `took`.
+    pub fn status_written(&self, took: Duration) {
+        self.status_write_seconds.observe(took.as_secs_f64());
     }
 
     /// One request marked Failed with `reason`.
