@@ -10,9 +10,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
-use kube::Resource;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::events::{Recorder, Reporter};
 use kube::runtime::reflector::{self, ObjectRef, reflector};
 use kube::runtime::watcher::{self, watcher};
 use kubepki_api::{SignOutcome, SigningController, format_time};
@@ -21,81 +20,17 @@ use crate::KubeError;
 use crate::approve::{ApprovalPolicy, Approver};
 use crate::csrs::{KubeCsrs, Subresource, from_kube};
 use crate::decide::{Approval, Approvals, approve};
+use crate::events::{self, EVENT_REPORTER};
 use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
+use crate::retry::{Failures, failure_key};
 use crate::serving::ServingConstraints;
 use crate::verdict::Verdict;
 use crate::waiting::Waiting;
 use crate::workqueue::WorkQueue;
 
-/// How long a request whose handling failed once with a transient error waits before it is
-/// tried again; each further failure in a row doubles it, up to [`RETRY_MAX`].
-const RETRY_FIRST: Duration = Duration::from_secs(2);
-/// The longest wait between tries of a request that keeps failing transiently.
-const RETRY_MAX: Duration = Duration::from_secs(300);
-/// The first wait after a permanent error ([`KubeError::is_permanent`]): retrying sooner
-/// only repeats it.
-const PERMANENT_RETRY_FIRST: Duration = Duration::from_secs(30);
-/// The longest wait between tries of a request that keeps failing permanently:
-/// kube-controller-manager's workqueue cap (1000 s).
-const PERMANENT_RETRY_MAX: Duration = Duration::from_secs(1000);
-/// The controller that Events name as their reporter.
-const EVENT_REPORTER: &str = "kubepki-controller";
 /// How long a stopped controller's requests in flight get to stop.
 const STOP_GRACE: Duration = Duration::from_secs(1);
-
-/// The wait before the next try of a request that failed `failures` times in a row, the last
-/// time permanently or not.
-fn backoff(failures: u32, permanent: bool) -> Duration {
-    let (first, max) = if permanent {
-        (PERMANENT_RETRY_FIRST, PERMANENT_RETRY_MAX)
-    } else {
-        (RETRY_FIRST, RETRY_MAX)
-    };
-    let doublings = failures.saturating_sub(1).min(16);
-    first.saturating_mul(1 << doublings).min(max)
-}
-
-/// Failures in a row, by request: an error is retried ever more slowly instead of every few
-/// seconds, and a success starts over.
-#[derive(Debug, Default)]
-struct Failures(std::sync::Mutex<std::collections::HashMap<String, u32>>);
-
-impl Failures {
-    /// Records one more failure of `key`, permanent or not; the wait before its next try.
-    fn failed(&self, key: &str, permanent: bool) -> Duration {
-        let mut counts = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Requests deleted while failing leave their count behind: forget them all now
-        // and then rather than grow without bound.
-        if counts.len() >= 10_000 {
-            counts.clear();
-        }
-        let count = counts.entry(key.to_owned()).or_insert(0);
-        *count = count.saturating_add(1);
-        backoff(*count, permanent)
-    }
-
-    /// `key` was handled: its next failure waits the shortest time again.
-    fn succeeded(&self, key: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(key);
-    }
-}
-
-/// The key a request's failures are counted under: its uid (a request deleted and made
-/// again under the same name starts over), else its name.
-fn failure_key(csr: &KubeCsr) -> String {
-    csr.metadata
-        .uid
-        .clone()
-        .or_else(|| csr.metadata.name.clone())
-        .unwrap_or_default()
-}
 
 /// What the controller does and how.
 pub struct ControllerOptions {
@@ -139,55 +74,6 @@ struct Context {
     failures: Failures,
     waiting: Waiting,
     recorder: Recorder,
-}
-
-/// The longest note of an Event (the API server refuses more than 1 kB).
-const EVENT_NOTE_MAX: usize = 1024;
-
-impl Context {
-    /// Publishes a Warning Event on `csr` for a permanent error, so that `kubectl describe
-    /// csr` and `kubectl events` show why it is not signed, as kube-controller-manager's
-    /// signers do. It runs in a task of its own (the error policy is not async); a refused
-    /// event is logged, never retried.
-    fn report(&self, csr: &KubeCsr, error: &KubeError) {
-        let mut note = error.to_string();
-        if note.len() > EVENT_NOTE_MAX {
-            let mut end = EVENT_NOTE_MAX;
-            while !note.is_char_boundary(end) {
-                end -= 1;
-            }
-            note.truncate(end);
-        }
-        let event = Event {
-            type_: EventType::Warning,
-            reason: upper_camel(error.reason()),
-            note: Some(note),
-            action: "Sign".to_owned(),
-            secondary: None,
-        };
-        let reference = csr.object_ref(&());
-        let recorder = self.recorder.clone();
-        tokio::spawn(async move {
-            if let Err(e) = recorder.publish(&event, &reference).await {
-                tracing::warn!(error = %e, "could not publish the event");
-            }
-        });
-    }
-}
-
-/// `signer_expired` as an Event reason: `SignerExpired`.
-fn upper_camel(words: &str) -> String {
-    words
-        .split('_')
-        .flat_map(|word| {
-            let mut chars = word.chars();
-            chars
-                .next()
-                .map(|first| first.to_ascii_uppercase())
-                .into_iter()
-                .chain(chars)
-        })
-        .collect()
 }
 
 impl Approvals for Context {
@@ -371,7 +257,7 @@ fn retry_later(csr: &KubeCsr, error: &KubeError, context: &Context) -> Duration 
     context.metrics.reconcile_error(error.reason());
     let name = csr.metadata.name.as_deref().unwrap_or_default();
     if permanent {
-        context.report(csr, error);
+        events::report(&context.recorder, csr, error);
         tracing::error!(
             csr = name,
             reason = error.reason(),
@@ -859,31 +745,6 @@ mod tests {
             ticks >= 10,
             "the async worker ran {ticks} times while signing"
         );
-    }
-
-    #[test]
-    fn permanent_errors_back_off_from_30s_to_kube_controller_managers_cap() {
-        assert_eq!(backoff(1, true), Duration::from_secs(30));
-        assert_eq!(backoff(2, true), Duration::from_secs(60));
-        assert_eq!(backoff(5, true), Duration::from_secs(480));
-        assert_eq!(backoff(6, true), Duration::from_secs(960));
-        assert_eq!(backoff(7, true), PERMANENT_RETRY_MAX);
-        assert_eq!(backoff(u32::MAX, true), PERMANENT_RETRY_MAX);
-    }
-
-    #[test]
-    fn retries_back_off_exponentially_up_to_a_cap_and_start_over_after_a_success() {
-        assert_eq!(backoff(1, false), Duration::from_secs(2));
-        assert_eq!(backoff(2, false), Duration::from_secs(4));
-        assert_eq!(backoff(5, false), Duration::from_secs(32));
-        assert_eq!(backoff(9, false), RETRY_MAX);
-        assert_eq!(backoff(u32::MAX, false), RETRY_MAX);
-        let failures = Failures::default();
-        assert_eq!(failures.failed("a", false), Duration::from_secs(2));
-        assert_eq!(failures.failed("a", false), Duration::from_secs(4));
-        assert_eq!(failures.failed("b", false), Duration::from_secs(2));
-        failures.succeeded("a");
-        assert_eq!(failures.failed("a", false), Duration::from_secs(2));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,6 +8,7 @@ mod controller;
 mod csrs;
 mod decide;
 mod error;
+mod events;
 #[cfg(test)]
 mod fake_api;
 mod first_sight;
@@ -15,6 +16,7 @@ mod leader;
 mod metrics;
 #[cfg(test)]
 mod mock_api;
+mod retry;
 mod root_ca;
 mod serving;
 mod verdict;
