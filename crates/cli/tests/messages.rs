@@ -520,3 +520,42 @@ fn the_longest_node_name_gets_its_certificates_and_one_more_is_refused() {
     let shown = ok(kubepki(dir, &["inspect", "kubelet.crt"]));
     assert!(shown.contains(&cn), "{shown}");
 }
+
+#[test]
+fn a_service_cidr_of_two_networks_of_one_family_is_named_and_nothing_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let init = |cidr: &str| {
+        kubepki(
+            dir,
+            &[
+                "init",
+                "--node-name",
+                "cp1",
+                "--service-cidr",
+                cidr,
+                "--algorithm",
+                "ECDSA-P256",
+            ],
+        )
+    };
+    for (cidr, why) in [
+        (
+            "10.96.0.0/12,10.97.0.0/16",
+            "a dual-stack value needs one IPv4 and one IPv6 network",
+        ),
+        ("10.96.0.0/12,garbage", "no prefix length"),
+        ("10.96.0.0/12,fd00::/200", "not an IPv4 or IPv6 network"),
+    ] {
+        let error = fails(init(cidr));
+        assert!(
+            error.contains(&format!("{cidr:?}")) && error.contains(why),
+            "{error}"
+        );
+        assert!(
+            !dir.join("kubernetes").exists(),
+            "{cidr}: a tree was written"
+        );
+    }
+    ok(init("10.96.0.0/12,fd00:10:96::/112"));
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use kubepki::KeyAlgorithm;
 use kubepki::cluster::{CaSigner, CaSource, ExternalCa, GroupsCompat, InitOptions, parse_san};
 use kubepki::csr::check_node_name;
-use kubepki::profile::first_service_ip;
+use kubepki::profile::service_networks;
 
 use crate::error::{Failure, kubepki_error, kubepki_result};
 use crate::signer::kubepki_signer;
@@ -274,22 +274,8 @@ pub unsafe extern "C" fn kubepki_cluster_params_set_service_cidr(
     // SAFETY: forwarded contract.
     unsafe {
         set_text(params, value, value_len, "service_cidr", err_out, |p, v| {
-            let parts: Vec<&str> = v.split(',').map(str::trim).collect();
-            if parts.len() > 2 {
-                return Err(invalid("service CIDR", v, "more than two networks"));
-            }
-            let mut families = Vec::new();
-            for part in &parts {
-                let ip = first_service_ip(part)?;
-                families.push(ip.is_ipv4());
-            }
-            if families.len() == 2 && families[0] == families[1] {
-                return Err(invalid(
-                    "service CIDR",
-                    v,
-                    "a dual-stack value needs one IPv4 and one IPv6 network",
-                ));
-            }
+            // The whole value is checked where every caller's is: kubepki-profile.
+            service_networks(v)?;
             p.try_set(|o| v.clone_into(&mut o.service_cidr))
         })
     }

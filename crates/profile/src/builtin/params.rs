@@ -73,26 +73,60 @@ impl Default for ClusterParams {
     }
 }
 
-/// The first address of a service CIDR (network address + 1): the ClusterIP of the
-/// `kubernetes` service, e.g. `10.96.0.1` for `10.96.0.0/12`, `fd00:10:96::1` for
-/// `fd00:10:96::/112`. Of a comma-separated dual-stack list the first CIDR is used.
+/// The service networks of `--service-cidr`: one IPv4 or IPv6 network, or one of each
+/// separated by a comma (dual stack), as kubeadm validates it. Each must leave room for a
+/// first address.
 ///
 /// # Errors
-/// [`ProfileError::InvalidCidr`] naming the CIDR when it does not parse or has no room for a
-/// first address (`/32`, `/128`).
-pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
+/// [`ProfileError::InvalidCidr`] naming the whole value: a network that does not parse or has
+/// no room for a first address (`/32`, `/128`), more than two networks, or two of one family.
+pub fn service_networks(cidr: &str) -> Result<Vec<IpNet>, ProfileError> {
     let invalid = |reason: &str| ProfileError::InvalidCidr {
         cidr: cidr.to_owned(),
         reason: reason.to_owned(),
     };
-    let first = cidr.split(',').next().unwrap_or_default().trim();
-    if !first.contains('/') {
-        return Err(invalid("no prefix length (expected ADDRESS/BITS)"));
+    let parts: Vec<&str> = cidr.split(',').map(str::trim).collect();
+    if parts.len() > 2 {
+        return Err(invalid("more than two networks"));
     }
-    let net: IpNet = first.parse().map_err(|_| {
-        invalid("not an IPv4 or IPv6 network (expected ADDRESS/BITS, BITS at most 32 or 128)")
-    })?;
-    first_address(&net).ok_or_else(|| invalid("the network has no room for a first address"))
+    let mut networks = Vec::new();
+    for part in parts {
+        if !part.contains('/') {
+            return Err(invalid("no prefix length (expected ADDRESS/BITS)"));
+        }
+        let net: IpNet = part.parse().map_err(|_| {
+            invalid("not an IPv4 or IPv6 network (expected ADDRESS/BITS, BITS at most 32 or 128)")
+        })?;
+        if first_address(&net).is_none() {
+            return Err(invalid("the network has no room for a first address"));
+        }
+        networks.push(net);
+    }
+    if let [a, b] = networks.as_slice()
+        && matches!(a, IpNet::V4(_)) == matches!(b, IpNet::V4(_))
+    {
+        return Err(invalid(
+            "a dual-stack value needs one IPv4 and one IPv6 network",
+        ));
+    }
+    Ok(networks)
+}
+
+/// The first address of a service CIDR (network address + 1): the ClusterIP of the
+/// `kubernetes` service, e.g. `10.96.0.1` for `10.96.0.0/12`, `fd00:10:96::1` for
+/// `fd00:10:96::/112`. Of a dual-stack value the first network is used, as kubeadm does.
+///
+/// # Errors
+/// As [`service_networks`], which checks the whole value.
+pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
+    let networks = service_networks(cidr)?;
+    networks
+        .first()
+        .and_then(first_address)
+        .ok_or_else(|| ProfileError::InvalidCidr {
+            cidr: cidr.to_owned(),
+            reason: "no network".to_owned(),
+        })
 }
 
 /// The address after `net`'s network address (host bits of `net` ignored): kube-apiserver's
@@ -144,6 +178,12 @@ mod tests {
             "::/x",
             "10.96.0.0/-1",
             "",
+            // Dual stack: one network of each family, at most two, every one valid.
+            "10.96.0.0/12,10.97.0.0/16",
+            "fd00::/112,fd01::/112",
+            "10.96.0.0/12,fd00::/112,fd01::/112",
+            "10.96.0.0/12,garbage",
+            "10.96.0.0/12,",
         ] {
             assert!(
                 matches!(first_service_ip(bad), Err(ProfileError::InvalidCidr { cidr, .. }) if cidr == bad),
