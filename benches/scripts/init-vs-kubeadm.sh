@@ -10,6 +10,7 @@
 #   bash benches/scripts/init-vs-kubeadm.sh [RUNS]     (default 60; needs scripts/peers.sh,
 #                                                       apt-get install -y hyperfine eatmydata)
 #
+# kubepki is the binary README's install builds (the `dist` profile).
 # Prints hyperfine's table and, per algorithm, the ratio of the medians (kubeadm / kubepki).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -17,8 +18,9 @@ runs="${1:-60}"
 kubeadm="$root/target/peers/bin/kubeadm"
 [ -x "$kubeadm" ] || { echo "no kubeadm: run bash scripts/peers.sh first" >&2; exit 1; }
 command -v hyperfine >/dev/null || { echo "no hyperfine: apt-get install -y hyperfine" >&2; exit 1; }
-(cd "$root" && cargo build --release --locked -q -p kubepki-cli)
-kubepki="${CARGO_TARGET_DIR:-$root/target}/release/kubepki"
+# The binary README's install makes (`--profile dist`: fat LTO, one codegen unit).
+(cd "$root" && cargo build --profile dist --locked -q -p kubepki-cli)
+kubepki="${CARGO_TARGET_DIR:-$root/target}/dist/kubepki"
 version="$("$kubeadm" version -o short)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

@@ -90,14 +90,18 @@ pub(crate) struct Writes {
 }
 
 impl Writes {
-    pub(crate) fn key(&mut self, path: &Path, key: &KeyPair) -> Result<(), ClusterError> {
-        let pem = key_pem(path, key)?;
-        self.new.push((path.to_path_buf(), pem, FileKind::Secret));
-        Ok(())
-    }
-
     pub(crate) fn file(&mut self, path: &Path, text: String, kind: FileKind) {
         self.new.push((path.to_path_buf(), KeyPem::new(text), kind));
+    }
+
+    /// A file made elsewhere (its path, content and kind), new.
+    pub(crate) fn push(&mut self, file: (PathBuf, KeyPem, FileKind)) {
+        self.new.push(file);
+    }
+
+    /// Files made elsewhere, new, in their order.
+    pub(crate) fn extend(&mut self, files: impl IntoIterator<Item = (PathBuf, KeyPem, FileKind)>) {
+        self.new.extend(files);
     }
 
     /// `text` as `path`, which exists and is replaced.

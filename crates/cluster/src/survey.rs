@@ -58,24 +58,6 @@ pub(crate) struct Survey {
 }
 
 impl Survey {
-    /// How many new keys the tree needs: counted here and only here, so that the keys made
-    /// in parallel are exactly the keys taken.
-    pub(crate) fn keys_needed(&self) -> usize {
-        let cas = self
-            .cas
-            .iter()
-            .filter(|(_, s)| matches!(s, CaState::New(None)))
-            .count();
-        let files = self
-            .leaves
-            .iter()
-            .map(|(_, s)| s)
-            .chain(self.kubeconfigs.iter().map(|(_, s)| s))
-            .filter(|s| matches!(s, FileState::New))
-            .count();
-        cas + files + usize::from(matches!(self.sa, SaState::New))
-    }
-
     /// An empty tree: everything is made. External CA mode has nowhere to leave what it
     /// cannot sign.
     pub(crate) fn empty(plan: &Plan, source: &CaSource) -> Result<Self, ClusterError> {
