@@ -132,6 +132,31 @@ func takeStrings(s *C.kubepki_strings) []string {
 	return out
 }
 
+// getBytes runs a C ABI getter that returns a kubepki_bytes for the handle ptr, whose Go
+// object owner is kept alive until the call returns, and copies the result out.
+func getBytes[H any](owner any, ptr H, f func(H, **C.kubepki_bytes, **C.kubepki_error) C.kubepki_result) ([]byte, error) {
+	var out *C.kubepki_bytes
+	var cerr *C.kubepki_error
+	rc := f(ptr, &out, &cerr)
+	runtime.KeepAlive(owner)
+	if err := check(rc, cerr); err != nil {
+		return nil, err
+	}
+	return takeBytes(out), nil
+}
+
+// getStrings is getBytes for a getter that returns a kubepki_strings.
+func getStrings[H any](owner any, ptr H, f func(H, **C.kubepki_strings, **C.kubepki_error) C.kubepki_result) ([]string, error) {
+	var out *C.kubepki_strings
+	var cerr *C.kubepki_error
+	rc := f(ptr, &out, &cerr)
+	runtime.KeepAlive(owner)
+	if err := check(rc, cerr); err != nil {
+		return nil, err
+	}
+	return takeStrings(out), nil
+}
+
 func unixArg(t time.Time) C.int64_t {
 	if t.IsZero() {
 		return 0
@@ -296,27 +321,13 @@ func ParseCSR(data []byte) (*CSR, error) {
 type csrBytesFn func(*C.kubepki_csr, **C.kubepki_bytes, **C.kubepki_error) C.kubepki_result
 
 func (c *CSR) bytes(f csrBytesFn) ([]byte, error) {
-	var out *C.kubepki_bytes
-	var cerr *C.kubepki_error
-	rc := f(c.ptr, &out, &cerr)
-	runtime.KeepAlive(c)
-	if err := check(rc, cerr); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return getBytes(c, c.ptr, f)
 }
 
 type csrStringsFn func(*C.kubepki_csr, **C.kubepki_strings, **C.kubepki_error) C.kubepki_result
 
 func (c *CSR) strings(f csrStringsFn) ([]string, error) {
-	var out *C.kubepki_strings
-	var cerr *C.kubepki_error
-	rc := f(c.ptr, &out, &cerr)
-	runtime.KeepAlive(c)
-	if err := check(rc, cerr); err != nil {
-		return nil, err
-	}
-	return takeStrings(out), nil
+	return getStrings(c, c.ptr, f)
 }
 
 // PEM is the request as PEM "CERTIFICATE REQUEST".
@@ -517,27 +528,13 @@ func ParseCertificate(data []byte) (*Certificate, error) {
 type certBytesFn func(*C.kubepki_cert, **C.kubepki_bytes, **C.kubepki_error) C.kubepki_result
 
 func (c *Certificate) bytes(f certBytesFn) ([]byte, error) {
-	var out *C.kubepki_bytes
-	var cerr *C.kubepki_error
-	rc := f(c.ptr, &out, &cerr)
-	runtime.KeepAlive(c)
-	if err := check(rc, cerr); err != nil {
-		return nil, err
-	}
-	return takeBytes(out), nil
+	return getBytes(c, c.ptr, f)
 }
 
 type certStringsFn func(*C.kubepki_cert, **C.kubepki_strings, **C.kubepki_error) C.kubepki_result
 
 func (c *Certificate) strings(f certStringsFn) ([]string, error) {
-	var out *C.kubepki_strings
-	var cerr *C.kubepki_error
-	rc := f(c.ptr, &out, &cerr)
-	runtime.KeepAlive(c)
-	if err := check(rc, cerr); err != nil {
-		return nil, err
-	}
-	return takeStrings(out), nil
+	return getStrings(c, c.ptr, f)
 }
 
 // PEM is the certificate as PEM.
