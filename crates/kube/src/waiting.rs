@@ -42,6 +42,15 @@ impl Waiting {
             .map(|since| at.saturating_duration_since(since))
     }
 
+    /// How many requests are remembered as waiting.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
     /// `name` is gone: nothing of it waits any more.
     pub(crate) fn deleted(&self, name: &str) {
         let mut waiting = self
@@ -71,5 +80,27 @@ mod tests {
         waiting.arrived("b", t0);
         waiting.deleted("b");
         assert_eq!(waiting.started("b", t0 + Duration::from_millis(1)), None);
+    }
+
+    /// The record is bounded: a new name past the bound starts it over, a name already
+    /// waiting does not.
+    #[test]
+    fn the_record_starts_over_past_its_bound() {
+        let waiting = Waiting::default();
+        let t0 = Instant::now();
+        for i in 0..MAX_WAITING {
+            waiting.arrived(&format!("csr-{i}"), t0);
+        }
+        waiting.arrived("csr-0", t0 + Duration::from_millis(1));
+        assert_eq!(waiting.len(), MAX_WAITING);
+        assert_eq!(
+            waiting.started("csr-0", t0 + Duration::from_millis(2)),
+            Some(Duration::from_millis(2))
+        );
+        waiting.arrived("csr-0", t0);
+        waiting.arrived("new", t0);
+        assert_eq!(waiting.len(), 1);
+        assert_eq!(waiting.started("csr-1", t0), None);
+        assert_eq!(waiting.started("new", t0), Some(Duration::ZERO));
     }
 }

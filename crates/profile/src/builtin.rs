@@ -12,7 +12,8 @@ use kubepki_csr::{San, SanKind, check_node_name};
 use crate::{NameRule, Profile, ProfileError, SanPolicy, SubjectPolicy, Usage};
 use from_params::{apiserver, dns, etcd_member, kubelet_subject};
 pub use params::{
-    ClusterParams, KubeletClientGroup, first_address, first_service_ip, service_networks,
+    ClusterParams, KubeletClientGroup, ServiceNetworks, first_address, first_service_ip,
+    service_networks,
 };
 pub use shapes::{BACKDATE, ca_profile};
 use shapes::{fixed_client, leaf, server_sans};

@@ -11,8 +11,8 @@ mod signers;
 mod usage;
 
 pub use builtin::{
-    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, builtin, ca_profile, first_address,
-    first_service_ip, service_networks,
+    BACKDATE, BUILTIN_NAMES, ClusterParams, KubeletClientGroup, ServiceNetworks, builtin,
+    ca_profile, first_address, first_service_ip, service_networks,
 };
 pub use duration::format_duration;
 pub use duration::parse::parse_duration;

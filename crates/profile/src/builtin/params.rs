@@ -73,6 +73,18 @@ impl Default for ClusterParams {
     }
 }
 
+/// The service networks of `--service-cidr`, checked: one IPv4 or IPv6 network, or one of
+/// each (dual stack).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServiceNetworks {
+    /// The first network given, whose first address is the `kubernetes` Service's ClusterIP.
+    pub primary: IpNet,
+    /// The first address of `primary`.
+    pub primary_first_address: IpAddr,
+    /// The network of the other family, in a dual-stack value.
+    pub secondary: Option<IpNet>,
+}
+
 /// The service networks of `--service-cidr`: one IPv4 or IPv6 network, or one of each
 /// separated by a comma (dual stack), as kubeadm validates it. Each must leave room for a
 /// first address.
@@ -80,36 +92,42 @@ impl Default for ClusterParams {
 /// # Errors
 /// [`ProfileError::InvalidCidr`] naming the whole value: a network that does not parse or has
 /// no room for a first address (`/32`, `/128`), more than two networks, or two of one family.
-pub fn service_networks(cidr: &str) -> Result<Vec<IpNet>, ProfileError> {
+pub fn service_networks(cidr: &str) -> Result<ServiceNetworks, ProfileError> {
     let invalid = |reason: &str| ProfileError::InvalidCidr {
         cidr: cidr.to_owned(),
         reason: reason.to_owned(),
     };
-    let parts: Vec<&str> = cidr.split(',').map(str::trim).collect();
-    if parts.len() > 2 {
-        return Err(invalid("more than two networks"));
-    }
-    let mut networks = Vec::new();
-    for part in parts {
+    let network = |part: &str| -> Result<(IpNet, IpAddr), ProfileError> {
+        let part = part.trim();
         if !part.contains('/') {
             return Err(invalid("no prefix length (expected ADDRESS/BITS)"));
         }
         let net: IpNet = part.parse().map_err(|_| {
             invalid("not an IPv4 or IPv6 network (expected ADDRESS/BITS, BITS at most 32 or 128)")
         })?;
-        if first_address(&net).is_none() {
-            return Err(invalid("the network has no room for a first address"));
-        }
-        networks.push(net);
-    }
-    if let [a, b] = networks.as_slice()
-        && matches!(a, IpNet::V4(_)) == matches!(b, IpNet::V4(_))
+        let first = first_address(&net)
+            .ok_or_else(|| invalid("the network has no room for a first address"))?;
+        Ok((net, first))
+    };
+    let (primary, secondary) = match cidr.split_once(',') {
+        Some((_, rest)) if rest.contains(',') => return Err(invalid("more than two networks")),
+        Some((first, second)) => (first, Some(second)),
+        None => (cidr, None),
+    };
+    let (primary, primary_first_address) = network(primary)?;
+    let secondary = secondary.map(network).transpose()?.map(|(net, _)| net);
+    if let Some(secondary) = secondary
+        && matches!(primary, IpNet::V4(_)) == matches!(secondary, IpNet::V4(_))
     {
         return Err(invalid(
             "a dual-stack value needs one IPv4 and one IPv6 network",
         ));
     }
-    Ok(networks)
+    Ok(ServiceNetworks {
+        primary,
+        primary_first_address,
+        secondary,
+    })
 }
 
 /// The first address of a service CIDR (network address + 1): the ClusterIP of the
@@ -119,14 +137,7 @@ pub fn service_networks(cidr: &str) -> Result<Vec<IpNet>, ProfileError> {
 /// # Errors
 /// As [`service_networks`], which checks the whole value.
 pub fn first_service_ip(cidr: &str) -> Result<IpAddr, ProfileError> {
-    let networks = service_networks(cidr)?;
-    networks
-        .first()
-        .and_then(first_address)
-        .ok_or_else(|| ProfileError::InvalidCidr {
-            cidr: cidr.to_owned(),
-            reason: "no network".to_owned(),
-        })
+    Ok(service_networks(cidr)?.primary_first_address)
 }
 
 /// The address after `net`'s network address (host bits of `net` ignored): kube-apiserver's
