@@ -438,7 +438,7 @@ fn main() {
     }
     println!("\nkubepki, the handlings that issued a certificate:");
     println!(
-        "\n| round | handlings | mean queue | mean work | of which signing (on the blocking pool) | of which the status write |"
+        "\n| round | handlings | mean queue | mean work | of which signing (off the async workers) | of which the status write |"
     );
     println!("|---|---|---|---|---|---|");
     for (round, queue, work, signing, write, n) in &issued {

@@ -25,6 +25,7 @@ use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::retry::{Failures, failure_key};
 use crate::serving::ServingConstraints;
+use crate::signing::sign_blocking;
 use crate::verdict::Verdict;
 use crate::waiting::Waiting;
 use crate::workqueue::WorkQueue;
@@ -177,8 +178,10 @@ pub async fn run(
 }
 
 /// The watch-driven loop; it ends only if the watch stream does. The watch feeds a work
-/// queue ([`WorkQueue`], client-go's semantics) that `workers` handlers drain, all in this
-/// one future, so that stopping it stops them at their next await.
+/// queue ([`WorkQueue`], client-go's semantics) that `workers` handlers drain. Each handler
+/// is a task of its own, so that one signing in place holds up no other; they belong to a
+/// [`JoinSet`](tokio::task::JoinSet) of this future, so that stopping it stops them at their
+/// next await.
 async fn work(context: Arc<Context>, workers: u16) {
     let api = context.csrs.api().clone();
     // The controller runs on our own reflector stream so that readiness is the watch's
@@ -187,7 +190,7 @@ async fn work(context: Arc<Context>, workers: u16) {
     let metrics = Arc::clone(&context.metrics);
     let watching = AtomicBool::new(false);
     let events = Arc::clone(&context);
-    let queue = WorkQueue::default();
+    let queue = Arc::new(WorkQueue::default());
     let stream = reflector(
         writer,
         watcher(api, watcher::Config::default()).default_backoff(),
@@ -228,24 +231,39 @@ async fn work(context: Arc<Context>, workers: u16) {
             }
         }
     };
-    let worker = || async {
-        loop {
-            let name = queue.next().await;
-            // The request as it is now: a later event may have changed it since it was queued.
-            if let Some(csr) = reader.get(&ObjectRef::new(&name))
-                && let Err(error) = reconcile_counted(Arc::clone(&csr), Arc::clone(&context)).await
-            {
-                let wait = retry_later(&csr, &error, &context);
-                queue.add_after(&name, wait);
-            }
-            queue.done(&name);
-        }
-    };
-    let handlers = futures::future::join_all((0..workers.max(1)).map(|_| worker()));
+    let mut handlers = tokio::task::JoinSet::new();
+    for _ in 0..workers.max(1) {
+        handlers.spawn(handle_queued(
+            Arc::clone(&queue),
+            reader.clone(),
+            Arc::clone(&context),
+        ));
+    }
     tokio::select! {
         () = feed => {}
-        _ = handlers => {}
+        Some(Err(stopped)) = handlers.join_next() => {
+            tracing::error!(error = %stopped, "a request handler stopped");
+        }
         () = queue.run_delays() => {}
+    }
+}
+
+/// One handler: takes the next name from `queue` and reconciles the request as `reader` has
+/// it now (a later event may have changed it since it was queued), forever.
+async fn handle_queued(
+    queue: Arc<WorkQueue>,
+    reader: reflector::Store<KubeCsr>,
+    context: Arc<Context>,
+) {
+    loop {
+        let name = queue.next().await;
+        if let Some(csr) = reader.get(&ObjectRef::new(&name))
+            && let Err(error) = reconcile_counted(Arc::clone(&csr), Arc::clone(&context)).await
+        {
+            let wait = retry_later(&csr, &error, &context);
+            queue.add_after(&name, wait);
+        }
+        queue.done(&name);
     }
 }
 
@@ -395,7 +413,7 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Handled, KubeErro
             context
                 .metrics
                 .signed(&stored.spec.signer_name, times.signing.as_secs_f64());
-            // What the write took: the whole edit, less the trip through the blocking pool.
+            // What the write took: the whole edit, less the signing and its hand-off.
             context
                 .metrics
                 .status_written(modified.saturating_sub(times.total));
@@ -416,79 +434,18 @@ async fn handle(object: &KubeCsr, context: &Context) -> Result<Handled, KubeErro
     })
 }
 
-/// How long one request's signing took: on the blocking pool, and in all (the trip to the
-/// pool and back included).
-#[derive(Clone, Copy, Debug)]
-struct SignTimes {
-    signing: Duration,
-    total: Duration,
-}
-
-/// Signs `csr` at `now` on tokio's blocking pool, not on an async worker: an RSA-4096
-/// signature or an HSM round trip would otherwise hold up every other request, the watch
-/// and the lease's renewals on that worker. Returns the signed (or failed) request with the
-/// outcome and how long checking and signing took ([`SignTimes`]); `None` when there was
-/// nothing to do.
-///
-/// # Errors
-/// [`KubeError::Request`] when signing fails; [`KubeError::SigningAborted`] when the task
-/// panicked.
-async fn sign_blocking(
-    signing: Arc<SigningController>,
-    mut csr: kubepki_api::CertificateSigningRequest,
-    now: SystemTime,
-) -> Result<
-    Option<(
-        kubepki_api::CertificateSigningRequest,
-        (SignOutcome, SignTimes),
-    )>,
-    KubeError,
-> {
-    let name = csr.metadata.name.clone();
-    let asked = Instant::now();
-    let signed = tokio::task::spawn_blocking(move || {
-        let started = Instant::now();
-        match signing.sign(&mut csr, now)? {
-            SignOutcome::Skipped => Ok::<_, KubeError>(None),
-            outcome => Ok(Some((csr, (outcome, started.elapsed())))),
-        }
-    })
-    .await
-    .map_err(|source| KubeError::SigningAborted { name, source })??;
-    Ok(signed.map(|(csr, (outcome, signing))| {
-        let total = asked.elapsed();
-        (csr, (outcome, SignTimes { signing, total }))
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fake_api::FakeApi;
+    use crate::fixtures::{ca_for, pinned, request};
     use crate::mock_api::mock_client;
-    use kubepki_api::{CertificateSigningRequest, KUBE_APISERVER_CLIENT, Signers};
-    use kubepki_csr::{CsrBuilder, Subject};
-    use kubepki_keys::{KeyAlgorithm, KeyError, KeyPair, PublicKey, Signer};
-    use kubepki_sign::{Ca, IssueOptions};
-
-    /// 2027-01-15T08:00:00Z.
-    fn pinned() -> SystemTime {
-        SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000)
-    }
+    use kubepki_api::Signers;
+    use kubepki_keys::{KeyAlgorithm, KeyPair};
 
     /// Two hours later: past the one-hour CA of [`expired_ca`].
     fn two_hours_later() -> SystemTime {
         pinned() + Duration::from_secs(2 * 3600)
-    }
-
-    fn ca_for(signer: Box<dyn Signer>, validity: Duration) -> Ca {
-        Ca::self_signed(
-            signer,
-            &Subject::from_parts("kubernetes", &[] as &[&str]),
-            &kubepki_profile::ca_profile("ca", "kubernetes"),
-            &IssueOptions::at(pinned()).with_validity(validity),
-        )
-        .unwrap()
     }
 
     fn signing(validity: Duration) -> SigningController {
@@ -517,32 +474,6 @@ mod tests {
             waiting: Waiting::default(),
             recorder: Recorder::new(client, EVENT_REPORTER.into()),
         }
-    }
-
-    /// jane's `kube-apiserver-client` request as the API server holds it, with `conditions`.
-    fn request(conditions: &[&str]) -> KubeCsr {
-        let key = KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let pem = CsrBuilder::new(Subject::from_parts("jane", &["dev"]))
-            .build(&key)
-            .unwrap()
-            .to_pem();
-        let mut csr = CertificateSigningRequest::new(
-            "jane",
-            pem.as_bytes(),
-            KUBE_APISERVER_CLIENT,
-            &["client auth"],
-        );
-        csr.metadata.uid = Some("uid-jane".to_owned());
-        csr.metadata.resource_version = Some("10".to_owned());
-        for condition in conditions {
-            let mut decided = csr.clone();
-            match *condition {
-                "Approved" => kubepki_api::approve(&mut decided, false, pinned()).unwrap(),
-                _ => kubepki_api::deny(&mut decided, false, pinned()).unwrap(),
-            };
-            csr = decided;
-        }
-        serde_json::from_value(serde_json::to_value(&csr).unwrap()).unwrap()
     }
 
     fn has(metrics: &Metrics, line: &str) {
@@ -686,64 +617,6 @@ mod tests {
         assert_eq!(
             retry_later(&other, &unreachable, &context),
             Duration::from_secs(2)
-        );
-    }
-
-    /// A key that takes `delay` to sign, as a slow HSM or an RSA-4096 key does.
-    struct SlowKey {
-        key: KeyPair,
-        delay: Duration,
-    }
-
-    impl Signer for SlowKey {
-        fn public_key(&self) -> &PublicKey {
-            self.key.public_key()
-        }
-        fn signature_algorithm(&self) -> spki::AlgorithmIdentifierOwned {
-            Signer::signature_algorithm(&self.key)
-        }
-        fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
-            std::thread::sleep(self.delay);
-            Signer::sign(&self.key, message)
-        }
-    }
-
-    #[tokio::test]
-    async fn signing_runs_on_the_blocking_pool_and_leaves_the_async_worker_free() {
-        // One worker thread (a current-thread runtime): had the signature run on it, nothing
-        // else could run for its 400 ms.
-        let slow = SlowKey {
-            key: KeyPair::generate(KeyAlgorithm::EcdsaP256).unwrap(),
-            delay: Duration::from_millis(400),
-        };
-        let signing = Arc::new(
-            SigningController::new(Signers::new())
-                .with_default_ca(ca_for(Box::new(slow), Duration::from_secs(86_400))),
-        );
-        let approved = from_kube(&request(&["Approved"])).unwrap();
-        let done = AtomicBool::new(false);
-        let ticker = async {
-            let mut ticks = 0u32;
-            while !done.load(Ordering::Relaxed) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                ticks += 1;
-            }
-            ticks
-        };
-        let signer = async {
-            let signed = sign_blocking(signing, approved, pinned()).await;
-            done.store(true, Ordering::Relaxed);
-            signed
-        };
-        let (signed, ticks) = tokio::join!(signer, ticker);
-        let (csr, (outcome, took)) = signed.unwrap().expect("signed");
-        assert!(matches!(outcome, SignOutcome::Issued { .. }), "{outcome:?}");
-        assert!(csr.is_issued());
-        assert!(took.signing >= Duration::from_millis(400), "{took:?}");
-        assert!(took.total >= took.signing, "{took:?}");
-        assert!(
-            ticks >= 10,
-            "the async worker ran {ticks} times while signing"
         );
     }
 

@@ -100,13 +100,13 @@ pub enum KubeError {
         /// How long we waited.
         after: std::time::Duration,
     },
-    /// The task signing a request on the blocking pool panicked or was cancelled.
-    #[error("signing csr/{name} stopped: {source}")]
+    /// Signing a request panicked, or its task on the blocking pool was cancelled.
+    #[error("signing csr/{name} stopped: {reason}")]
     SigningAborted {
         /// The request's name.
         name: String,
-        /// The task's end.
-        source: tokio::task::JoinError,
+        /// How it stopped: the panic's message, or the task's end.
+        reason: String,
     },
     /// The metrics and health endpoint could not listen.
     #[error("metrics address {addr}: {source}")]

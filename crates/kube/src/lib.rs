@@ -12,6 +12,8 @@ mod events;
 #[cfg(test)]
 mod fake_api;
 mod first_sight;
+#[cfg(test)]
+mod fixtures;
 mod leader;
 mod metrics;
 #[cfg(test)]
@@ -19,6 +21,7 @@ mod mock_api;
 mod retry;
 mod root_ca;
 mod serving;
+mod signing;
 mod verdict;
 mod waiting;
 mod workqueue;
