@@ -296,6 +296,41 @@ fn apiserver_status_writes(cp: &ControlPlane) -> (f64, f64) {
     (total("sum"), total("count"))
 }
 
+/// The API server's flow-control wait (API Priority and Fairness, before a request runs and
+/// outside `apiserver_request_duration_seconds`), by flow schema and priority level, as
+/// (sum of seconds, count) of `apiserver_flowcontrol_request_wait_duration_seconds`.
+fn flow_control_waits(cp: &ControlPlane) -> BTreeMap<String, (f64, f64)> {
+    let out = cp.kubectl("super-admin.conf", &["get", "--raw", "/metrics"]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    let mut waits: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+    for line in page.lines() {
+        let Some(rest) = line.strip_prefix("apiserver_flowcontrol_request_wait_duration_seconds_")
+        else {
+            continue;
+        };
+        let (field, rest) = rest.split_once('{').unwrap_or_default();
+        let (labels, value) = rest.rsplit_once("} ").unwrap_or_default();
+        let label = |name: &str| {
+            labels
+                .split(',')
+                .find_map(|pair| pair.strip_prefix(&format!("{name}=\"")))
+                .map(|v| v.trim_end_matches('"').to_owned())
+                .unwrap_or_default()
+        };
+        let key = format!("{} ({})", label("flow_schema"), label("priority_level"));
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let entry = waits.entry(key).or_default();
+        match field {
+            "sum" => entry.0 += value,
+            "count" => entry.1 += value,
+            _ => {}
+        }
+    }
+    waits
+}
+
 /// The super-admin's client certificate and key, from `super-admin.conf`, as files for curl.
 fn super_admin_pair(cp: &ControlPlane, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     use base64ct::{Base64, Encoding};
@@ -349,6 +384,7 @@ fn main() {
     let mut breakdowns = Vec::new();
     let mut issued = Vec::new();
     let mut server = Vec::new();
+    let mut waits = Vec::new();
     for (round, who) in ["kcm", "kubepki", "kubepki", "kcm"].into_iter().enumerate() {
         let ours = who == "kubepki";
         if ours && replicas.is_none() {
@@ -385,9 +421,17 @@ fn main() {
         };
         let before = scrape();
         let server_before = apiserver_status_writes(&cp);
+        let waits_before = flow_control_waits(&cp);
         let figures = measure(&cp, dir, &format!("{who}-{round}"), count, clients);
         let after = scrape();
         let server_after = apiserver_status_writes(&cp);
+        for (schema, (sum, n)) in flow_control_waits(&cp) {
+            let (sum_before, n_before) = waits_before.get(&schema).copied().unwrap_or_default();
+            if n > n_before {
+                let mean = (sum - sum_before) / (n - n_before) * 1e3;
+                waits.push((round + 1, schema, n - n_before, mean));
+            }
+        }
         server.push((
             (server_after.0 - server_before.0) / (server_after.1 - server_before.1) * 1e3,
             server_after.1 - server_before.1,
@@ -412,7 +456,7 @@ fn main() {
             "kubepki controller (2 replicas, leader-elected)"
         };
         println!(
-            "| {} | {who} | {count} | {clients} | {:.1} | {:.0} / {:.0} ms | {:.0} / {:.0} ms |",
+            "| {} | {who} | {count} | {clients} | {:.1} | {:.0} / {:.0} ms | {:.1} / {:.0} ms |",
             round + 1,
             f.rate,
             ms(f.created.0),
@@ -446,6 +490,12 @@ fn main() {
             "| {round} | {n:.0} | {queue:.2} ms | {work:.2} ms | {signing:.2} ms | {write:.2} ms |"
         );
     }
+    println!("\nThe API server's flow-control wait (before a request runs), by flow schema:");
+    println!("\n| round | flow schema (priority level) | requests | mean wait |");
+    println!("|---|---|---|---|");
+    for (round, schema, n, mean) in &waits {
+        println!("| {round} | {schema} | {n:.0} | {mean:.3} ms |");
+    }
     let rate = |who: &str| {
         rounds
             .iter()
@@ -462,7 +512,7 @@ fn main() {
             / 2.0
     };
     println!(
-        "\nratio (kubepki / kcm): {:.2}x CSRs/s over both rounds each; approved→certificate p50, mean of rounds: kcm {:.0} ms, kubepki {:.0} ms",
+        "\nratio (kubepki / kcm): {:.2}x CSRs/s over both rounds each; approved→certificate p50, mean of rounds: kcm {:.1} ms, kubepki {:.1} ms",
         rate("kubepki") / rate("kcm"),
         p50("kcm"),
         p50("kubepki")

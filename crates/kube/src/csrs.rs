@@ -140,7 +140,7 @@ impl KubeCsrs {
     /// conditional on the `resourceVersion` it was read at. On a conflict the request is read
     /// again and, if it is still the same object ([`same_object`]), `change` runs again on
     /// the fresh object, so a decision is always made on what is stored. `change` is async
-    /// (the signing step runs on the blocking pool) and returns the edited object with what it
+    /// (the signing step runs off the async workers) and returns the edited object with what it
     /// says, or `None` when there is nothing to write (for example, another replica already
     /// issued the certificate); the returned pair is the object as stored and what `change`
     /// said.
