@@ -154,9 +154,10 @@ pub async fn run(
         _ = &mut working => Ok(()),
         () = &mut shutdown => Ok(()),
     };
-    // The work is stopped here, at its next await: no request is signed after this point
-    // (a signature under way when the lease was lost finishes, but is never written unless
-    // it was already being sent).
+    // The work is stopped here, each handler at its next await: no request is signed after
+    // this point. A signature under way finishes, and its write may still go out; it is
+    // conditional on the resourceVersion that was read, so a new leader's write of the same
+    // request conflicts with it, and the request holds one certificate either way.
     working.abort();
     if tokio::time::timeout(STOP_GRACE, &mut working)
         .await

@@ -57,12 +57,8 @@ pub(crate) async fn sign_blocking(
     };
     let signed = match Handle::current().runtime_flavor() {
         RuntimeFlavor::MultiThread => {
-            let signed = tokio::task::block_in_place(|| catch_unwind(AssertUnwindSafe(sign)))
-                .map_err(|panic| aborted(panic_reason(panic.as_ref())))?;
-            // A task aborted while it signed (the lease lost) stops here, before the write:
-            // the yield gives the runtime its turn to drop it.
-            tokio::task::yield_now().await;
-            signed
+            tokio::task::block_in_place(|| catch_unwind(AssertUnwindSafe(sign)))
+                .map_err(|panic| aborted(panic_reason(panic.as_ref())))?
         }
         _ => tokio::task::spawn_blocking(sign)
             .await
