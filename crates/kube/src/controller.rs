@@ -4,11 +4,12 @@
 //! ([`SigningController`]); optionally only while it holds the leader lease.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::events::{Recorder, Reporter};
@@ -25,7 +26,7 @@ use crate::leader::{LeaderElector, LeaseConfig};
 use crate::metrics::Metrics;
 use crate::retry::{Failures, failure_key};
 use crate::serving::ServingConstraints;
-use crate::signing::sign_blocking;
+use crate::signing::{panic_reason, sign_blocking};
 use crate::verdict::Verdict;
 use crate::waiting::Waiting;
 use crate::workqueue::WorkQueue;
@@ -250,7 +251,9 @@ async fn work(context: Arc<Context>, workers: u16) {
 }
 
 /// One handler: takes the next name from `queue` and reconciles the request as `reader` has
-/// it now (a later event may have changed it since it was queued), forever.
+/// it now (a later event may have changed it since it was queued), forever. A request whose
+/// handling panics is an error like any other ([`KubeError::HandlerPanicked`]): backed off,
+/// counted and reported, and the handler goes on.
 async fn handle_queued(
     queue: Arc<WorkQueue>,
     reader: reflector::Store<KubeCsr>,
@@ -258,9 +261,20 @@ async fn handle_queued(
 ) {
     loop {
         let name = queue.next().await;
-        if let Some(csr) = reader.get(&ObjectRef::new(&name))
-            && let Err(error) = reconcile_counted(Arc::clone(&csr), Arc::clone(&context)).await
-        {
+        let Some(csr) = reader.get(&ObjectRef::new(&name)) else {
+            queue.done(&name);
+            continue;
+        };
+        let handled = AssertUnwindSafe(reconcile_counted(Arc::clone(&csr), Arc::clone(&context)))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                Err(KubeError::HandlerPanicked {
+                    name: name.clone(),
+                    reason: panic_reason(panic.as_ref()),
+                })
+            });
+        if let Err(error) = handled {
             let wait = retry_later(&csr, &error, &context);
             queue.add_after(&name, wait);
         }
@@ -480,6 +494,38 @@ mod tests {
     fn has(metrics: &Metrics, line: &str) {
         let text = metrics.render();
         assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+
+    #[tokio::test]
+    async fn a_request_whose_handling_panics_is_backed_off_and_the_handler_goes_on() {
+        fn broken_clock() -> SystemTime {
+            panic!("the clock broke")
+        }
+        let (client, _api) = mock_client();
+        let context = Arc::new(context(
+            client,
+            signing(Duration::from_secs(86_400)),
+            broken_clock,
+        ));
+        let (reader, mut writer) = reflector::store();
+        writer.apply_watcher_event(&watcher::Event::Apply(request(&["Approved"])));
+        let queue = Arc::new(WorkQueue::default());
+        queue.add("jane");
+        let handler = tokio::spawn(handle_queued(
+            Arc::clone(&queue),
+            reader,
+            Arc::clone(&context),
+        ));
+        let counted = "kubepki_csr_reconcile_errors_total{reason=\"handler_panicked\"} 1";
+        for _ in 0..100 {
+            if context.metrics.render().contains(counted) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        has(&context.metrics, counted);
+        assert!(!handler.is_finished(), "the handler died with the request");
+        handler.abort();
     }
 
     #[tokio::test]

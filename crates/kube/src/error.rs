@@ -108,6 +108,15 @@ pub enum KubeError {
         /// How it stopped: the panic's message, or the task's end.
         reason: String,
     },
+    /// Handling a request panicked outside signing (which is
+    /// [`KubeError::SigningAborted`]); the handler goes on with the next request.
+    #[error("handling csr/{name} stopped: {reason}")]
+    HandlerPanicked {
+        /// The request's name.
+        name: String,
+        /// The panic's message.
+        reason: String,
+    },
     /// The metrics and health endpoint could not listen.
     #[error("metrics address {addr}: {source}")]
     Listen {
@@ -151,7 +160,8 @@ impl KubeError {
             } => matches!(status.code, 400 | 403 | 422),
             KubeError::Request(_)
             | KubeError::Convert { .. }
-            | KubeError::SigningAborted { .. } => true,
+            | KubeError::SigningAborted { .. }
+            | KubeError::HandlerPanicked { .. } => true,
             _ => false,
         }
     }
@@ -164,6 +174,7 @@ impl KubeError {
             KubeError::Request(kubepki_api::ApiError::Sign(_)) => "signing_failed",
             KubeError::Request(_) => "invalid_request",
             KubeError::SigningAborted { .. } => "signing_aborted",
+            KubeError::HandlerPanicked { .. } => "handler_panicked",
             KubeError::Convert { .. } => "undecodable_object",
             KubeError::Api {
                 source: kube::Error::Api(status),

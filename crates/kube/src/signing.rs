@@ -71,7 +71,7 @@ pub(crate) async fn sign_blocking(
 }
 
 /// The message a panic carried, when it was a string.
-fn panic_reason(panic: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_reason(panic: &(dyn Any + Send)) -> String {
     let message = panic
         .downcast_ref::<&str>()
         .copied()
