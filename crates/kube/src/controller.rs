@@ -6,10 +6,9 @@
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use futures::{FutureExt, StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest as KubeCsr;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::events::{Recorder, Reporter};
@@ -189,46 +188,17 @@ async fn work(context: Arc<Context>, workers: u16) {
     // The controller runs on our own reflector stream so that readiness is the watch's
     // InitDone event (the first full list is in the store).
     let (reader, writer) = reflector::store();
-    let metrics = Arc::clone(&context.metrics);
-    let watching = AtomicBool::new(false);
-    let events = Arc::clone(&context);
     let queue = Arc::new(WorkQueue::default());
     let stream = reflector(
         writer,
         watcher(api, watcher::Config::default()).default_backoff(),
-    )
-    .inspect_ok(move |event| {
-        let now = Instant::now();
-        match event {
-            watcher::Event::Apply(csr) | watcher::Event::InitApply(csr) => {
-                if let Some(name) = &csr.metadata.name {
-                    events.waiting.arrived(name, now);
-                }
-            }
-            watcher::Event::Delete(csr) => {
-                if let Some(name) = &csr.metadata.name {
-                    events.waiting.deleted(name);
-                }
-            }
-            watcher::Event::Init | watcher::Event::InitDone => {}
-        }
-        if matches!(event, watcher::Event::InitDone) {
-            metrics.set_ready(true);
-            if !watching.swap(true, Ordering::Relaxed) {
-                tracing::info!("watching certificatesigningrequests");
-            }
-        }
-    })
-    .applied_objects();
+    );
     let feed = async {
         let mut stream = std::pin::pin!(stream);
+        let mut feed = Feed::default();
         while let Some(item) = stream.next().await {
             match item {
-                Ok(csr) => {
-                    if let Some(name) = &csr.metadata.name {
-                        queue.add(name);
-                    }
-                }
+                Ok(event) => feed.on(&event, &queue, &context),
                 Err(e) => tracing::warn!(error = %e, "watching certificatesigningrequests"),
             }
         }
@@ -247,6 +217,55 @@ async fn work(context: Arc<Context>, workers: u16) {
             tracing::error!(error = %stopped, "a request handler stopped");
         }
         () = queue.run_delays() => {}
+    }
+}
+
+/// What the watch feeds the work queue. A changed request is queued as soon as the
+/// reflector's store holds it. The requests of a list (the first one, or a relist after the
+/// watch failed) are queued only when the whole list is in the store (`InitDone`): the
+/// reflector makes a list readable at once, and a handler that looked a name up before that
+/// would find nothing and drop it.
+#[derive(Default)]
+struct Feed {
+    /// The names of the list in progress.
+    listed: Vec<String>,
+    /// Whether a first list was done.
+    watching: bool,
+}
+
+impl Feed {
+    fn on(&mut self, event: &watcher::Event<KubeCsr>, queue: &WorkQueue, context: &Context) {
+        let now = Instant::now();
+        let name = |csr: &KubeCsr| csr.metadata.name.clone();
+        match event {
+            watcher::Event::Apply(csr) => {
+                if let Some(name) = name(csr) {
+                    context.waiting.arrived(&name, now);
+                    queue.add(&name);
+                }
+            }
+            watcher::Event::InitApply(csr) => {
+                if let Some(name) = name(csr) {
+                    context.waiting.arrived(&name, now);
+                    self.listed.push(name);
+                }
+            }
+            watcher::Event::Delete(csr) => {
+                if let Some(name) = name(csr) {
+                    context.waiting.deleted(&name);
+                }
+            }
+            watcher::Event::Init => self.listed.clear(),
+            watcher::Event::InitDone => {
+                for name in self.listed.drain(..) {
+                    queue.add(&name);
+                }
+                context.metrics.set_ready(true);
+                if !std::mem::replace(&mut self.watching, true) {
+                    tracing::info!("watching certificatesigningrequests");
+                }
+            }
+        }
     }
 }
 
@@ -494,6 +513,29 @@ mod tests {
     fn has(metrics: &Metrics, line: &str) {
         let text = metrics.render();
         assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+
+    #[tokio::test]
+    async fn a_listed_request_is_queued_once_the_whole_list_is_readable() {
+        let (client, _api) = mock_client();
+        let context = context(client, signing(Duration::from_secs(86_400)), pinned);
+        let queue = WorkQueue::default();
+        let mut feed = Feed::default();
+        let next = || tokio::time::timeout(Duration::from_millis(50), queue.next());
+        feed.on(&watcher::Event::Init, &queue, &context);
+        feed.on(&watcher::Event::InitApply(request(&[])), &queue, &context);
+        // The reflector's store does not show the list yet: nothing to handle.
+        assert!(next().await.is_err(), "queued before the list was readable");
+        feed.on(&watcher::Event::InitDone, &queue, &context);
+        assert_eq!(next().await.expect("queued at InitDone"), "jane");
+        // After the list, a change is queued at once (the store holds it already).
+        queue.done("jane");
+        feed.on(
+            &watcher::Event::Apply(request(&["Approved"])),
+            &queue,
+            &context,
+        );
+        assert_eq!(next().await.expect("queued at once"), "jane");
     }
 
     #[tokio::test]
